@@ -1,0 +1,2 @@
+export { defineConfig, formatPath, parseConfig } from "./parse";
+export * from "./schema";

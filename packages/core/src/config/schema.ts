@@ -1,0 +1,200 @@
+import { z } from "zod";
+import { checkScheduleExpression } from "./schedule-expression";
+import { checkTimeZone } from "./time-zone";
+
+/** Names end up in schedule names, execution names, metric dimensions and URLs: keep them plain. */
+const name = z
+  .string({ error: "expected a name (lower-case letters, digits and dashes)" })
+  .regex(/^[a-z][a-z0-9-]{0,63}$/, {
+    error:
+      "expected a name of lower-case letters, digits and dashes, starting with a letter, at most 64 characters",
+  });
+
+/** The name of a secret (an SSM SecureString on AWS, a local secret in the embedded control plane), never its value. */
+const secretName = z
+  .string({ error: "expected the NAME of a secret (its value is set with `tapestry secrets set`)" })
+  .regex(/^[A-Z][A-Z0-9_]{0,127}$/, {
+    error:
+      'expected a secret name in UPPER_SNAKE_CASE, e.g. "AIRBYTE_CLIENT_SECRET" (the name, not the value)',
+  });
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. "https://api.airbyte.com/v1"' })
+  .transform((u) => u.replace(/\/+$/, ""));
+
+const positiveInt = z
+  .number({ error: "expected a positive integer" })
+  .int({ error: "expected a positive integer" })
+  .positive({ error: "expected a positive integer" });
+
+const requestTimeoutSeconds = z
+  .number({ error: "expected a whole number of seconds from 1 to 120" })
+  .int({ error: "expected a whole number of seconds from 1 to 120" })
+  .min(1, { error: "expected a whole number of seconds from 1 to 120" })
+  .max(120, { error: "expected a whole number of seconds from 1 to 120" })
+  .default(30);
+
+const airbyteAuth = z.discriminatedUnion(
+  "kind",
+  [
+    z.strictObject({
+      kind: z.literal("client-credentials"),
+      clientIdSecret: secretName,
+      clientSecretSecret: secretName,
+    }),
+    z.strictObject({ kind: z.literal("bearer"), tokenSecret: secretName }),
+    z.strictObject({ kind: z.literal("none") }),
+  ],
+  {
+    error:
+      'expected kind "client-credentials" (Airbyte Cloud/Enterprise applications), "bearer" (a static token) or "none" (open-source installs without auth)',
+  },
+);
+
+export const airbyteToolSchema = z.strictObject({
+  /** Airbyte Cloud: https://api.airbyte.com/v1; self-hosted: <host>/api/public/v1 */
+  baseUrl: httpUrl.default("https://api.airbyte.com/v1"),
+  /** The workspace's web address, for deep links (e.g. https://cloud.airbyte.com/workspaces/<id>) */
+  webUrl: httpUrl.optional(),
+  auth: airbyteAuth,
+  requestTimeoutSeconds,
+});
+
+export const dbtCloudToolSchema = z.strictObject({
+  /** https://cloud.getdbt.com, or your account's access URL such as https://ab123.us1.dbt.com */
+  baseUrl: httpUrl.default("https://cloud.getdbt.com"),
+  tokenSecret: secretName,
+  requestTimeoutSeconds,
+});
+
+export const grouparooToolSchema = z.strictObject({
+  /** The Grouparoo web server (the API lives under /api/v1) */
+  baseUrl: httpUrl,
+  webUrl: httpUrl.optional(),
+  apiKeySecret: secretName,
+  requestTimeoutSeconds,
+});
+
+export const TOOL_NAMES = ["airbyte", "dbt-cloud", "grouparoo"] as const;
+
+const toolsSchema = z.strictObject({
+  airbyte: airbyteToolSchema.optional(),
+  "dbt-cloud": dbtCloudToolSchema.optional(),
+  grouparoo: grouparooToolSchema.optional(),
+});
+
+const stepCommon = {
+  name,
+  /** The step fails with reason `timeout` (and its job is cancelled) after this long. */
+  timeoutMinutes: z
+    .number({ error: "expected a whole number of minutes from 1 to 1440 (24 hours)" })
+    .int({ error: "expected a whole number of minutes from 1 to 1440 (24 hours)" })
+    .min(1, { error: "expected a whole number of minutes from 1 to 1440 (24 hours)" })
+    .max(1440, { error: "expected a whole number of minutes from 1 to 1440 (24 hours)" }),
+  pollIntervalSeconds: z
+    .number({ error: "expected a whole number of seconds from 1 to 3600" })
+    .int({ error: "expected a whole number of seconds from 1 to 3600" })
+    .min(1, { error: "expected a whole number of seconds from 1 to 3600" })
+    .max(3600, { error: "expected a whole number of seconds from 1 to 3600" })
+    .default(30),
+  /** A job that succeeds having moved fewer rows fails the step (Airbyte reports 0-row "successes"). */
+  minRows: z
+    .number({ error: "expected a whole number of rows, 0 or more" })
+    .int({ error: "expected a whole number of rows, 0 or more" })
+    .nonnegative({ error: "expected a whole number of rows, 0 or more" })
+    .optional(),
+};
+
+export const airbyteStepSchema = z.strictObject({
+  ...stepCommon,
+  tool: z.literal("airbyte"),
+  connectionId: z.uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' }),
+});
+
+export const dbtCloudStepSchema = z.strictObject({
+  ...stepCommon,
+  tool: z.literal("dbt-cloud"),
+  accountId: positiveInt,
+  jobId: positiveInt,
+  /** Attach to a run of the same job already in flight instead of queueing a second one. */
+  attachToInFlightRun: z.boolean({ error: "expected true or false" }).default(true),
+});
+
+export const grouparooStepSchema = z.strictObject({
+  ...stepCommon,
+  tool: z.literal("grouparoo"),
+  scheduleId: z
+    .string({ error: "expected the Grouparoo schedule id" })
+    .min(1, { error: "expected the Grouparoo schedule id" }),
+  /** A run that completes with some failed imports counts as success (its error is still reported). */
+  allowPartialSuccess: z.boolean({ error: "expected true or false" }).default(false),
+});
+
+export const stepSchema = z.discriminatedUnion(
+  "tool",
+  [airbyteStepSchema, dbtCloudStepSchema, grouparooStepSchema],
+  {
+    error: `expected a tool: one of ${TOOL_NAMES.map((t) => `"${t}"`).join(", ")}`,
+  },
+);
+
+const stageSchema = z.strictObject({
+  name,
+  steps: z
+    .array(stepSchema, { error: "expected a list of steps" })
+    .min(1, { error: "a stage needs at least one step (its steps run in parallel)" }),
+});
+
+const scheduleSchema = z.strictObject({
+  /** EventBridge Scheduler syntax: cron(minutes hours day-of-month month day-of-week year) or rate(value unit) */
+  expression: z
+    .string({ error: 'expected a schedule expression such as "cron(0 6 * * ? *)" or "rate(1 hour)"' })
+    .superRefine((value, ctx) => {
+      const problem = checkScheduleExpression(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, input: value });
+    }),
+  /** IANA time zone the cron expression is read in (daylight-saving aware) */
+  timezone: z
+    .string({ error: 'expected an IANA time zone such as "Europe/Berlin"' })
+    .superRefine((value, ctx) => {
+      const problem = checkTimeZone(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, input: value });
+    })
+    .default("UTC"),
+  enabled: z.boolean({ error: "expected true or false" }).default(true),
+});
+
+export const pipelineSchema = z.strictObject({
+  name,
+  description: z.string({ error: "expected text" }).max(512).optional(),
+  schedule: scheduleSchema,
+  /** What a run does when the previous run of the same pipeline is still going. */
+  overlap: z
+    .enum(["skip", "queue"], {
+      error: 'expected "skip" (drop the new run) or "queue" (wait for the running one to finish)',
+    })
+    .default("skip"),
+  stages: z
+    .array(stageSchema, { error: "expected a list of stages" })
+    .min(1, { error: "a pipeline needs at least one stage" }),
+});
+
+export const configSchema = z.strictObject({
+  tools: toolsSchema,
+  pipelines: z
+    .array(pipelineSchema, { error: "expected a list of pipelines" })
+    .min(1, { error: "declare at least one pipeline" }),
+});
+
+export type TapestryConfigInput = z.input<typeof configSchema>;
+export type TapestryConfig = z.output<typeof configSchema>;
+export type ToolsConfig = TapestryConfig["tools"];
+export type AirbyteToolConfig = z.output<typeof airbyteToolSchema>;
+export type DbtCloudToolConfig = z.output<typeof dbtCloudToolSchema>;
+export type GrouparooToolConfig = z.output<typeof grouparooToolSchema>;
+export type PipelineSpec = z.output<typeof pipelineSchema>;
+export type StageSpec = PipelineSpec["stages"][number];
+export type StepSpec = z.output<typeof stepSchema>;
+export type AirbyteStep = z.output<typeof airbyteStepSchema>;
+export type DbtCloudStep = z.output<typeof dbtCloudStepSchema>;
+export type GrouparooStep = z.output<typeof grouparooStepSchema>;

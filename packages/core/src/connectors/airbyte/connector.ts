@@ -1,0 +1,203 @@
+import { z } from "zod";
+import type { AirbyteStep, AirbyteToolConfig } from "../../config";
+import { ToolRequestError } from "../../errors";
+import { type AuthProvider, type HttpClient, noAuth, staticHeaderAuth } from "../../http";
+import { type Logger, silentLogger } from "../../logging";
+import { parseAnswer, wasCreatedSince } from "../answer";
+import { toolHttpClient } from "../tool-http";
+import { startWithoutDuplicates } from "../trigger";
+import type {
+  ConnectorDependencies,
+  JobStatus,
+  StartedJob,
+  StepConnector,
+  StepContext,
+  StepDescription,
+} from "../types";
+import { ClientCredentialsAuth } from "./client-credentials";
+
+const jobAnswer = z.looseObject({
+  jobId: z.number().int(),
+  status: z.string(),
+  jobType: z.string(),
+  connectionId: z.string().optional(),
+  startTime: z.string().optional(),
+  rowsSynced: z.number().optional(),
+  bytesSynced: z.number().optional(),
+});
+type AirbyteJob = z.output<typeof jobAnswer>;
+
+const jobListAnswer = z.looseObject({ data: z.array(jobAnswer) });
+
+/** Airbyte statuses that mean "not finished yet"; `incomplete` is a failed attempt Airbyte will retry. */
+const IN_FLIGHT = new Set(["pending", "queued", "running", "incomplete"]);
+
+/** Airbyte public API v1: one sync job per step. */
+export class AirbyteConnector implements StepConnector<AirbyteStep> {
+  readonly tool = "airbyte" as const;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly config: AirbyteToolConfig,
+    private readonly deps: ConnectorDependencies,
+  ) {
+    this.logger = deps.logger ?? silentLogger;
+  }
+
+  start(step: AirbyteStep, _context: StepContext): Promise<StartedJob> {
+    return startWithoutDuplicates(
+      this.tool,
+      {
+        trigger: async () => {
+          const response = await this.http.request({
+            operation: "trigger sync",
+            method: "POST",
+            path: "/jobs",
+            body: { connectionId: step.connectionId, jobType: "sync" },
+            // 409: a sync of this connection is already running; we attach to it.
+            accept: [409],
+          });
+          if (response.status === 409) return "conflict";
+          const job = parseAnswer(this.tool, "the sync trigger", jobAnswer, response.body);
+          return this.started(step, job, false);
+        },
+        findExisting: async (triggeredAt) => {
+          const skew = this.deps.adoptionSkewMs ?? 30_000;
+          const job = (await this.recentJobs(step)).find(
+            (j) => IN_FLIGHT.has(j.status) || wasCreatedSince(j.startTime, triggeredAt - skew),
+          );
+          return job ? this.started(step, job, true) : undefined;
+        },
+      },
+      { maxTriggers: this.deps.maxTriggers ?? 3, now: this.deps.now ?? Date.now, logger: this.logger },
+    );
+  }
+
+  async poll(step: AirbyteStep, externalId: string): Promise<JobStatus> {
+    const response = await this.http.request({
+      operation: "read job",
+      method: "GET",
+      path: `/jobs/${encodeURIComponent(externalId)}`,
+    });
+    return this.status(step, parseAnswer(this.tool, "the job read", jobAnswer, response.body));
+  }
+
+  async cancel(step: AirbyteStep, externalId: string): Promise<JobStatus> {
+    try {
+      const response = await this.http.request({
+        operation: "cancel job",
+        method: "DELETE",
+        path: `/jobs/${encodeURIComponent(externalId)}`,
+      });
+      if (response.body !== undefined) {
+        return this.status(step, parseAnswer(this.tool, "the job cancel", jobAnswer, response.body));
+      }
+    } catch (error) {
+      // A job that already finished cannot be cancelled; what matters is its final state.
+      if (!(error instanceof ToolRequestError)) throw error;
+      this.logger.info("airbyte cancel refused; reading the job's state instead", {
+        externalId,
+        status: error.status,
+      });
+    }
+    return this.poll(step, externalId);
+  }
+
+  describe(step: AirbyteStep): StepDescription {
+    return {
+      tool: this.tool,
+      toolLabel: "Airbyte",
+      target: `connection ${step.connectionId}`,
+      url: this.link(step),
+    };
+  }
+
+  private async recentJobs(step: AirbyteStep): Promise<AirbyteJob[]> {
+    const response = await this.http.request({
+      operation: "list jobs",
+      method: "GET",
+      path: "/jobs",
+      query: { connectionId: step.connectionId, jobType: "sync", limit: 20, orderBy: "createdAt|DESC" },
+    });
+    const jobs = parseAnswer(this.tool, "the job list", jobListAnswer, response.body).data;
+    return jobs.sort((a, b) => b.jobId - a.jobId);
+  }
+
+  private started(step: AirbyteStep, job: AirbyteJob, attached: boolean): StartedJob {
+    return { externalId: String(job.jobId), attached, url: this.link(step) };
+  }
+
+  private status(step: AirbyteStep, job: AirbyteJob): JobStatus {
+    const common = {
+      toolStatus: job.status,
+      rows: job.rowsSynced,
+      bytes: job.bytesSynced,
+      url: this.link(step),
+    };
+    if (IN_FLIGHT.has(job.status)) return { state: "running", ...common };
+    switch (job.status) {
+      case "succeeded":
+        return { state: "succeeded", ...common };
+      case "failed":
+        return {
+          state: "failed",
+          reason: "failed",
+          error: `Airbyte sync job ${job.jobId} failed; its logs are in Airbyte`,
+          ...common,
+        };
+      case "cancelled":
+        return {
+          state: "cancelled",
+          reason: "cancelled",
+          error: `Airbyte sync job ${job.jobId} was cancelled`,
+          ...common,
+        };
+      default:
+        return {
+          state: "failed",
+          reason: "unknown-status",
+          error: `Airbyte reported status "${job.status}" for job ${job.jobId}, which Tapestry does not know; failing the step rather than guessing`,
+          ...common,
+        };
+    }
+  }
+
+  private link(step: AirbyteStep): string | undefined {
+    return this.config.webUrl
+      ? `${this.config.webUrl}/connections/${step.connectionId}/job-history`
+      : undefined;
+  }
+}
+
+export async function createAirbyteConnector(
+  config: AirbyteToolConfig,
+  deps: ConnectorDependencies,
+): Promise<AirbyteConnector> {
+  let auth: AuthProvider;
+  switch (config.auth.kind) {
+    case "client-credentials": {
+      const clientId = await deps.secrets(config.auth.clientIdSecret);
+      const clientSecret = await deps.secrets(config.auth.clientSecretSecret);
+      const tokenClient = toolHttpClient("airbyte", config, deps, noAuth, () => [clientId, clientSecret]);
+      const { clientSecretSecret } = config.auth;
+      auth = new ClientCredentialsAuth(
+        tokenClient,
+        clientId,
+        clientSecret,
+        clientSecretSecret,
+        deps.now ?? Date.now,
+      );
+      break;
+    }
+    case "bearer": {
+      const token = await deps.secrets(config.auth.tokenSecret);
+      auth = staticHeaderAuth("authorization", "Bearer", token, config.auth.tokenSecret);
+      break;
+    }
+    case "none":
+      auth = noAuth;
+      break;
+  }
+  return new AirbyteConnector(toolHttpClient("airbyte", config, deps, auth), config, deps);
+}

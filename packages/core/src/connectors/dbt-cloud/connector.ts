@@ -1,0 +1,174 @@
+import { z } from "zod";
+import type { DbtCloudStep, DbtCloudToolConfig } from "../../config";
+import { type HttpClient, staticHeaderAuth } from "../../http";
+import { type Logger, silentLogger } from "../../logging";
+import { describeTrigger, parseAnswer } from "../answer";
+import { toolHttpClient } from "../tool-http";
+import { startWithoutDuplicates } from "../trigger";
+import type {
+  ConnectorDependencies,
+  JobStatus,
+  StartedJob,
+  StepConnector,
+  StepContext,
+  StepDescription,
+} from "../types";
+
+const runObject = z.looseObject({
+  id: z.number().int(),
+  status: z.number().int(),
+  status_humanized: z.string().nullish(),
+  status_message: z.string().nullish(),
+  href: z.string().nullish(),
+  job_definition_id: z.number().int().nullish(),
+  trigger: z.looseObject({ cause: z.string().nullish() }).nullish(),
+});
+type DbtRun = z.output<typeof runObject>;
+
+const runAnswer = z.looseObject({ data: runObject });
+const runListAnswer = z.looseObject({ data: z.array(runObject) });
+
+/** dbt Cloud's cause field holds at most 255 characters. */
+const MAX_CAUSE = 255;
+const IN_FLIGHT = new Set([1, 2, 3]);
+const STATUS_WORDS: Record<number, string> = {
+  1: "queued",
+  2: "starting",
+  3: "running",
+  10: "success",
+  20: "error",
+  30: "cancelled",
+};
+
+/** dbt Cloud API v2: one job run per step. */
+export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
+  readonly tool = "dbt-cloud" as const;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly deps: ConnectorDependencies,
+  ) {
+    this.logger = deps.logger ?? silentLogger;
+  }
+
+  async start(step: DbtCloudStep, context: StepContext): Promise<StartedJob> {
+    const cause = describeTrigger(context.pipeline, context.runId, step.name, MAX_CAUSE);
+    if (step.attachToInFlightRun) {
+      const running = (await this.recentRuns(step)).find((r) => IN_FLIGHT.has(r.status));
+      if (running) {
+        this.logger.info("dbt-cloud: attaching to a run of the job already in flight", { runId: running.id });
+        return this.started(running, true);
+      }
+    }
+    return startWithoutDuplicates(
+      this.tool,
+      {
+        trigger: async () => {
+          const response = await this.http.request({
+            operation: "trigger job run",
+            method: "POST",
+            path: `${this.accountPath(step)}/jobs/${step.jobId}/run/`,
+            body: { cause },
+          });
+          return this.started(
+            parseAnswer(this.tool, "the run trigger", runAnswer, response.body).data,
+            false,
+          );
+        },
+        // Our own run carries our cause, so it is found exactly; no clock comparison needed.
+        findExisting: async () => {
+          const runs = await this.recentRuns(step);
+          const ours = runs.find((r) => r.trigger?.cause === cause);
+          if (ours) return this.started(ours, false);
+          const running = step.attachToInFlightRun ? runs.find((r) => IN_FLIGHT.has(r.status)) : undefined;
+          return running ? this.started(running, true) : undefined;
+        },
+      },
+      { maxTriggers: this.deps.maxTriggers ?? 3, now: this.deps.now ?? Date.now, logger: this.logger },
+    );
+  }
+
+  async poll(step: DbtCloudStep, externalId: string): Promise<JobStatus> {
+    const response = await this.http.request({
+      operation: "read run",
+      method: "GET",
+      path: `${this.accountPath(step)}/runs/${encodeURIComponent(externalId)}/`,
+    });
+    return this.status(parseAnswer(this.tool, "the run read", runAnswer, response.body).data);
+  }
+
+  async cancel(step: DbtCloudStep, externalId: string): Promise<JobStatus> {
+    const response = await this.http.request({
+      operation: "cancel run",
+      method: "POST",
+      path: `${this.accountPath(step)}/runs/${encodeURIComponent(externalId)}/cancel/`,
+      // Cancelling twice is the same as once: safe to retry.
+      idempotent: true,
+    });
+    return this.status(parseAnswer(this.tool, "the run cancel", runAnswer, response.body).data);
+  }
+
+  describe(step: DbtCloudStep): StepDescription {
+    return { tool: this.tool, toolLabel: "dbt Cloud", target: `account ${step.accountId} job ${step.jobId}` };
+  }
+
+  private accountPath(step: DbtCloudStep): string {
+    return `/api/v2/accounts/${step.accountId}`;
+  }
+
+  private async recentRuns(step: DbtCloudStep): Promise<DbtRun[]> {
+    const response = await this.http.request({
+      operation: "list runs",
+      method: "GET",
+      path: `${this.accountPath(step)}/runs/`,
+      query: { job_definition_id: step.jobId, order_by: "-id", limit: 20, include_related: '["trigger"]' },
+    });
+    return parseAnswer(this.tool, "the run list", runListAnswer, response.body).data;
+  }
+
+  private started(run: DbtRun, attached: boolean): StartedJob {
+    return { externalId: String(run.id), attached, url: run.href ?? undefined };
+  }
+
+  private status(run: DbtRun): JobStatus {
+    const word = STATUS_WORDS[run.status];
+    const common = { toolStatus: word ?? String(run.status), url: run.href ?? undefined };
+    if (IN_FLIGHT.has(run.status)) return { state: "running", ...common };
+    const message = run.status_message ? `: ${run.status_message}` : "";
+    switch (run.status) {
+      case 10:
+        return { state: "succeeded", ...common };
+      case 20:
+        return {
+          state: "failed",
+          reason: "failed",
+          error: `dbt Cloud run ${run.id} errored${message}`,
+          ...common,
+        };
+      case 30:
+        return {
+          state: "cancelled",
+          reason: "cancelled",
+          error: `dbt Cloud run ${run.id} was cancelled${message}`,
+          ...common,
+        };
+      default:
+        return {
+          state: "failed",
+          reason: "unknown-status",
+          error: `dbt Cloud reported status ${run.status}${run.status_humanized ? ` (${run.status_humanized})` : ""} for run ${run.id}, which Tapestry does not know; failing the step rather than guessing`,
+          ...common,
+        };
+    }
+  }
+}
+
+export async function createDbtCloudConnector(
+  config: DbtCloudToolConfig,
+  deps: ConnectorDependencies,
+): Promise<DbtCloudConnector> {
+  const token = await deps.secrets(config.tokenSecret);
+  const auth = staticHeaderAuth("authorization", "Token", token, config.tokenSecret);
+  return new DbtCloudConnector(toolHttpClient("dbt-cloud", config, deps, auth), deps);
+}

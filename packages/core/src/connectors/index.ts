@@ -1,0 +1,5 @@
+export { AirbyteConnector, createAirbyteConnector } from "./airbyte/connector";
+export { createDbtCloudConnector, DbtCloudConnector } from "./dbt-cloud/connector";
+export { createGrouparooConnector, GrouparooConnector } from "./grouparoo/connector";
+export { ConnectorRegistry } from "./registry";
+export type * from "./types";

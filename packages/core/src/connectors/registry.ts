@@ -1,0 +1,73 @@
+import type { StepSpec, ToolsConfig } from "../config";
+import { TapestryError, type ToolName } from "../errors";
+import { createAirbyteConnector } from "./airbyte/connector";
+import { createDbtCloudConnector } from "./dbt-cloud/connector";
+import { createGrouparooConnector } from "./grouparoo/connector";
+import type {
+  ConnectorDependencies,
+  JobStatus,
+  StartedJob,
+  StepConnector,
+  StepContext,
+  StepDescription,
+} from "./types";
+
+/**
+ * The connectors of the configured tools, built on first use (a tool's secrets are read only
+ * when a step of that tool runs) and dispatched by each step's `tool`.
+ */
+export class ConnectorRegistry {
+  private readonly built = new Map<ToolName, Promise<StepConnector<never>>>();
+
+  constructor(
+    private readonly tools: ToolsConfig,
+    private readonly deps: ConnectorDependencies,
+  ) {}
+
+  async start(step: StepSpec, context: StepContext): Promise<StartedJob> {
+    return (await this.connectorFor(step)).start(step, context);
+  }
+
+  async poll(step: StepSpec, externalId: string): Promise<JobStatus> {
+    return (await this.connectorFor(step)).poll(step, externalId);
+  }
+
+  async cancel(step: StepSpec, externalId: string): Promise<JobStatus> {
+    return (await this.connectorFor(step)).cancel(step, externalId);
+  }
+
+  async describe(step: StepSpec): Promise<StepDescription> {
+    return (await this.connectorFor(step)).describe(step);
+  }
+
+  private async connectorFor(step: StepSpec): Promise<StepConnector<StepSpec>> {
+    let connector = this.built.get(step.tool);
+    if (!connector) {
+      connector = this.build(step.tool);
+      this.built.set(step.tool, connector);
+      // A failed build (e.g. a secret not set yet) must not be cached: the next call tries again.
+      connector.catch(() => this.built.delete(step.tool));
+    }
+    // Each connector is stored under the tool whose steps it accepts.
+    return (await connector) as StepConnector<StepSpec>;
+  }
+
+  private build(tool: ToolName): Promise<StepConnector<never>> {
+    const missing = () =>
+      new TapestryError(`tools.${tool} is not configured: add its endpoint and secret names`);
+    switch (tool) {
+      case "airbyte":
+        return this.tools.airbyte
+          ? createAirbyteConnector(this.tools.airbyte, this.deps)
+          : Promise.reject(missing());
+      case "dbt-cloud":
+        return this.tools["dbt-cloud"]
+          ? createDbtCloudConnector(this.tools["dbt-cloud"], this.deps)
+          : Promise.reject(missing());
+      case "grouparoo":
+        return this.tools.grouparoo
+          ? createGrouparooConnector(this.tools.grouparoo, this.deps)
+          : Promise.reject(missing());
+    }
+  }
+}

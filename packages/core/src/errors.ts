@@ -1,0 +1,92 @@
+/**
+ * Every error that crosses a boundary is a named subclass of TapestryError, so that ASL
+ * `Retry`/`Catch` clauses (which match on the error's name) and callers can tell them apart.
+ * Messages never carry credentials: they are built from redacted text only.
+ */
+export class TapestryError extends Error {
+  override readonly name: string = "TapestryError";
+}
+
+/** One problem in a configuration: where it is and what to do about it. */
+export interface ConfigIssue {
+  /** e.g. `pipelines[0].stages[1].steps[0].jobId` ("(root)" for the whole document) */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends TapestryError {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    source = "tapestry config",
+  ) {
+    super(
+      `${source} is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n${issues
+        .map((i) => `  - ${i.path}: ${i.message}`)
+        .join("\n")}`,
+    );
+  }
+}
+
+export type ToolName = "airbyte" | "dbt-cloud" | "grouparoo";
+
+/** Base of every failure talking to a tool; `tool` names which one. */
+export class ToolError extends TapestryError {
+  override readonly name: string = "ToolError";
+  constructor(
+    readonly tool: ToolName,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The tool could not be reached or kept failing (network error, request timeout, 429 or 5xx
+ * after the retries ran out). Worth retrying later: the ASL retries it by this name.
+ */
+export class ToolUnavailableError extends ToolError {
+  override readonly name = "ToolUnavailableError";
+  constructor(
+    tool: ToolName,
+    message: string,
+    readonly detail: {
+      readonly status?: number;
+      /** true when the request may have reached the tool and taken effect (a sent POST that timed out or got a 5xx) */
+      readonly ambiguous: boolean;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(tool, message, options);
+  }
+}
+
+/** The tool rejected our credentials (401/403): retrying will not help; the fix is a secret. */
+export class ToolAuthError extends ToolError {
+  override readonly name = "ToolAuthError";
+  constructor(
+    tool: ToolName,
+    message: string,
+    readonly status: number,
+  ) {
+    super(tool, message);
+  }
+}
+
+/** The tool answered with a 4xx other than auth and rate limits: the request or the target is wrong. */
+export class ToolRequestError extends ToolError {
+  override readonly name = "ToolRequestError";
+  constructor(
+    tool: ToolName,
+    message: string,
+    readonly status: number,
+  ) {
+    super(tool, message);
+  }
+}
+
+/** The tool answered 2xx with a body we cannot understand (fail closed instead of guessing). */
+export class ToolResponseError extends ToolError {
+  override readonly name = "ToolResponseError";
+}

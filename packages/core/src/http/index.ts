@@ -1,0 +1,9 @@
+export { type AuthProvider, noAuth, staticHeaderAuth } from "./auth";
+export { DEFAULT_RETRY_POLICY, fullJitterDelay, parseRetryAfter, type RetryPolicy } from "./backoff";
+export {
+  HttpClient,
+  type HttpClientOptions,
+  type HttpMethod,
+  type HttpRequest,
+  type HttpResponse,
+} from "./client";

@@ -1,0 +1,1 @@
+export { applyStepGuards } from "./guards";

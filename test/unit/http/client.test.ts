@@ -236,7 +236,7 @@ describe("the shared HTTP client", () => {
     const h = await harness([echo]);
     const error = await failure(h.client.request(getJob));
     expect(error.message).toContain(REDACTED);
-    expect(JSON.stringify({ message: error.message, stack: error.stack, ...error })).not.toContain(SECRET);
+    expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toContain(SECRET);
     expect(h.logs.length).toBeGreaterThan(0);
     expect(h.logs.join("\n")).not.toContain(SECRET);
   });

@@ -36,30 +36,14 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { RecordedExchange } from "@tapestry/local/sandboxes";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { formatNames } from "ajv-formats/dist/formats";
 import { parse as parseYaml } from "yaml";
 
-/**
- * One HTTP exchange as recorded by a sandbox. The same type is exported by
- * packages/local/src/sandboxes/traffic.ts (being written in parallel); defined here for now, to be
- * replaced by an import from there.
- */
-export interface RecordedExchange {
-  tool: "airbyte" | "dbt-cloud" | "grouparoo";
-  operation: string;
-  request: {
-    method: string;
-    path: string;
-    query: Record<string, string | string[]>;
-    headers: Record<string, string>;
-    body: unknown;
-  };
-  response: { status: number; headers: Record<string, string>; body: unknown } | null;
-  scripted: boolean;
-}
+export type { RecordedExchange };
 
 type Tool = RecordedExchange["tool"];
 
@@ -112,6 +96,11 @@ export const UNDOCUMENTED_STATUS_ALLOW_LIST: readonly UndocumentedStatusAllowanc
     reason: "API key lacks the permission topic (source write, system read/write)",
   },
   { tool: "grouparoo", status: 404, reason: "unknown schedule or run id" },
+  {
+    tool: "grouparoo",
+    status: 429,
+    reason: "Grouparoo does not throttle, but the load balancer or proxy in front of it may",
+  },
   { tool: "grouparoo", status: "5XX", reason: "Grouparoo server or proxy failure" },
 ];
 

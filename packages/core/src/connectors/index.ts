@@ -1,4 +1,5 @@
 export { AirbyteConnector, createAirbyteConnector } from "./airbyte/connector";
+export { describeTrigger } from "./answer";
 export { createDbtCloudConnector, DbtCloudConnector } from "./dbt-cloud/connector";
 export { createGrouparooConnector, GrouparooConnector } from "./grouparoo/connector";
 export { ConnectorRegistry } from "./registry";

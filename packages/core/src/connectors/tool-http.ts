@@ -8,14 +8,12 @@ export function toolHttpClient(
   config: { readonly baseUrl: string; readonly requestTimeoutSeconds: number },
   deps: ConnectorDependencies,
   auth: AuthProvider,
-  extraSecrets?: () => readonly string[],
 ): HttpClient {
   return new HttpClient({
     tool,
     baseUrl: config.baseUrl,
     timeoutMs: config.requestTimeoutSeconds * 1000,
     auth,
-    secrets: extraSecrets,
     retry: deps.retry,
     logger: deps.logger,
     random: deps.random,

@@ -31,3 +31,13 @@ export function staticHeaderAuth(
     credentialsHint: `the secret "${secretName}"`,
   };
 }
+
+/** Credentials that travel in the request body (a token endpoint): no headers, still secrets to redact. */
+export function bodyCredentials(values: readonly string[], credentialsHint: string): AuthProvider {
+  return {
+    authorize: async () => ({}),
+    invalidate: () => false,
+    secrets: () => values,
+    credentialsHint,
+  };
+}

@@ -41,8 +41,6 @@ export interface HttpClientOptions {
   readonly timeoutMs: number;
   readonly auth: AuthProvider;
   readonly retry?: RetryPolicy;
-  /** secret values to redact besides the auth provider's own (e.g. a client secret sent in a body) */
-  readonly secrets?: () => readonly string[];
   readonly logger?: Logger;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -213,7 +211,7 @@ export class HttpClient {
 
   /** Everything that leaves this client as text goes through here. */
   private clean(text: string): string {
-    return redact(text, [...this.options.auth.secrets(), ...(this.options.secrets?.() ?? [])]);
+    return redact(text, this.options.auth.secrets());
   }
 }
 

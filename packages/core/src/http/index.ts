@@ -1,4 +1,4 @@
-export { type AuthProvider, noAuth, staticHeaderAuth } from "./auth";
+export { type AuthProvider, bodyCredentials, noAuth, staticHeaderAuth } from "./auth";
 export { DEFAULT_RETRY_POLICY, fullJitterDelay, parseRetryAfter, type RetryPolicy } from "./backoff";
 export {
   HttpClient,

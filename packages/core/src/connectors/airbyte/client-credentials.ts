@@ -25,13 +25,9 @@ export class ClientCredentialsAuth implements AuthProvider {
     private readonly tokenClient: HttpClient,
     private readonly clientId: string,
     private readonly clientSecret: string,
-    private readonly clientSecretName: string,
+    readonly credentialsHint: string,
     private readonly now: () => number,
   ) {}
-
-  get credentialsHint(): string {
-    return `the secret "${this.clientSecretName}" and the client id`;
-  }
 
   async authorize(): Promise<Record<string, string>> {
     if (!this.token || this.now() >= this.token.renewAt) {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { AirbyteStep, AirbyteToolConfig } from "../../config";
 import { ToolRequestError } from "../../errors";
-import { type AuthProvider, type HttpClient, noAuth, staticHeaderAuth } from "../../http";
+import { type AuthProvider, bodyCredentials, type HttpClient, noAuth, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
 import { parseAnswer, wasCreatedSince } from "../answer";
 import { toolHttpClient } from "../tool-http";
@@ -177,17 +177,17 @@ export async function createAirbyteConnector(
   let auth: AuthProvider;
   switch (config.auth.kind) {
     case "client-credentials": {
-      const clientId = await deps.secrets(config.auth.clientIdSecret);
-      const clientSecret = await deps.secrets(config.auth.clientSecretSecret);
-      const tokenClient = toolHttpClient("airbyte", config, deps, noAuth, () => [clientId, clientSecret]);
-      const { clientSecretSecret } = config.auth;
-      auth = new ClientCredentialsAuth(
-        tokenClient,
-        clientId,
-        clientSecret,
-        clientSecretSecret,
-        deps.now ?? Date.now,
+      const { clientIdSecret, clientSecretSecret } = config.auth;
+      const clientId = await deps.secrets(clientIdSecret);
+      const clientSecret = await deps.secrets(clientSecretSecret);
+      const hint = `the secrets "${clientIdSecret}" and "${clientSecretSecret}"`;
+      const tokenClient = toolHttpClient(
+        "airbyte",
+        config,
+        deps,
+        bodyCredentials([clientSecret, clientId], hint),
       );
+      auth = new ClientCredentialsAuth(tokenClient, clientId, clientSecret, hint, deps.now ?? Date.now);
       break;
     }
     case "bearer": {

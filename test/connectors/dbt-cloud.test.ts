@@ -1,0 +1,133 @@
+import { ToolAuthError } from "@tapestry/core";
+import { describeTrigger } from "@tapestry/core/connectors";
+import { afterEach, describe, expect, it } from "vitest";
+import { context, dbtRig, dbtStep, pollToEnd, rejection } from "./harness";
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+async function rig(...args: Parameters<typeof dbtRig>) {
+  const r = await dbtRig(...args);
+  closers.push(r.close);
+  return r;
+}
+
+const step = dbtStep();
+const expectedCause = `Tapestry pipeline ${context.pipeline} run ${context.runId} step ${step.name}`;
+
+describe("dbt Cloud connector against the sandbox", () => {
+  it("triggers the job with a cause naming pipeline, run and step, and follows it to success", async () => {
+    const r = await rig();
+    const started = await r.connector.start(step, context);
+    expect(started.attached).toBe(false);
+    const trigger = r.sandbox.traffic.find((t) => t.operation === "triggerRun");
+    expect(trigger?.request.path).toBe("/api/v2/accounts/70403/jobs/917/run/");
+    expect(trigger?.request.body).toEqual({ cause: expectedCause });
+    expect(trigger?.request.headers.authorization).toMatch(/^Token /);
+    const { final, seen } = await pollToEnd(r.connector, step, started.externalId);
+    expect(final).toMatchObject({ state: "succeeded", toolStatus: "success" });
+    expect(final.url).toContain(`/runs/${started.externalId}/`);
+    expect(seen).toEqual(expect.arrayContaining(["queued", "running", "success"]));
+    expect(r.sandbox.counters).toEqual({ triggers: 1, jobsCreated: 1 });
+  });
+
+  it("keeps the cause within dbt Cloud's 255 characters", () => {
+    const cause = describeTrigger("p".repeat(64), context.runId, "s".repeat(200), 255);
+    expect(cause).toHaveLength(255);
+    expect(cause.endsWith("...")).toBe(true);
+  });
+
+  it("attaches to a run of the job already in flight instead of queueing a second", async () => {
+    const r = await rig({ alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 150 }] });
+    const started = await r.connector.start(step, context);
+    expect(started.attached).toBe(true);
+    expect(r.sandbox.counters.triggers).toBe(0);
+    expect((await pollToEnd(r.connector, step, started.externalId)).final.state).toBe("succeeded");
+  });
+
+  it("queues its own run when attachToInFlightRun is off", async () => {
+    const r = await rig({ alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 150 }] });
+    const started = await r.connector.start(dbtStep({ attachToInFlightRun: false }), context);
+    expect(started.attached).toBe(false);
+    expect(r.sandbox.counters).toEqual({ triggers: 1, jobsCreated: 1 });
+  });
+
+  it("a dropped connection after the run was created: finds OUR run by its cause, no second run", async () => {
+    const r = await rig({ rules: [{ on: "triggerRun", calls: [1], process: true, drop: true }] });
+    const started = await r.connector.start(dbtStep({ attachToInFlightRun: false }), context);
+    expect(started.externalId).toBe(String(r.sandbox.runs()[0]?.id));
+    expect(r.sandbox.counters).toEqual({ triggers: 1, jobsCreated: 1 });
+  });
+
+  it("a 5xx after the run was created: finds it, no second run", async () => {
+    const r = await rig({
+      rules: [{ on: "triggerRun", calls: [1], process: true, respond: { status: 502 } }],
+    });
+    await r.connector.start(step, context);
+    expect(r.sandbox.counters).toEqual({ triggers: 1, jobsCreated: 1 });
+  });
+
+  it("a 5xx before anything was created: looks, finds nothing, triggers once more", async () => {
+    const r = await rig({ rules: [{ on: "triggerRun", calls: [1], respond: { status: 503 } }] });
+    await r.connector.start(step, context);
+    expect(r.sandbox.counters).toEqual({ triggers: 2, jobsCreated: 1 });
+  });
+
+  it("a run that errors fails the step with dbt's message", async () => {
+    const r = await rig({
+      outcomes: [
+        {
+          outcome: "failed",
+          error: 'Database Error in model email_model: relation "raw.zoom" does not exist',
+        },
+      ],
+    });
+    const started = await r.connector.start(step, context);
+    const { final } = await pollToEnd(r.connector, step, started.externalId);
+    expect(final).toMatchObject({ state: "failed", reason: "failed", toolStatus: "error" });
+    expect(final.error).toContain('relation "raw.zoom" does not exist');
+  });
+
+  it("a cancelled run is reported cancelled", async () => {
+    const r = await rig({ outcomes: [{ outcome: "cancelled" }] });
+    const started = await r.connector.start(step, context);
+    expect((await pollToEnd(r.connector, step, started.externalId)).final).toMatchObject({
+      state: "cancelled",
+      toolStatus: "cancelled",
+    });
+  });
+
+  it("a stuck run is cancelled on request", async () => {
+    const r = await rig({ outcomes: [{ outcome: "stuck" }] });
+    const started = await r.connector.start(step, context);
+    const cancelled = await r.connector.cancel(step, started.externalId);
+    expect(["running", "cancelled"]).toContain(cancelled.state);
+    expect((await pollToEnd(r.connector, step, started.externalId)).final.state).toBe("cancelled");
+    expect(r.sandbox.traffic.some((t) => t.operation === "cancelRun")).toBe(true);
+  });
+
+  it("an unknown status code fails closed and names it", async () => {
+    const r = await rig({ outcomes: [{ outcome: "unknown-status", status: 4, durationMs: 30 }] });
+    const started = await r.connector.start(step, context);
+    const { final } = await pollToEnd(r.connector, step, started.externalId);
+    expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "4" });
+    expect(final.error).toContain("dbt Cloud reported status 4");
+  });
+
+  it("429s without Retry-After on polls are absorbed", async () => {
+    const r = await rig({ rules: [{ on: "getRun", calls: [1, 2], respond: { status: 429 } }] });
+    const started = await r.connector.start(step, context);
+    expect((await pollToEnd(r.connector, step, started.externalId)).final.state).toBe("succeeded");
+    expect(r.rec.sleeps).toEqual([10, 20]);
+  });
+
+  it("a refused token names the secret to fix", async () => {
+    const r = await rig({ rules: [{ on: "getRun", calls: [1], respond: { status: 401 } }] });
+    const started = await r.connector.start(step, context);
+    const error = await rejection(r.connector.poll(step, started.externalId));
+    expect(error).toBeInstanceOf(ToolAuthError);
+    expect(error.message).toContain('check the secret "DBT_CLOUD_TOKEN"');
+  });
+});

@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { createAirbyteConnector, parseConfig, type AirbyteStep, type TapestryConfigInput } from "@tapestry/core";
+import {
+  type AirbyteStep,
+  createAirbyteConnector,
+  parseConfig,
+  type TapestryConfigInput,
+} from "@tapestry/core";
 import { startAirbyteSandbox } from "@tapestry/local/sandboxes";
 import kickstart from "../tapestry.config";
 import { ms, percentile, timeEach } from "./stats";

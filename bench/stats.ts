@@ -6,7 +6,10 @@ export function percentile(sample: readonly number[], p: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
-export async function timeEach(times: number, fn: (i: number) => Promise<unknown> | unknown): Promise<number[]> {
+export async function timeEach(
+  times: number,
+  fn: (i: number) => Promise<unknown> | unknown,
+): Promise<number[]> {
   const sample: number[] = [];
   for (let i = 0; i < times; i++) {
     const started = performance.now();

@@ -169,7 +169,7 @@ describe("Airbyte connector against the sandbox", () => {
     const started = await r.connector.start(step, context);
     const { final } = await pollToEnd(r.connector, step, started.externalId);
     expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "paused" });
-    expect(final.error).toContain('Airbyte reported status "paused"');
+    expect(final.error).toContain(`Airbyte reported status "paused" for job ${started.externalId}`);
   });
 
   it("renews the access token before it expires, and once more when Airbyte expires it early", async () => {

@@ -26,3 +26,12 @@ export function wasCreatedSince(createdAt: string | null | undefined, sinceMs: n
   const time = Date.parse(createdAt);
   return !Number.isNaN(time) && time >= sinceMs;
 }
+
+/** Fail closed: a status the connector does not know fails the step, naming the status. */
+export function unknownStatus(toolLabel: string, status: string, job: string) {
+  return {
+    state: "failed",
+    reason: "unknown-status",
+    error: `${toolLabel} reported status ${status} for ${job}, which Tapestry does not know; failing the step rather than guessing`,
+  } as const;
+}

@@ -3,7 +3,7 @@ import type { AirbyteStep, AirbyteToolConfig } from "../../config";
 import { ToolRequestError } from "../../errors";
 import { type AuthProvider, bodyCredentials, type HttpClient, noAuth, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
-import { parseAnswer, wasCreatedSince } from "../answer";
+import { parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
 import { toolHttpClient } from "../tool-http";
 import { startWithoutDuplicates } from "../trigger";
 import type {
@@ -154,12 +154,7 @@ export class AirbyteConnector implements StepConnector<AirbyteStep> {
           ...common,
         };
       default:
-        return {
-          state: "failed",
-          reason: "unknown-status",
-          error: `Airbyte reported status "${job.status}" for job ${job.jobId}, which Tapestry does not know; failing the step rather than guessing`,
-          ...common,
-        };
+        return { ...unknownStatus("Airbyte", `"${job.status}"`, `job ${job.jobId}`), ...common };
     }
   }
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { DbtCloudStep, DbtCloudToolConfig } from "../../config";
 import { type HttpClient, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
-import { describeTrigger, parseAnswer } from "../answer";
+import { describeTrigger, parseAnswer, unknownStatus } from "../answer";
 import { toolHttpClient } from "../tool-http";
 import { startWithoutDuplicates } from "../trigger";
 import type {
@@ -153,13 +153,10 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
           error: `dbt Cloud run ${run.id} was cancelled${message}`,
           ...common,
         };
-      default:
-        return {
-          state: "failed",
-          reason: "unknown-status",
-          error: `dbt Cloud reported status ${run.status}${run.status_humanized ? ` (${run.status_humanized})` : ""} for run ${run.id}, which Tapestry does not know; failing the step rather than guessing`,
-          ...common,
-        };
+      default: {
+        const humanized = run.status_humanized ? ` (${run.status_humanized})` : "";
+        return { ...unknownStatus("dbt Cloud", `${run.status}${humanized}`, `run ${run.id}`), ...common };
+      }
     }
   }
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { GrouparooStep, GrouparooToolConfig } from "../../config";
 import { type HttpClient, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
-import { parseAnswer, wasCreatedSince } from "../answer";
+import { parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
 import { toolHttpClient } from "../tool-http";
 import { startWithoutDuplicates } from "../trigger";
 import type {
@@ -142,12 +142,7 @@ export class GrouparooConnector implements StepConnector<GrouparooStep> {
           ...common,
         };
       default:
-        return {
-          state: "failed",
-          reason: "unknown-status",
-          error: `Grouparoo reported state "${run.state}" for run ${run.id}, which Tapestry does not know; failing the step rather than guessing`,
-          ...common,
-        };
+        return { ...unknownStatus("Grouparoo", `"${run.state}"`, `run ${run.id}`), ...common };
     }
   }
 

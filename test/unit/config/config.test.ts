@@ -292,7 +292,7 @@ const invalidConfigs: {
     },
     path: "pipelines[0].name",
     message:
-      'lower-case letters, digits and dashes, starting with a letter, at most 64 characters, got "Rain Shield"',
+      'lower-case letters, digits and dashes, starting with a letter, at most 40 characters, got "Rain Shield"',
   },
   {
     what: "a base URL that is not http(s)",

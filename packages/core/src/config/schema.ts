@@ -164,8 +164,16 @@ const scheduleSchema = z.strictObject({
   enabled: z.boolean({ error: "expected true or false" }).default(true),
 });
 
+/** Pipeline names also make run ids and execution names (at most 80 characters): keep them to 40. */
+const pipelineName = z
+  .string({ error: "expected a name (lower-case letters, digits and dashes)" })
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, {
+    error:
+      "expected a name of lower-case letters, digits and dashes, starting with a letter, at most 40 characters",
+  });
+
 export const pipelineSchema = z.strictObject({
-  name,
+  name: pipelineName,
   description: z.string({ error: "expected text" }).max(512).optional(),
   schedule: scheduleSchema,
   /** What a run does when the previous run of the same pipeline is still going. */

@@ -1,0 +1,173 @@
+import { z } from "zod";
+import { TOOL_NAMES } from "../config/schema";
+
+/**
+ * The semantic events of a pipeline run: one zod schema per detail-type, each with a version.
+ * Events are the source of truth; the run ledger is a projection of them. Adding a field is a
+ * minor change within a version; renaming or removing one is a new version.
+ */
+
+const isoTime = z.iso.datetime({ offset: true });
+const tool = z.enum(TOOL_NAMES);
+const runId = z.string().min(1).max(80);
+const count = z.number().int().nonnegative();
+
+export const TRIGGER_KINDS = ["schedule", "manual"] as const;
+export const runTriggerSchema = z.object({
+  kind: z.enum(TRIGGER_KINDS),
+  /** the schedule's fire time, for scheduled runs */
+  scheduledTime: isoTime.optional(),
+});
+export type RunTrigger = z.output<typeof runTriggerSchema>;
+
+/** Why a step failed, as a user reads it on the status API and in notifications. */
+export const STEP_FAILURE_REASONS = [
+  "failed",
+  "cancelled",
+  "unknown-status",
+  "partial-failure",
+  "min-rows",
+  "timeout",
+  "error",
+] as const;
+export type StepFailureReason = (typeof STEP_FAILURE_REASONS)[number];
+
+const stepRef = {
+  runId,
+  stage: z.string(),
+  step: z.string(),
+  tool,
+};
+
+export const EVENT_CATALOG = {
+  PipelineRunStarted: {
+    version: 1,
+    data: z.object({
+      runId,
+      trigger: runTriggerSchema,
+      stages: z.array(z.object({ name: z.string(), steps: z.array(z.object({ name: z.string(), tool })) })),
+    }),
+  },
+  StepStarted: {
+    version: 1,
+    data: z.object({
+      ...stepRef,
+      externalId: z.string(),
+      url: z.string().optional(),
+      /** an external job already in flight was adopted instead of a new one started */
+      attached: z.boolean(),
+      startedAt: isoTime,
+      deadline: isoTime,
+    }),
+  },
+  StepSucceeded: {
+    version: 1,
+    data: z.object({
+      ...stepRef,
+      externalId: z.string(),
+      url: z.string().optional(),
+      toolStatus: z.string(),
+      rows: count.optional(),
+      bytes: count.optional(),
+      startedAt: isoTime,
+      endedAt: isoTime,
+      durationMs: count,
+      /** a success with reservations, e.g. a Grouparoo run whose failed imports were allowed */
+      warning: z.string().optional(),
+    }),
+  },
+  StepFailed: {
+    version: 1,
+    data: z.object({
+      ...stepRef,
+      externalId: z.string().optional(),
+      url: z.string().optional(),
+      toolStatus: z.string().optional(),
+      reason: z.enum(STEP_FAILURE_REASONS),
+      error: z.string(),
+      rows: count.optional(),
+      bytes: count.optional(),
+      startedAt: isoTime.optional(),
+      endedAt: isoTime,
+      durationMs: count.optional(),
+    }),
+  },
+  PipelineRunSucceeded: {
+    version: 1,
+    data: z.object({ runId, startedAt: isoTime, endedAt: isoTime, durationMs: count, rows: count }),
+  },
+  PipelineRunFailed: {
+    version: 1,
+    data: z.object({
+      runId,
+      startedAt: isoTime.optional(),
+      endedAt: isoTime,
+      durationMs: count.optional(),
+      failedSteps: z.array(z.string()),
+      error: z.string(),
+    }),
+  },
+  PipelineRunSkipped: {
+    version: 1,
+    data: z.object({
+      runId,
+      trigger: runTriggerSchema,
+      reason: z.literal("overlap"),
+      /** the run that was still going */
+      activeRunId: z.string(),
+    }),
+  },
+} as const;
+
+export type DetailType = keyof typeof EVENT_CATALOG;
+export const DETAIL_TYPES = Object.keys(EVENT_CATALOG) as DetailType[];
+export type EventData<T extends DetailType> = z.output<(typeof EVENT_CATALOG)[T]["data"]>;
+
+export const EVENT_SOURCE = "tapestry.pipeline";
+
+export const eventMetadataSchema = z.object({
+  /** ULID: unique, and sortable by time */
+  id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  version: z.number().int().positive(),
+  occurredAt: isoTime,
+  /** = runId: every event of one run shares it */
+  correlationId: z.string(),
+  pipeline: z.string().optional(),
+});
+export type EventMetadata = z.output<typeof eventMetadataSchema>;
+
+/** One event as Tapestry emits it: EventBridge's source and detail-type, and our detail. */
+export type TapestryEvent = {
+  [T in DetailType]: {
+    readonly source: typeof EVENT_SOURCE;
+    readonly "detail-type": T;
+    readonly detail: { readonly metadata: EventMetadata; readonly data: EventData<T> };
+  };
+}[DetailType];
+
+export type EventOf<T extends DetailType> = Extract<TapestryEvent, { "detail-type": T }>;
+
+/** The zod schema of a whole event of one detail-type (envelope and data). */
+export function eventSchema<T extends DetailType>(type: T) {
+  return z.object({
+    source: z.literal(EVENT_SOURCE),
+    "detail-type": z.literal(type),
+    detail: z.object({
+      metadata: eventMetadataSchema.extend({ version: z.literal(EVENT_CATALOG[type].version) }),
+      data: EVENT_CATALOG[type].data,
+    }),
+  });
+}
+
+/** Parses any event of the catalog; throws a zod error naming the field otherwise. */
+export const anyEventSchema = z.discriminatedUnion(
+  "detail-type",
+  DETAIL_TYPES.map((type) => eventSchema(type)) as unknown as [
+    ReturnType<typeof eventSchema<DetailType>>,
+    ...ReturnType<typeof eventSchema<DetailType>>[],
+  ],
+);
+
+export function parseEvent(input: unknown): TapestryEvent {
+  return anyEventSchema.parse(input) as TapestryEvent;
+}

@@ -1,0 +1,39 @@
+import { monotonicFactory } from "ulid";
+import {
+  type DetailType,
+  EVENT_CATALOG,
+  EVENT_SOURCE,
+  type EventData,
+  type EventOf,
+  type TapestryEvent,
+} from "./catalog";
+
+const nextId = monotonicFactory();
+
+/** Builds a catalog event: a fresh ULID, the catalog's version, correlationId = runId. */
+export function createEvent<T extends DetailType>(
+  type: T,
+  data: EventData<T>,
+  context: { pipeline: string; now: Date },
+): EventOf<T> {
+  const checked = EVENT_CATALOG[type].data.parse(data);
+  return {
+    source: EVENT_SOURCE,
+    "detail-type": type,
+    detail: {
+      metadata: {
+        id: nextId(context.now.getTime()),
+        version: EVENT_CATALOG[type].version,
+        occurredAt: context.now.toISOString(),
+        correlationId: data.runId,
+        pipeline: context.pipeline,
+      },
+      data: checked,
+    },
+  } as EventOf<T>;
+}
+
+/** The port through which core emits events: EventBridge PutEvents on AWS, the local bus when embedded. */
+export interface EventPublisher {
+  publish(events: readonly TapestryEvent[]): Promise<void>;
+}

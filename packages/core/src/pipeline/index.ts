@@ -1,1 +1,2 @@
 export { applyStepGuards } from "./guards";
+export { manualRunId, parseRunId, scheduledRunId } from "./run-id";

@@ -1,2 +1,13 @@
+export {
+  PIPELINE_RUN_FUNCTIONS,
+  type PipelineRunFunction,
+  substituteAslPlaceholders,
+  taskResources,
+} from "./asl";
+export { DEFAULT_PIPELINE_SETTINGS, type PipelineDeps, type PipelineSettings } from "./deps";
 export { applyStepGuards } from "./guards";
 export { manualRunId, parseRunId, scheduledRunId } from "./run-id";
+export { publishRunEvent, runLock, runLockLifetimeMinutes } from "./run-tasks";
+export { cancelStep, pollStep, startStep, stepErrored } from "./step-tasks";
+export { describeTaskError } from "./task-error";
+export * from "./task-io";

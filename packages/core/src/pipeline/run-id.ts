@@ -11,7 +11,10 @@ const RUN_ID = /^([a-z][a-z0-9-]{0,39})-(\d{8}T\d{6}Z|m[0-9A-HJKMNP-TV-Z]{26})$/
 const nextUlid = monotonicFactory();
 
 export function scheduledRunId(pipeline: string, scheduledTime: Date): string {
-  const stamp = scheduledTime.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+  const stamp = scheduledTime
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
   return `${pipeline}-${stamp}`;
 }
 

@@ -1,0 +1,6 @@
+export { createCancelStepHandler } from "./cancel-step";
+export { createPollStepHandler } from "./poll-step";
+export { createPublishEventHandler } from "./publish-event";
+export { createRunLockHandler } from "./run-lock";
+export { createStartStepHandler } from "./start-step";
+export { type PipelineHandlerDeps, pipelineTaskHandler } from "./task-handler";

@@ -1,0 +1,42 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { parser } from "@aws-lambda-powertools/parser/middleware";
+import middy from "@middy/core";
+import type { Job, PipelineDeps } from "@tapestry/core/pipeline";
+import type { z } from "zod";
+
+/** What every pipeline task handler is built from: the domain's dependencies and the Powertools instruments. */
+export interface PipelineHandlerDeps {
+  readonly core: PipelineDeps;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/**
+ * The one shape of a pipeline task handler: Powertools logger (with the Lambda context), then
+ * metrics, then the zod parser of the task's input; then the domain function. The handler holds
+ * no logic of its own.
+ */
+export function pipelineTaskHandler<S extends z.ZodType, R>(
+  schema: S,
+  deps: PipelineHandlerDeps,
+  run: (input: z.output<S>, deps: PipelineHandlerDeps) => Promise<R>,
+) {
+  return middy()
+    .use(injectLambdaContext(deps.logger))
+    .use(logMetrics(deps.metrics))
+    .use(parser({ schema }))
+    .handler((input) => run(input as z.output<S>, deps));
+}
+
+/** Step metrics in namespace Tapestry, dimension Pipeline, once a step is over. */
+export function recordStepOutcome(metrics: Metrics, pipeline: string, job: Job): void {
+  if (job.state !== "succeeded" && job.state !== "failed") return;
+  metrics.addDimension("Pipeline", pipeline);
+  const seconds = Math.max(0, (Date.now() - Date.parse(job.startedAt)) / 1000);
+  metrics.addMetric("StepDurationSeconds", MetricUnit.Seconds, seconds);
+  if (job.rows !== null) metrics.addMetric("RowsSynced", MetricUnit.Count, job.rows);
+  if (job.bytes !== null) metrics.addMetric("BytesSynced", MetricUnit.Bytes, job.bytes);
+}

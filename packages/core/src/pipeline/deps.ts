@@ -1,0 +1,28 @@
+import type { StepSpec } from "../config";
+import type { JobStatus, StartedJob, StepContext } from "../connectors/types";
+import type { EventPublisher } from "../events";
+import type { RunLedger } from "../ledger";
+import type { Logger } from "../logging";
+
+/** What the pipeline tasks need from the outside world; adapters differ on AWS and embedded. */
+export interface PipelineDeps {
+  readonly connectors: {
+    start(step: StepSpec, context: StepContext): Promise<StartedJob>;
+    poll(step: StepSpec, externalId: string): Promise<JobStatus>;
+    cancel(step: StepSpec, externalId: string): Promise<JobStatus>;
+  };
+  readonly publisher: EventPublisher;
+  readonly ledger: Pick<RunLedger, "acquireRunLock" | "releaseRunLock">;
+  readonly now: () => Date;
+  readonly logger: Logger;
+  readonly settings: PipelineSettings;
+}
+
+export interface PipelineSettings {
+  /** how long a queued run waits before it asks for the run lock again */
+  readonly queueWaitSeconds: number;
+  /** added to the sum of the stages' timeouts to size the run lock's lifetime */
+  readonly lockSlackMinutes: number;
+}
+
+export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = { queueWaitSeconds: 30, lockSlackMinutes: 15 };

@@ -1,0 +1,206 @@
+import type { JobStatus } from "../connectors/types";
+import { createEvent, type StepFailureReason } from "../events";
+import type { PipelineDeps } from "./deps";
+import { applyStepGuards } from "./guards";
+import { describeTaskError } from "./task-error";
+import type { CancelStepInput, Job, PollStepInput, StartStepInput, StepErroredInput } from "./task-io";
+
+/** Seconds to the next poll: the step's interval, but never past its deadline. */
+function nextWait(pollIntervalSeconds: number, deadline: string, now: Date): number {
+  const left = Math.ceil((Date.parse(deadline) - now.getTime()) / 1000);
+  return Math.max(1, Math.min(pollIntervalSeconds, left));
+}
+
+/** Starts (or adopts) the step's external job and announces it. */
+export async function startStep(input: StartStepInput, deps: PipelineDeps): Promise<Job> {
+  const { step } = input;
+  const now = deps.now();
+  const started = await deps.connectors.start(step, { pipeline: input.pipeline, runId: input.runId });
+  const deadline = new Date(now.getTime() + step.timeoutMinutes * 60_000).toISOString();
+  await deps.publisher.publish([
+    createEvent(
+      "StepStarted",
+      {
+        runId: input.runId,
+        stage: input.stage,
+        step: step.name,
+        tool: step.tool,
+        externalId: started.externalId,
+        url: started.url,
+        attached: started.attached,
+        startedAt: now.toISOString(),
+        deadline,
+      },
+      { pipeline: input.pipeline, now },
+    ),
+  ]);
+  return {
+    externalId: started.externalId,
+    url: started.url ?? null,
+    attached: started.attached,
+    startedAt: now.toISOString(),
+    deadline,
+    state: "running",
+    toolStatus: null,
+    waitSeconds: nextWait(step.pollIntervalSeconds, deadline, now),
+    rows: null,
+    bytes: null,
+    reason: null,
+    error: null,
+  };
+}
+
+/** Reads the job once: still running, past its deadline, or over (and then announced). */
+export async function pollStep(input: PollStepInput, deps: PipelineDeps): Promise<Job> {
+  const { step, job } = input;
+  const status = applyStepGuards(step, await deps.connectors.poll(step, job.externalId));
+  const now = deps.now();
+  if (status.state === "running") {
+    const timedOut = now.getTime() >= Date.parse(job.deadline);
+    return {
+      ...job,
+      ...measures(status),
+      state: timedOut ? "timed-out" : "running",
+      waitSeconds: timedOut ? 0 : nextWait(step.pollIntervalSeconds, job.deadline, now),
+    };
+  }
+  return finish(input, status, deps);
+}
+
+/**
+ * Cancels the external job of a step that timed out, or whose polling kept failing, so that no
+ * job is left running unwatched. If the job turns out to have finished meanwhile, that outcome
+ * stands; otherwise the step fails with the given reason.
+ */
+export async function cancelStep(input: CancelStepInput, deps: PipelineDeps): Promise<Job> {
+  const { step, job } = input;
+  let status: JobStatus | undefined;
+  let cancelProblem = "";
+  try {
+    status = await deps.connectors.cancel(step, job.externalId);
+  } catch (error) {
+    cancelProblem = `; cancelling job ${job.externalId} failed too: ${error instanceof Error ? error.message : String(error)}`;
+    deps.logger.error("cancelling a job failed", {
+      externalId: job.externalId,
+      step: step.name,
+      error: cancelProblem,
+    });
+  }
+  if (status?.state === "succeeded") return finish(input, applyStepGuards(step, status), deps);
+  const why =
+    input.reason === "timeout"
+      ? `step "${step.name}" timed out after ${step.timeoutMinutes} min; its ${step.tool} job ${job.externalId} was cancelled`
+      : `polling step "${step.name}" failed (${input.failure ? describeTaskError(input.failure) : "unknown error"}); its ${step.tool} job ${job.externalId} was cancelled`;
+  return finish(
+    input,
+    {
+      state: "failed",
+      toolStatus: status?.toolStatus ?? job.toolStatus ?? "unknown",
+      rows: status?.rows,
+      bytes: status?.bytes,
+      url: status?.url,
+      reason: input.reason === "timeout" ? undefined : "failed",
+      error: why + cancelProblem,
+    },
+    deps,
+    input.reason === "timeout" ? "timeout" : "error",
+  );
+}
+
+/** A step whose task failed outright (e.g. refused credentials): announce the failure. */
+export async function stepErrored(input: StepErroredInput, deps: PipelineDeps): Promise<Job> {
+  const now = deps.now();
+  const error = describeTaskError(input.failure);
+  await deps.publisher.publish([
+    createEvent(
+      "StepFailed",
+      {
+        runId: input.runId,
+        stage: input.stage,
+        step: input.step.name,
+        tool: input.step.tool,
+        reason: "error",
+        error,
+        endedAt: now.toISOString(),
+      },
+      { pipeline: input.pipeline, now },
+    ),
+  ]);
+  return {
+    externalId: "",
+    url: null,
+    attached: false,
+    startedAt: now.toISOString(),
+    deadline: now.toISOString(),
+    state: "failed",
+    toolStatus: null,
+    waitSeconds: 0,
+    rows: null,
+    bytes: null,
+    reason: "error",
+    error,
+  };
+}
+
+function measures(status: JobStatus): Pick<Job, "toolStatus" | "rows" | "bytes"> {
+  return { toolStatus: status.toolStatus, rows: status.rows ?? null, bytes: status.bytes ?? null };
+}
+
+async function finish(
+  input: PollStepInput | CancelStepInput,
+  status: JobStatus,
+  deps: PipelineDeps,
+  forcedReason?: StepFailureReason,
+): Promise<Job> {
+  const { step, job } = input;
+  const now = deps.now();
+  const ref = { runId: input.runId, stage: input.stage, step: step.name, tool: step.tool };
+  const url = status.url ?? job.url ?? undefined;
+  const endedAt = now.toISOString();
+  const durationMs = Math.max(0, now.getTime() - Date.parse(job.startedAt));
+  const context = { pipeline: input.pipeline, now };
+  if (status.state === "succeeded") {
+    await deps.publisher.publish([
+      createEvent(
+        "StepSucceeded",
+        {
+          ...ref,
+          externalId: job.externalId,
+          url,
+          toolStatus: status.toolStatus,
+          rows: status.rows,
+          bytes: status.bytes,
+          startedAt: job.startedAt,
+          endedAt,
+          durationMs,
+          warning: status.error,
+        },
+        context,
+      ),
+    ]);
+    return { ...job, ...measures(status), state: "succeeded", waitSeconds: 0, url: url ?? null };
+  }
+  const reason: StepFailureReason =
+    forcedReason ?? status.reason ?? (status.state === "cancelled" ? "cancelled" : "failed");
+  const error = status.error ?? `${step.tool} job ${job.externalId} ended as ${status.toolStatus}`;
+  await deps.publisher.publish([
+    createEvent(
+      "StepFailed",
+      {
+        ...ref,
+        externalId: job.externalId,
+        url,
+        toolStatus: status.toolStatus,
+        reason,
+        error,
+        rows: status.rows,
+        bytes: status.bytes,
+        startedAt: job.startedAt,
+        endedAt,
+        durationMs,
+      },
+      context,
+    ),
+  ]);
+  return { ...job, ...measures(status), state: "failed", waitSeconds: 0, reason, error, url: url ?? null };
+}

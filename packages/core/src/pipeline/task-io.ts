@@ -1,0 +1,120 @@
+import { z } from "zod";
+import { pipelineSchema, stepSchema } from "../config/schema";
+import { runTriggerSchema, STEP_FAILURE_REASONS } from "../events/catalog";
+
+/**
+ * The data the pipeline-run state machine passes to its tasks and gets back from them: the
+ * contract between state-machines/pipeline-run.asl.json and the handlers, parsed on both sides.
+ * Optional values travel as null: a JSONPath in the ASL may not point at a missing field.
+ */
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const runInputSchema = z.object({
+  runId: z.string().min(1),
+  trigger: runTriggerSchema,
+  pipeline: pipelineSchema,
+});
+export type RunInput = z.output<typeof runInputSchema>;
+
+export const jobSchema = z.object({
+  externalId: z.string(),
+  url: z.string().nullable(),
+  attached: z.boolean(),
+  startedAt: isoTime,
+  deadline: isoTime,
+  /** running: keep polling; timed-out: cancel; succeeded / failed: the step is over */
+  state: z.enum(["running", "timed-out", "succeeded", "failed"]),
+  toolStatus: z.string().nullable(),
+  /** seconds until the next poll */
+  waitSeconds: z.number().int().nonnegative(),
+  rows: z.number().int().nonnegative().nullable(),
+  bytes: z.number().int().nonnegative().nullable(),
+  reason: z.enum(STEP_FAILURE_REASONS).nullable(),
+  error: z.string().nullable(),
+});
+export type Job = z.output<typeof jobSchema>;
+
+const stepTask = {
+  runId: z.string().min(1),
+  pipeline: z.string().min(1),
+  stage: z.string().min(1),
+  step: stepSchema,
+};
+
+export const startStepInputSchema = z.object(stepTask);
+export type StartStepInput = z.output<typeof startStepInputSchema>;
+
+export const pollStepInputSchema = z.object({ ...stepTask, job: jobSchema });
+export type PollStepInput = z.output<typeof pollStepInputSchema>;
+
+/** A Catch clause's ResultPath content: Step Functions' error name and cause. */
+export const taskErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
+export type TaskError = z.output<typeof taskErrorSchema>;
+
+export const cancelStepInputSchema = z.object({
+  ...stepTask,
+  job: jobSchema,
+  /** timeout: the deadline passed; error: polling kept failing, so the job is abandoned */
+  reason: z.enum(["timeout", "error"]),
+  failure: taskErrorSchema.nullish(),
+});
+export type CancelStepInput = z.output<typeof cancelStepInputSchema>;
+
+export const stepErroredInputSchema = z.object({
+  event: z.literal("StepFailed"),
+  ...stepTask,
+  failure: taskErrorSchema,
+});
+export type StepErroredInput = z.output<typeof stepErroredInputSchema>;
+
+export const lockInputSchema = z.discriminatedUnion("action", [
+  z.object({
+    action: z.literal("acquire"),
+    runId: z.string().min(1),
+    trigger: runTriggerSchema,
+    pipeline: pipelineSchema,
+  }),
+  z.object({ action: z.literal("release"), runId: z.string().min(1), pipeline: z.string().min(1) }),
+]);
+export type LockInput = z.output<typeof lockInputSchema>;
+
+export const lockOutputSchema = z.object({
+  outcome: z.enum(["acquired", "wait", "skipped", "released"]),
+  waitSeconds: z.number().int().nonnegative(),
+  activeRunId: z.string().nullable(),
+});
+export type LockOutput = z.output<typeof lockOutputSchema>;
+
+/** What one step of a stage ends with, as the state machine collects it. */
+export const stepResultSchema = z.object({
+  step: z.string(),
+  status: z.enum(["succeeded", "failed"]),
+  rows: z.number().int().nonnegative().nullable(),
+});
+
+/** The events the state machine publishes itself (step events come from the step tasks). */
+export const runEventInputSchema = z.discriminatedUnion("event", [
+  stepErroredInputSchema,
+  z.object({
+    event: z.literal("PipelineRunStarted"),
+    runId: z.string().min(1),
+    trigger: runTriggerSchema,
+    pipeline: pipelineSchema,
+  }),
+  z.object({
+    event: z.literal("PipelineRunSucceeded"),
+    runId: z.string().min(1),
+    pipeline: z.string().min(1),
+    startedAt: isoTime,
+    stages: z.array(z.object({ stage: z.string(), steps: z.array(stepResultSchema) })),
+  }),
+  z.object({
+    event: z.literal("PipelineRunFailed"),
+    runId: z.string().min(1),
+    pipeline: z.string().min(1),
+    startedAt: isoTime,
+    failure: taskErrorSchema,
+  }),
+]);
+export type RunEventInput = z.output<typeof runEventInputSchema>;

@@ -1,0 +1,131 @@
+import { readFileSync } from "node:fs";
+import { TapestryError } from "@tapestry/core/errors";
+import {
+  PIPELINE_RUN_FUNCTIONS,
+  type PipelineRunFunction,
+  substituteAslPlaceholders,
+  taskResources,
+} from "@tapestry/core/pipeline";
+import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+
+export type ExecutionOutcome =
+  | { readonly status: "SUCCEEDED"; readonly output: unknown }
+  | { readonly status: "FAILED"; readonly error: string; readonly cause: string }
+  | { readonly status: "ABORTED" };
+
+export interface LocalExecution {
+  readonly name: string;
+  readonly input: unknown;
+  readonly startedAt: Date;
+  /** settles when the execution ends; never rejects */
+  readonly outcome: Promise<ExecutionOutcome>;
+  /** states entered so far: what Step Functions bills as state transitions */
+  transitions(): number;
+  /** the names of the states entered, in order */
+  statesEntered(): readonly string[];
+  abort(): void;
+}
+
+/** Step Functions refuses a second execution with a name already used: so does this runner. */
+export class ExecutionAlreadyExistsError extends TapestryError {
+  override readonly name = "ExecutionAlreadyExistsError";
+}
+
+export interface LocalStepFunctionsOptions {
+  readonly definitionPath: string;
+  readonly handlers: Readonly<Record<PipelineRunFunction, TaskHandler>>;
+  /** per Wait state name, milliseconds instead of the state's seconds (tests) */
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
+  /** per state name, milliseconds instead of its Retry intervals (tests) */
+  readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
+}
+
+const localArn = (fn: PipelineRunFunction) =>
+  `arn:aws:lambda:us-east-1:000000000000:function:tapestry-local-${fn.replace(/FunctionArn$/, "")}`;
+
+/**
+ * Runs an ASL definition on aws-local-stepfunctions, the file AWS runs, with its `${...}`
+ * placeholders substituted as at deploy time and every Task bound to the same handler its
+ * Lambda would run. Execution names are unique, as in Step Functions.
+ */
+export class LocalStepFunctions {
+  private readonly machine: StateMachine;
+  private readonly taskHandlers: Record<string, TaskHandler>;
+  private readonly all = new Map<string, LocalExecution>();
+
+  constructor(private readonly options: LocalStepFunctionsOptions) {
+    const arns = Object.fromEntries(PIPELINE_RUN_FUNCTIONS.map((fn) => [fn, localArn(fn)]));
+    const definition = JSON.parse(
+      substituteAslPlaceholders(readFileSync(options.definitionPath, "utf8"), arns),
+    ) as StateMachineDefinition;
+    const byArn = new Map(PIPELINE_RUN_FUNCTIONS.map((fn) => [localArn(fn), options.handlers[fn]]));
+    this.taskHandlers = {};
+    for (const [state, resource] of taskResources(definition as never)) {
+      const handler = byArn.get(resource);
+      if (!handler) throw new TapestryError(`Task state ${state} has no local handler for ${resource}`);
+      this.taskHandlers[state] = handler;
+    }
+    this.machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  }
+
+  startExecution(name: string, input: unknown): LocalExecution {
+    if (this.all.has(name))
+      throw new ExecutionAlreadyExistsError(`an execution named ${name} already exists`);
+    type RunOptions = NonNullable<Parameters<StateMachine["run"]>[1]>;
+    type Json = Parameters<StateMachine["run"]>[0];
+    const run = this.machine.run(input as Json, {
+      overrides: {
+        // The library types handlers as JSON -> JSON; ours take and give plain JSON data too.
+        taskResourceLocalHandlers: this.taskHandlers as NonNullable<
+          RunOptions["overrides"]
+        >["taskResourceLocalHandlers"],
+        waitTimeOverrides: { ...this.options.waitTimeOverrides },
+        retryIntervalOverrides: { ...this.options.retryIntervalOverrides },
+      },
+      context: { Execution: { Name: name, Input: input as Json, StartTime: new Date().toISOString() } },
+    });
+    const entered: string[] = [];
+    const logs = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === "StateEntered") entered.push(event.state.name);
+      }
+    })();
+    const outcome = run.result.then(
+      (output): ExecutionOutcome => ({ status: "SUCCEEDED", output }),
+      (error: unknown): ExecutionOutcome => {
+        if (error instanceof ExecutionAbortedError) return { status: "ABORTED" };
+        const caught = (error as { cause?: { name?: string; message?: string; cause?: unknown } }).cause;
+        return {
+          status: "FAILED",
+          error: caught?.name ?? (error instanceof Error ? error.name : "Error"),
+          cause: typeof caught?.cause === "string" ? caught.cause : (caught?.message ?? String(error)),
+        };
+      },
+    );
+    const execution: LocalExecution = {
+      name,
+      input,
+      startedAt: new Date(),
+      outcome: outcome.then(async (result) => {
+        await logs.catch(() => undefined);
+        return result;
+      }),
+      transitions: () => entered.length,
+      statesEntered: () => entered,
+      abort: () => run.abort(),
+    };
+    this.all.set(name, execution);
+    return execution;
+  }
+
+  executions(): readonly LocalExecution[] {
+    return [...this.all.values()];
+  }
+
+  /** Resolves when every execution started so far has ended. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.all.values()].map((e) => e.outcome));
+  }
+}

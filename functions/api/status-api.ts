@@ -1,0 +1,201 @@
+/**
+ * The status API: one Lambda behind API Gateway (HTTP API, payload v2, a `$default` or
+ * `ANY /{proxy+}` route), and the same handler served by the embedded control plane's local HTTP
+ * server. Thin: parse (core/status) -> query the ledger or start a run (core/status) -> map to HTTP.
+ * The contract is docs/status-api.openapi.yaml.
+ */
+import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy, { type MiddlewareObj } from "@middy/core";
+import httpRouterHandler, { type Method, type Route } from "@middy/http-router";
+import type { TapestryConfig } from "@tapestry/core/config";
+import type { RunLedger } from "@tapestry/core/ledger";
+import type { Logger } from "@tapestry/core/logging";
+import {
+  listPipelines,
+  methodNotAllowedProblem,
+  type NextFireTime,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  parseRunIdParam,
+  parseRunsQuery,
+  parseTriggerBody,
+  pipelineDetails,
+  pipelineRuns,
+  problemFromError,
+  type RunStarter,
+  routeNotFoundProblem,
+  runDetails,
+  runEvents,
+  statusOverview,
+  triggerManualRun,
+} from "@tapestry/core/status";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+
+export interface StatusApiDeps {
+  readonly config: TapestryConfig;
+  readonly ledger: RunLedger;
+  /** starts a pipeline run: Step Functions StartExecution on AWS, the embedded ASL runner locally */
+  readonly runs: RunStarter;
+  now(): Date;
+  readonly nextFireTime: NextFireTime;
+  /** a Powertools Logger (its Lambda context is injected) or any core Logger; a Powertools Logger by default */
+  readonly logger?: PowertoolsLogger | Logger;
+}
+
+export type StatusApiEvent = APIGatewayProxyEventV2;
+export type StatusApiResult = APIGatewayProxyStructuredResultV2;
+export type StatusApiHandler = (event: StatusApiEvent, context: Context) => Promise<StatusApiResult>;
+
+export const STATUS_API_SERVICE_NAME = "tapestry-status-api";
+
+type RouteHandler = (event: StatusApiEvent) => Promise<StatusApiResult>;
+
+const NO_STORE = { "cache-control": "no-store" };
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): StatusApiResult {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", ...NO_STORE, ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function problemResponse(problem: Problem): StatusApiResult {
+  return {
+    statusCode: problem.status,
+    headers: {
+      "content-type": PROBLEM_CONTENT_TYPE,
+      ...NO_STORE,
+      ...(problem.allow ? { allow: problem.allow.join(", ") } : {}),
+    },
+    body: JSON.stringify(problem),
+  };
+}
+
+function pathParam(event: StatusApiEvent, name: string): string {
+  const raw = event.pathParameters?.[name] ?? "";
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function requestBody(event: StatusApiEvent): string | undefined {
+  if (event.body === undefined) return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+}
+
+/** The path an answer is about (RFC 9457 `instance`). */
+function instanceOf(event: StatusApiEvent): string {
+  return event.rawPath || event.requestContext?.http?.path || "/";
+}
+
+/** Turns every error into problem+json; 5xx are logged with the error, 4xx as one info line. */
+function problemDetails(logger: Logger): MiddlewareObj<StatusApiEvent, StatusApiResult> {
+  return {
+    onError: (request) => {
+      const problem = problemFromError(request.error, instanceOf(request.event));
+      const where = { method: request.event.requestContext?.http?.method, path: instanceOf(request.event) };
+      if (problem.status >= 500) {
+        logger.error("status API request failed", { ...where, error: request.error });
+      } else {
+        logger.info("status API request refused", { ...where, status: problem.status, type: problem.type });
+      }
+      request.response = problemResponse(problem);
+    },
+  };
+}
+
+export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
+  const given = deps.logger ?? new PowertoolsLogger({ serviceName: STATUS_API_SERVICE_NAME });
+  const logger = given instanceof PowertoolsLogger ? fromPowertools(given) : given;
+  const ctx = { config: deps.config, ledger: deps.ledger, now: deps.now, nextFireTime: deps.nextFireTime };
+
+  const routes: readonly (readonly [Method, string, RouteHandler])[] = [
+    ["GET", "/health", async () => json(200, { status: "ok", time: deps.now().toISOString() })],
+    ["GET", "/status", async () => json(200, await statusOverview(ctx))],
+    ["GET", "/pipelines", async () => json(200, listPipelines(deps.config))],
+    [
+      "GET",
+      "/pipelines/{name}",
+      async (event) => json(200, await pipelineDetails(ctx, pathParam(event, "name"))),
+    ],
+    [
+      "GET",
+      "/pipelines/{name}/runs",
+      async (event) => {
+        const query = parseRunsQuery(event.queryStringParameters);
+        return json(200, await pipelineRuns(ctx, pathParam(event, "name"), query));
+      },
+    ],
+    [
+      "POST",
+      "/pipelines/{name}/runs",
+      async (event) => {
+        const name = pathParam(event, "name");
+        const request = parseTriggerBody({
+          body: requestBody(event),
+          contentType: event.headers?.["content-type"],
+        });
+        const accepted = await triggerManualRun({ ...ctx, runs: deps.runs }, name);
+        logger.info("manual run accepted", {
+          pipeline: accepted.pipeline,
+          runId: accepted.runId,
+          note: request.note,
+        });
+        return json(202, accepted, { location: `/runs/${encodeURIComponent(accepted.runId)}` });
+      },
+    ],
+    [
+      "GET",
+      "/runs/{runId}",
+      async (event) => json(200, await runDetails(ctx, parseRunIdParam(pathParam(event, "runId")))),
+    ],
+    [
+      "GET",
+      "/runs/{runId}/events",
+      async (event) => json(200, await runEvents(ctx, parseRunIdParam(pathParam(event, "runId")))),
+    ],
+  ];
+
+  const templates = routes.map(([method, path]) => ({ method, pattern: templatePattern(path) }));
+  const allowedMethods = (path: string): string[] => [
+    ...new Set(templates.filter((t) => t.pattern.test(path)).map((t) => t.method)),
+  ];
+
+  const router = httpRouterHandler<StatusApiEvent, StatusApiResult>({
+    routes: routes.map(
+      ([method, path, handler]): Route<StatusApiEvent, StatusApiResult> => ({ method, path, handler }),
+    ),
+    notFoundResponse: ({ method, path }) => {
+      const allow = allowedMethods(path);
+      return problemResponse(
+        allow.length > 0 ? methodNotAllowedProblem(method, path, allow) : routeNotFoundProblem(method, path),
+      );
+    },
+  });
+
+  const handler = middy<StatusApiEvent, StatusApiResult>().use(problemDetails(logger)).handler(router);
+  if (given instanceof PowertoolsLogger) handler.use(injectLambdaContext(given));
+  return handler;
+}
+
+function fromPowertools(powertools: PowertoolsLogger): Logger {
+  return {
+    debug: (message, attributes) => powertools.debug(message, attributes ?? {}),
+    info: (message, attributes) => powertools.info(message, attributes ?? {}),
+    warn: (message, attributes) => powertools.warn(message, attributes ?? {}),
+    error: (message, attributes) => powertools.error(message, attributes ?? {}),
+  };
+}
+
+/** `/runs/{runId}` -> /^\/runs\/[^/]+\/?$/ (the router accepts one trailing slash too). */
+function templatePattern(template: string): RegExp {
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => (/^\{[^}]+\}$/.test(part) ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${source}/?$`);
+}

@@ -1,0 +1,53 @@
+import { TapestryError } from "../errors";
+
+/** One problem with a request: which field (`limit`, `note`, `runId`, `(body)`) and what is wrong with it. */
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** The request is malformed: a bad query parameter, path parameter or body. Answered with 400. */
+export class InvalidRequestError extends TapestryError {
+  override readonly name = "InvalidRequestError";
+  constructor(
+    readonly errors: readonly FieldError[],
+    message = `the request is invalid: ${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`,
+  ) {
+    super(message);
+  }
+}
+
+/** The body has a media type the operation does not accept. Answered with 415. */
+export class UnsupportedMediaTypeError extends TapestryError {
+  override readonly name = "UnsupportedMediaTypeError";
+  constructor(readonly contentType: string) {
+    super(`a body of type "${contentType}" is not accepted: send application/json`);
+  }
+}
+
+export class PipelineNotFoundError extends TapestryError {
+  override readonly name = "PipelineNotFoundError";
+  constructor(readonly pipeline: string) {
+    super(`there is no pipeline named "${pipeline}"`);
+  }
+}
+
+export class RunNotFoundError extends TapestryError {
+  override readonly name = "RunNotFoundError";
+  constructor(readonly runId: string) {
+    super(`there is no run "${runId}"`);
+  }
+}
+
+/** A manual run was refused: a run of the pipeline is going and its overlap policy is `skip`. Answered with 409. */
+export class RunActiveError extends TapestryError {
+  override readonly name = "RunActiveError";
+  constructor(
+    readonly pipeline: string,
+    readonly activeRunId: string,
+  ) {
+    super(
+      `run "${activeRunId}" of pipeline "${pipeline}" is still going and the pipeline's overlap policy is "skip": try again when it has finished`,
+    );
+  }
+}

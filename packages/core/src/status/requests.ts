@@ -1,0 +1,108 @@
+import { z } from "zod";
+import { parseRunId } from "../pipeline/run-id";
+import { type FieldError, InvalidRequestError, UnsupportedMediaTypeError } from "./errors";
+
+/** Parsing of the status API's inputs. Each function returns the parsed value or throws InvalidRequestError naming the field. */
+
+export const RUNS_PAGE_DEFAULT_LIMIT = 20;
+export const RUNS_PAGE_MAX_LIMIT = 100;
+export const NOTE_MAX_LENGTH = 1000;
+
+const limitMessage = `expected a whole number from 1 to ${RUNS_PAGE_MAX_LIMIT}`;
+
+const runsQuerySchema = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, { error: limitMessage })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { error: limitMessage }).max(RUNS_PAGE_MAX_LIMIT, { error: limitMessage }))
+    .optional(),
+  cursor: z
+    .string()
+    .min(1, { error: "expected the nextCursor of the previous page" })
+    .max(2048, { error: "expected the nextCursor of the previous page" })
+    .optional(),
+});
+
+const triggerBodySchema = z.strictObject(
+  {
+    note: z
+      .string({ error: "expected text" })
+      .max(NOTE_MAX_LENGTH, { error: `expected at most ${NOTE_MAX_LENGTH} characters` })
+      .optional(),
+  },
+  { error: "expected a JSON object" },
+);
+
+export interface RunsQuery {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface TriggerRequest {
+  readonly note?: string;
+}
+
+/** `?limit=&cursor=` of GET /pipelines/{name}/runs; other query parameters are rejected. */
+export function parseRunsQuery(params: Readonly<Record<string, string | undefined>> | undefined): RunsQuery {
+  const present = Object.fromEntries(Object.entries(params ?? {}).filter(([, v]) => v !== undefined));
+  const result = runsQuerySchema.safeParse(present);
+  if (!result.success) throw new InvalidRequestError(fieldErrors(result.error.issues, "query parameter"));
+  const { limit = RUNS_PAGE_DEFAULT_LIMIT, cursor } = result.data;
+  return cursor === undefined ? { limit } : { limit, cursor };
+}
+
+/** A run id from a path: `<pipeline>-<yyyymmddThhmmssZ>` (scheduled) or `<pipeline>-m<ULID>` (manual). */
+export function parseRunIdParam(raw: string | undefined): string {
+  if (raw === undefined || parseRunId(raw) === undefined) {
+    throw new InvalidRequestError([
+      {
+        field: "runId",
+        message:
+          'not a run id: expected "<pipeline>-<yyyymmddThhmmssZ>" (scheduled) or "<pipeline>-m<ULID>" (manual)',
+      },
+    ]);
+  }
+  return raw;
+}
+
+/**
+ * The optional body of POST /pipelines/{name}/runs: nothing, or a JSON object `{ "note"?: string }`.
+ * A body with a media type other than JSON is refused (415); one without a Content-Type is read as JSON.
+ */
+export function parseTriggerBody(input: {
+  body: string | undefined;
+  contentType: string | undefined;
+}): TriggerRequest {
+  if (input.body === undefined || input.body.trim() === "") return {};
+  if (input.contentType !== undefined && !isJsonMediaType(input.contentType)) {
+    throw new UnsupportedMediaTypeError(input.contentType);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(input.body);
+  } catch {
+    throw new InvalidRequestError([{ field: "(body)", message: "not valid JSON" }]);
+  }
+  const result = triggerBodySchema.safeParse(json);
+  if (!result.success) throw new InvalidRequestError(fieldErrors(result.error.issues, "key"));
+  return result.data.note === undefined ? {} : { note: result.data.note };
+}
+
+function isJsonMediaType(contentType: string): boolean {
+  const essence = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  return essence === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(essence);
+}
+
+function fieldErrors(issues: readonly z.core.$ZodIssue[], unknownKind: string): FieldError[] {
+  return issues.flatMap((issue): FieldError[] => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({
+        field: [...issue.path.map(String), key].join("."),
+        message: `unknown ${unknownKind}: remove it or check its spelling`,
+      }));
+    }
+    const field = issue.path.length === 0 ? "(body)" : issue.path.map(String).join(".");
+    return [{ field, message: issue.message }];
+  });
+}

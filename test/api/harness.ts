@@ -1,0 +1,180 @@
+import { type PipelineSpec, parseConfig, type TapestryConfig } from "@tapestry/core/config";
+import type { RunTrigger } from "@tapestry/core/events";
+import type { RunLedger } from "@tapestry/core/ledger";
+import { silentLogger } from "@tapestry/core/logging";
+import { nextFireTime } from "@tapestry/core/schedule";
+import { expect } from "vitest";
+import { createStatusApiHandler } from "../../functions/api/status-api";
+import { type ApiServer, startApiServer } from "../../packages/local/src/api-server";
+import { SqliteRunLedger } from "../../packages/local/src/ledger";
+import kickstart from "../../tapestry.config";
+import { checkAnswer } from "./openapi-validator";
+import { scheduledRun, skippedRun } from "./run-events";
+
+/** The status API over real HTTP: the kickstart config plus one pipeline per health, a real (in-memory) SQLite ledger. */
+
+export const NOW = new Date("2026-03-02T12:00:00.000Z");
+
+const day = (n: number, hour = 6) => new Date(Date.UTC(2026, 2, 1 - n, hour, 0, 0));
+
+export const KICKSTART = parseConfig(kickstart, "tapestry.config.ts");
+const kickstartPipeline = KICKSTART.pipelines[0] as PipelineSpec;
+
+function like(name: string, changes: Partial<PipelineSpec> = {}): PipelineSpec {
+  return { ...kickstartPipeline, name, ...changes };
+}
+
+/** The kickstart config (secret NAMES and all) with one pipeline per health and overlap case. */
+export const CONFIG: TapestryConfig = parseConfig({
+  ...KICKSTART,
+  pipelines: [
+    kickstartPipeline, // 5 succeeded runs -> healthy; overlap skip, no lock: a manual run is accepted
+    like("failing-audience"), // succeeded, then failed -> failing
+    like("running-audience"), // a run going, holding the lock, overlap skip -> running, manual run 409
+    like("fresh-audience"), // no run -> never-run
+    like("paused-audience", { schedule: { ...kickstartPipeline.schedule, enabled: false } }), // -> paused
+    like("queued-audience", { overlap: "queue" }), // a run going, holding the lock, overlap queue -> 202
+    like("skipped-audience"), // succeeded, then a skipped fire -> healthy (skipped runs do not count)
+  ],
+});
+
+export const SECRET_NAMES = [
+  "AIRBYTE_CLIENT_ID",
+  "AIRBYTE_CLIENT_SECRET",
+  "DBT_CLOUD_TOKEN",
+  "GROUPAROO_API_KEY",
+];
+
+export function spec(name: string): PipelineSpec {
+  const found = CONFIG.pipelines.find((p) => p.name === name);
+  if (!found) throw new Error(`no pipeline ${name} in the test config`);
+  return found;
+}
+
+export interface Seeded {
+  /** rain-shield-audience's runs, newest first */
+  kickstartRuns: string[];
+  failingRunId: string;
+  runningRunId: string;
+  queuedActiveRunId: string;
+  skippedRunId: string;
+}
+
+export async function seed(ledger: RunLedger): Promise<Seeded> {
+  const record = async (run: { runId: string; events: readonly Parameters<RunLedger["record"]>[0][] }) => {
+    for (const event of run.events) await ledger.record(event);
+    return run.runId;
+  };
+  const kickstartRuns: string[] = [];
+  for (let n = 5; n >= 1; n--)
+    kickstartRuns.unshift(await record(scheduledRun(spec("rain-shield-audience"), day(n), "succeeded")));
+
+  await record(scheduledRun(spec("failing-audience"), day(2), "succeeded"));
+  const failingRunId = await record(scheduledRun(spec("failing-audience"), day(1), "failed"));
+
+  const runningRunId = await record(scheduledRun(spec("running-audience"), day(0), "running"));
+  await ledger.acquireRunLock({
+    pipeline: "running-audience",
+    runId: runningRunId,
+    expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
+    now: NOW.toISOString(),
+  });
+
+  await record(scheduledRun(spec("paused-audience"), day(3), "succeeded"));
+
+  const queuedActiveRunId = await record(scheduledRun(spec("queued-audience"), day(0), "running"));
+  await ledger.acquireRunLock({
+    pipeline: "queued-audience",
+    runId: queuedActiveRunId,
+    expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
+    now: NOW.toISOString(),
+  });
+
+  const skippedActive = await record(scheduledRun(spec("skipped-audience"), day(1), "succeeded"));
+  const skippedRunId = await record(skippedRun(spec("skipped-audience"), day(1, 7), skippedActive));
+
+  return { kickstartRuns, failingRunId, runningRunId, queuedActiveRunId, skippedRunId };
+}
+
+/** Records the runs the API starts; `failNext` makes the next start throw. */
+export class FakeRunStarter {
+  readonly started: { pipeline: PipelineSpec; runId: string; trigger: RunTrigger }[] = [];
+  failNext: Error | undefined;
+
+  async start(pipeline: PipelineSpec, runId: string, trigger: RunTrigger): Promise<void> {
+    const failure = this.failNext;
+    this.failNext = undefined;
+    if (failure) throw failure;
+    this.started.push({ pipeline, runId, trigger });
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test bodies are inspected freely
+  json: any;
+}
+
+export interface ApiUnderTest {
+  server: ApiServer;
+  ledger: SqliteRunLedger;
+  runs: FakeRunStarter;
+  seeded: Seeded;
+  /** every answer so far, for the whole-suite checks */
+  replies: (Reply & { method: string; path: string })[];
+  /** sends a request and checks the answer against the OpenAPI file */
+  call(
+    method: string,
+    path: string,
+    init?: { body?: string; headers?: Record<string, string> },
+  ): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export async function startApiUnderTest(): Promise<ApiUnderTest> {
+  const ledger = SqliteRunLedger.open(":memory:");
+  const seeded = await seed(ledger);
+  const runs = new FakeRunStarter();
+  const handler = createStatusApiHandler({
+    config: CONFIG,
+    ledger,
+    runs,
+    now: () => NOW,
+    nextFireTime: (schedule, after) => nextFireTime(schedule, after),
+    logger: silentLogger,
+  });
+  const server = await startApiServer({ handler, port: 0 });
+  const replies: ApiUnderTest["replies"] = [];
+  return {
+    server,
+    ledger,
+    runs,
+    seeded,
+    replies,
+    async call(method, path, init = {}) {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: init.headers,
+        body: init.body,
+      });
+      const text = await response.text();
+      const headers = Object.fromEntries(response.headers.entries());
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      const reply: Reply = { status: response.status, headers, text, json };
+      replies.push({ ...reply, method, path });
+      expect(checkAnswer({ method, path, status: response.status, headers, body: text })).toEqual([]);
+      return reply;
+    },
+    async close() {
+      await server.close();
+      ledger.close();
+    },
+  };
+}

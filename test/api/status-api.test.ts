@@ -1,0 +1,413 @@
+import { parseRunId } from "@tapestry/core/pipeline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiUnderTest, CONFIG, SECRET_NAMES, startApiUnderTest } from "./harness";
+import { compileEverySchema, HTTP_METHODS, statusApiSpec } from "./openapi-validator";
+
+/**
+ * Every route of the status API over real HTTP (startApiServer on port 0, the Lambda handler
+ * behind it, a seeded in-memory SQLite ledger); every answer is checked against
+ * docs/status-api.openapi.yaml by `call`.
+ */
+
+let api: ApiUnderTest;
+
+beforeAll(async () => {
+  api = await startApiUnderTest();
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+function expectProblem(
+  reply: { status: number; headers: Record<string, string>; json: unknown },
+  status: number,
+) {
+  expect(reply.status).toBe(status);
+  expect(reply.headers["content-type"]).toBe("application/problem+json");
+  expect(reply.json).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
+}
+
+describe("GET /health", () => {
+  it("answers ok", async () => {
+    const reply = await api.call("GET", "/health");
+    expect(reply.status).toBe(200);
+    expect(reply.headers["content-type"]).toBe("application/json");
+    expect(reply.json).toEqual({ status: "ok", time: "2026-03-02T12:00:00.000Z" });
+  });
+});
+
+describe("GET /status", () => {
+  it("gives every pipeline its health, last run, next scheduled time and schedule", async () => {
+    const reply = await api.call("GET", "/status");
+    expect(reply.status).toBe(200);
+    const byName = new Map<string, { health: string; lastRun: { runId: string; status: string } | null }>(
+      reply.json.pipelines.map((p: { name: string }) => [p.name, p]),
+    );
+    expect([...byName.keys()]).toEqual(CONFIG.pipelines.map((p) => p.name));
+    expect(Object.fromEntries([...byName].map(([name, p]) => [name, p.health]))).toEqual({
+      "rain-shield-audience": "healthy",
+      "failing-audience": "failing",
+      "running-audience": "running",
+      "fresh-audience": "never-run",
+      "paused-audience": "paused",
+      "queued-audience": "running",
+      "skipped-audience": "healthy",
+    });
+    expect(byName.get("rain-shield-audience")?.lastRun).toMatchObject({
+      runId: api.seeded.kickstartRuns[0],
+      status: "succeeded",
+      rows: 400,
+      trigger: { kind: "schedule" },
+    });
+    expect(byName.get("failing-audience")?.lastRun).toMatchObject({
+      runId: api.seeded.failingRunId,
+      status: "failed",
+      failedSteps: ["zoom-webinar-registrants"],
+    });
+    expect(byName.get("fresh-audience")?.lastRun).toBeNull();
+    // a skipped fire says nothing about health: the run it found going is the last one counted
+    expect(byName.get("skipped-audience")?.lastRun?.status).toBe("succeeded");
+  });
+
+  it("computes the next fire in the schedule's time zone, and none for a paused pipeline", async () => {
+    const reply = await api.call("GET", "/status");
+    const kickstart = reply.json.pipelines.find((p: { name: string }) => p.name === "rain-shield-audience");
+    // cron(0 6 * * ? *) in America/New_York (EST, UTC-5 on 3 March 2026), after 2026-03-02T12:00Z
+    expect(kickstart.nextScheduledAt).toBe("2026-03-03T11:00:00.000Z");
+    expect(kickstart.schedule).toEqual({
+      expression: "cron(0 6 * * ? *)",
+      timezone: "America/New_York",
+      enabled: true,
+    });
+    const paused = reply.json.pipelines.find((p: { name: string }) => p.name === "paused-audience");
+    expect(paused.nextScheduledAt).toBeNull();
+  });
+});
+
+describe("GET /pipelines and /pipelines/{name}", () => {
+  it("lists the pipelines' specs: stages, steps with tool and target, schedule, overlap", async () => {
+    const reply = await api.call("GET", "/pipelines");
+    expect(reply.status).toBe(200);
+    expect(reply.json.pipelines).toHaveLength(CONFIG.pipelines.length);
+    const [kickstart] = reply.json.pipelines;
+    expect(kickstart).toMatchObject({ name: "rain-shield-audience", overlap: "skip" });
+    expect(kickstart.stages.map((s: { name: string }) => s.name)).toEqual(["ingest", "transform", "sync"]);
+    expect(kickstart.stages[0].steps[0]).toEqual({
+      name: "zoom-webinar-registrants",
+      tool: "airbyte",
+      target: { connectionId: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11" },
+      timeoutMinutes: 60,
+      pollIntervalSeconds: 30,
+      minRows: 1,
+    });
+    expect(kickstart.stages[1].steps[0]).toMatchObject({
+      tool: "dbt-cloud",
+      target: { accountId: 70403, jobId: 112233 },
+    });
+    expect(kickstart.stages[2].steps[0]).toMatchObject({
+      tool: "grouparoo",
+      target: { scheduleId: "sch_mailchimp_audience" },
+    });
+  });
+
+  it("shows one pipeline with its health, last run and next scheduled time", async () => {
+    const reply = await api.call("GET", "/pipelines/failing-audience");
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({
+      name: "failing-audience",
+      health: "failing",
+      lastRun: { runId: api.seeded.failingRunId, status: "failed" },
+      nextScheduledAt: "2026-03-03T11:00:00.000Z",
+    });
+    expect(reply.json.stages).toHaveLength(3);
+  });
+
+  it("answers 404 problem+json for an unknown pipeline", async () => {
+    const reply = await api.call("GET", "/pipelines/no-such-pipeline");
+    expectProblem(reply, 404);
+    expect(reply.json).toMatchObject({
+      type: "urn:tapestry:problem:pipeline-not-found",
+      instance: "/pipelines/no-such-pipeline",
+    });
+    expect(reply.json.detail).toContain("no-such-pipeline");
+    expectProblem(await api.call("GET", "/pipelines/no-such-pipeline/runs"), 404);
+    expectProblem(await api.call("POST", "/pipelines/no-such-pipeline/runs"), 404);
+  });
+});
+
+describe("GET /pipelines/{name}/runs", () => {
+  it("lists runs newest first, 20 by default, with a null nextCursor on the last page", async () => {
+    const reply = await api.call("GET", "/pipelines/rain-shield-audience/runs");
+    expect(reply.status).toBe(200);
+    expect(reply.json.pipeline).toBe("rain-shield-audience");
+    expect(reply.json.runs.map((r: { runId: string }) => r.runId)).toEqual(api.seeded.kickstartRuns);
+    expect(reply.json.nextCursor).toBeNull();
+  });
+
+  it("pages with limit and cursor, without gaps or repeats", async () => {
+    const seen: string[] = [];
+    let path = "/pipelines/rain-shield-audience/runs?limit=2";
+    const pageSizes: number[] = [];
+    for (let page = 0; page < 5; page++) {
+      const reply = await api.call("GET", path);
+      expect(reply.status).toBe(200);
+      pageSizes.push(reply.json.runs.length);
+      seen.push(...reply.json.runs.map((r: { runId: string }) => r.runId));
+      if (reply.json.nextCursor === null) break;
+      path = `/pipelines/rain-shield-audience/runs?limit=2&cursor=${encodeURIComponent(reply.json.nextCursor)}`;
+    }
+    expect(pageSizes).toEqual([2, 2, 1]);
+    expect(seen).toEqual(api.seeded.kickstartRuns);
+  });
+
+  it("lists skipped runs too, naming the run they found going", async () => {
+    const reply = await api.call("GET", "/pipelines/skipped-audience/runs?limit=100");
+    expect(reply.json.runs[0]).toMatchObject({ runId: api.seeded.skippedRunId, status: "skipped" });
+    expect(reply.json.runs[0].activeRunId).toBe(reply.json.runs[1].runId);
+  });
+
+  it.each([
+    ["limit=0", "limit"],
+    ["limit=abc", "limit"],
+    ["limit=101", "limit"],
+    ["limit=-1", "limit"],
+    ["limit=1.5", "limit"],
+    ["limit=", "limit"],
+    ["limit=1&limit=2", "limit"],
+    ["cursor=not-a-cursor", "cursor"],
+    ["limt=5", "limt"],
+  ])("answers 400 problem+json naming the field for ?%s", async (query, field) => {
+    const reply = await api.call("GET", `/pipelines/rain-shield-audience/runs?${query}`);
+    expectProblem(reply, 400);
+    expect(reply.json.type).toBe("urn:tapestry:problem:invalid-request");
+    expect(reply.json.errors).toEqual([{ field, message: expect.any(String) }]);
+  });
+});
+
+describe("GET /runs/{runId} and /runs/{runId}/events", () => {
+  it("shows a run with its plan and its steps: tool, status, external id, link, rows, bytes, times, error, reason", async () => {
+    const reply = await api.call("GET", `/runs/${api.seeded.failingRunId}`);
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({
+      runId: api.seeded.failingRunId,
+      pipeline: "failing-audience",
+      status: "failed",
+      trigger: { kind: "schedule", scheduledTime: "2026-02-28T06:00:00.000Z" },
+      error: expect.stringContaining("zoom-webinar-registrants"),
+    });
+    expect(reply.json.stages.map((s: { name: string }) => s.name)).toEqual(["ingest", "transform", "sync"]);
+    expect(reply.json.steps).toEqual([
+      {
+        stage: "ingest",
+        step: "zoom-webinar-registrants",
+        tool: "airbyte",
+        status: "failed",
+        externalId: "airbyte-00",
+        link: "https://airbyte.example/jobs/airbyte-00",
+        attached: false,
+        toolStatus: "succeeded",
+        rows: 0,
+        startedAt: "2026-02-28T06:00:01.000Z",
+        endedAt: "2026-02-28T06:00:11.000Z",
+        durationMs: 10_000,
+        reason: "min-rows",
+        error: "moved 0 rows, fewer than the 1 required",
+      },
+    ]);
+  });
+
+  it("shows a running run with the steps that started", async () => {
+    const reply = await api.call("GET", `/runs/${api.seeded.runningRunId}`);
+    expect(reply.json.status).toBe("running");
+    expect(reply.json.steps.map((s: { step: string; status: string }) => [s.step, s.status])).toEqual([
+      ["zoom-webinar-registrants", "running"],
+      ["salesforce-contacts", "running"],
+    ]);
+  });
+
+  it("lists a run's events in the order they occurred", async () => {
+    const runId = api.seeded.kickstartRuns[0] as string;
+    const reply = await api.call("GET", `/runs/${runId}/events`);
+    expect(reply.status).toBe(200);
+    expect(reply.json.runId).toBe(runId);
+    const types = reply.json.events.map((e: { "detail-type": string }) => e["detail-type"]);
+    expect(types[0]).toBe("PipelineRunStarted");
+    expect(types.at(-1)).toBe("PipelineRunSucceeded");
+    expect(types).toHaveLength(10);
+    const times = reply.json.events.map((e: { detail: { metadata: { occurredAt: string } } }) =>
+      Date.parse(e.detail.metadata.occurredAt),
+    );
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it("answers 404 for an unknown run and 400 for a malformed run id", async () => {
+    const unknown = "rain-shield-audience-20200101T000000Z";
+    for (const path of [`/runs/${unknown}`, `/runs/${unknown}/events`]) {
+      const reply = await api.call("GET", path);
+      expectProblem(reply, 404);
+      expect(reply.json).toMatchObject({ type: "urn:tapestry:problem:run-not-found", instance: path });
+    }
+    for (const bad of ["not-a-run", "Rain-20260301T060000Z", "rain-shield-audience-m123", "x%20y"]) {
+      for (const path of [`/runs/${bad}`, `/runs/${bad}/events`]) {
+        const reply = await api.call("GET", path);
+        expectProblem(reply, 400);
+        expect(reply.json.errors).toEqual([{ field: "runId", message: expect.any(String) }]);
+      }
+    }
+  });
+});
+
+describe("POST /pipelines/{name}/runs", () => {
+  it("starts a manual run: 202, Location, the run id, and the start handed to the runner", async () => {
+    const before = api.runs.started.length;
+    const reply = await api.call("POST", "/pipelines/rain-shield-audience/runs", {
+      body: JSON.stringify({ note: "re-run after fixing the Zoom app" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(reply.status).toBe(202);
+    expect(reply.json).toMatchObject({ pipeline: "rain-shield-audience", status: "accepted" });
+    expect(parseRunId(reply.json.runId)).toEqual({ pipeline: "rain-shield-audience", kind: "manual" });
+    expect(reply.headers.location).toBe(`/runs/${reply.json.runId}`);
+    const started = api.runs.started.slice(before);
+    expect(started).toHaveLength(1);
+    expect(started[0]?.runId).toBe(reply.json.runId);
+    expect(started[0]?.trigger).toEqual({ kind: "manual" });
+    expect(started[0]?.pipeline.name).toBe("rain-shield-audience");
+  });
+
+  it("accepts no body at all, and an empty object", async () => {
+    expect((await api.call("POST", "/pipelines/fresh-audience/runs")).status).toBe(202);
+    const reply = await api.call("POST", "/pipelines/fresh-audience/runs", {
+      body: "{}",
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
+    expect(reply.status).toBe(202);
+  });
+
+  it("refuses with 409 naming the active run when a run is going and the overlap policy is skip", async () => {
+    const before = api.runs.started.length;
+    const reply = await api.call("POST", "/pipelines/running-audience/runs");
+    expectProblem(reply, 409);
+    expect(reply.json).toMatchObject({
+      type: "urn:tapestry:problem:run-active",
+      activeRunId: api.seeded.runningRunId,
+      instance: "/pipelines/running-audience/runs",
+    });
+    expect(reply.json.detail).toContain(api.seeded.runningRunId);
+    expect(api.runs.started).toHaveLength(before);
+  });
+
+  it("accepts with 202 when a run is going and the overlap policy is queue (the new run waits)", async () => {
+    const reply = await api.call("POST", "/pipelines/queued-audience/runs");
+    expect(reply.status).toBe(202);
+    expect(reply.json.runId).not.toBe(api.seeded.queuedActiveRunId);
+    expect(api.runs.started.at(-1)?.runId).toBe(reply.json.runId);
+  });
+
+  it.each([
+    ["not JSON", "{note:", "(body)"],
+    ["not an object", "[1,2]", "(body)"],
+    ["an unknown key", JSON.stringify({ note: "x", priority: "high" }), "priority"],
+    ["a note that is not text", JSON.stringify({ note: 42 }), "note"],
+    ["a note that is too long", JSON.stringify({ note: "x".repeat(1001) }), "note"],
+  ])("answers 400 problem+json for a body with %s", async (_, body, field) => {
+    const before = api.runs.started.length;
+    const reply = await api.call("POST", "/pipelines/rain-shield-audience/runs", {
+      body,
+      headers: { "content-type": "application/json" },
+    });
+    expectProblem(reply, 400);
+    expect(reply.json.errors).toEqual([{ field, message: expect.any(String) }]);
+    expect(api.runs.started).toHaveLength(before);
+  });
+
+  it("answers 415 for a body that is not JSON by its media type", async () => {
+    const reply = await api.call("POST", "/pipelines/rain-shield-audience/runs", {
+      body: "note=hello",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expectProblem(reply, 415);
+  });
+
+  it("answers 500 problem+json without internals when the run cannot be started", async () => {
+    api.runs.failNext = new Error(
+      "StartExecution failed: arn:aws:states:eu-west-1:123456789012:stateMachine:x",
+    );
+    const reply = await api.call("POST", "/pipelines/rain-shield-audience/runs");
+    expectProblem(reply, 500);
+    expect(reply.text).not.toContain("arn:aws");
+    expect(reply.text).not.toContain("StartExecution");
+  });
+});
+
+describe("routing", () => {
+  it.each([
+    "/",
+    "/nope",
+    "/pipelines/rain-shield-audience/nope",
+    "/runs",
+    "/runs/rain-shield-audience-20260301T060000Z/events/1",
+  ])("answers 404 problem+json for the unknown route %s", async (path) => {
+    const reply = await api.call("GET", path);
+    expectProblem(reply, 404);
+    expect(reply.json.type).toBe("about:blank");
+  });
+
+  it.each([
+    ["POST", "/status", "GET"],
+    ["DELETE", "/health", "GET"],
+    ["PUT", "/pipelines/rain-shield-audience", "GET"],
+    ["DELETE", "/pipelines/rain-shield-audience/runs", "GET, POST"],
+    ["PATCH", "/runs/rain-shield-audience-20260301T060000Z", "GET"],
+    ["POST", "/runs/rain-shield-audience-20260301T060000Z/events", "GET"],
+  ])("answers 405 problem+json with Allow for %s %s", async (method, path, allow) => {
+    const reply = await api.call(method, path);
+    expectProblem(reply, 405);
+    expect(reply.headers.allow).toBe(allow);
+  });
+
+  it("accepts one trailing slash, as API Gateway does", async () => {
+    expect((await api.call("GET", "/status/")).status).toBe(200);
+  });
+});
+
+describe("across every answer", () => {
+  it("has an OpenAPI file whose every body schema compiles", () => {
+    expect(compileEverySchema()).toEqual([]);
+  });
+
+  it("exercised every documented operation", () => {
+    const spec = statusApiSpec();
+    const documented = spec.routes.flatMap((r) =>
+      HTTP_METHODS.filter((m) => m in r.pathItem).map((m) => `${m.toUpperCase()} ${r.template}`),
+    );
+    const answered = new Set(
+      api.replies
+        .filter((r) => r.status < 300)
+        .map((r) => {
+          const path = r.path.split("?")[0]?.replace(/(.)\/$/, "$1") ?? "";
+          const route = spec.routes.find((x) => x.regex.test(path));
+          return `${r.method} ${route?.template}`;
+        }),
+    );
+    expect(documented.filter((op) => !answered.has(op))).toEqual([]);
+  });
+
+  it("never shows a secret, a secret's name, or the tools' section", () => {
+    expect(api.replies.length).toBeGreaterThan(40);
+    for (const reply of api.replies) {
+      for (const name of SECRET_NAMES) expect(reply.text).not.toContain(name);
+      expect(reply.text).not.toMatch(/secret|token|apiKey|clientId|baseUrl|grouparoo\.rain-shield/i);
+    }
+  });
+
+  it("answers every error as application/problem+json", () => {
+    const errors = api.replies.filter((r) => r.status >= 400);
+    expect(errors.length).toBeGreaterThan(20);
+    for (const reply of errors) {
+      expect(reply.headers["content-type"]).toBe("application/problem+json");
+      expect(reply.json.status).toBe(reply.status);
+    }
+  });
+});

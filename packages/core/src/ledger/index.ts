@@ -1,1 +1,3 @@
+export * from "./errors";
 export * from "./port";
+export { applyEvent, compareEvents, projectRun } from "./projection";

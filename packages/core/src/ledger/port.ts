@@ -23,6 +23,12 @@ export interface StepRecord {
   readonly warning?: string;
 }
 
+/** A stage of the run's plan, as PipelineRunStarted announced it: its steps in the order of the config. */
+export interface RunPlanStage {
+  readonly name: string;
+  readonly steps: readonly { readonly name: string; readonly tool: ToolName }[];
+}
+
 export interface RunRecord {
   readonly runId: string;
   readonly pipeline: string;
@@ -36,7 +42,12 @@ export interface RunRecord {
   readonly failedSteps?: readonly string[];
   /** for skipped runs: the run that was still going */
   readonly activeRunId?: string;
-  /** in the pipeline's stage order, then step order */
+  /**
+   * The plan from PipelineRunStarted (absent until it is applied): what `steps` is ordered by, and
+   * which steps have not started yet (they appear in `steps` only from their StepStarted on).
+   */
+  readonly stages?: readonly RunPlanStage[];
+  /** the steps that started (or ended), in the pipeline's stage order, then step order */
   readonly steps: readonly StepRecord[];
   /** the occurredAt of the newest event applied */
   readonly updatedAt: string;

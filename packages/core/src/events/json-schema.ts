@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { DETAIL_TYPES, type DetailType, EVENT_CATALOG, EVENT_SOURCE, eventSchema } from "./catalog";
+
+/**
+ * The event catalog as JSON Schema (draft 2020-12), for consumers that do not run our zod code:
+ * one schema per detail-type and version, generated from the catalog (never written by hand) into
+ * docs/events/ by `npm run events:schemas`; a test fails when the committed files drift.
+ *
+ * The schemas describe what a consumer may rely on, so they are generated in zod's "input" mode:
+ * objects allow properties they do not name, because adding a field is a minor change within a
+ * version (see catalog.ts) and must not break a consumer validating with the older file.
+ */
+
+/** What each event means, and the data fields worth knowing first (the README's table). */
+export const EVENT_DOCS: Record<
+  DetailType,
+  { readonly summary: string; readonly keyFields: readonly string[] }
+> = {
+  PipelineRunStarted: {
+    summary: "A run of a pipeline began (scheduled or manual) and took the pipeline's run lock.",
+    keyFields: ["runId", "trigger", "stages"],
+  },
+  StepStarted: {
+    summary: "A step's external job was started, or one already in flight was adopted (attached).",
+    keyFields: ["stage", "step", "tool", "externalId", "url", "attached", "deadline"],
+  },
+  StepSucceeded: {
+    summary:
+      "A step's external job succeeded and passed its guards (a warning marks a success with reservations).",
+    keyFields: ["stage", "step", "tool", "rows", "bytes", "durationMs", "toolStatus", "warning"],
+  },
+  StepFailed: {
+    summary:
+      "A step failed: the tool said so, its status was unknown, it moved fewer rows than required, it timed out, or it could not be started.",
+    keyFields: ["stage", "step", "tool", "reason", "error", "externalId", "toolStatus"],
+  },
+  PipelineRunSucceeded: {
+    summary: "Every step of every stage succeeded; the run lock was released.",
+    keyFields: ["runId", "durationMs", "rows"],
+  },
+  PipelineRunFailed: {
+    summary: "A step failed (later stages did not run) or the run itself failed; the run lock was released.",
+    keyFields: ["runId", "failedSteps", "error", "durationMs"],
+  },
+  PipelineRunSkipped: {
+    summary: "A run was not started because another run of the pipeline still held the run lock.",
+    keyFields: ["runId", "trigger", "reason", "activeRunId"],
+  },
+};
+
+/** The file name of a detail-type's schema: `<DetailType>.v<version>.json`. */
+export function eventSchemaFileName(type: DetailType): string {
+  return `${type}.v${EVENT_CATALOG[type].version}.json`;
+}
+
+/** The `$id` of a detail-type's schema. */
+export function eventSchemaId(type: DetailType): string {
+  return `urn:tapestry:event:${type}:v${EVENT_CATALOG[type].version}`;
+}
+
+/** One JSON Schema per detail-type, keyed by its file name (`<DetailType>.v<version>.json`). */
+export function eventJsonSchemas(): Record<string, object> {
+  const schemas: Record<string, object> = {};
+  for (const type of DETAIL_TYPES) {
+    const { $schema, ...body } = z.toJSONSchema(eventSchema(type), {
+      target: "draft-2020-12",
+      io: "input",
+      unrepresentable: "throw",
+    });
+    schemas[eventSchemaFileName(type)] = {
+      $schema,
+      $id: eventSchemaId(type),
+      title: `${type} v${EVENT_CATALOG[type].version}`,
+      description: `${EVENT_DOCS[type].summary} Source: ${EVENT_SOURCE}; detail = { metadata, data }, metadata.correlationId = data.runId.`,
+      ...body,
+    };
+  }
+  return schemas;
+}

@@ -1,0 +1,23 @@
+import { TapestryError } from "../errors";
+
+/**
+ * A `listRuns` cursor this ledger did not hand out: garbled, truncated, or taken from another
+ * pipeline's listing. The status API answers 400; the fix is to list again without a cursor.
+ */
+export class InvalidCursorError extends TapestryError {
+  override readonly name = "InvalidCursorError";
+  constructor(
+    message = "the cursor is not one this ledger handed out: list again without it",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A ledger call got an argument it cannot use: an event of another run, an event whose pipeline
+ * is neither in its metadata nor in its run id, a page limit below 1, a time that is not ISO 8601.
+ */
+export class LedgerInputError extends TapestryError {
+  override readonly name = "LedgerInputError";
+}

@@ -1,0 +1,1 @@
+export { SqliteRunLedger } from "./sqlite-ledger";

@@ -1,0 +1,400 @@
+import { createEvent, type TapestryEvent } from "@tapestry/core/events";
+import type { RunRecord } from "@tapestry/core/ledger";
+
+/**
+ * Events of whole runs, built with createEvent at fixed times, for the ledger suite and the
+ * projection tests. Within one millisecond, createEvent's ULIDs increase in creation order, so
+ * the list each builder returns is already in (occurredAt, id) order.
+ */
+
+export const PIPELINE = "rain-shield";
+export const OTHER_PIPELINE = "churn-watch";
+
+/** 2026-03-01T06:00:00Z */
+export const T0 = Date.parse("2026-03-01T06:00:00.000Z");
+
+/** T0 + `seconds`, as a Date */
+export function at(seconds: number, base = T0): Date {
+  return new Date(base + seconds * 1_000);
+}
+
+export function iso(seconds: number, base = T0): string {
+  return at(seconds, base).toISOString();
+}
+
+/** The run id a scheduled fire at `start` gets (pipeline + UTC stamp). */
+export function runIdAt(pipeline: string, start: Date): string {
+  return `${pipeline}-${start
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "")}`;
+}
+
+export const STAGES = [
+  {
+    name: "ingest",
+    steps: [
+      { name: "zoom-webinar-registrants", tool: "airbyte" as const },
+      { name: "salesforce-contacts", tool: "airbyte" as const },
+    ],
+  },
+  { name: "model", steps: [{ name: "email-model", tool: "dbt-cloud" as const }] },
+  { name: "activate", steps: [{ name: "mailchimp-audience", tool: "grouparoo" as const }] },
+];
+
+/** A scheduled run in which every step succeeds: 11 events over 201 seconds from `start`. */
+export function successfulRun(pipeline: string, start: Date): { runId: string; events: TapestryEvent[] } {
+  const runId = runIdAt(pipeline, start);
+  const base = start.getTime();
+  const ctx = (seconds: number) => ({ pipeline, now: at(seconds, base) });
+  const t = (seconds: number) => iso(seconds, base);
+  const events: TapestryEvent[] = [
+    createEvent(
+      "PipelineRunStarted",
+      { runId, trigger: { kind: "schedule", scheduledTime: t(0) }, stages: STAGES },
+      ctx(0),
+    ),
+    createEvent(
+      "StepStarted",
+      {
+        runId,
+        stage: "ingest",
+        step: "zoom-webinar-registrants",
+        tool: "airbyte",
+        externalId: "job-101",
+        url: "https://airbyte.example/jobs/101",
+        attached: false,
+        startedAt: t(1),
+        deadline: t(3601),
+      },
+      ctx(1),
+    ),
+    createEvent(
+      "StepStarted",
+      {
+        runId,
+        stage: "ingest",
+        step: "salesforce-contacts",
+        tool: "airbyte",
+        externalId: "job-102",
+        url: "https://airbyte.example/jobs/102",
+        attached: true,
+        startedAt: t(1),
+        deadline: t(3601),
+      },
+      ctx(1),
+    ),
+    createEvent(
+      "StepSucceeded",
+      {
+        runId,
+        stage: "ingest",
+        step: "salesforce-contacts",
+        tool: "airbyte",
+        externalId: "job-102",
+        url: "https://airbyte.example/jobs/102",
+        toolStatus: "succeeded",
+        rows: 1_204,
+        bytes: 88_000,
+        startedAt: t(1),
+        endedAt: t(60),
+        durationMs: 59_000,
+      },
+      ctx(60),
+    ),
+    createEvent(
+      "StepSucceeded",
+      {
+        runId,
+        stage: "ingest",
+        step: "zoom-webinar-registrants",
+        tool: "airbyte",
+        externalId: "job-101",
+        url: "https://airbyte.example/jobs/101",
+        toolStatus: "succeeded",
+        rows: 310,
+        bytes: 21_000,
+        startedAt: t(1),
+        endedAt: t(90),
+        durationMs: 89_000,
+      },
+      ctx(90),
+    ),
+    createEvent(
+      "StepStarted",
+      {
+        runId,
+        stage: "model",
+        step: "email-model",
+        tool: "dbt-cloud",
+        externalId: "70403103",
+        url: "https://cloud.getdbt.com/runs/70403103",
+        attached: false,
+        startedAt: t(91),
+        deadline: t(1891),
+      },
+      ctx(91),
+    ),
+    createEvent(
+      "StepSucceeded",
+      {
+        runId,
+        stage: "model",
+        step: "email-model",
+        tool: "dbt-cloud",
+        externalId: "70403103",
+        url: "https://cloud.getdbt.com/runs/70403103",
+        toolStatus: "10",
+        startedAt: t(91),
+        endedAt: t(150),
+        durationMs: 59_000,
+      },
+      ctx(150),
+    ),
+    createEvent(
+      "StepStarted",
+      {
+        runId,
+        stage: "activate",
+        step: "mailchimp-audience",
+        tool: "grouparoo",
+        externalId: "run_abc",
+        attached: false,
+        startedAt: t(151),
+        deadline: t(1951),
+      },
+      ctx(151),
+    ),
+    createEvent(
+      "StepSucceeded",
+      {
+        runId,
+        stage: "activate",
+        step: "mailchimp-audience",
+        tool: "grouparoo",
+        externalId: "run_abc",
+        toolStatus: "complete",
+        rows: 1_514,
+        startedAt: t(151),
+        endedAt: t(200),
+        durationMs: 49_000,
+        warning: "3 imports failed (allowed)",
+      },
+      ctx(200),
+    ),
+    createEvent(
+      "PipelineRunSucceeded",
+      { runId, startedAt: t(0), endedAt: t(201), durationMs: 201_000, rows: 3_028 },
+      ctx(201),
+    ),
+  ];
+  return { runId, events };
+}
+
+/** A manual run whose second ingest step fails its minRows guard: 6 events over 62 seconds. */
+export function failedRun(pipeline: string, start: Date): { runId: string; events: TapestryEvent[] } {
+  const runId = runIdAt(pipeline, start);
+  const base = start.getTime();
+  const ctx = (seconds: number) => ({ pipeline, now: at(seconds, base) });
+  const t = (seconds: number) => iso(seconds, base);
+  const events: TapestryEvent[] = [
+    createEvent("PipelineRunStarted", { runId, trigger: { kind: "manual" }, stages: STAGES }, ctx(0)),
+    createEvent(
+      "StepStarted",
+      {
+        runId,
+        stage: "ingest",
+        step: "zoom-webinar-registrants",
+        tool: "airbyte",
+        externalId: "job-201",
+        attached: false,
+        startedAt: t(1),
+        deadline: t(3601),
+      },
+      ctx(1),
+    ),
+    createEvent(
+      "StepStarted",
+      {
+        runId,
+        stage: "ingest",
+        step: "salesforce-contacts",
+        tool: "airbyte",
+        externalId: "job-202",
+        attached: false,
+        startedAt: t(1),
+        deadline: t(3601),
+      },
+      ctx(1),
+    ),
+    createEvent(
+      "StepSucceeded",
+      {
+        runId,
+        stage: "ingest",
+        step: "zoom-webinar-registrants",
+        tool: "airbyte",
+        externalId: "job-201",
+        toolStatus: "succeeded",
+        rows: 12,
+        startedAt: t(1),
+        endedAt: t(40),
+        durationMs: 39_000,
+      },
+      ctx(40),
+    ),
+    createEvent(
+      "StepFailed",
+      {
+        runId,
+        stage: "ingest",
+        step: "salesforce-contacts",
+        tool: "airbyte",
+        externalId: "job-202",
+        toolStatus: "succeeded",
+        reason: "min-rows",
+        error: "moved 0 rows, fewer than the 1 required",
+        rows: 0,
+        startedAt: t(1),
+        endedAt: t(61),
+        durationMs: 60_000,
+      },
+      ctx(61),
+    ),
+    createEvent(
+      "PipelineRunFailed",
+      {
+        runId,
+        startedAt: t(0),
+        endedAt: t(62),
+        durationMs: 62_000,
+        failedSteps: ["salesforce-contacts"],
+        error: "salesforce-contacts: moved 0 rows, fewer than the 1 required",
+      },
+      ctx(62),
+    ),
+  ];
+  return { runId, events };
+}
+
+/** A scheduled fire skipped because `activeRunId` was still going: one event. */
+export function skippedRun(
+  pipeline: string,
+  start: Date,
+  activeRunId: string,
+): { runId: string; events: TapestryEvent[] } {
+  const runId = runIdAt(pipeline, start);
+  return {
+    runId,
+    events: [
+      createEvent(
+        "PipelineRunSkipped",
+        {
+          runId,
+          trigger: { kind: "schedule", scheduledTime: start.toISOString() },
+          reason: "overlap",
+          activeRunId,
+        },
+        { pipeline, now: start },
+      ),
+    ],
+  };
+}
+
+/** A deterministic pseudo-random generator (mulberry32), for shuffles that replay. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let x = state;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
+}
+
+/** The record `successfulRun(pipeline, start)` projects to, written out by hand. */
+export function successfulRecord(pipeline: string, start: Date): RunRecord {
+  const base = start.getTime();
+  const t = (seconds: number) => iso(seconds, base);
+  return {
+    runId: runIdAt(pipeline, start),
+    pipeline,
+    status: "succeeded",
+    trigger: { kind: "schedule", scheduledTime: t(0) },
+    startedAt: t(0),
+    endedAt: t(201),
+    durationMs: 201_000,
+    rows: 3_028,
+    stages: STAGES,
+    steps: [
+      {
+        stage: "ingest",
+        step: "zoom-webinar-registrants",
+        tool: "airbyte",
+        status: "succeeded",
+        externalId: "job-101",
+        url: "https://airbyte.example/jobs/101",
+        attached: false,
+        toolStatus: "succeeded",
+        rows: 310,
+        bytes: 21_000,
+        startedAt: t(1),
+        endedAt: t(90),
+        durationMs: 89_000,
+      },
+      {
+        stage: "ingest",
+        step: "salesforce-contacts",
+        tool: "airbyte",
+        status: "succeeded",
+        externalId: "job-102",
+        url: "https://airbyte.example/jobs/102",
+        attached: true,
+        toolStatus: "succeeded",
+        rows: 1_204,
+        bytes: 88_000,
+        startedAt: t(1),
+        endedAt: t(60),
+        durationMs: 59_000,
+      },
+      {
+        stage: "model",
+        step: "email-model",
+        tool: "dbt-cloud",
+        status: "succeeded",
+        externalId: "70403103",
+        url: "https://cloud.getdbt.com/runs/70403103",
+        attached: false,
+        toolStatus: "10",
+        startedAt: t(91),
+        endedAt: t(150),
+        durationMs: 59_000,
+      },
+      {
+        stage: "activate",
+        step: "mailchimp-audience",
+        tool: "grouparoo",
+        status: "succeeded",
+        externalId: "run_abc",
+        attached: false,
+        toolStatus: "complete",
+        rows: 1_514,
+        startedAt: t(151),
+        endedAt: t(200),
+        durationMs: 49_000,
+        warning: "3 imports failed (allowed)",
+      },
+    ],
+    updatedAt: t(201),
+  };
+}

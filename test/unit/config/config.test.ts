@@ -61,6 +61,7 @@ describe("the kickstart config (Rain Shield)", () => {
       ["cron(0/15 8-18 ? * MON-FRI *)", "Asia/Kolkata"],
       ["cron(0 12 L * ? 2026-2030)", "Australia/Sydney"],
       ["cron(30 2 15W * ? *)", "US/Pacific"],
+      ["cron(0 18 LW * ? *)", "Europe/London"],
       ["cron(0 9 ? * 2#1 *)", "Etc/UTC"],
       ["cron(0 9 ? * 6L *)", "America/Sao_Paulo"],
     ]) {

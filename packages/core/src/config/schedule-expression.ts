@@ -86,9 +86,9 @@ function checkCronField(value: string, field: CronField): string | undefined {
 function checkCronItem(item: string, field: CronField): string | undefined {
   if (field.special.includes("L")) {
     if (item === "L") return undefined;
-    if (field.name === "day-of-month" && (item === "LW" || /^\d{1,2}W$/.test(item))) {
-      return checkNumber(item.replace(/W$/, "") || "1", field);
-    }
+    if (field.name === "day-of-month" && item === "LW") return undefined;
+    if (field.name === "day-of-month" && /^\d{1,2}W$/.test(item))
+      return checkNumber(item.slice(0, -1), field);
     if (field.name === "day-of-week" && /^\w+L$/.test(item)) return checkNumber(item.slice(0, -1), field);
   }
   if (field.special.includes("#") && item.includes("#")) {

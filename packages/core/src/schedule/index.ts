@@ -1,0 +1,1 @@
+export { type NextFireOptions, nextFireTime, nextFireTimes, type ScheduleSpec } from "./next-fire";

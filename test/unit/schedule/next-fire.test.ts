@@ -1,0 +1,285 @@
+import { ConfigError } from "@tapestry/core/errors";
+import { nextFireTime, nextFireTimes } from "@tapestry/core/schedule";
+import { describe, expect, it } from "vitest";
+
+/**
+ * Every expected time below is computed by hand (calendar and offsets written out in comments),
+ * never by the code under test. 2026: Jan 1 is a Thursday. New York: EST = UTC-5, EDT = UTC-4;
+ * daylight time starts Sun 2026-03-08 at 02:00 EST (clocks jump to 03:00) and ends Sun
+ * 2026-11-01 at 02:00 EDT (clocks go back to 01:00).
+ */
+
+const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
+const at = (text: string) => new Date(text);
+const utc = (expression: string) => ({ expression, timezone: "UTC" });
+const newYork = (expression: string) => ({ expression, timezone: "America/New_York" });
+
+describe("cron in a time zone across daylight-saving changes", () => {
+  it("fires daily at 06:00 New York time through the March change (11:00Z on EST, 10:00Z on EDT)", () => {
+    expect(iso(nextFireTimes(newYork("cron(0 6 * * ? *)"), at("2026-03-06T12:00:00Z"), 4))).toEqual([
+      "2026-03-07T11:00:00.000Z", // Sat, EST
+      "2026-03-08T10:00:00.000Z", // Sun, the change happened at 02:00: 06:00 is EDT
+      "2026-03-09T10:00:00.000Z",
+      "2026-03-10T10:00:00.000Z",
+    ]);
+  });
+
+  it("fires daily at 06:00 New York time through the November change", () => {
+    expect(iso(nextFireTimes(newYork("cron(0 6 * * ? *)"), at("2026-10-30T12:00:00Z"), 4))).toEqual([
+      "2026-10-31T10:00:00.000Z", // EDT
+      "2026-11-01T11:00:00.000Z", // back on EST since 02:00
+      "2026-11-02T11:00:00.000Z",
+      "2026-11-03T11:00:00.000Z",
+    ]);
+  });
+
+  it("skips a wall time that does not exist (spring-forward gap), as Scheduler does", () => {
+    // 02:30 does not exist on 2026-03-08: no fire that day, not even at 03:00.
+    expect(iso(nextFireTimes(newYork("cron(30 2 * * ? *)"), at("2026-03-06T12:00:00Z"), 3))).toEqual([
+      "2026-03-07T07:30:00.000Z", // 02:30 EST
+      "2026-03-09T06:30:00.000Z", // 02:30 EDT
+      "2026-03-10T06:30:00.000Z",
+    ]);
+  });
+
+  it("skips the missing half hours of an interval schedule in the gap", () => {
+    expect(iso(nextFireTimes(newYork("cron(0/30 * * * ? *)"), at("2026-03-08T05:50:00Z"), 3))).toEqual([
+      "2026-03-08T06:00:00.000Z", // 01:00 EST
+      "2026-03-08T06:30:00.000Z", // 01:30 EST; 02:00 and 02:30 do not exist
+      "2026-03-08T07:00:00.000Z", // 03:00 EDT
+    ]);
+  });
+
+  it("fires a repeated wall time once, at its first occurrence (fall-back)", () => {
+    // 01:30 happens at 05:30Z (EDT) and again at 06:30Z (EST) on 2026-11-01.
+    expect(iso(nextFireTimes(newYork("cron(30 1 * * ? *)"), at("2026-10-30T12:00:00Z"), 3))).toEqual([
+      "2026-10-31T05:30:00.000Z",
+      "2026-11-01T05:30:00.000Z", // first occurrence only
+      "2026-11-02T06:30:00.000Z", // 01:30 EST
+    ]);
+  });
+
+  it("does not repeat the hour that occurs twice for an interval schedule either", () => {
+    expect(iso(nextFireTimes(newYork("cron(0/15 * * * ? *)"), at("2026-11-01T04:40:00Z"), 6))).toEqual([
+      "2026-11-01T04:45:00.000Z", // 00:45 EDT
+      "2026-11-01T05:00:00.000Z", // 01:00 EDT
+      "2026-11-01T05:15:00.000Z",
+      "2026-11-01T05:30:00.000Z",
+      "2026-11-01T05:45:00.000Z", // 01:45 EDT
+      "2026-11-01T07:00:00.000Z", // 02:00 EST: 01:00-01:45 EST are not fired again
+    ]);
+  });
+
+  it("asked during the repeated hour, answers with the first time after the repeat", () => {
+    // 06:20Z is 01:20 EST, the second pass: 01:30 already fired (at 05:30Z).
+    expect(nextFireTime(newYork("cron(0/15 * * * ? *)"), at("2026-11-01T06:20:00Z"))?.toISOString()).toBe(
+      "2026-11-01T07:00:00.000Z",
+    );
+    // 05:20Z is 01:20 EDT, the first pass.
+    expect(nextFireTime(newYork("cron(0/15 * * * ? *)"), at("2026-11-01T05:20:00Z"))?.toISOString()).toBe(
+      "2026-11-01T05:30:00.000Z",
+    );
+  });
+
+  it("reads the expression in the zone: 09:00 in Berlin is 08:00Z in winter, 07:00Z in summer", () => {
+    // Europe/Berlin: CET (UTC+1) until Sun 2026-03-29 02:00, then CEST (UTC+2).
+    const berlin = { expression: "cron(0 9 * * ? *)", timezone: "Europe/Berlin" };
+    expect(iso(nextFireTimes(berlin, at("2026-03-27T12:00:00Z"), 3))).toEqual([
+      "2026-03-28T08:00:00.000Z",
+      "2026-03-29T07:00:00.000Z",
+      "2026-03-30T07:00:00.000Z",
+    ]);
+  });
+});
+
+describe("cron fields with AWS semantics", () => {
+  it("cron(0/15 8-18 ? * MON-FRI *): every quarter hour 08:00-18:45 on weekdays", () => {
+    // Fri 2026-01-02 18:40 -> 18:45, then Mon 2026-01-05 08:00.
+    expect(iso(nextFireTimes(utc("cron(0/15 8-18 ? * MON-FRI *)"), at("2026-01-02T18:40:00Z"), 4))).toEqual([
+      "2026-01-02T18:45:00.000Z",
+      "2026-01-05T08:00:00.000Z",
+      "2026-01-05T08:15:00.000Z",
+      "2026-01-05T08:30:00.000Z",
+    ]);
+  });
+
+  it("numbers the days of the week 1 = SUN ... 7 = SAT", () => {
+    // 2026-01-03 is a Saturday, 2026-01-04 a Sunday.
+    expect(nextFireTime(utc("cron(0 6 ? * 1 *)"), at("2026-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-01-04T06:00:00.000Z",
+    );
+    expect(nextFireTime(utc("cron(0 6 ? * 7 *)"), at("2026-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-01-03T06:00:00.000Z",
+    );
+    expect(iso(nextFireTimes(utc("cron(0 6 ? * 2-6 *)"), at("2026-01-02T07:00:00Z"), 2))).toEqual([
+      "2026-01-05T06:00:00.000Z", // Mon
+      "2026-01-06T06:00:00.000Z",
+    ]);
+  });
+
+  it("L in day-of-month: the last day of each month (Feb 2026 has 28 days, Feb 2028 has 29)", () => {
+    expect(iso(nextFireTimes(utc("cron(0 0 L * ? *)"), at("2026-01-15T00:00:00Z"), 4))).toEqual([
+      "2026-01-31T00:00:00.000Z",
+      "2026-02-28T00:00:00.000Z",
+      "2026-03-31T00:00:00.000Z",
+      "2026-04-30T00:00:00.000Z",
+    ]);
+    expect(nextFireTime(utc("cron(0 0 L 2 ? *)"), at("2027-03-01T00:00:00Z"))?.toISOString()).toBe(
+      "2028-02-29T00:00:00.000Z",
+    );
+  });
+
+  it("15W: the weekday nearest the 15th", () => {
+    // 2026: Jan 15 Thu; Feb 15 Sun -> Mon 16; Mar 15 Sun -> Mon 16; Apr 15 Wed; ...; Aug 15 Sat -> Fri 14.
+    expect(iso(nextFireTimes(utc("cron(0 12 15W * ? *)"), at("2026-01-01T00:00:00Z"), 4))).toEqual([
+      "2026-01-15T12:00:00.000Z",
+      "2026-02-16T12:00:00.000Z",
+      "2026-03-16T12:00:00.000Z",
+      "2026-04-15T12:00:00.000Z",
+    ]);
+    expect(nextFireTime(utc("cron(0 12 15W * ? *)"), at("2026-08-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-08-14T12:00:00.000Z",
+    );
+  });
+
+  it("LW: the last weekday of the month (Jan 31 2026 is a Saturday, so the 30th)", () => {
+    expect(iso(nextFireTimes(utc("cron(0 12 LW * ? *)"), at("2026-01-01T00:00:00Z"), 3))).toEqual([
+      "2026-01-30T12:00:00.000Z",
+      "2026-02-27T12:00:00.000Z",
+      "2026-03-31T12:00:00.000Z",
+    ]);
+  });
+
+  it("2#1: the first Monday of the month", () => {
+    expect(iso(nextFireTimes(utc("cron(0 9 ? * 2#1 *)"), at("2026-01-01T00:00:00Z"), 4))).toEqual([
+      "2026-01-05T09:00:00.000Z",
+      "2026-02-02T09:00:00.000Z",
+      "2026-03-02T09:00:00.000Z",
+      "2026-04-06T09:00:00.000Z",
+    ]);
+    expect(nextFireTime(utc("cron(0 9 ? * MON#1 *)"), at("2026-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-01-05T09:00:00.000Z",
+    );
+  });
+
+  it("6L: the last Friday of the month", () => {
+    expect(iso(nextFireTimes(utc("cron(0 17 ? * 6L *)"), at("2026-01-01T00:00:00Z"), 4))).toEqual([
+      "2026-01-30T17:00:00.000Z",
+      "2026-02-27T17:00:00.000Z",
+      "2026-03-27T17:00:00.000Z",
+      "2026-04-24T17:00:00.000Z",
+    ]);
+  });
+
+  it("L alone in day-of-week is Saturday, the last day of the week", () => {
+    expect(nextFireTime(utc("cron(0 6 ? * L *)"), at("2026-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-01-03T06:00:00.000Z",
+    );
+  });
+
+  it("ranges that wrap around the end of the field (FRI-MON, 22-1)", () => {
+    expect(iso(nextFireTimes(utc("cron(0 6 ? * FRI-MON *)"), at("2026-01-01T07:00:00Z"), 5))).toEqual([
+      "2026-01-02T06:00:00.000Z", // Fri
+      "2026-01-03T06:00:00.000Z", // Sat
+      "2026-01-04T06:00:00.000Z", // Sun
+      "2026-01-05T06:00:00.000Z", // Mon
+      "2026-01-09T06:00:00.000Z", // Fri
+    ]);
+    expect(iso(nextFireTimes(utc("cron(0 22-1 * * ? *)"), at("2026-01-01T12:00:00Z"), 4))).toEqual([
+      "2026-01-01T22:00:00.000Z",
+      "2026-01-01T23:00:00.000Z",
+      "2026-01-02T00:00:00.000Z",
+      "2026-01-02T01:00:00.000Z",
+    ]);
+  });
+
+  it("lists, named months and increments", () => {
+    expect(iso(nextFireTimes(utc("cron(5,35 10 1 JAN,JUL ? *)"), at("2026-01-01T00:00:00Z"), 3))).toEqual([
+      "2026-01-01T10:05:00.000Z",
+      "2026-01-01T10:35:00.000Z",
+      "2026-07-01T10:05:00.000Z",
+    ]);
+    expect(iso(nextFireTimes(utc("cron(0 0 1 1/4 ? *)"), at("2026-01-01T00:00:00Z"), 3))).toEqual([
+      "2026-05-01T00:00:00.000Z",
+      "2026-09-01T00:00:00.000Z",
+      "2027-01-01T00:00:00.000Z",
+    ]);
+  });
+
+  it("the year field: a range that ends has no fire times after it", () => {
+    expect(iso(nextFireTimes(utc("cron(0 12 1 1 ? 2026-2027)"), at("2025-06-01T00:00:00Z"), 5))).toEqual([
+      "2026-01-01T12:00:00.000Z",
+      "2027-01-01T12:00:00.000Z",
+    ]);
+    expect(nextFireTime(utc("cron(0 12 * * ? 2020)"), at("2026-01-01T00:00:00Z"))).toBeUndefined();
+    expect(iso(nextFireTimes(utc("cron(0 0 1 1 ? 2030/5)"), at("2026-01-01T00:00:00Z"), 3))).toEqual([
+      "2030-01-01T00:00:00.000Z",
+      "2035-01-01T00:00:00.000Z",
+      "2040-01-01T00:00:00.000Z",
+    ]);
+  });
+
+  it("returns nothing (rather than looping) for a date that never exists", () => {
+    expect(nextFireTime(utc("cron(0 0 30 2 ? *)"), at("2026-01-01T00:00:00Z"))).toBeUndefined();
+    // The second Sunday of March at 02:30 New York time always falls in the gap.
+    expect(nextFireTime(newYork("cron(30 2 ? 3 1#2 *)"), at("2026-01-01T00:00:00Z"))).toBeUndefined();
+  });
+
+  it("answers strictly after `after`, to the minute", () => {
+    expect(nextFireTime(utc("cron(0 6 * * ? *)"), at("2026-01-01T06:00:00Z"))?.toISOString()).toBe(
+      "2026-01-02T06:00:00.000Z",
+    );
+    expect(nextFireTime(utc("cron(0 6 * * ? *)"), at("2026-01-01T05:59:59.999Z"))?.toISOString()).toBe(
+      "2026-01-01T06:00:00.000Z",
+    );
+  });
+});
+
+describe("rate", () => {
+  it("rate(1 hour) fires every hour from `after` by default", () => {
+    expect(iso(nextFireTimes(utc("rate(1 hour)"), at("2026-01-01T10:20:00Z"), 3))).toEqual([
+      "2026-01-01T11:20:00.000Z",
+      "2026-01-01T12:20:00.000Z",
+      "2026-01-01T13:20:00.000Z",
+    ]);
+  });
+
+  it("rate(5 minutes) anchored at the schedule's start", () => {
+    const anchored = { rateAnchor: at("2026-01-01T10:02:00Z") };
+    expect(iso(nextFireTimes(utc("rate(5 minutes)"), at("2026-01-01T10:20:30Z"), 3, anchored))).toEqual([
+      "2026-01-01T10:22:00.000Z",
+      "2026-01-01T10:27:00.000Z",
+      "2026-01-01T10:32:00.000Z",
+    ]);
+    // On a fire time: strictly after it.
+    expect(nextFireTime(utc("rate(5 minutes)"), at("2026-01-01T10:22:00Z"), anchored)?.toISOString()).toBe(
+      "2026-01-01T10:27:00.000Z",
+    );
+    // A start in the future is the first fire time.
+    expect(nextFireTime(utc("rate(5 minutes)"), at("2026-01-01T09:00:00Z"), anchored)?.toISOString()).toBe(
+      "2026-01-01T10:02:00.000Z",
+    );
+  });
+
+  it("rate(1 day) is 24 hours even across a daylight-saving change (the zone does not apply)", () => {
+    const daily = { expression: "rate(1 day)", timezone: "America/New_York" };
+    expect(
+      iso(nextFireTimes(daily, at("2026-03-07T11:00:00Z"), 2, { rateAnchor: at("2026-03-07T11:00:00Z") })),
+    ).toEqual(["2026-03-08T11:00:00.000Z", "2026-03-09T11:00:00.000Z"]);
+  });
+});
+
+describe("arguments", () => {
+  it("rejects an expression or zone Scheduler would reject, with the validator's message", () => {
+    expect(() => nextFireTimes(utc("cron(0 6 * * * *)"), new Date(), 1)).toThrow(ConfigError);
+    expect(() => nextFireTimes(utc("cron(0 6 * * * *)"), new Date(), 1)).toThrow(/exactly one of/);
+    expect(() => nextFireTimes({ expression: "rate(1 hour)", timezone: "+02:00" }, new Date(), 1)).toThrow(
+      ConfigError,
+    );
+    expect(() => nextFireTimes(utc("rate(1 hour)"), new Date(), -1)).toThrow(RangeError);
+  });
+
+  it("count 0 answers an empty list", () => {
+    expect(nextFireTimes(utc("cron(0 6 * * ? *)"), new Date(), 0)).toEqual([]);
+  });
+});

@@ -3,4 +3,4 @@ export { createPollStepHandler } from "./poll-step";
 export { createPublishEventHandler } from "./publish-event";
 export { createRunLockHandler } from "./run-lock";
 export { createStartStepHandler } from "./start-step";
-export { type PipelineHandlerDeps, pipelineTaskHandler } from "./task-handler";
+export { type PipelineHandlerDeps, pipelineTaskHandler, type TaskLambda } from "./task-handler";

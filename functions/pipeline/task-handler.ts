@@ -5,6 +5,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { parser } from "@aws-lambda-powertools/parser/middleware";
 import middy from "@middy/core";
 import type { Job, PipelineDeps } from "@tapestry/core/pipeline";
+import type { Context } from "aws-lambda";
 import type { z } from "zod";
 
 /** What every pipeline task handler is built from: the domain's dependencies and the Powertools instruments. */
@@ -23,13 +24,18 @@ export function pipelineTaskHandler<S extends z.ZodType, R>(
   schema: S,
   deps: PipelineHandlerDeps,
   run: (input: z.output<S>, deps: PipelineHandlerDeps) => Promise<R>,
-) {
-  return middy()
+): TaskLambda<R> {
+  const handler = middy()
     .use(injectLambdaContext(deps.logger))
     .use(logMetrics(deps.metrics))
     .use(parser({ schema }))
     .handler((input) => run(input as z.output<S>, deps));
+  // Step Functions may send anything; the parser middleware is what narrows it.
+  return handler as unknown as TaskLambda<R>;
 }
+
+/** A task's Lambda as the runtime sees it: any event in, the task's result out. */
+export type TaskLambda<R> = (event: unknown, context: Context) => Promise<R>;
 
 /** Step metrics in namespace Tapestry, dimension Pipeline, once a step is over. */
 export function recordStepOutcome(metrics: Metrics, pipeline: string, job: Job): void {

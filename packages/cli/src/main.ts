@@ -1,7 +1,11 @@
-import { Command, CommanderError } from "commander";
+import { TOOL_NAMES } from "@tapestry/core/config";
+import { TapestryError, type ToolName } from "@tapestry/core/errors";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { runLocal } from "./local-command";
 
 /** Runs the tapestry command; answers the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
   const program = new Command("tapestry")
     .description(
       "Control plane for warehouse-centric user-data pipelines (Airbyte -> dbt Cloud -> Grouparoo)",
@@ -10,19 +14,81 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command("local")
-    .description("run the embedded control plane on this machine, against sandboxes of the tools")
-    .action(() => {
-      process.stdout.write(
-        "tapestry local: the embedded control plane is not built yet (it arrives with the pipeline-run state machine).\n" +
-          "Meanwhile `npm test` exercises the config, the connectors and the tool sandboxes.\n",
+    .description(
+      "run the embedded control plane on this machine: the pipelines' state machine against sandboxes of the tools",
+    )
+    .option("--config <file>", "the pipelines and tools", "tapestry.config.ts")
+    .option(
+      "--once",
+      "run each pipeline once, print a summary and exit (0 if all succeeded, 1 otherwise)",
+      false,
+    )
+    .option("--no-initial-run", "do not run each pipeline at start; wait for the schedules")
+    .addOption(
+      new Option("--port <port>", "port of the status API on 127.0.0.1")
+        .env("TAPESTRY_PORT")
+        .default(4000)
+        .argParser(parsePort),
+    )
+    .addOption(
+      new Option("--scenario <file>", "a sandbox scenario (docs/sandbox-scenarios.md)").env(
+        "TAPESTRY_SANDBOX_SCENARIO",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--real <tool...>",
+        "drive these tools at their configured endpoints instead of a sandbox",
+      ).choices(TOOL_NAMES),
+    )
+    .option("--state-dir <dir>", "where the ledger, warehouse and exports live", ".tapestry")
+    .option("--verbose", "print the handlers' Powertools logs (JSON)", false)
+    .action(async (opts) => {
+      exitCode = await runLocal(
+        {
+          config: opts.config,
+          once: opts.once,
+          initialRun: opts.initialRun,
+          port: opts.port,
+          scenario: opts.scenario,
+          real: (opts.real ?? []) as ToolName[],
+          stateDir: opts.stateDir,
+          verbose: opts.verbose,
+        },
+        {
+          out: (line) => process.stdout.write(`${line}\n`),
+          color: Boolean(process.stdout.isTTY),
+          interrupted: interrupted(),
+        },
       );
     });
 
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof TapestryError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
     throw error;
   }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) {
+    throw new InvalidArgumentError(
+      `expected a port number from 0 to 65535, got "${value}" (--port or TAPESTRY_PORT)`,
+    );
+  }
+  return port;
+}
+
+function interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
 }

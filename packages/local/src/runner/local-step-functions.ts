@@ -21,6 +21,8 @@ export interface LocalExecution {
   readonly startedAt: Date;
   /** settles when the execution ends; never rejects */
   readonly outcome: Promise<ExecutionOutcome>;
+  /** true until the execution ends */
+  isRunning(): boolean;
   /** states entered so far: what Step Functions bills as state transitions */
   transitions(): number;
   /** the names of the states entered, in order */
@@ -104,14 +106,17 @@ export class LocalStepFunctions {
         };
       },
     );
+    let running = true;
     const execution: LocalExecution = {
       name,
       input,
       startedAt: new Date(),
       outcome: outcome.then(async (result) => {
         await logs.catch(() => undefined);
+        running = false;
         return result;
       }),
+      isRunning: () => running,
       transitions: () => entered.length,
       statesEntered: () => entered,
       abort: () => run.abort(),

@@ -1,0 +1,48 @@
+import type { TapestryEvent } from "@tapestry/core/events";
+import { createColors } from "picocolors";
+
+const seconds = (ms: number | undefined) => (ms === undefined ? "" : `${(ms / 1000).toFixed(1)} s`);
+const count = (n: number | undefined, unit: string) =>
+  n === undefined ? "" : `${n.toLocaleString("en-US")} ${unit}${n === 1 ? "" : "s"}`;
+
+/** One readable line per event, as `tapestry local` prints them; failures in red with their reason. */
+export function formatEvent(event: TapestryEvent, options: { color: boolean }): string {
+  const c = createColors(options.color);
+  const time = c.dim(event.detail.metadata.occurredAt.slice(11, 19));
+  const pipeline = c.bold(event.detail.metadata.pipeline ?? "");
+  const line = (text: string) => `${time} ${pipeline} ${text}`;
+  switch (event["detail-type"]) {
+    case "PipelineRunStarted": {
+      const { runId, trigger } = event.detail.data;
+      const why = trigger.kind === "schedule" ? `scheduled for ${trigger.scheduledTime}` : "manual";
+      return line(`${c.cyan("▶")} run ${runId} started (${why})`);
+    }
+    case "StepStarted": {
+      const d = event.detail.data;
+      const how = d.attached ? "attached to running job" : "started job";
+      return line(`  ${d.stage}/${d.step} ${c.dim(d.tool)} ${how} ${d.externalId}`);
+    }
+    case "StepSucceeded": {
+      const d = event.detail.data;
+      const figures = [count(d.rows, "row"), seconds(d.durationMs)].filter(Boolean).join(", ");
+      const warning = d.warning ? c.yellow(` (warning: ${d.warning})`) : "";
+      return line(`  ${c.green("✓")} ${d.stage}/${d.step} ${c.dim(d.tool)} ${figures}${warning}`);
+    }
+    case "StepFailed": {
+      const d = event.detail.data;
+      return line(c.red(`  ✗ ${d.stage}/${d.step} ${d.tool} failed (${d.reason}): ${d.error}`));
+    }
+    case "PipelineRunSucceeded": {
+      const d = event.detail.data;
+      return line(c.green(`✔ run ${d.runId} succeeded: ${count(d.rows, "row")} in ${seconds(d.durationMs)}`));
+    }
+    case "PipelineRunFailed": {
+      const d = event.detail.data;
+      return line(c.red(`✘ run ${d.runId} failed: ${d.error}`));
+    }
+    case "PipelineRunSkipped": {
+      const d = event.detail.data;
+      return line(c.yellow(`↷ run ${d.runId} skipped: run ${d.activeRunId} is still going (overlap: skip)`));
+    }
+  }
+}

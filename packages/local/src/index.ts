@@ -1,0 +1,9 @@
+export {
+  type ControlPlane,
+  type ControlPlaneOptions,
+  startControlPlane,
+} from "./control-plane/control-plane";
+export { formatEvent } from "./control-plane/event-lines";
+export { formatRunSummary } from "./control-plane/run-summary";
+export { REPO_ROOT } from "./paths";
+export { loadScenarioFile, ScenarioError } from "./sandboxes";

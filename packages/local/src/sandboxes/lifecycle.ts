@@ -39,6 +39,8 @@ export interface ExecutionPlan {
   incompleteMs: number;
   rows: number;
   bytes: number;
+  /** the scenario set this job's row count itself: a data-moving runner must report it, not real rows */
+  rowsScripted: boolean;
   error?: string;
   status?: string | number;
 }
@@ -143,6 +145,7 @@ export class OutcomePlanner {
       incompleteMs: spec.incompleteMs ?? base.incompleteMs,
       rows: spec.rows ?? (moves ? base.rows : 0),
       bytes: spec.bytes ?? (moves ? base.bytes : 0),
+      rowsScripted: spec.rows !== undefined,
     };
     if (outcome === "failed") plan.error = spec.error ?? this.toolDefaults.error;
     if (spec.status !== undefined) plan.status = spec.status;

@@ -23,7 +23,8 @@ import type { Warehouse, WarehouseRow } from "./duckdb-warehouse";
  *
  * Each runner does its work, then waits out the rest of the planned duration (so the lifecycle a
  * client polls keeps its shape) and stops when the job is cancelled. A job whose target has no
- * binding, or whose scenario plans a failure, runs the fallback instead and touches no data.
+ * binding, whose scenario plans a failure, or whose scenario scripts its row count (e.g. a 0-row
+ * "success") runs the fallback instead and touches no data.
  */
 
 export interface WarehouseRunnersOptions {
@@ -82,7 +83,9 @@ function bound<B>(
   return async (context) => {
     const binding = Object.hasOwn(bindings, context.key) ? bindings[context.key] : undefined;
     // a planned failure fails after its duration anyway: it must not change the data either
-    if (binding === undefined || context.plan.outcome === "failed") return fallback(context);
+    if (binding === undefined || context.plan.outcome === "failed" || context.plan.rowsScripted) {
+      return fallback(context);
+    }
     const started = Date.now();
     context.signal.throwIfAborted();
     const result = await work(binding, context);

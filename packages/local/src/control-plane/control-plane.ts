@@ -260,7 +260,7 @@ async function abortRunning(executions: LocalStepFunctions, core: PipelineDeps, 
     await execution.outcome;
     const input = execution.input as { runId: string; pipeline: PipelineSpec };
     const run = await ledger.getRun(input.runId);
-    if (!run || run.status !== "running") continue;
+    if (run?.status !== "running") continue;
     const now = core.now();
     await core.publisher.publish([
       createEvent(

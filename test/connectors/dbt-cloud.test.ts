@@ -33,6 +33,26 @@ describe("dbt Cloud connector against the sandbox", () => {
     expect(r.sandbox.counters).toEqual({ triggers: 1, jobsCreated: 1 });
   });
 
+  it("reports the rows the model wrote, from the run's run_results.json", async () => {
+    const r = await rig({}, {});
+    const started = await r.connector.start(step, context);
+    const { final } = await pollToEnd(r.connector, step, started.externalId);
+    expect(final).toMatchObject({ state: "succeeded", rows: 0 });
+    const artifact = r.sandbox.traffic.find((t) => t.operation === "getRunArtifact");
+    expect(artifact?.request.path).toBe(
+      `/api/v2/accounts/70403/runs/${started.externalId}/artifacts/run_results.json`,
+    );
+  });
+
+  it("a run whose results cannot be read still succeeds, without a row count", async () => {
+    const r = await rig({ rules: [{ on: "getRunArtifact", from: 1, respond: { status: 500 } }] });
+    const started = await r.connector.start(step, context);
+    const { final } = await pollToEnd(r.connector, step, started.externalId);
+    expect(final.state).toBe("succeeded");
+    expect(final.rows).toBeUndefined();
+    expect(r.rec.lines.some((l) => l.includes("run results unreadable"))).toBe(true);
+  });
+
   it("keeps the cause within dbt Cloud's 255 characters", () => {
     const cause = describeTrigger("p".repeat(64), context.runId, "s".repeat(200), 255);
     expect(cause).toHaveLength(255);

@@ -24,6 +24,7 @@ describe("connector traffic against the official API specs", () => {
         "airbyte listJobs",
         "dbt-cloud cancelRun",
         "dbt-cloud getRun",
+        "dbt-cloud getRunArtifact",
         "dbt-cloud listRuns",
         "dbt-cloud triggerRun",
         "grouparoo getRun",

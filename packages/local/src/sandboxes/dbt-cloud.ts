@@ -292,6 +292,48 @@ export async function startDbtCloudSandbox(options: DbtCloudSandboxOptions = {})
     };
   };
 
+  /**
+   * `run_results.json` of a finished run, as dbt writes it: the model's adapter_response carries
+   * rows_affected (on Snowflake, the rows a `create table as` wrote), the only row count dbt Cloud offers.
+   */
+  const getRunArtifact = (request: SandboxRequest): SandboxResponse => {
+    const run = findRun(request);
+    if ("status" in run) return run;
+    const e = run.execution;
+    if (request.params[2] !== "run_results.json" || (e.phase !== "succeeded" && e.phase !== "failed")) {
+      return failure(404, null, "No artifact found at this path for the run.");
+    }
+    const seconds = ((e.finishedAt?.getTime() ?? Date.now()) - (e.startedAt ?? e.createdAt).getTime()) / 1000;
+    const succeeded = e.phase === "succeeded";
+    return {
+      status: 200,
+      body: {
+        metadata: {
+          dbt_schema_version: "https://schemas.getdbt.com/dbt/run-results/v6.json",
+          dbt_version: "1.10.0",
+          generated_at: (e.finishedAt ?? e.updatedAt).toISOString(),
+          invocation_id: `sandbox-${run.id}`,
+        },
+        results: [
+          {
+            unique_id: `model.sandbox.job_${run.jobId}`,
+            status: succeeded ? "success" : "error",
+            message: succeeded ? `SUCCESS ${e.rows}` : (e.error ?? "error"),
+            adapter_response: succeeded
+              ? { _message: `SUCCESS ${e.rows}`, code: "SUCCESS", rows_affected: e.rows }
+              : {},
+            execution_time: seconds,
+            timing: [],
+            thread_id: "Thread-1",
+            failures: null,
+          },
+        ],
+        elapsed_time: seconds,
+        args: {},
+      },
+    };
+  };
+
   const listRuns = (request: SandboxRequest): SandboxResponse => {
     const accountId = Number(request.params[0]);
     const q = request.query;
@@ -393,6 +435,12 @@ export async function startDbtCloudSandbox(options: DbtCloudSandboxOptions = {})
           pattern: new RegExp(`${accounts}/runs/(\\d+)/?$`),
           operation: "getRun",
           handle: getRun,
+        },
+        {
+          method: "GET",
+          pattern: new RegExp(`${accounts}/runs/(\\d+)/artifacts/(.+)$`),
+          operation: "getRunArtifact",
+          handle: getRunArtifact,
         },
         {
           method: "POST",

@@ -17,7 +17,13 @@ export const AIRBYTE_OPERATIONS = [
   "cancelJob",
   "listJobs",
 ] as const;
-export const DBT_CLOUD_OPERATIONS = ["triggerRun", "getRun", "cancelRun", "listRuns"] as const;
+export const DBT_CLOUD_OPERATIONS = [
+  "triggerRun",
+  "getRun",
+  "cancelRun",
+  "listRuns",
+  "getRunArtifact",
+] as const;
 export const GROUPAROO_OPERATIONS = ["runSchedule", "getRun", "listScheduleRuns", "stopRun"] as const;
 
 export type AirbyteOperation = (typeof AIRBYTE_OPERATIONS)[number];

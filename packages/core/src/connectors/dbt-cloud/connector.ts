@@ -26,6 +26,18 @@ const runObject = z.looseObject({
 type DbtRun = z.output<typeof runObject>;
 
 const runAnswer = z.looseObject({ data: runObject });
+
+/** The part of dbt's run_results.json that carries row counts (adapter_response.rows_affected per node). */
+const runResults = z.looseObject({
+  results: z.array(
+    z.looseObject({
+      unique_id: z.string(),
+      adapter_response: z
+        .looseObject({ rows_affected: z.number().int().nonnegative().optional() })
+        .optional(),
+    }),
+  ),
+});
 const runListAnswer = z.looseObject({ data: z.array(runObject) });
 
 /** dbt Cloud's cause field holds at most 255 characters. */
@@ -95,7 +107,37 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
       method: "GET",
       path: `${this.accountPath(step)}/runs/${encodeURIComponent(externalId)}/`,
     });
-    return this.status(parseAnswer(this.tool, "the run read", runAnswer, response.body).data);
+    const status = this.status(parseAnswer(this.tool, "the run read", runAnswer, response.body).data);
+    return status.state === "succeeded"
+      ? { ...status, rows: await this.rowsAffected(step, externalId) }
+      : status;
+  }
+
+  /**
+   * dbt Cloud's run object has no row count; the run's run_results.json does (the rows each model
+   * wrote, as the warehouse reported them). A run without the artifact still succeeds, without rows.
+   */
+  private async rowsAffected(step: DbtCloudStep, runId: string): Promise<number | undefined> {
+    try {
+      const response = await this.http.request({
+        operation: "read run results",
+        method: "GET",
+        path: `${this.accountPath(step)}/runs/${encodeURIComponent(runId)}/artifacts/run_results.json`,
+        accept: [404],
+      });
+      if (response.status === 404) return undefined;
+      const counts = parseAnswer(this.tool, "the run results", runResults, response.body)
+        .results.filter((r) => r.unique_id.startsWith("model."))
+        .map((r) => r.adapter_response?.rows_affected)
+        .filter((n): n is number => n !== undefined);
+      return counts.length > 0 ? counts.reduce((sum, n) => sum + n, 0) : undefined;
+    } catch (error) {
+      this.logger.warn("dbt-cloud: run results unreadable; the step reports no row count", {
+        runId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
   }
 
   async cancel(step: DbtCloudStep, externalId: string): Promise<JobStatus> {

@@ -1,7 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { projectRun } from "@tapestry/core/ledger";
-import { REPO_ROOT } from "@tapestry/local";
+import { REPO_ROOT, startControlPlane } from "@tapestry/local";
+import { SqliteRunLedger } from "@tapestry/local/ledger";
+import { parseScenario } from "@tapestry/local/sandboxes";
 import aslValidator from "asl-validator";
 import { afterEach, describe, expect, it } from "vitest";
 import { normaliseEmail, readCsv, SALESFORCE_CSV, ZOOM_CSV } from "../local/warehouse/kickstart-data";
@@ -276,5 +279,38 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
       error: expect.stringContaining("ToolAuthError"),
     });
     expect(p.sandboxes.grouparoo.counters.triggers).toBe(0);
+  });
+});
+
+describe("stopping the embedded control plane mid-run", () => {
+  it("marks the run failed (aborted) and releases its lock, so a restart is not blocked", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "tapestry-stop-"));
+    try {
+      const p = await startControlPlane({
+        config: kickstartConfig(),
+        repoRoot: REPO_ROOT,
+        stateDir,
+        port: 0,
+        schedule: false,
+        scenario: parseScenario({ airbyte: { outcomes: [{ outcome: "stuck" }, { outcome: "stuck" }] } }),
+        waitTimeOverrides: { WaitForJob: 25 },
+      });
+      const { runId } = await p.startRun("rain-shield-audience", { kind: "manual" });
+      for (let i = 0; i < 100 && (await p.ledger.getRun(runId))?.steps.length !== 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await p.stop();
+
+      const ledger = SqliteRunLedger.open(join(stateDir, "ledger.sqlite"));
+      try {
+        const run = await ledger.getRun(runId);
+        expect(run).toMatchObject({ status: "failed", error: expect.stringContaining("aborted") });
+        expect(await ledger.getRunLock("rain-shield-audience", new Date().toISOString())).toBeUndefined();
+      } finally {
+        ledger.close();
+      }
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -106,6 +106,8 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
       "dbt-cloud": { outcomes: [{ outcome: "failed", error: "relation raw.zoom does not exist" }] },
     });
     const { runId, outcome, run } = await runOnce(p);
+    // Give a (wrongly) started later stage time to show itself: the Grouparoo job it would trigger.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(outcome).toMatchObject({ status: "FAILED", error: "PipelineRunFailed" });
     expect(eventLines(p.events, runId).slice(-2)).toEqual([
       "StepFailed transform/email-model",

@@ -30,6 +30,16 @@ export interface LocalExecution {
   abort(): void;
 }
 
+/**
+ * Raised instead of running a Task of a Map whose iteration already failed. On AWS a failed
+ * iteration fails the Map and no further iteration starts; aws-local-stepfunctions 3.0.0 aborts
+ * the running iterations but still starts the queued ones (with MaxConcurrency 1: every later
+ * stage). Refusing their Tasks restores AWS's behaviour: no tool is touched, no event published.
+ */
+export class MapAlreadyFailedError extends TapestryError {
+  override readonly name = "MapAlreadyFailedError";
+}
+
 /** Step Functions refuses a second execution with a name already used: so does this runner. */
 export class ExecutionAlreadyExistsError extends TapestryError {
   override readonly name = "ExecutionAlreadyExistsError";
@@ -55,6 +65,8 @@ const localArn = (fn: PipelineRunFunction) =>
 export class LocalStepFunctions {
   private readonly machine: StateMachine;
   private readonly taskHandlers: Record<string, TaskHandler>;
+  /** for each Map state, the Task states inside its iterations */
+  private readonly tasksInMaps: ReadonlyMap<string, ReadonlySet<string>>;
   private readonly all = new Map<string, LocalExecution>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
@@ -69,6 +81,7 @@ export class LocalStepFunctions {
       if (!handler) throw new TapestryError(`Task state ${state} has no local handler for ${resource}`);
       this.taskHandlers[state] = handler;
     }
+    this.tasksInMaps = tasksInMaps((definition as { States: AslStates }).States);
     this.machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   }
 
@@ -77,10 +90,21 @@ export class LocalStepFunctions {
       throw new ExecutionAlreadyExistsError(`an execution named ${name} already exists`);
     type RunOptions = NonNullable<Parameters<StateMachine["run"]>[1]>;
     type Json = Parameters<StateMachine["run"]>[0];
+    const failedMaps = new Set<string>();
+    const guarded: Record<string, TaskHandler> = {};
+    for (const [state, handler] of Object.entries(this.taskHandlers)) {
+      guarded[state] = async (taskInput) => {
+        // Let the event log catch up with a MapIterationFailed logged just before this Task.
+        await new Promise((resolve) => setImmediate(resolve));
+        const failed = [...failedMaps].find((map) => this.tasksInMaps.get(map)?.has(state));
+        if (failed) throw new MapAlreadyFailedError(`${state} not run: an iteration of ${failed} has failed`);
+        return handler(taskInput);
+      };
+    }
     const run = this.machine.run(input as Json, {
       overrides: {
         // The library types handlers as JSON -> JSON; ours take and give plain JSON data too.
-        taskResourceLocalHandlers: this.taskHandlers as NonNullable<
+        taskResourceLocalHandlers: guarded as NonNullable<
           RunOptions["overrides"]
         >["taskResourceLocalHandlers"],
         waitTimeOverrides: { ...this.options.waitTimeOverrides },
@@ -92,6 +116,7 @@ export class LocalStepFunctions {
     const logs = (async () => {
       for await (const event of run.eventLogs) {
         if (event.type === "StateEntered") entered.push(event.state.name);
+        if (event.type === "MapIterationFailed") failedMaps.add(event.parentState.name);
       }
     })();
     const outcome = run.result.then(
@@ -133,4 +158,31 @@ export class LocalStepFunctions {
   async idle(): Promise<void> {
     await Promise.all([...this.all.values()].map((e) => e.outcome));
   }
+}
+
+interface AslStates {
+  readonly [name: string]: {
+    readonly Type?: string;
+    readonly ItemProcessor?: { readonly States?: AslStates };
+    readonly Iterator?: { readonly States?: AslStates };
+  };
+}
+
+/** Each Map state of a definition, with the Task states nested (at any depth) in its iterations. */
+function tasksInMaps(states: AslStates): Map<string, Set<string>> {
+  const result = new Map<string, Set<string>>();
+  const tasksOf = (inner: AslStates | undefined): Set<string> => {
+    const tasks = new Set<string>();
+    for (const [name, state] of Object.entries(inner ?? {})) {
+      if (state.Type === "Task") tasks.add(name);
+      if (state.Type === "Map") {
+        const found = tasksOf(state.ItemProcessor?.States ?? state.Iterator?.States);
+        result.set(name, found);
+        for (const task of found) tasks.add(task);
+      }
+    }
+    return tasks;
+  };
+  tasksOf(states);
+  return result;
 }

@@ -112,12 +112,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const runners = createWarehouseRunners({
       warehouse,
       // A config other than the kickstart has no sample data: its sandbox jobs only take time.
-      bindings: await kickstartBindings(options.repoRoot, { config: options.config }).catch((error: unknown) => {
-        logger.info("no kickstart data bound to the sandboxes; their jobs move no rows", {
-          reason: error instanceof Error ? error.message : String(error),
-        });
-        return { airbyte: {}, "dbt-cloud": {}, grouparoo: {} };
-      }),
+      bindings: await kickstartBindings(options.repoRoot, { config: options.config }).catch(
+        (error: unknown) => {
+          logger.info("no kickstart data bound to the sandboxes; their jobs move no rows", {
+            reason: error instanceof Error ? error.message : String(error),
+          });
+          return { airbyte: {}, "dbt-cloud": {}, grouparoo: {} };
+        },
+      ),
       exportDir: join(options.stateDir, "exports"),
     });
     const credentials = generateSandboxCredentials();

@@ -8,6 +8,7 @@ import {
   startControlPlane,
 } from "@tapestry/local";
 import { loadConfig } from "./load-config";
+import { promptingSecretReader } from "./prompt-secrets";
 
 export interface LocalCommandOptions {
   readonly config: string;
@@ -38,6 +39,7 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     port: options.port,
     scenario,
     realTools: new Set(options.real),
+    realSecrets: promptingSecretReader(process.stdin, process.stdout),
     schedule: !options.once,
     powertoolsLogLevel: options.verbose ? "DEBUG" : "SILENT",
     onEvent: (event) => io.out(formatEvent(event, { color: io.color })),

@@ -1,5 +1,5 @@
 import type { ToolName } from "../errors";
-import type { RunTrigger, TapestryEvent } from "../events";
+import type { EventData, RunTrigger, TapestryEvent } from "../events";
 import { parseRunId } from "../pipeline/run-id";
 import { LedgerInputError } from "./errors";
 import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from "./port";
@@ -174,58 +174,35 @@ function factsOfEvent(event: TapestryEvent): RunFacts {
     }
     case "StepStarted": {
       const { data } = event.detail;
-      return withStep({
-        stage: data.stage,
-        step: data.step,
-        tool: data.tool,
-        externalId: data.externalId,
-        url: data.url,
-        attached: data.attached,
-        startedAt: data.startedAt,
-      });
+      return withStep({ ...stepIdentity(data), attached: data.attached });
     }
     case "StepSucceeded": {
       const { data } = event.detail;
       return withStep({
-        stage: data.stage,
-        step: data.step,
-        tool: data.tool,
-        externalId: data.externalId,
-        url: data.url,
-        startedAt: data.startedAt,
-        outcome: {
-          status: "succeeded",
-          toolStatus: data.toolStatus,
-          rows: data.rows,
-          bytes: data.bytes,
-          endedAt: data.endedAt,
-          durationMs: data.durationMs,
-          warning: data.warning,
-        },
+        ...stepIdentity(data),
+        outcome: { status: "succeeded", ...stepMeasures(data), warning: data.warning },
       });
     }
     case "StepFailed": {
       const { data } = event.detail;
       return withStep({
-        stage: data.stage,
-        step: data.step,
-        tool: data.tool,
-        externalId: data.externalId,
-        url: data.url,
-        startedAt: data.startedAt,
-        outcome: {
-          status: "failed",
-          toolStatus: data.toolStatus,
-          rows: data.rows,
-          bytes: data.bytes,
-          endedAt: data.endedAt,
-          durationMs: data.durationMs,
-          reason: data.reason,
-          error: data.error,
-        },
+        ...stepIdentity(data),
+        outcome: { status: "failed", ...stepMeasures(data), reason: data.reason, error: data.error },
       });
     }
   }
+}
+
+/** What every step event says about which step and which job it is. */
+function stepIdentity(data: EventData<"StepStarted" | "StepSucceeded" | "StepFailed">) {
+  const { stage, step, tool, externalId, url, startedAt } = data;
+  return { stage, step, tool, externalId, url, startedAt };
+}
+
+/** What a step's end event says about the job's result. */
+function stepMeasures(data: EventData<"StepSucceeded" | "StepFailed">) {
+  const { toolStatus, rows, bytes, endedAt, durationMs } = data;
+  return { toolStatus, rows, bytes, endedAt, durationMs };
 }
 
 function factsOfRecord(run: RunRecord): RunFacts {

@@ -1,6 +1,7 @@
 import type { PipelineSpec } from "@tapestry/core/config";
 import { createEvent, type TapestryEvent } from "@tapestry/core/events";
 import { scheduledRunId } from "@tapestry/core/pipeline";
+import { skippedRun as skippedRunOf } from "../ledger/run-events";
 
 /** Events of whole runs of a configured pipeline, built with createEvent, for the status API tests. */
 
@@ -131,25 +132,6 @@ export function scheduledRun(
 }
 
 /** A scheduled fire at `start` that found `activeRunId` still going (overlap `skip`). */
-export function skippedRun(
-  spec: PipelineSpec,
-  start: Date,
-  activeRunId: string,
-): { runId: string; events: TapestryEvent[] } {
-  const runId = scheduledRunId(spec.name, start);
-  return {
-    runId,
-    events: [
-      createEvent(
-        "PipelineRunSkipped",
-        {
-          runId,
-          trigger: { kind: "schedule", scheduledTime: start.toISOString() },
-          reason: "overlap",
-          activeRunId,
-        },
-        { pipeline: spec.name, now: start },
-      ),
-    ],
-  };
+export function skippedRun(spec: PipelineSpec, start: Date, activeRunId: string) {
+  return skippedRunOf(spec.name, start, activeRunId);
 }

@@ -1,5 +1,6 @@
 import { createEvent, type TapestryEvent } from "@tapestry/core/events";
 import type { RunRecord } from "@tapestry/core/ledger";
+import { scheduledRunId } from "@tapestry/core/pipeline";
 
 /**
  * Events of whole runs, built with createEvent at fixed times, for the ledger suite and the
@@ -23,12 +24,7 @@ export function iso(seconds: number, base = T0): string {
 }
 
 /** The run id a scheduled fire at `start` gets (pipeline + UTC stamp). */
-export function runIdAt(pipeline: string, start: Date): string {
-  return `${pipeline}-${start
-    .toISOString()
-    .replace(/\.\d{3}Z$/, "Z")
-    .replace(/[-:]/g, "")}`;
-}
+export const runIdAt = scheduledRunId;
 
 export const STAGES = [
   {

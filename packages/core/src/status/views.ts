@@ -1,7 +1,7 @@
 import type { PipelineSpec, StepSpec } from "../config/schema";
 import type { ToolName } from "../errors";
-import type { RunTrigger, StepFailureReason } from "../events";
-import type { RunRecord, RunStatus, StepRecord, StepStatus } from "../ledger/port";
+import type { StepFailureReason } from "../events";
+import type { RunRecord, StepRecord, StepStatus } from "../ledger/port";
 
 /**
  * The read models of the status API. Each view is built field by field from the config or the
@@ -44,20 +44,8 @@ export interface PipelineView {
   readonly stages: readonly { readonly name: string; readonly steps: readonly StepSpecView[] }[];
 }
 
-export interface RunSummaryView {
-  readonly runId: string;
-  readonly pipeline: string;
-  readonly status: RunStatus;
-  readonly trigger?: RunTrigger;
-  readonly startedAt?: string;
-  readonly endedAt?: string;
-  readonly durationMs?: number;
-  readonly rows?: number;
-  readonly error?: string;
-  readonly failedSteps?: readonly string[];
-  readonly activeRunId?: string;
-  readonly updatedAt: string;
-}
+/** A run without its plan and steps, as run lists and /status show it. */
+export type RunSummaryView = Omit<RunRecord, "stages" | "steps">;
 
 export interface StepRunView {
   readonly stage: string;

@@ -10,7 +10,7 @@ import kickstart from "../tapestry.config";
 import { ms, percentile, timeEach } from "./stats";
 
 /** A config of `n` pipelines shaped like the kickstart one. */
-function manyPipelines(n: number): TapestryConfigInput {
+export function manyPipelines(n: number): TapestryConfigInput {
   const [template] = kickstart.pipelines;
   if (!template) throw new Error("the kickstart config has no pipeline");
   return {

@@ -1,12 +1,35 @@
 import { cpus, platform, release, totalmem } from "node:os";
+import { benchAws } from "./aws";
 import { benchConfig, benchConnector } from "./foundation";
 import { benchCliOnce, benchHandoff, benchTransitions } from "./pipeline";
 
-/** `npm run bench`: prints figures and ratios; nothing here asserts a threshold. */
+/**
+ * `npm run bench [-- <section> ...]`: prints figures and ratios; nothing here asserts a threshold.
+ * Sections: config, connector, aws, handoff, transitions, cli (all by default).
+ */
+const SECTIONS = {
+  config: benchConfig,
+  connector: benchConnector,
+  aws: benchAws,
+  handoff: benchHandoff,
+  transitions: benchTransitions,
+  cli: benchCliOnce,
+} as const;
+
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !(name in SECTIONS));
+if (unknown.length > 0) {
+  console.error(
+    `unknown bench section ${unknown.join(", ")}: choose from ${Object.keys(SECTIONS).join(", ")}`,
+  );
+  process.exit(2);
+}
+
 console.log(
   `machine: ${cpus()[0]?.model ?? "unknown CPU"} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()} ${process.arch}, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`,
 );
 // each section prints as soon as it is done: the pipeline sections run in real time (about 3 minutes)
-for (const section of [benchConfig, benchConnector, benchHandoff, benchTransitions, benchCliOnce]) {
+for (const [name, section] of Object.entries(SECTIONS)) {
+  if (asked.length > 0 && !asked.includes(name)) continue;
   for (const line of await section()) console.log(line);
 }

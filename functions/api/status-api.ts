@@ -31,6 +31,7 @@ import {
   triggerManualRun,
 } from "@tapestry/core/status";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { coreLogger } from "../powertools";
 
 export interface StatusApiDeps {
   readonly config: TapestryConfig;
@@ -110,7 +111,7 @@ function problemDetails(logger: Logger): MiddlewareObj<StatusApiEvent, StatusApi
 
 export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
   const given = deps.logger ?? new PowertoolsLogger({ serviceName: STATUS_API_SERVICE_NAME });
-  const logger = given instanceof PowertoolsLogger ? fromPowertools(given) : given;
+  const logger = given instanceof PowertoolsLogger ? coreLogger(given) : given;
   const ctx = { config: deps.config, ledger: deps.ledger, now: deps.now, nextFireTime: deps.nextFireTime };
 
   const routes: readonly (readonly [Method, string, RouteHandler])[] = [
@@ -180,15 +181,6 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
   const handler = middy<StatusApiEvent, StatusApiResult>().use(problemDetails(logger)).handler(router);
   if (given instanceof PowertoolsLogger) handler.use(injectLambdaContext(given));
   return handler;
-}
-
-function fromPowertools(powertools: PowertoolsLogger): Logger {
-  return {
-    debug: (message, attributes) => powertools.debug(message, attributes ?? {}),
-    info: (message, attributes) => powertools.info(message, attributes ?? {}),
-    warn: (message, attributes) => powertools.warn(message, attributes ?? {}),
-    error: (message, attributes) => powertools.error(message, attributes ?? {}),
-  };
 }
 
 /** `/runs/{runId}` -> /^\/runs\/[^/]+\/?$/ (the router accepts one trailing slash too). */

@@ -2,9 +2,15 @@ import { TOOL_NAMES } from "@tapestry/core/config";
 import { TapestryError, type ToolName } from "@tapestry/core/errors";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { runLocal } from "./local-command";
+import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
+
+/** What tests replace: the SSM client and streams of `tapestry secrets`. */
+export interface MainDependencies {
+  readonly secrets?: SecretsCommandDependencies;
+}
 
 /** Runs the tapestry command; answers the process exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], dependencies: MainDependencies = {}): Promise<number> {
   let exitCode = 0;
   const program = new Command("tapestry")
     .description(
@@ -62,6 +68,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         },
       );
     });
+
+  program.addCommand(
+    createSecretsCommand(dependencies.secrets ?? {}, (code) => {
+      exitCode = code;
+    }),
+  );
 
   try {
     await program.parseAsync([...argv], { from: "user" });

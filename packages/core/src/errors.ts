@@ -90,3 +90,55 @@ export class ToolRequestError extends ToolError {
 export class ToolResponseError extends ToolError {
   override readonly name = "ToolResponseError";
 }
+
+/**
+ * A secret the config names has no value in the stage's secret store (no SSM parameter
+ * `/tapestry/<stage>/<NAME>` on AWS). Retrying will not help; the fix is to set it, and the
+ * message says how. It names the secret, never a value.
+ */
+export class SecretNotSetError extends TapestryError {
+  override readonly name = "SecretNotSetError";
+  constructor(
+    readonly secret: string,
+    readonly stage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `secret ${secret} is not set for stage ${stage}: run \`tapestry secrets set ${secret} --stage ${stage}\``,
+      options,
+    );
+  }
+}
+
+/**
+ * Events could not be put on the event bus, even after retrying the entries that failed. The
+ * message names the bus, the error codes and the events' types and ids, never their detail.
+ */
+export class EventPublishError extends TapestryError {
+  override readonly name = "EventPublishError";
+  constructor(
+    message: string,
+    readonly failures: readonly {
+      readonly id: string;
+      readonly detailType: string;
+      readonly errorCode: string;
+    }[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A run id was started before: run ids are execution names, and the service refuses a second
+ * execution with the same name. For a scheduled run that is a duplicate delivery of the same fire.
+ */
+export class RunAlreadyStartedError extends TapestryError {
+  override readonly name = "RunAlreadyStartedError";
+  constructor(
+    readonly runId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`run "${runId}" was already started: a run id starts one run only`, options);
+  }
+}

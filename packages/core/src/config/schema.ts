@@ -187,8 +187,50 @@ export const pipelineSchema = z.strictObject({
     .min(1, { error: "a pipeline needs at least one stage" }),
 });
 
+/** CloudWatch Logs accepts these retention periods only. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const stageName = z
+  .string({ error: "expected a stage name" })
+  .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,31}$/, { error: "expected a stage name: letters, digits and dashes" });
+
+/** What `sst deploy` builds beyond the pipelines themselves. Every field has a default; the section is optional. */
+export const awsDeploySchema = z.strictObject({
+  /** Days the event archive keeps every event (for replay); 0 keeps them forever. */
+  eventArchiveRetentionDays: z
+    .number({ error: "expected a whole number of days, 0 (forever) or more" })
+    .int({ error: "expected a whole number of days, 0 (forever) or more" })
+    .nonnegative({ error: "expected a whole number of days, 0 (forever) or more" })
+    .default(90),
+  /** Stages whose ledger table and event archive survive `sst remove` (and a stack deletion). */
+  retainDataOnStages: z
+    .array(stageName, { error: 'expected a list of stage names, e.g. ["prod"]' })
+    .default(["prod", "production"]),
+  /** Days the functions', state machine's and API's logs are kept. */
+  logRetentionDays: z
+    .number({ error: `expected one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}` })
+    .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+      error: `expected one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+    })
+    .default(30),
+  statusApi: z
+    .strictObject({
+      /** Browser origins allowed to call the status API; none (the default) means CORS is closed. */
+      corsAllowOrigins: z
+        .array(httpUrl, { error: 'expected a list of origins, e.g. ["https://ops.example.com"]' })
+        .default([]),
+      /** Steady-state requests per second across the API, and the burst above it. */
+      throttleRateLimit: positiveInt.default(10),
+      throttleBurstLimit: positiveInt.default(20),
+    })
+    .prefault({}),
+});
+
 export const configSchema = z.strictObject({
   tools: toolsSchema,
+  aws: awsDeploySchema.prefault({}),
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),
@@ -197,6 +239,7 @@ export const configSchema = z.strictObject({
 export type TapestryConfigInput = z.input<typeof configSchema>;
 export type TapestryConfig = z.output<typeof configSchema>;
 export type ToolsConfig = TapestryConfig["tools"];
+export type AwsDeployConfig = TapestryConfig["aws"];
 export type AirbyteToolConfig = z.output<typeof airbyteToolSchema>;
 export type DbtCloudToolConfig = z.output<typeof dbtCloudToolSchema>;
 export type GrouparooToolConfig = z.output<typeof grouparooToolSchema>;

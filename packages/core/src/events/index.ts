@@ -1,3 +1,11 @@
 export * from "./catalog";
 export { createEvent, type EventPublisher } from "./create";
-export { EVENT_DOCS, eventJsonSchemas, eventSchemaFileName, eventSchemaId } from "./json-schema";
+export { type BusEnvelope, eventFromEnvelope, InvalidEventError } from "./envelope";
+export {
+  EVENT_DOCS,
+  eventJsonSchemas,
+  eventRegistrySchemas,
+  eventSchemaFileName,
+  eventSchemaId,
+  type RegistryEventSchema,
+} from "./json-schema";

@@ -77,3 +77,33 @@ export function eventJsonSchemas(): Record<string, object> {
   }
   return schemas;
 }
+
+/** An event schema as the EventBridge schema registry takes it. */
+export interface RegistryEventSchema {
+  /** `<source>@<DetailType>`, the form of the registry's discovered schemas */
+  readonly name: string;
+  readonly detailType: DetailType;
+  readonly version: number;
+  /** JSON Schema draft 4: the only JSON Schema draft the registry accepts (`JSONSchemaDraft4`) */
+  readonly content: string;
+}
+
+export function eventRegistrySchemas(): readonly RegistryEventSchema[] {
+  return DETAIL_TYPES.map((type) => {
+    const schema = z.toJSONSchema(eventSchema(type), {
+      target: "draft-04",
+      io: "input",
+      unrepresentable: "throw",
+    });
+    return {
+      name: `${EVENT_SOURCE}@${type}`,
+      detailType: type,
+      version: EVENT_CATALOG[type].version,
+      content: JSON.stringify({
+        ...schema,
+        title: `${type} v${EVENT_CATALOG[type].version}`,
+        description: EVENT_DOCS[type].summary,
+      }),
+    };
+  });
+}

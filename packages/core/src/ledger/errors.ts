@@ -21,3 +21,11 @@ export class InvalidCursorError extends TapestryError {
 export class LedgerInputError extends TapestryError {
   override readonly name = "LedgerInputError";
 }
+
+/**
+ * The run lock kept changing hands while a run asked for it (each refusal named a holder that
+ * was gone by the time it was read). Transient: the state machine retries the lock task.
+ */
+export class RunLockContendedError extends TapestryError {
+  override readonly name = "RunLockContendedError";
+}

@@ -1,3 +1,4 @@
+export * from "./cursor";
 export * from "./errors";
 export * from "./port";
 export { applyEvent, compareEvents, projectRun } from "./projection";

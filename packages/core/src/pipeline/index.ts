@@ -8,6 +8,13 @@ export { DEFAULT_PIPELINE_SETTINGS, type PipelineDeps, type PipelineSettings } f
 export { applyStepGuards } from "./guards";
 export { manualRunId, parseRunId, scheduledRunId } from "./run-id";
 export { publishRunEvent, runLock, runLockLifetimeMinutes } from "./run-tasks";
+export {
+  type ScheduledRunDeps,
+  type ScheduledRunInput,
+  type ScheduledRunResult,
+  scheduledRunInputSchema,
+  startScheduledRun,
+} from "./scheduled-run";
 export { cancelStep, pollStep, startStep, stepErrored } from "./step-tasks";
 export { describeTaskError } from "./task-error";
 export * from "./task-io";

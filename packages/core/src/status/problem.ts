@@ -79,6 +79,17 @@ export function runActiveProblem(pipeline: string, activeRunId: string, instance
   };
 }
 
+/** A start with a run id that was used before (the run starter refused it); no second run was started. */
+export function runAlreadyStartedProblem(runId: string, instance: string): Problem {
+  return {
+    type: `${TYPE_PREFIX}run-already-started`,
+    title: "This run was already started",
+    status: 409,
+    detail: `run "${runId}" was already started; no second run was started: try again to start a new run`,
+    instance,
+  };
+}
+
 export function routeNotFoundProblem(method: string, path: string): Problem {
   return problem(404, `no route ${method} ${path}`, path);
 }
@@ -122,6 +133,8 @@ export function problemFromError(error: unknown, instance: string): Problem {
       const { pipeline, activeRunId } = named as Error & { pipeline: string; activeRunId: string };
       return runActiveProblem(pipeline, activeRunId, instance);
     }
+    case "RunAlreadyStartedError":
+      return runAlreadyStartedProblem((named as Error & { runId: string }).runId, instance);
     default:
       return problem(500, "the request could not be answered; the error is in the service's log", instance);
   }

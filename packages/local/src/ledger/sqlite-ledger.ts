@@ -5,9 +5,11 @@ import { TapestryError } from "@tapestry/core/errors";
 import { parseEvent, type TapestryEvent } from "@tapestry/core/events";
 import {
   applyEvent,
-  InvalidCursorError,
-  LedgerInputError,
+  checkPageLimit,
+  decodeRunCursor,
+  encodeRunCursor,
   type LockResult,
+  ledgerInstant,
   projectRun,
   type RunLedger,
   type RunPage,
@@ -60,8 +62,8 @@ export class SqliteRunLedger implements RunLedger {
     expiresAt: string;
     now: string;
   }): Promise<LockResult> {
-    const expiresAt = instant(input.expiresAt, "expiresAt");
-    const now = instant(input.now, "now");
+    const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
+    const now = ledgerInstant(input.now, "now");
     return this.transaction(() => {
       const taken = this.statements.takeLock.run(input.pipeline, input.runId, expiresAt, now);
       if (Number(taken.changes) === 1) return { acquired: true } as const;
@@ -71,7 +73,7 @@ export class SqliteRunLedger implements RunLedger {
   }
 
   async getRunLock(pipeline: string, now: string): Promise<{ runId: string; expiresAt: string } | undefined> {
-    const row = this.statements.getLiveLock.get(pipeline, instant(now, "now"));
+    const row = this.statements.getLiveLock.get(pipeline, ledgerInstant(now, "now"));
     if (row === undefined) return undefined;
     return { runId: text(row.run_id, "locks.run_id"), expiresAt: text(row.expires_at, "locks.expires_at") };
   }
@@ -91,7 +93,7 @@ export class SqliteRunLedger implements RunLedger {
         metadata.id,
         runId,
         pipeline,
-        instant(metadata.occurredAt, "occurredAt"),
+        ledgerInstant(metadata.occurredAt, "occurredAt"),
         parsed["detail-type"],
         JSON.stringify(parsed),
       );
@@ -116,14 +118,12 @@ export class SqliteRunLedger implements RunLedger {
 
   async listRuns(pipeline: string, page: { limit: number; cursor?: string }): Promise<RunPage> {
     const { limit } = page;
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new LedgerInputError(`a page limit is a whole number of at least 1, not ${limit}`);
-    }
+    checkPageLimit(limit);
     let rows: Record<string, SQLOutputValue>[];
     if (page.cursor === undefined) {
       rows = this.statements.firstPage.all(pipeline, limit + 1);
     } else {
-      const after = decodeCursor(page.cursor, pipeline);
+      const after = decodeRunCursor(page.cursor, pipeline);
       rows = this.statements.nextPage.all(
         pipeline,
         after.firstEventAt,
@@ -137,7 +137,7 @@ export class SqliteRunLedger implements RunLedger {
     if (rows.length <= limit || last === undefined) return { runs: runs.map(recordOfRow) };
     return {
       runs: runs.map(recordOfRow),
-      nextCursor: encodeCursor({
+      nextCursor: encodeRunCursor({
         pipeline,
         firstEventAt: text(last.first_event_at, "runs.first_event_at"),
         runId: text(last.run_id, "runs.run_id"),
@@ -229,55 +229,6 @@ function prepareStatements(db: DatabaseSync) {
        ORDER BY first_event_at DESC, run_id DESC LIMIT ?`,
     ),
   };
-}
-
-interface Cursor {
-  readonly pipeline: string;
-  readonly firstEventAt: string;
-  readonly runId: string;
-}
-
-/** base64url of the last row's sort key, with its pipeline so a cursor cannot wander to another listing. */
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.pipeline, cursor.firstEventAt, cursor.runId])).toString(
-    "base64url",
-  );
-}
-
-function decodeCursor(cursor: string, pipeline: string): Cursor {
-  const bytes = Buffer.from(cursor, "base64url");
-  // Node's decoder skips characters outside the alphabet: only a faithful round trip is ours
-  if (cursor.length === 0 || bytes.toString("base64url") !== cursor) throw new InvalidCursorError();
-  let key: unknown;
-  try {
-    key = JSON.parse(bytes.toString("utf8"));
-  } catch (error) {
-    throw new InvalidCursorError(undefined, { cause: error });
-  }
-  if (!Array.isArray(key) || key.length !== 3) throw new InvalidCursorError();
-  const [from, firstEventAt, runId]: unknown[] = key;
-  if (
-    typeof from !== "string" ||
-    typeof firstEventAt !== "string" ||
-    typeof runId !== "string" ||
-    Number.isNaN(Date.parse(firstEventAt))
-  ) {
-    throw new InvalidCursorError();
-  }
-  if (from !== pipeline) {
-    throw new InvalidCursorError(
-      `the cursor belongs to the runs of ${from}, not of ${pipeline}: list again without it`,
-    );
-  }
-  return { pipeline, firstEventAt, runId };
-}
-
-/** A time as stored: UTC ISO 8601 with milliseconds, whose text order is its time order. */
-function instant(value: string, field: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms))
-    throw new LedgerInputError(`${field} is not an ISO 8601 time: ${JSON.stringify(value)}`);
-  return new Date(ms).toISOString();
 }
 
 function text(value: SQLOutputValue | undefined, column: string): string {

@@ -1,0 +1,5 @@
+/** Lambda target of every pipeline's EventBridge Scheduler schedule: starts the fire's run on Step Functions. */
+import { createStartScheduledRunHandler } from "../pipeline/start-scheduled-run";
+import { deferredRunStarter, logger } from "./runtime";
+
+export const handler = createStartScheduledRunHandler({ runs: deferredRunStarter(), logger: logger() });

@@ -1,0 +1,1 @@
+export { createProjectEventHandler, type ProjectEventDeps, type ProjectEventLambda } from "./project-event";

@@ -1,0 +1,385 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandOutput,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { TapestryError } from "../../errors";
+import { parseEvent, type TapestryEvent } from "../../events";
+import {
+  applyEvent,
+  checkPageLimit,
+  decodeRunCursor,
+  encodeRunCursor,
+  type LockResult,
+  ledgerInstant,
+  projectRun,
+  type RunCursor,
+  type RunLedger,
+  RunLockContendedError,
+  type RunPage,
+  type RunRecord,
+} from "../../ledger";
+import { LEDGER_TABLE } from "./ledger-table";
+
+export interface DynamoDbRunLedgerOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+type Item = NonNullable<GetCommandOutput["Item"]>;
+
+const PK = LEDGER_TABLE.partitionKey;
+const SK = LEDGER_TABLE.sortKey;
+const TTL = LEDGER_TABLE.timeToLiveAttribute;
+const RUNS_BY_PIPELINE = LEDGER_TABLE.runsByPipelineIndex;
+
+const LOCK_SORT_KEY = "LOCK";
+const RUN_SORT_KEY = "RUN";
+const EVENT_SORT_KEY_PREFIX = "EVENT#";
+
+/**
+ * Between a refused lock put and the read of its holder, the holder may release the lock (or it
+ * may change hands again); each time that happens we try again, a few times at most.
+ */
+const LOCK_ATTEMPTS = 3;
+
+/**
+ * The deployed control plane's run ledger, on one DynamoDB table (see LEDGER_TABLE):
+ *
+ * - `LOCK#<pipeline>` / `LOCK`: the pipeline's run lock (runId, expiresAt, and a TTL so DynamoDB
+ *   eventually sweeps stale locks; expiry is decided by expiresAt alone);
+ * - `RUN#<runId>` / `EVENT#<occurredAt>#<event id>`: every event once, in (occurredAt, id) order;
+ * - `RUN#<runId>` / `RUN`: the run's record, re-projected from all its events whenever a new one
+ *   arrives, with the number of events it was projected from; it is also the item of the
+ *   `runsByPipeline` index (`PIPELINE#<pipeline>` / `<firstEventAt>#<runId>`), which lists runs.
+ *
+ * There is no transaction around "insert the event, re-project the run": concurrent projectors of
+ * one run are reconciled by the eventCount condition on the record instead (events are only ever
+ * added, so the projection that saw more events saw a superset, and must win).
+ *
+ * Times are stored as `Date#toISOString` (UTC, milliseconds, fixed width), so text order is time
+ * order, as in the SQLite adapter. DynamoDB failures other than the conditional checks handled
+ * here propagate to the caller (the Lambda's retry is the right reaction to a throttle).
+ */
+export class DynamoDbRunLedger implements RunLedger {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+
+  constructor(options: DynamoDbRunLedgerOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+  }
+
+  async acquireRunLock(input: {
+    pipeline: string;
+    runId: string;
+    expiresAt: string;
+    now: string;
+  }): Promise<LockResult> {
+    const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
+    const now = ledgerInstant(input.now, "now");
+    for (let attempt = 1; attempt <= LOCK_ATTEMPTS; attempt += 1) {
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [PK]: lockPartitionKey(input.pipeline),
+              [SK]: LOCK_SORT_KEY,
+              runId: input.runId,
+              expiresAt,
+              // rounded up: TTL may delete an item any time after it, and must never free a live lock
+              [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
+            },
+            // free, expired or already ours (re-entrant: the new expiry replaces the old one)
+            ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
+            ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
+            ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
+          }),
+        );
+        return { acquired: true };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      const holder = await this.readLock(input.pipeline);
+      // refused, but by the time of the read the holder may have released it, let it expire, or handed it to us
+      if (holder !== undefined && holder.expiresAt > now && holder.runId !== input.runId) {
+        return { acquired: false, heldBy: holder.runId };
+      }
+    }
+    throw new RunLockContendedError(
+      `the run lock of ${input.pipeline} changed hands ${LOCK_ATTEMPTS} times while ${input.runId} tried to take it: try again`,
+    );
+  }
+
+  async getRunLock(pipeline: string, now: string): Promise<{ runId: string; expiresAt: string } | undefined> {
+    const at = ledgerInstant(now, "now");
+    const holder = await this.readLock(pipeline);
+    return holder !== undefined && holder.expiresAt > at ? holder : undefined;
+  }
+
+  async releaseRunLock(input: { pipeline: string; runId: string }): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [PK]: lockPartitionKey(input.pipeline), [SK]: LOCK_SORT_KEY },
+          ConditionExpression: "#runId = :runId",
+          ExpressionAttributeNames: { "#runId": "runId" },
+          ExpressionAttributeValues: { ":runId": input.runId },
+        }),
+      );
+    } catch (error) {
+      // nobody holds it, or another run does: either way not ours to release
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async record(event: TapestryEvent): Promise<void> {
+    const parsed = parseEvent(event);
+    const { metadata } = parsed.detail;
+    const runId = parsed.detail.data.runId;
+    // the projection of the event alone: names its pipeline, or throws LedgerInputError before anything is written
+    const { pipeline } = applyEvent(undefined, parsed);
+    const occurredAt = ledgerInstant(metadata.occurredAt, "occurredAt");
+    let seenBefore = false;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: runPartitionKey(runId),
+            [SK]: `${EVENT_SORT_KEY_PREFIX}${occurredAt}#${metadata.id}`,
+            body: JSON.stringify(parsed),
+            detailType: parsed["detail-type"],
+            pipeline,
+          },
+          ConditionExpression: "attribute_not_exists(#pk)",
+          ExpressionAttributeNames: { "#pk": PK },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      seenBefore = true;
+    }
+
+    const events = await this.eventsOfRun(runId);
+    // Seen before: nothing changes, unless the delivery that stored the event failed before its
+    // record put (a throttle, a timeout): this redelivery is the retry that must finish the job,
+    // or the run would miss the event (a finished run showing `running`) until its next event.
+    if (seenBefore && (await this.projectedEventCount(runId)) >= events.length) return;
+    const run = projectRun(events);
+    const [first] = events;
+    if (run === undefined || first === undefined) return;
+    const firstEventAt = ledgerInstant(first.detail.metadata.occurredAt, "occurredAt");
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: runPartitionKey(runId),
+            [SK]: RUN_SORT_KEY,
+            record: JSON.stringify(run),
+            pipeline: run.pipeline,
+            firstEventAt,
+            eventCount: events.length,
+            [RUNS_BY_PIPELINE.partitionKey]: pipelineIndexKey(run.pipeline),
+            [RUNS_BY_PIPELINE.sortKey]: `${firstEventAt}#${runId}`,
+          },
+          // a projector that saw fewer events (a subset of ours) never overwrites one that saw more
+          ConditionExpression: "attribute_not_exists(#pk) OR #eventCount <= :eventCount",
+          ExpressionAttributeNames: { "#pk": PK, "#eventCount": "eventCount" },
+          ExpressionAttributeValues: { ":eventCount": events.length },
+        }),
+      );
+    } catch (error) {
+      // a concurrent projector saw more events than we did: its record already includes ours
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: runPartitionKey(runId), [SK]: RUN_SORT_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    return item === undefined ? undefined : recordOfItem(item);
+  }
+
+  /**
+   * Reads the `runsByPipeline` index. Like every global secondary index it is eventually
+   * consistent (it cannot be read with ConsistentRead): a run recorded a moment ago may be missing
+   * or show its previous record for a moment. The status API tolerates that lag; getRun does not
+   * have it.
+   */
+  async listRuns(pipeline: string, page: { limit: number; cursor?: string }): Promise<RunPage> {
+    const { limit } = page;
+    checkPageLimit(limit);
+    const after = page.cursor === undefined ? undefined : decodeRunCursor(page.cursor, pipeline);
+    // one more than the page: whether it comes tells if there is a next page, without an empty last one
+    const items = await this.queryRuns(pipeline, limit + 1, after && startKeyAfter(after));
+    const runs = items.slice(0, limit).map(recordOfItem);
+    const last = items[limit - 1];
+    if (items.length <= limit || last === undefined) return { runs };
+    return {
+      runs,
+      nextCursor: encodeRunCursor({
+        pipeline,
+        firstEventAt: stringAttribute(last, "firstEventAt"),
+        runId: recordOfItem(last).runId,
+      }),
+    };
+  }
+
+  /** From the `runsByPipeline` index, eventually consistent: see listRuns. */
+  async latestRuns(pipelines: readonly string[]): Promise<ReadonlyMap<string, RunRecord>> {
+    const distinct = [...new Set(pipelines)];
+    const newest = await Promise.all(distinct.map((pipeline) => this.queryRuns(pipeline, 1, undefined)));
+    const latest = new Map<string, RunRecord>();
+    distinct.forEach((pipeline, i) => {
+      const item = newest[i]?.[0];
+      if (item !== undefined) latest.set(pipeline, recordOfItem(item));
+    });
+    return latest;
+  }
+
+  async listEvents(runId: string): Promise<readonly TapestryEvent[]> {
+    return this.eventsOfRun(runId);
+  }
+
+  /** How many events the run's stored record was projected from (0: it has none). */
+  private async projectedEventCount(runId: string): Promise<number> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: runPartitionKey(runId), [SK]: RUN_SORT_KEY },
+        ProjectionExpression: "#eventCount",
+        ExpressionAttributeNames: { "#eventCount": "eventCount" },
+        ConsistentRead: true,
+      }),
+    );
+    if (item === undefined) return 0;
+    const count: unknown = item.eventCount;
+    if (typeof count !== "number") {
+      throw new TapestryError(`the DynamoDB ledger is damaged: eventCount of run ${runId} is not a number`);
+    }
+    return count;
+  }
+
+  /** Every event of the run, in (occurredAt, id) order: the sort key's order. */
+  private async eventsOfRun(runId: string): Promise<TapestryEvent[]> {
+    const events: TapestryEvent[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :eventPrefix)",
+          ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+          ExpressionAttributeValues: { ":pk": runPartitionKey(runId), ":eventPrefix": EVENT_SORT_KEY_PREFIX },
+          // the projection must see the event just written, and every one before it
+          ConsistentRead: true,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const item of page.Items ?? []) events.push(eventOfItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return events;
+  }
+
+  /**
+   * Up to `wanted` run items of the pipeline, newest first, from `startKey` on. DynamoDB may end a
+   * page early (its Limit counts items read, and a page stops at 1 MB) and may hand back a
+   * LastEvaluatedKey with nothing after it: follow it until `wanted` items came or none is left.
+   */
+  private async queryRuns(pipeline: string, wanted: number, startKey: Item | undefined): Promise<Item[]> {
+    const items: Item[] = [];
+    let next = startKey;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: RUNS_BY_PIPELINE.name,
+          KeyConditionExpression: "#gsi1pk = :gsi1pk",
+          ExpressionAttributeNames: { "#gsi1pk": RUNS_BY_PIPELINE.partitionKey },
+          ExpressionAttributeValues: { ":gsi1pk": pipelineIndexKey(pipeline) },
+          ScanIndexForward: false,
+          Limit: wanted - items.length,
+          ...(next === undefined ? {} : { ExclusiveStartKey: next }),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      next = page.LastEvaluatedKey;
+    } while (next !== undefined && items.length < wanted);
+    return items.slice(0, wanted);
+  }
+
+  private async readLock(pipeline: string): Promise<{ runId: string; expiresAt: string } | undefined> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: lockPartitionKey(pipeline), [SK]: LOCK_SORT_KEY },
+        // a lock read must see the latest put or delete, or two runs could both believe they hold it
+        ConsistentRead: true,
+      }),
+    );
+    if (item === undefined) return undefined;
+    return { runId: stringAttribute(item, "runId"), expiresAt: stringAttribute(item, "expiresAt") };
+  }
+}
+
+function lockPartitionKey(pipeline: string): string {
+  return `LOCK#${pipeline}`;
+}
+
+function runPartitionKey(runId: string): string {
+  return `RUN#${runId}`;
+}
+
+function pipelineIndexKey(pipeline: string): string {
+  return `PIPELINE#${pipeline}`;
+}
+
+/**
+ * The name, not `instanceof`: a bundle may hold two copies of @aws-sdk/client-dynamodb, and the
+ * error's name is the service's contract.
+ */
+function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConditionalCheckFailedException";
+}
+
+/** The index position of the cursor's run: DynamoDB resumes the query right after it. */
+function startKeyAfter(cursor: RunCursor): Item {
+  return {
+    [PK]: runPartitionKey(cursor.runId),
+    [SK]: RUN_SORT_KEY,
+    [RUNS_BY_PIPELINE.partitionKey]: pipelineIndexKey(cursor.pipeline),
+    [RUNS_BY_PIPELINE.sortKey]: `${cursor.firstEventAt}#${cursor.runId}`,
+  };
+}
+
+function stringAttribute(item: Item, name: string): string {
+  const value: unknown = item[name];
+  if (typeof value !== "string") {
+    throw new TapestryError(
+      `the DynamoDB ledger is damaged: ${name} of item ${String(item[PK])} / ${String(item[SK])} is not a string`,
+    );
+  }
+  return value;
+}
+
+function recordOfItem(item: Item): RunRecord {
+  return JSON.parse(stringAttribute(item, "record")) as RunRecord;
+}
+
+/** Stored events were parsed on the way in. */
+function eventOfItem(item: Item): TapestryEvent {
+  return JSON.parse(stringAttribute(item, "body")) as TapestryEvent;
+}

@@ -1,0 +1,10 @@
+/**
+ * The AWS adapters of core's ports: the only place in core that imports the AWS SDK.
+ * Deployed Lambda entry points (functions/aws) and the CLI build them; nothing else does.
+ */
+export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
+export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
+export { LEDGER_TABLE } from "./ledger-table";
+export { type SecretListing, SsmSecretStore } from "./secret-store";
+export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
+export { StepFunctionsRunStarter, type StepFunctionsRunStarterOptions } from "./step-functions-run-starter";

@@ -1,0 +1,27 @@
+import type { TapestryConfig } from "@tapestry/core/config";
+import { Tags } from "aws-cdk-lib";
+import { type App, getStack } from "sst/constructs";
+import { bindDeployment } from "./deployment";
+import { Events } from "./events";
+import { Ledger } from "./ledger";
+import { Pipelines } from "./pipelines";
+import { StatusApi } from "./status-api";
+
+/** Every stack of the control plane, in dependency order. */
+export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi] as const;
+
+/**
+ * Adds the control plane to an SST app for a validated config: the one entry used by
+ * sst.config.ts, `npm run synth` and the infrastructure tests alike.
+ */
+export function addTapestryStacks(app: App, config: TapestryConfig): void {
+  bindDeployment(app, config);
+  Tags.of(app).add("app", "tapestry");
+  Tags.of(app).add("stage", app.stage);
+  for (const stackFunction of TAPESTRY_STACKS) {
+    app.stack(stackFunction);
+    // SST v2 gives every stack a Lambda (Node 22, AWS-managed policy) for the custom resources of
+    // its own constructs (source maps, Auth, Script); these stacks use none of them, so it goes.
+    getStack(stackFunction).node.tryRemoveChild("CustomResourceHandler");
+  }
+}

@@ -1,0 +1,108 @@
+import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
+import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { NagSuppressions } from "cdk-nag";
+import { Function as SstFunction } from "sst/constructs";
+import type { Deployment } from "./deployment";
+
+/** The deployed entry points, one file each in functions/aws/. */
+export type EntryPoint =
+  | "run-lock"
+  | "publish-event"
+  | "start-step"
+  | "poll-step"
+  | "cancel-step"
+  | "start-scheduled-run"
+  | "project-event"
+  | "status-api";
+
+export interface TapestryFunctionProps {
+  readonly entry: EntryPoint;
+  readonly description: string;
+  /** the function's own variables (see functions/aws/runtime.ts); the stage and Powertools' are added */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** inline the validated config at bundle time (`__TAPESTRY_CONFIG__`): never in the environment, whose 4 KB it would outgrow */
+  readonly bundleConfig?: boolean;
+  readonly timeout?: Duration;
+  /** for asynchronously invoked functions: where an event goes once Lambda's own retries are spent */
+  readonly deadLetterQueue?: IQueue;
+}
+
+/**
+ * One Lambda of the control plane, the same way every time: Node 24 on arm64, ESM bundled and
+ * minified by SST's esbuild, active X-Ray tracing, Powertools configured from the environment.
+ * Each function gets its own role (no managed policy: it may write to its own log group and
+ * nothing else until the stack grants exactly what it uses) and its own log group, so retention
+ * is set without CDK's log-retention custom resource.
+ */
+export function tapestryFunction(
+  stack: Stack,
+  id: string,
+  deployment: Deployment,
+  props: TapestryFunctionProps,
+): SstFunction {
+  const logGroup = new LogGroup(stack, `${id}Logs`, {
+    retention: deployment.aws.logRetentionDays as RetentionDays,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new Role(stack, `${id}Role`, {
+    assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+    description: `Tapestry ${deployment.stage}: ${props.description}`,
+  });
+  role.addToPolicy(
+    new PolicyStatement({
+      actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  const fn = new SstFunction(stack, id, {
+    handler: `functions/aws/${props.entry}.handler`,
+    description: `Tapestry ${deployment.stage}: ${props.description}`,
+    runtime: "nodejs24.x",
+    architecture: "arm_64",
+    memorySize: "512 MB",
+    timeout: `${(props.timeout ?? Duration.seconds(30)).toSeconds()} seconds`,
+    tracing: "active",
+    role,
+    logGroup,
+    deadLetterQueue: props.deadLetterQueue,
+    environment: {
+      TAPESTRY_STAGE: deployment.stage,
+      POWERTOOLS_SERVICE_NAME: `tapestry-${props.entry}`,
+      POWERTOOLS_METRICS_NAMESPACE: "Tapestry",
+      POWERTOOLS_LOG_LEVEL: "INFO",
+      ...props.environment,
+    },
+    nodejs: {
+      format: "esm",
+      minify: true,
+      // SST would upload source maps to its bootstrap bucket through a custom resource; the
+      // bundles keep their names (keepNames), which is what the stack traces need.
+      sourcemap: false,
+      esbuild: props.bundleConfig
+        ? { define: { __TAPESTRY_CONFIG__: JSON.stringify(JSON.stringify(deployment.config)) } }
+        : {},
+    },
+  });
+  NagSuppressions.addResourceSuppressions(
+    role,
+    [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, so AWS requires Resource * (test/infra lists every wildcard statement)",
+        appliesTo: ["Resource::*"],
+      },
+    ],
+    true,
+  );
+  return fn;
+}
+
+/** Grants exactly `actions` on exactly `resources`: the stacks' only way to widen a role. */
+export function allow(grantee: IGrantable, actions: readonly string[], resources: readonly string[]): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: [...actions], resources: [...resources] }),
+  );
+}

@@ -1,0 +1,201 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { PipelineSpec } from "@tapestry/core/config";
+import { type PipelineRunFunction, substituteAslPlaceholders } from "@tapestry/core/pipeline";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { CfnSchedule, CfnScheduleGroup } from "aws-cdk-lib/aws-scheduler";
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
+import { NagSuppressions } from "cdk-nag";
+import { type StackContext, use } from "sst/constructs";
+import { useProject } from "sst/project.js";
+import { deadLetterQueue } from "./dead-letter-queue";
+import { useDeployment } from "./deployment";
+import { Events } from "./events";
+import { allow, tapestryFunction } from "./lambda";
+import { Ledger } from "./ledger";
+import { secretParameterArns } from "./secrets";
+
+export const PIPELINE_RUN_ASL = "state-machines/pipeline-run.asl.json";
+
+/** EventBridge Scheduler's limit on a target's input. */
+const SCHEDULE_INPUT_MAX_CHARS = 8192;
+
+/**
+ * Running pipelines: the task functions, the pipeline-run state machine (the ASL file, inlined
+ * with its placeholders filled), and one EventBridge Scheduler schedule per configured pipeline.
+ */
+export function Pipelines({ stack, app }: StackContext) {
+  const deployment = useDeployment(app);
+  const { bus } = use(Events);
+  const { table } = use(Ledger);
+  const putEvents = (fn: Parameters<typeof allow>[0]) => allow(fn, ["events:PutEvents"], [bus.eventBusArn]);
+
+  const runLock = tapestryFunction(stack, "RunLock", deployment, {
+    entry: "run-lock",
+    description: "takes and releases a pipeline's run lock",
+    environment: { TAPESTRY_LEDGER_TABLE: table.tableName, TAPESTRY_EVENT_BUS: bus.eventBusName },
+  });
+  allow(runLock, ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"], [table.tableArn]);
+  putEvents(runLock);
+
+  const publishEvent = tapestryFunction(stack, "PublishEvent", deployment, {
+    entry: "publish-event",
+    description: "publishes a run's events",
+    environment: { TAPESTRY_EVENT_BUS: bus.eventBusName },
+  });
+  putEvents(publishEvent);
+
+  // The tool-facing tasks read the tools' secrets; their HTTP client retries within the task's 300 s.
+  const secrets = secretParameterArns(stack, deployment, deployment.config.tools);
+  const stepFunction = (
+    id: string,
+    entry: "start-step" | "poll-step" | "cancel-step",
+    description: string,
+  ) => {
+    const fn = tapestryFunction(stack, id, deployment, {
+      entry,
+      description,
+      environment: { TAPESTRY_EVENT_BUS: bus.eventBusName },
+      bundleConfig: true,
+      timeout: Duration.seconds(180),
+    });
+    if (secrets.length > 0) allow(fn, ["ssm:GetParameter"], secrets);
+    putEvents(fn);
+    return fn;
+  };
+  const startStep = stepFunction("StartStep", "start-step", "starts (or adopts) a step's job in its tool");
+  const pollStep = stepFunction("PollStep", "poll-step", "reads a step's job status from its tool");
+  const cancelStep = stepFunction("CancelStep", "cancel-step", "cancels a step's job in its tool");
+
+  const tasks: Record<PipelineRunFunction, typeof runLock> = {
+    RunLockFunctionArn: runLock,
+    PublishEventFunctionArn: publishEvent,
+    StartStepFunctionArn: startStep,
+    PollStepFunctionArn: pollStep,
+    CancelStepFunctionArn: cancelStep,
+  };
+  const definition = substituteAslPlaceholders(
+    readFileSync(join(useProject().paths.root, PIPELINE_RUN_ASL), "utf8"),
+    Object.fromEntries(Object.entries(tasks).map(([placeholder, fn]) => [placeholder, fn.functionArn])),
+  );
+  const stateMachine = new StateMachine(stack, "PipelineRun", {
+    stateMachineName: `${deployment.prefix}-pipeline-run`,
+    stateMachineType: StateMachineType.STANDARD,
+    // inline, not an S3 asset: the template shows (and the tests compare) the definition itself
+    definitionBody: DefinitionBody.fromString(definition),
+    logs: {
+      destination: new LogGroup(stack, "PipelineRunLogs", {
+        // Step Functions wants its vended log groups under /aws/vendedlogs/ (resource policy size)
+        logGroupName: `/aws/vendedlogs/states/${deployment.prefix}-pipeline-run`,
+        retention: deployment.aws.logRetentionDays as RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      level: LogLevel.ERROR,
+      // execution data holds tool answers (ids, URLs, errors): kept out of the logs
+      includeExecutionData: false,
+    },
+    tracingEnabled: true,
+  });
+  // the unqualified ARNs the definition names, and not `<arn>:*` (versions and aliases) as grantInvoke would
+  allow(
+    stateMachine,
+    ["lambda:InvokeFunction"],
+    Object.values(tasks).map((fn) => fn.functionArn),
+  );
+  NagSuppressions.addResourceSuppressions(
+    stateMachine,
+    [
+      {
+        id: "AwsSolutions-SF1",
+        reason:
+          "Logs at ERROR on purpose: every transition a user cares about is already a semantic event (bus, archive, ledger), and ALL would log each poll of every step at a cost that grows with the poll rate",
+      },
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "Resource * where AWS requires it: the CloudWatch Logs delivery actions (logs:CreateLogDelivery and the others Step Functions needs to log) and X-Ray's PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource-level permissions (test/infra lists every wildcard statement)",
+        appliesTo: ["Resource::*"],
+      },
+    ],
+    true,
+  );
+
+  const schedules = scheduleEveryPipeline(stack, deployment, stateMachine.stateMachineArn);
+
+  stack.addOutputs({
+    StateMachineArn: stateMachine.stateMachineArn,
+    ScheduleGroupName: schedules.groupName,
+    ScheduleDeadLetterQueueUrl: schedules.deadLetters.queueUrl,
+  });
+  return { stateMachine };
+}
+
+/**
+ * One schedule per pipeline, in one schedule group. Each fires `start-scheduled-run` with the
+ * pipeline's spec and the scheduled time: EventBridge Scheduler cannot name a Step Functions
+ * execution without a colon (its `<aws.scheduler.scheduled-time>` is ISO 8601, and execution names
+ * forbid `:`), so that function derives the name (`<pipeline>-YYYYMMDDTHHMMSSZ`) and a duplicate
+ * delivery of the same fire is refused by Step Functions itself (ADR 0007).
+ */
+function scheduleEveryPipeline(
+  stack: Stack,
+  deployment: ReturnType<typeof useDeployment>,
+  stateMachineArn: string,
+) {
+  const deadLetters = deadLetterQueue(stack, "ScheduleDeadLetters", deployment);
+  const starter = tapestryFunction(stack, "StartScheduledRun", deployment, {
+    entry: "start-scheduled-run",
+    description: "starts a pipeline run for a schedule's fire, named after its time",
+    environment: { TAPESTRY_STATE_MACHINE_ARN: stateMachineArn },
+    // Scheduler invokes asynchronously: Lambda's own retries, then this queue
+    deadLetterQueue: deadLetters,
+  });
+  allow(starter, ["states:StartExecution"], [stateMachineArn]);
+
+  const group = new CfnScheduleGroup(stack, "Schedules", { name: deployment.prefix });
+  const schedulerRole = new Role(stack, "SchedulerRole", {
+    assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
+      conditions: { StringEquals: { "aws:SourceAccount": Stack.of(stack).account } },
+    }),
+    description: `Tapestry ${deployment.stage}: EventBridge Scheduler starts pipeline runs`,
+  });
+  schedulerRole.addToPolicy(
+    new PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [starter.functionArn] }),
+  );
+  schedulerRole.addToPolicy(
+    new PolicyStatement({ actions: ["sqs:SendMessage"], resources: [deadLetters.queueArn] }),
+  );
+
+  for (const pipeline of deployment.config.pipelines) {
+    const schedule = new CfnSchedule(stack, `Schedule-${pipeline.name}`, {
+      name: pipeline.name,
+      groupName: group.ref,
+      description: pipeline.description?.slice(0, 512) ?? `Runs pipeline ${pipeline.name}`,
+      scheduleExpression: pipeline.schedule.expression,
+      scheduleExpressionTimezone: pipeline.schedule.timezone,
+      state: pipeline.schedule.enabled ? "ENABLED" : "DISABLED",
+      flexibleTimeWindow: { mode: "OFF" },
+      target: {
+        arn: starter.functionArn,
+        roleArn: schedulerRole.roleArn,
+        input: scheduleInput(pipeline),
+        retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 6 * 3600 },
+        deadLetterConfig: { arn: deadLetters.queueArn },
+      },
+    });
+    schedule.addDependency(group);
+  }
+  return { groupName: group.ref, deadLetters };
+}
+
+function scheduleInput(pipeline: PipelineSpec): string {
+  const input = JSON.stringify({ scheduledTime: "<aws.scheduler.scheduled-time>", pipeline });
+  if (input.length > SCHEDULE_INPUT_MAX_CHARS) {
+    throw new Error(
+      `pipelines: ${pipeline.name}'s spec is ${input.length} characters as a schedule's input, over EventBridge Scheduler's ${SCHEDULE_INPUT_MAX_CHARS}: shorten its description or split it into smaller pipelines`,
+    );
+  }
+  return input;
+}

@@ -1,0 +1,137 @@
+import { LEDGER_TABLE } from "@tapestry/core/adapters/aws";
+import { RemovalPolicy } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpStage,
+  LogGroupLogDestination,
+} from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
+import { type StackContext, use } from "sst/constructs";
+import { useDeployment } from "./deployment";
+import { allow, tapestryFunction } from "./lambda";
+import { Ledger } from "./ledger";
+import { Pipelines } from "./pipelines";
+
+/** The routes of docs/status-api.openapi.yaml; `/health` alone answers without credentials. */
+export const STATUS_API_ROUTES: readonly {
+  readonly path: string;
+  readonly methods: readonly HttpMethod[];
+}[] = [
+  { path: "/status", methods: [HttpMethod.GET] },
+  { path: "/pipelines", methods: [HttpMethod.GET] },
+  { path: "/pipelines/{name}", methods: [HttpMethod.GET] },
+  { path: "/pipelines/{name}/runs", methods: [HttpMethod.GET, HttpMethod.POST] },
+  { path: "/runs/{runId}", methods: [HttpMethod.GET] },
+  { path: "/runs/{runId}/events", methods: [HttpMethod.GET] },
+];
+
+/**
+ * "What is going on?" in one request: an HTTP API over the status handler, which reads the ledger
+ * and starts manual runs. Every route is IAM (SigV4) authorized but `GET /health`; the `$default`
+ * route (IAM too) lets the handler answer unknown paths and methods with problem+json.
+ */
+export function StatusApi({ stack, app }: StackContext) {
+  const deployment = useDeployment(app);
+  const { table } = use(Ledger);
+  const { stateMachine } = use(Pipelines);
+
+  const handler = tapestryFunction(stack, "StatusApiHandler", deployment, {
+    entry: "status-api",
+    description: "answers the status API",
+    environment: {
+      TAPESTRY_LEDGER_TABLE: table.tableName,
+      TAPESTRY_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+    },
+    bundleConfig: true,
+  });
+  allow(
+    handler,
+    ["dynamodb:GetItem", "dynamodb:Query"],
+    [table.tableArn, `${table.tableArn}/index/${LEDGER_TABLE.runsByPipelineIndex.name}`],
+  );
+  allow(handler, ["states:StartExecution"], [stateMachine.stateMachineArn]);
+
+  const integration = new HttpLambdaIntegration("StatusApiIntegration", handler);
+  const origins = deployment.aws.statusApi.corsAllowOrigins;
+  const api = new HttpApi(stack, "Api", {
+    apiName: `${deployment.prefix}-status`,
+    description: `Tapestry ${deployment.stage}: pipeline status`,
+    createDefaultStage: false,
+    defaultAuthorizer: new HttpIamAuthorizer(),
+    defaultIntegration: integration,
+    corsPreflight:
+      origins.length > 0
+        ? {
+            allowOrigins: [...origins],
+            allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+            allowHeaders: [
+              "authorization",
+              "content-type",
+              "x-amz-date",
+              "x-amz-security-token",
+              "x-amz-content-sha256",
+            ],
+          }
+        : undefined,
+  });
+  const [health] = api.addRoutes({
+    path: "/health",
+    methods: [HttpMethod.GET],
+    integration,
+    authorizer: new HttpNoneAuthorizer(),
+  });
+  if (health) {
+    NagSuppressions.addResourceSuppressions(health, [
+      {
+        id: "AwsSolutions-APIG4",
+        reason:
+          "GET /health is open on purpose, for uptime checks that hold no AWS credentials; it answers a fixed liveness document and reads nothing (every other route, $default included, requires SigV4)",
+      },
+    ]);
+  }
+  for (const route of STATUS_API_ROUTES) {
+    api.addRoutes({ path: route.path, methods: [...route.methods], integration });
+  }
+
+  const accessLogs = new LogGroup(stack, "ApiAccessLogs", {
+    retention: deployment.aws.logRetentionDays as RetentionDays,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const stage = new HttpStage(stack, "ApiStage", {
+    httpApi: api,
+    stageName: "$default",
+    autoDeploy: true,
+    throttle: {
+      rateLimit: deployment.aws.statusApi.throttleRateLimit,
+      burstLimit: deployment.aws.statusApi.throttleBurstLimit,
+    },
+    accessLogSettings: {
+      destination: new LogGroupLogDestination(accessLogs),
+      format: AccessLogFormat.custom(
+        JSON.stringify({
+          requestId: "$context.requestId",
+          requestTime: "$context.requestTime",
+          routeKey: "$context.routeKey",
+          status: "$context.status",
+          sourceIp: "$context.identity.sourceIp",
+          caller: "$context.identity.caller",
+          userArn: "$context.identity.userArn",
+          responseLength: "$context.responseLength",
+          integrationLatency: "$context.integrationLatency",
+          integrationError: "$context.integrationErrorMessage",
+          error: "$context.error.message",
+        }),
+      ),
+    },
+  });
+
+  stack.addOutputs({ StatusApiUrl: stage.url });
+  return { api };
+}

@@ -1,0 +1,108 @@
+/**
+ * functions/aws/runtime: the one module that reads the environment. A function deployed without
+ * something it needs fails its invocation with an EnvironmentError naming the missing piece,
+ * and a cold start never fails on a variable the function does not use.
+ */
+import { scheduledRunId } from "@tapestry/core/pipeline";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BASE_ENV,
+  coldStart,
+  deploy,
+  EVENT_BUS_NAME,
+  KICKSTART,
+  lambdaContext,
+  PIPELINE,
+  undeploy,
+} from "./harness";
+
+afterEach(() => undeploy());
+
+const RUN_ID = scheduledRunId(PIPELINE.name, new Date("2026-03-02T11:00:00.000Z"));
+const dbtStep = PIPELINE.stages.flatMap((s) => s.steps).find((s) => s.tool === "dbt-cloud");
+const startStepInput = { runId: RUN_ID, pipeline: PIPELINE.name, stage: "transform", step: dbtStep };
+
+const ENTRIES = [
+  "run-lock",
+  "publish-event",
+  "start-step",
+  "poll-step",
+  "cancel-step",
+  "start-scheduled-run",
+  "project-event",
+  "status-api",
+] as const;
+
+const entry = (name: (typeof ENTRIES)[number]) =>
+  coldStart(
+    () =>
+      import(`../../functions/aws/${name}.ts`) as Promise<{
+        handler: (e: unknown, c: unknown) => Promise<unknown>;
+      }>,
+  );
+
+describe("functions/aws/runtime", () => {
+  it("every entry loads with no Tapestry variable and no bundled config: nothing is read before it is needed", async () => {
+    deploy({}, null);
+    for (const name of ENTRIES) {
+      const { handler } = await entry(name);
+      expect(typeof handler, name).toBe("function");
+    }
+  });
+
+  it("names the variable that is missing", async () => {
+    deploy(BASE_ENV, null);
+    const { handler } = await entry("publish-event");
+    await expect(
+      handler(
+        { event: "PipelineRunStarted", runId: RUN_ID, trigger: { kind: "manual" }, pipeline: PIPELINE },
+        lambdaContext("publish-event"),
+      ),
+    ).rejects.toMatchObject({
+      name: "EnvironmentError",
+      message: expect.stringMatching(/^environment variable TAPESTRY_EVENT_BUS is not set: .*event bus/),
+    });
+  });
+
+  it("names the variable that is malformed, and what it should hold", async () => {
+    deploy({ ...BASE_ENV, TAPESTRY_STATE_MACHINE_ARN: "pipeline-run" }, null);
+    const { handler } = await entry("start-scheduled-run");
+    await expect(
+      handler(
+        { scheduledTime: "2026-03-02T11:00:00Z", pipeline: PIPELINE },
+        lambdaContext("start-scheduled-run"),
+      ),
+    ).rejects.toMatchObject({
+      name: "EnvironmentError",
+      message: expect.stringContaining("TAPESTRY_STATE_MACHINE_ARN is invalid (expected a state machine ARN"),
+    });
+  });
+
+  it("the step functions need the stage for the secrets' SSM path", async () => {
+    const { TAPESTRY_STAGE: _, ...withoutStage } = BASE_ENV;
+    deploy({ ...withoutStage, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME }, KICKSTART);
+    const { handler } = await entry("start-step");
+    await expect(handler(startStepInput, lambdaContext("start-step"))).rejects.toMatchObject({
+      name: "EnvironmentError",
+      message: expect.stringContaining("TAPESTRY_STAGE is not set"),
+    });
+  });
+
+  it("says how to bundle the config when the stack did not define __TAPESTRY_CONFIG__", async () => {
+    deploy({ ...BASE_ENV, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME }, null);
+    const { handler } = await entry("start-step");
+    await expect(handler(startStepInput, lambdaContext("start-step"))).rejects.toMatchObject({
+      name: "EnvironmentError",
+      message: expect.stringContaining("__TAPESTRY_CONFIG__"),
+    });
+  });
+
+  it("checks the bundled config with the config schema, naming each problem's path", async () => {
+    deploy({ ...BASE_ENV, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME }, { ...KICKSTART, pipelines: [] });
+    const { handler } = await entry("start-step");
+    await expect(handler(startStepInput, lambdaContext("start-step"))).rejects.toMatchObject({
+      name: "ConfigError",
+      message: expect.stringContaining("the bundled tapestry config (__TAPESTRY_CONFIG__) is invalid"),
+    });
+  });
+});

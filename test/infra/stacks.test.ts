@@ -1,0 +1,545 @@
+import { readFileSync } from "node:fs";
+import {
+  type PipelineSpec,
+  parseConfig,
+  referencedSecretNames,
+  type TapestryConfig,
+} from "@tapestry/core/config";
+import { DETAIL_TYPES, eventRegistrySchemas } from "@tapestry/core/events";
+import { PIPELINE_RUN_FUNCTIONS, substituteAslPlaceholders } from "@tapestry/core/pipeline";
+import { Match } from "aws-cdk-lib/assertions";
+import { CfnTable } from "aws-cdk-lib/aws-dynamodb";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PIPELINE_RUN_ASL } from "../../stacks/pipelines";
+import kickstart from "../../tapestry.config";
+import { runAwsSolutionsChecks } from "./nag";
+import { type CfnResource, type SynthesizedApp, synthesize, TEST_ACCOUNT, TEST_REGION } from "./synth";
+import {
+  functionsOf,
+  iamStatementsOf,
+  logicalIdOf,
+  resolveJoin,
+  resourcesOf,
+  type Statement,
+  WILDCARD_RESOURCE_ACTIONS,
+} from "./template-queries";
+
+/**
+ * The synthesized CloudFormation of the whole app, checked offline with aws-cdk-lib/assertions.
+ * Every synth bundles the functions into .sst/artifacts (keyed by construct path), so all
+ * infrastructure tests share this one file and run one synth at a time.
+ */
+
+const KICKSTART = parseConfig(structuredClone(kickstart), "tapestry.config.ts");
+const kickstartPipeline = KICKSTART.pipelines[0] as PipelineSpec;
+
+/** Three pipelines with different schedules (one disabled), plus every aws setting changed, deployed to "prod". */
+const PROD: TapestryConfig = parseConfig({
+  ...structuredClone(kickstart),
+  aws: {
+    eventArchiveRetentionDays: 365,
+    logRetentionDays: 90,
+    statusApi: {
+      corsAllowOrigins: ["https://ops.rain-shield.example"],
+      throttleRateLimit: 25,
+      throttleBurstLimit: 50,
+    },
+  },
+  pipelines: [
+    kickstartPipeline,
+    {
+      ...kickstartPipeline,
+      name: "hourly-contacts",
+      description: undefined,
+      schedule: { expression: "rate(1 hour)" },
+    },
+    {
+      ...kickstartPipeline,
+      name: "paused-audience",
+      schedule: { expression: "cron(30 2 ? * MON-FRI *)", timezone: "Europe/Berlin", enabled: false },
+    },
+  ],
+});
+
+let test: SynthesizedApp;
+let prod: SynthesizedApp;
+
+beforeAll(async () => {
+  test = await synthesize(KICKSTART, "test");
+  prod = await synthesize(PROD, "prod");
+}, 180_000);
+
+describe("Events stack", () => {
+  it("creates the bus tapestry-<stage> and archives every pipeline event for 90 days by default", () => {
+    const events = test.template("Events");
+    events.resourceCountIs("AWS::Events::EventBus", 1);
+    events.hasResourceProperties("AWS::Events::EventBus", { Name: "tapestry-test" });
+    events.resourceCountIs("AWS::Events::Archive", 1);
+    events.hasResourceProperties("AWS::Events::Archive", {
+      ArchiveName: "tapestry-test",
+      RetentionDays: 90,
+      EventPattern: { source: ["tapestry.pipeline"] },
+      SourceArn: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
+    });
+    events.hasResource("AWS::Events::Archive", { DeletionPolicy: "Delete" });
+  });
+
+  it("keeps the configured retention, and retains the archive on a prod-like stage", () => {
+    const events = prod.template("Events");
+    events.hasResourceProperties("AWS::Events::Archive", {
+      ArchiveName: "tapestry-prod",
+      RetentionDays: 365,
+    });
+    events.hasResource("AWS::Events::Archive", { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+  });
+
+  it("registers one draft-4 JSON Schema per detail-type, generated from the catalog", () => {
+    const events = test.template("Events");
+    events.resourceCountIs("AWS::EventSchemas::Registry", 1);
+    events.hasResourceProperties("AWS::EventSchemas::Registry", { RegistryName: "tapestry-test" });
+    events.resourceCountIs("AWS::EventSchemas::Schema", DETAIL_TYPES.length);
+    for (const schema of eventRegistrySchemas()) {
+      events.hasResourceProperties("AWS::EventSchemas::Schema", {
+        SchemaName: `tapestry.pipeline@${schema.detailType}`,
+        Type: "JSONSchemaDraft4",
+        Content: schema.content,
+      });
+      expect(JSON.parse(schema.content)).toMatchObject({
+        $schema: "http://json-schema.org/draft-04/schema#",
+        properties: { "detail-type": { enum: [schema.detailType] } },
+      });
+    }
+  });
+});
+
+describe("Ledger stack", () => {
+  it("creates one on-demand table with point-in-time recovery, KMS encryption and a TTL for locks", () => {
+    const ledger = test.template("Ledger");
+    ledger.resourceCountIs("AWS::DynamoDB::Table", 1);
+    ledger.hasResourceProperties("AWS::DynamoDB::Table", {
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: "runsByPipeline",
+          KeySchema: [
+            { AttributeName: "gsi1pk", KeyType: "HASH" },
+            { AttributeName: "gsi1sk", KeyType: "RANGE" },
+          ],
+        }),
+      ],
+    });
+    ledger.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
+  });
+
+  it("retains the table, with deletion protection, on a prod-like stage", () => {
+    prod.template("Ledger").hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
+  });
+
+  it("subscribes the projector to every pipeline event on the bus, with retries and a dead-letter queue", () => {
+    const ledger = test.template("Ledger");
+    const projector = logicalIdOf(test, "Ledger", "AWS::Lambda::Function", "Projector");
+    const queue = logicalIdOf(test, "Ledger", "AWS::SQS::Queue", "ProjectorDeadLetters");
+    ledger.resourceCountIs("AWS::Events::Rule", 1);
+    ledger.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: Match.anyValue(),
+      EventPattern: { source: ["tapestry.pipeline"] },
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [projector, "Arn"] },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [queue, "Arn"] } },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        }),
+      ],
+    });
+    // what the projector itself refuses goes there too, once Lambda's own retries are spent
+    ledger.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: Match.stringLikeRegexp("project-event"),
+      DeadLetterConfig: { TargetArn: { "Fn::GetAtt": [queue, "Arn"] } },
+    });
+    ledger.hasResourceProperties("AWS::SQS::Queue", {
+      QueueName: "tapestry-test-ProjectorDeadLetters",
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86400,
+    });
+  });
+});
+
+describe("Pipelines stack", () => {
+  it("inlines the ASL file as the definition, its placeholders filled with the task functions' ARNs", () => {
+    const pipelines = test.template("Pipelines");
+    pipelines.resourceCountIs("AWS::StepFunctions::StateMachine", 1);
+    const [machine] = resourcesOf(test, "Pipelines", "AWS::StepFunctions::StateMachine");
+    const entries: Record<string, string> = {
+      RunLockFunctionArn: "RunLock",
+      PublishEventFunctionArn: "PublishEvent",
+      StartStepFunctionArn: "StartStep",
+      PollStepFunctionArn: "PollStep",
+      CancelStepFunctionArn: "CancelStep",
+    };
+    expect(Object.keys(entries).sort()).toEqual([...PIPELINE_RUN_FUNCTIONS].sort());
+    const expected = substituteAslPlaceholders(
+      readFileSync(PIPELINE_RUN_ASL, "utf8"),
+      Object.fromEntries(
+        Object.entries(entries).map(([placeholder, id]) => [
+          placeholder,
+          `arn-of:${logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id)}`,
+        ]),
+      ),
+    );
+    const inlined = resolveJoin(machine?.resource.Properties?.DefinitionString, (ref) => `arn-of:${ref}`);
+    expect(inlined).toBe(expected);
+  });
+
+  it("is a Standard state machine that logs errors without execution data, traced by X-Ray", () => {
+    test.template("Pipelines").hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineName: "tapestry-test-pipeline-run",
+      StateMachineType: "STANDARD",
+      LoggingConfiguration: {
+        Level: "ERROR",
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it("has one schedule per pipeline, with its expression, time zone, state, retry policy and dead-letter queue", () => {
+    const schedules = resourcesOf(prod, "Pipelines", "AWS::Scheduler::Schedule");
+    expect(schedules).toHaveLength(PROD.pipelines.length);
+    const starter = logicalIdOf(prod, "Pipelines", "AWS::Lambda::Function", "StartScheduledRun");
+    const queue = logicalIdOf(prod, "Pipelines", "AWS::SQS::Queue", "ScheduleDeadLetters");
+    for (const pipeline of PROD.pipelines) {
+      prod.template("Pipelines").hasResourceProperties("AWS::Scheduler::Schedule", {
+        Name: pipeline.name,
+        GroupName: { Ref: Match.anyValue() },
+        ScheduleExpression: pipeline.schedule.expression,
+        ScheduleExpressionTimezone: pipeline.schedule.timezone,
+        State: pipeline.schedule.enabled ? "ENABLED" : "DISABLED",
+        FlexibleTimeWindow: { Mode: "OFF" },
+        Target: {
+          Arn: { "Fn::GetAtt": [starter, "Arn"] },
+          RoleArn: Match.anyValue(),
+          Input: JSON.stringify({ scheduledTime: "<aws.scheduler.scheduled-time>", pipeline }),
+          RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [queue, "Arn"] } },
+        },
+      });
+    }
+    expect(schedules.map((s) => s.resource.Properties?.ScheduleExpressionTimezone)).toEqual([
+      "America/New_York",
+      "UTC",
+      "Europe/Berlin",
+    ]);
+    prod
+      .template("Pipelines")
+      .hasResourceProperties("AWS::Scheduler::ScheduleGroup", { Name: "tapestry-prod" });
+  });
+
+  it("lets the scheduler invoke the run starter and write its dead letters, and nothing else", () => {
+    const role = resourcesOf(test, "Pipelines", "AWS::IAM::Role").find((r) =>
+      r.id.startsWith("SchedulerRole"),
+    );
+    expect(role?.resource.Properties?.AssumeRolePolicyDocument).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Action: "sts:AssumeRole",
+          Effect: "Allow",
+          Principal: { Service: "scheduler.amazonaws.com" },
+          Condition: { StringEquals: { "aws:SourceAccount": TEST_ACCOUNT } },
+        },
+      ],
+    });
+    expect(actionsOfRole(test, "SchedulerRole")).toEqual(["lambda:InvokeFunction", "sqs:SendMessage"]);
+  });
+
+  it("refuses a pipeline whose spec outgrows a schedule's input, before anything is built", async () => {
+    const huge = parseConfig({
+      ...structuredClone(kickstart),
+      pipelines: [
+        {
+          ...kickstartPipeline,
+          stages: Array.from({ length: 40 }, (_, i) => ({
+            name: `stage-${i}`,
+            steps: (kickstartPipeline.stages[0]?.steps ?? []).map((step) => ({
+              ...step,
+              name: `${step.name}-${i}`,
+            })),
+          })),
+        },
+      ],
+    });
+    await expect(synthesize(huge, "toolarge")).rejects.toThrow(
+      /pipelines: rain-shield-audience's spec is \d+ characters as a schedule's input, over EventBridge Scheduler's 8192/,
+    );
+  });
+});
+
+describe("Status API stack", () => {
+  it("requires SigV4 (AWS_IAM) on every route but GET /health, the $default route included", () => {
+    const routes = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Route").map((r) => ({
+      key: r.resource.Properties?.RouteKey,
+      auth: r.resource.Properties?.AuthorizationType,
+    }));
+    expect(routes.map((r) => r.key).sort()).toEqual(
+      [
+        "$default",
+        "GET /health",
+        "GET /status",
+        "GET /pipelines",
+        "GET /pipelines/{name}",
+        "GET /pipelines/{name}/runs",
+        "POST /pipelines/{name}/runs",
+        "GET /runs/{runId}",
+        "GET /runs/{runId}/events",
+      ].sort(),
+    );
+    for (const route of routes) {
+      expect({ route: route.key, auth: route.auth }).toEqual({
+        route: route.key,
+        auth: route.key === "GET /health" ? "NONE" : "AWS_IAM",
+      });
+    }
+  });
+
+  it("throttles the stage and writes JSON access logs", () => {
+    const api = test.template("StatusApi");
+    api.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
+    api.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      AccessLogSettings: {
+        DestinationArn: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
+        Format: Match.stringLikeRegexp('"routeKey":"\\$context.routeKey"'),
+      },
+    });
+    prod.template("StatusApi").hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+    });
+  });
+
+  it("keeps CORS closed unless origins are configured, then allows exactly those", () => {
+    const [closed] = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Api");
+    expect(closed?.resource.Properties?.CorsConfiguration).toBeUndefined();
+    prod.template("StatusApi").hasResourceProperties("AWS::ApiGatewayV2::Api", {
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ["https://ops.rain-shield.example"],
+        AllowMethods: ["GET", "POST"],
+      }),
+    });
+  });
+});
+
+describe("functions", () => {
+  it("run Node 24 on arm64, traced, with their own log group and Powertools settings from the environment", () => {
+    const functions = test.templates().flatMap(({ stack }) => functionsOf(test, stack));
+    expect(functions.map((f) => f.id.replace(/[0-9A-F]{8}$/, "")).sort()).toEqual(
+      [
+        "CancelStep",
+        "PollStep",
+        "Projector",
+        "PublishEvent",
+        "RunLock",
+        "StartScheduledRun",
+        "StartStep",
+        "StatusApiHandler",
+      ].sort(),
+    );
+    for (const fn of functions) {
+      const props = fn.resource.Properties ?? {};
+      expect(props).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+        Environment: {
+          Variables: expect.objectContaining({
+            TAPESTRY_STAGE: "test",
+            POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^tapestry-/),
+            POWERTOOLS_METRICS_NAMESPACE: "Tapestry",
+            POWERTOOLS_LOG_LEVEL: "INFO",
+          }),
+        },
+      });
+    }
+  });
+
+  it("never carry a secret, a secret's name or the config in their environment", () => {
+    const secretNames = referencedSecretNames(KICKSTART.tools);
+    for (const { stack } of test.templates()) {
+      for (const fn of functionsOf(test, stack)) {
+        const environment = JSON.stringify(fn.resource.Properties?.Environment ?? {});
+        for (const name of secretNames) expect(environment).not.toContain(name);
+        expect(environment).not.toContain("TAPESTRY_CONFIG");
+        expect(environment).not.toContain(kickstartPipeline.stages[0]?.steps[0]?.name ?? "?");
+      }
+    }
+  });
+});
+
+/** What each role may do: exactly these actions, and each on the resources named below. */
+const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
+  ProjectorRole: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "sqs:SendMessage"],
+  RunLockRole: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "events:PutEvents"],
+  PublishEventRole: ["events:PutEvents"],
+  StartStepRole: ["events:PutEvents", "ssm:GetParameter"],
+  PollStepRole: ["events:PutEvents", "ssm:GetParameter"],
+  CancelStepRole: ["events:PutEvents", "ssm:GetParameter"],
+  StartScheduledRunRole: ["sqs:SendMessage", "states:StartExecution"],
+  StatusApiHandlerRole: ["dynamodb:GetItem", "dynamodb:Query", "states:StartExecution"],
+};
+const EVERY_FUNCTION = [
+  "logs:CreateLogStream",
+  "logs:PutLogEvents",
+  "xray:PutTelemetryRecords",
+  "xray:PutTraceSegments",
+];
+
+function actionsOfRole(app: SynthesizedApp, rolePrefix: string): string[] {
+  const actions = iamStatementsOf(app)
+    .filter((s) => s.policyOf.startsWith(rolePrefix))
+    .flatMap((s) => s.actions);
+  return [...new Set(actions)].sort();
+}
+
+describe("IAM: least privilege", () => {
+  let statements: readonly Statement[];
+  beforeAll(() => {
+    statements = iamStatementsOf(test);
+  });
+
+  it("never allows every action, nor every action of a service", () => {
+    for (const statement of statements) {
+      for (const action of statement.actions) expect(action, statement.policyOf).not.toMatch(/(^\*$|:\*$)/);
+    }
+  });
+
+  it("uses Resource * only for actions AWS offers no resource-level permission for, each listed with its reason", () => {
+    const wildcards = statements.filter((s) => s.resources.some((r) => r === "*"));
+    expect(wildcards.length).toBeGreaterThan(0);
+    for (const statement of wildcards) {
+      for (const action of statement.actions) {
+        expect(WILDCARD_RESOURCE_ACTIONS[action], `${statement.policyOf}: ${action} on *`).toMatch(/.{20,}/);
+      }
+    }
+  });
+
+  it("gives each function exactly the actions it uses", () => {
+    for (const [role, actions] of Object.entries(EXPECTED_ACTIONS)) {
+      expect(actionsOfRole(test, role), role).toEqual([...new Set([...actions, ...EVERY_FUNCTION])].sort());
+    }
+  });
+
+  it("lets the tool-facing functions read exactly the configured secrets' parameters, and no one else any", () => {
+    const expected = referencedSecretNames(KICKSTART.tools)
+      .map((name) => `arn:<partition>:ssm:${TEST_REGION}:${TEST_ACCOUNT}:parameter/tapestry/test/${name}`)
+      .sort();
+    const readers = statements.filter((s) => s.actions.some((a) => a.startsWith("ssm:")));
+    expect(readers.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "")).sort()).toEqual([
+      "CancelStep",
+      "PollStep",
+      "StartStep",
+    ]);
+    for (const reader of readers) {
+      expect(reader.actions).toEqual(["ssm:GetParameter"]);
+      expect([...reader.resources].sort()).toEqual(expected);
+    }
+  });
+
+  it("lets the state machine invoke exactly its five task functions (unqualified ARNs)", () => {
+    const invoke = statements.filter(
+      (s) => s.policyOf.startsWith("PipelineRunRole") && s.actions.includes("lambda:InvokeFunction"),
+    );
+    expect(invoke).toHaveLength(1);
+    expect([...(invoke[0]?.resources ?? [])].sort()).toEqual(
+      ["RunLock", "PublishEvent", "StartStep", "PollStep", "CancelStep"]
+        .map((id) => `arn-of:${logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id)}`)
+        .sort(),
+    );
+  });
+});
+
+describe("tags and retention", () => {
+  it("tags every taggable resource of every stack with app and stage", () => {
+    const untagged: string[] = [];
+    let tagged = 0;
+    for (const { stack, json } of prod.templates()) {
+      for (const [id, resource] of Object.entries(json.Resources)) {
+        const tags = tagsOf(resource);
+        if (tags === undefined) continue;
+        tagged += 1;
+        if (tags.app !== "tapestry" || tags.stage !== "prod") untagged.push(`${stack}/${id}`);
+      }
+    }
+    expect(untagged).toEqual([]);
+    expect(tagged).toBeGreaterThan(20);
+    for (const type of [
+      "AWS::DynamoDB::Table",
+      "AWS::StepFunctions::StateMachine",
+      "AWS::Lambda::Function",
+      "AWS::SQS::Queue",
+      "AWS::ApiGatewayV2::Api",
+      "AWS::Events::EventBus",
+      "AWS::EventSchemas::Registry",
+    ]) {
+      const resources = prod.templates().flatMap(({ json }) => Object.values(json.Resources));
+      const ofType = resources.filter((r) => r.Type === type);
+      expect(ofType.length, type).toBeGreaterThan(0);
+      for (const resource of ofType)
+        expect(tagsOf(resource), type).toMatchObject({ app: "tapestry", stage: "prod" });
+    }
+  });
+});
+
+/** Tags as a map, from CloudFormation's list form or the map form some resource types use. */
+function tagsOf(resource: CfnResource): Record<string, unknown> | undefined {
+  const tags = resource.Properties?.Tags;
+  if (tags === undefined) return undefined;
+  if (Array.isArray(tags)) {
+    return Object.fromEntries(tags.map((tag: { Key: string; Value: unknown }) => [tag.Key, tag.Value]));
+  }
+  return tags as Record<string, unknown>;
+}
+
+describe("cdk-nag AwsSolutions", () => {
+  it("finds nothing unsuppressed in any stack, and every suppression gives a reason a reviewer can check", () => {
+    for (const app of [test, prod]) {
+      const findings = runAwsSolutionsChecks(app);
+      expect(findings.unsuppressed).toEqual([]);
+      expect(findings.ruleErrors).toEqual([]);
+      for (const suppression of findings.suppressed) expect(suppression.reason.length).toBeGreaterThan(60);
+      expect(new Set(findings.suppressed.map((s) => s.ruleId))).toEqual(
+        new Set(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-SF1"]),
+      );
+    }
+  });
+
+  it("still bites: a table without point-in-time recovery is an unsuppressed error", () => {
+    const table = test.stacks
+      .get("Ledger")
+      ?.node.findAll()
+      .find((c): c is CfnTable => c instanceof CfnTable);
+    if (!table) throw new Error("no table in the Ledger stack");
+    const recovery = table.pointInTimeRecoverySpecification;
+    table.pointInTimeRecoverySpecification = { pointInTimeRecoveryEnabled: false };
+    try {
+      expect(runAwsSolutionsChecks(test).unsuppressed).toContainEqual(
+        expect.stringContaining("AwsSolutions-DDB3"),
+      );
+    } finally {
+      table.pointInTimeRecoverySpecification = recovery;
+    }
+  });
+});

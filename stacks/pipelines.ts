@@ -48,7 +48,7 @@ export function Pipelines({ stack, app }: StackContext) {
   putEvents(publishEvent);
 
   // The tool-facing tasks read the tools' secrets; their HTTP client retries within the task's 300 s.
-  const secrets = secretParameterArns(stack, deployment, deployment.config.tools);
+  const secrets = secretParameterArns(stack, deployment);
   const stepFunction = (
     id: string,
     entry: "start-step" | "poll-step" | "cancel-step",

@@ -1,5 +1,4 @@
 import { secretParameterName } from "@tapestry/core/adapters/aws";
-import type { ToolsConfig } from "@tapestry/core/config";
 import { referencedSecretNames } from "@tapestry/core/config";
 import type { Stack } from "aws-cdk-lib";
 import type { Deployment } from "./deployment";
@@ -10,8 +9,8 @@ import type { Deployment } from "./deployment";
  * cannot create SecureStrings, and a secret's value must never pass through a template, so the
  * stacks only name them: a function may read those parameters and no other.
  */
-export function secretParameterArns(stack: Stack, deployment: Deployment, tools: ToolsConfig): string[] {
-  return referencedSecretNames(tools).map((name) =>
+export function secretParameterArns(stack: Stack, deployment: Deployment): string[] {
+  return referencedSecretNames(deployment.config.tools).map((name) =>
     stack.formatArn({
       service: "ssm",
       resource: "parameter",

@@ -53,6 +53,14 @@ export interface RunRecord {
   readonly updatedAt: string;
 }
 
+/** A run asking for its pipeline's run lock until `expiresAt`, at `now` (both ISO 8601). */
+export interface RunLockRequest {
+  readonly pipeline: string;
+  readonly runId: string;
+  readonly expiresAt: string;
+  readonly now: string;
+}
+
 export type LockResult = { readonly acquired: true } | { readonly acquired: false; readonly heldBy: string };
 
 export interface RunPage {
@@ -67,12 +75,7 @@ export interface RunPage {
  */
 export interface RunLedger {
   /** Takes the pipeline's run lock for `runId` until `expiresAt` (ISO). Re-entrant for the same runId; an expired lock is taken over. */
-  acquireRunLock(input: {
-    pipeline: string;
-    runId: string;
-    expiresAt: string;
-    now: string;
-  }): Promise<LockResult>;
+  acquireRunLock(input: RunLockRequest): Promise<LockResult>;
   /** Who holds the pipeline's run lock now (an expired lock counts as free). */
   getRunLock(pipeline: string, now: string): Promise<{ runId: string; expiresAt: string } | undefined>;
   /** Releases the lock if `runId` holds it; a no-op otherwise. */

@@ -2,16 +2,17 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
 import { TapestryError } from "@tapestry/core/errors";
-import { parseEvent, type TapestryEvent } from "@tapestry/core/events";
+import type { TapestryEvent } from "@tapestry/core/events";
 import {
-  applyEvent,
   checkPageLimit,
   decodeRunCursor,
   encodeRunCursor,
+  incomingEvent,
   type LockResult,
   ledgerInstant,
   projectRun,
   type RunLedger,
+  type RunLockRequest,
   type RunPage,
   type RunRecord,
 } from "@tapestry/core/ledger";
@@ -56,12 +57,7 @@ export class SqliteRunLedger implements RunLedger {
     if (this.db.isOpen) this.db.close();
   }
 
-  async acquireRunLock(input: {
-    pipeline: string;
-    runId: string;
-    expiresAt: string;
-    now: string;
-  }): Promise<LockResult> {
+  async acquireRunLock(input: RunLockRequest): Promise<LockResult> {
     const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
     const now = ledgerInstant(input.now, "now");
     return this.transaction(() => {
@@ -83,19 +79,16 @@ export class SqliteRunLedger implements RunLedger {
   }
 
   async record(event: TapestryEvent): Promise<void> {
-    const parsed = parseEvent(event);
-    const { metadata } = parsed.detail;
-    const runId = parsed.detail.data.runId;
-    // the projection of the event alone: names its pipeline, or throws LedgerInputError before anything is written
-    const { pipeline } = applyEvent(undefined, parsed);
+    const incoming = incomingEvent(event);
+    const { runId } = incoming;
     this.transaction(() => {
       const inserted = this.statements.insertEvent.run(
-        metadata.id,
+        incoming.id,
         runId,
-        pipeline,
-        ledgerInstant(metadata.occurredAt, "occurredAt"),
-        parsed["detail-type"],
-        JSON.stringify(parsed),
+        incoming.pipeline,
+        incoming.occurredAt,
+        incoming.event["detail-type"],
+        JSON.stringify(incoming.event),
       );
       if (Number(inserted.changes) === 0) return; // seen before: nothing changes
       const rows = this.statements.eventsOfRun.all(runId);

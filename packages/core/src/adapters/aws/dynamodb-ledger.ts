@@ -7,18 +7,19 @@ import {
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { TapestryError } from "../../errors";
-import { parseEvent, type TapestryEvent } from "../../events";
+import type { TapestryEvent } from "../../events";
 import {
-  applyEvent,
   checkPageLimit,
   decodeRunCursor,
   encodeRunCursor,
+  incomingEvent,
   type LockResult,
   ledgerInstant,
   projectRun,
   type RunCursor,
   type RunLedger,
   RunLockContendedError,
+  type RunLockRequest,
   type RunPage,
   type RunRecord,
 } from "../../ledger";
@@ -73,12 +74,7 @@ export class DynamoDbRunLedger implements RunLedger {
     this.tableName = options.tableName;
   }
 
-  async acquireRunLock(input: {
-    pipeline: string;
-    runId: string;
-    expiresAt: string;
-    now: string;
-  }): Promise<LockResult> {
+  async acquireRunLock(input: RunLockRequest): Promise<LockResult> {
     const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
     const now = ledgerInstant(input.now, "now");
     for (let attempt = 1; attempt <= LOCK_ATTEMPTS; attempt += 1) {
@@ -139,12 +135,8 @@ export class DynamoDbRunLedger implements RunLedger {
   }
 
   async record(event: TapestryEvent): Promise<void> {
-    const parsed = parseEvent(event);
-    const { metadata } = parsed.detail;
-    const runId = parsed.detail.data.runId;
-    // the projection of the event alone: names its pipeline, or throws LedgerInputError before anything is written
-    const { pipeline } = applyEvent(undefined, parsed);
-    const occurredAt = ledgerInstant(metadata.occurredAt, "occurredAt");
+    const incoming = incomingEvent(event);
+    const { runId } = incoming;
     let seenBefore = false;
     try {
       await this.client.send(
@@ -152,10 +144,10 @@ export class DynamoDbRunLedger implements RunLedger {
           TableName: this.tableName,
           Item: {
             [PK]: runPartitionKey(runId),
-            [SK]: `${EVENT_SORT_KEY_PREFIX}${occurredAt}#${metadata.id}`,
-            body: JSON.stringify(parsed),
-            detailType: parsed["detail-type"],
-            pipeline,
+            [SK]: `${EVENT_SORT_KEY_PREFIX}${incoming.occurredAt}#${incoming.id}`,
+            body: JSON.stringify(incoming.event),
+            detailType: incoming.event["detail-type"],
+            pipeline: incoming.pipeline,
           },
           ConditionExpression: "attribute_not_exists(#pk)",
           ExpressionAttributeNames: { "#pk": PK },

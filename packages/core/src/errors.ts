@@ -62,6 +62,16 @@ export class ToolUnavailableError extends ToolError {
   }
 }
 
+/**
+ * A trigger may have reached the tool (it timed out, the connection dropped, or the tool answered
+ * 5xx after the request was sent) and there was no time left in this invocation to look the job
+ * up. The state machine must not simply retry the start (that could start a second job): it
+ * catches this name and starts the step again in "adopt" mode, which looks the job up first.
+ */
+export class ToolTriggerUncertainError extends ToolError {
+  override readonly name = "ToolTriggerUncertainError";
+}
+
 /** The tool rejected our credentials (401/403): retrying will not help; the fix is a secret. */
 export class ToolAuthError extends ToolError {
   override readonly name = "ToolAuthError";
@@ -141,4 +151,12 @@ export class RunAlreadyStartedError extends TapestryError {
   ) {
     super(`run "${runId}" was already started: a run id starts one run only`, options);
   }
+}
+
+/**
+ * The run ledger could not be read or written for a reason that may pass (throttling, a service
+ * error, a timeout). Worth retrying: the state machine retries it by this name.
+ */
+export class LedgerUnavailableError extends TapestryError {
+  override readonly name = "LedgerUnavailableError";
 }

@@ -18,3 +18,4 @@ export {
 export { cancelStep, pollStep, startStep, stepErrored } from "./step-tasks";
 export { describeTaskError } from "./task-error";
 export * from "./task-io";
+export { DEADLINE_MARGIN_MS, TASK_FUNCTION_TIMEOUT_SECONDS, TASK_TIMEOUT_SLACK_SECONDS } from "./timeouts";

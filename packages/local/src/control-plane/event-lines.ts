@@ -42,7 +42,24 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
     }
     case "PipelineRunSkipped": {
       const d = event.detail.data;
-      return line(c.yellow(`↷ run ${d.runId} skipped: run ${d.activeRunId} is still going (overlap: skip)`));
+      const why =
+        d.reason === "queue-timeout"
+          ? `it waited longer than a run can take for run ${d.activeRunId} (overlap: queue)`
+          : `run ${d.activeRunId} is still going (overlap: skip)`;
+      return line(c.yellow(`↷ run ${d.runId} skipped: ${why}`));
+    }
+    case "PipelineRunQueued": {
+      const d = event.detail.data;
+      return line(c.yellow(`… run ${d.runId} queued behind run ${d.waitingFor} (overlap: queue)`));
+    }
+    case "PipelineRunCancelRequested": {
+      const d = event.detail.data;
+      return line(c.yellow(`■ run ${d.runId}: cancel requested${d.note ? ` (${d.note})` : ""}`));
+    }
+    case "PipelineRunCancelled": {
+      const d = event.detail.data;
+      const steps = d.cancelledSteps.length > 0 ? `; jobs cancelled: ${d.cancelledSteps.join(", ")}` : "";
+      return line(c.yellow(`■ run ${d.runId} cancelled${steps}${d.error ? `; ${d.error}` : ""}`));
     }
   }
 }

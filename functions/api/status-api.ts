@@ -9,9 +9,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj } from "@middy/core";
 import httpRouterHandler, { type Method, type Route } from "@middy/http-router";
 import type { TapestryConfig } from "@tapestry/core/config";
+import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
 import type { Logger } from "@tapestry/core/logging";
 import {
+  cancelRun,
   listPipelines,
   methodNotAllowedProblem,
   type NextFireTime,
@@ -23,7 +25,9 @@ import {
   pipelineDetails,
   pipelineRuns,
   problemFromError,
-  type RunStarter,
+  type RunController,
+  type StatusContext,
+  recordingPublisher,
   routeNotFoundProblem,
   runDetails,
   runEvents,
@@ -36,10 +40,14 @@ import { coreLogger } from "../powertools";
 export interface StatusApiDeps {
   readonly config: TapestryConfig;
   readonly ledger: RunLedger;
-  /** starts a pipeline run: Step Functions StartExecution on AWS, the embedded ASL runner locally */
-  readonly runs: RunStarter;
+  /** starts and stops pipeline runs: Step Functions StartExecution / StopExecution on AWS, the embedded runner locally */
+  readonly runs: RunController;
+  /** the event bus: a queued run and a cancel request are recorded in the ledger, then published here */
+  readonly bus: EventPublisher;
   now(): Date;
   readonly nextFireTime: NextFireTime;
+  /** the control plane's own health for /status (embedded: its bus's dead letters) */
+  readonly controlPlane?: StatusContext["controlPlane"];
   /** a Powertools Logger (its Lambda context is injected) or any core Logger; a Powertools Logger by default */
   readonly logger?: PowertoolsLogger | Logger;
 }
@@ -112,7 +120,14 @@ function problemDetails(logger: Logger): MiddlewareObj<StatusApiEvent, StatusApi
 export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
   const given = deps.logger ?? new PowertoolsLogger({ serviceName: STATUS_API_SERVICE_NAME });
   const logger = given instanceof PowertoolsLogger ? coreLogger(given) : given;
-  const ctx = { config: deps.config, ledger: deps.ledger, now: deps.now, nextFireTime: deps.nextFireTime };
+  const ctx: StatusContext = {
+    config: deps.config,
+    ledger: deps.ledger,
+    now: deps.now,
+    nextFireTime: deps.nextFireTime,
+    controlPlane: deps.controlPlane,
+  };
+  const requests = { ...ctx, runs: deps.runs, events: recordingPublisher(deps.ledger, deps.bus) };
 
   const routes: readonly (readonly [Method, string, RouteHandler])[] = [
     ["GET", "/health", async () => json(200, { status: "ok", time: deps.now().toISOString() })],
@@ -140,13 +155,28 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
           body: requestBody(event),
           contentType: event.headers?.["content-type"],
         });
-        const accepted = await triggerManualRun({ ...ctx, runs: deps.runs }, name);
+        const accepted = await triggerManualRun(requests, name);
         logger.info("manual run accepted", {
           pipeline: accepted.pipeline,
           runId: accepted.runId,
+          status: accepted.status,
           note: request.note,
         });
         return json(202, accepted, { location: `/runs/${encodeURIComponent(accepted.runId)}` });
+      },
+    ],
+    [
+      "POST",
+      "/runs/{runId}/cancel",
+      async (event) => {
+        const runId = parseRunIdParam(pathParam(event, "runId"));
+        const request = parseTriggerBody({
+          body: requestBody(event),
+          contentType: event.headers?.["content-type"],
+        });
+        const accepted = await cancelRun(requests, runId, request.note);
+        logger.info("run cancel requested", { pipeline: accepted.pipeline, runId, note: request.note });
+        return json(202, accepted, { location: `/runs/${encodeURIComponent(runId)}` });
       },
     ],
     [

@@ -1,5 +1,5 @@
 import { type PipelineSpec, parseConfig, type TapestryConfig } from "@tapestry/core/config";
-import type { RunTrigger } from "@tapestry/core/events";
+import type { RunTrigger, TapestryEvent } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
 import { silentLogger } from "@tapestry/core/logging";
 import { nextFireTime } from "@tapestry/core/schedule";
@@ -97,8 +97,9 @@ export async function seed(ledger: RunLedger): Promise<Seeded> {
 }
 
 /** Records the runs the API starts; `failNext` makes the next start throw. */
-export class FakeRunStarter {
+export class FakeRunController {
   readonly started: { pipeline: PipelineSpec; runId: string; trigger: RunTrigger }[] = [];
+  readonly stopped: string[] = [];
   failNext: Error | undefined;
 
   async start(pipeline: PipelineSpec, runId: string, trigger: RunTrigger): Promise<void> {
@@ -106,6 +107,19 @@ export class FakeRunStarter {
     this.failNext = undefined;
     if (failure) throw failure;
     this.started.push({ pipeline, runId, trigger });
+  }
+
+  async stop(runId: string): Promise<void> {
+    this.stopped.push(runId);
+  }
+}
+
+/** The bus, as the status API publishes on it: what it got, in order. */
+export class FakeBus {
+  readonly published: TapestryEvent[] = [];
+
+  async publish(events: readonly TapestryEvent[]): Promise<void> {
+    this.published.push(...events);
   }
 }
 
@@ -120,7 +134,8 @@ export interface Reply {
 export interface ApiUnderTest {
   server: ApiServer;
   ledger: SqliteRunLedger;
-  runs: FakeRunStarter;
+  runs: FakeRunController;
+  bus: FakeBus;
   seeded: Seeded;
   /** every answer so far, for the whole-suite checks */
   replies: (Reply & { method: string; path: string })[];
@@ -136,13 +151,15 @@ export interface ApiUnderTest {
 export async function startApiUnderTest(): Promise<ApiUnderTest> {
   const ledger = SqliteRunLedger.open(":memory:");
   const seeded = await seed(ledger);
-  const runs = new FakeRunStarter();
+  const runs = new FakeRunController();
+  const bus = new FakeBus();
   const handler = createStatusApiHandler({
     config: CONFIG,
     ledger,
     runs,
+    bus,
     now: () => NOW,
-    nextFireTime: (schedule, after) => nextFireTime(schedule, after),
+    nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: silentLogger,
   });
   const server = await startApiServer({ handler, port: 0 });
@@ -151,6 +168,7 @@ export async function startApiUnderTest(): Promise<ApiUnderTest> {
     server,
     ledger,
     runs,
+    bus,
     seeded,
     replies,
     async call(method, path, init = {}) {

@@ -279,7 +279,8 @@ async function closeStep(
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(ms / 1000)} s`)), ms);
+    const limit = ms < 1000 ? `${ms} ms` : `${ms / 1000} s`;
+    timer = setTimeout(() => reject(new Error(`no answer within ${limit}`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -162,11 +162,11 @@ describe("Ledger stack", () => {
     ledger.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
   });
 
-  it("retains the table, with deletion protection, on a prod-like stage", () => {
+  it("retains the table tapestry-<stage>-ledger, with deletion protection, on a prod-like stage", () => {
     prod.template("Ledger").hasResource("AWS::DynamoDB::Table", {
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
-      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+      Properties: Match.objectLike({ TableName: "tapestry-prod-ledger", DeletionProtectionEnabled: true }),
     });
   });
 

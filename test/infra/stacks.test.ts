@@ -13,10 +13,17 @@ import {
   substituteAslPlaceholders,
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
+import { App as CdkApp, Stack as CdkStack } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { CfnTable } from "aws-cdk-lib/aws-dynamodb";
+import {
+  Code as LambdaCode,
+  Function as LambdaFunction,
+  Runtime as LambdaRuntime,
+} from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PIPELINE_RUN_ASL } from "../../stacks/pipelines";
+import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "../../stacks/synthesizer";
 import kickstart from "../../tapestry.config";
 import { runAwsSolutionsChecks } from "./nag";
 import {
@@ -482,6 +489,23 @@ describe("cloud assembly", () => {
       const empty = app.templates().flatMap(({ stack, json }) => emptyStringProperties(json, stack));
       expect(empty).toEqual([]);
     }
+  });
+
+  it("fails the synth, naming SST's handler, if a template ever uses the custom-resource code it does not publish", () => {
+    const app = new CdkApp();
+    const stack = new CdkStack(app, "Probe", { synthesizer: new TapestryStackSynthesizer() });
+    // a Code binds one asset per instance: each function gets its own, as SST's handler does
+    const props = () => ({
+      code: LambdaCode.fromAsset(join("node_modules", "sst", "support", "custom-resources")),
+      handler: "index.handler",
+      runtime: LambdaRuntime.NODEJS_22_X,
+    });
+    new LambdaFunction(stack, "Published", props());
+    expect(() => app.synth()).not.toThrow();
+    new LambdaFunction(stack, SST_CUSTOM_RESOURCE_HANDLER, props());
+    expect(() => app.synth({ force: true })).toThrow(
+      /CustomResourceHandler, whose code Tapestry does not publish/,
+    );
   });
 
   it("publishes exactly the assets its templates use: no orphan, nothing missing", () => {

@@ -1,9 +1,9 @@
 import { EVENT_SOURCE, eventRegistrySchemas } from "@tapestry/core/events";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { Archive, EventBus } from "aws-cdk-lib/aws-events";
+import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
+import { Archive, CfnArchive, EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import { CfnRegistry, CfnSchema } from "aws-cdk-lib/aws-eventschemas";
 import type { StackContext } from "sst/constructs";
-import { useDeployment } from "./deployment";
+import { type Deployment, useDeployment } from "./deployment";
 
 /**
  * The event bus every pipeline event goes through, its archive (for replay into a rebuilt ledger)
@@ -11,16 +11,10 @@ import { useDeployment } from "./deployment";
  */
 export function Events({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
-  const bus = new EventBus(stack, "Bus", { eventBusName: deployment.prefix });
-
-  const archive = new Archive(stack, "Archive", {
-    sourceEventBus: bus,
-    archiveName: deployment.prefix,
-    description: `Every Tapestry event of stage ${deployment.stage}, for replay`,
-    eventPattern: { source: [EVENT_SOURCE] },
-    retention: Duration.days(deployment.aws.eventArchiveRetentionDays),
-  });
-  archive.applyRemovalPolicy(deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+  const bus = deployment.adoptRetainedData
+    ? EventBus.fromEventBusName(stack, "Bus", deployment.names.bus)
+    : busWithArchive(stack, deployment);
+  deployment.publishers.useBus(bus);
 
   const registry = new CfnRegistry(stack, "Schemas", {
     registryName: deployment.prefix,
@@ -36,6 +30,37 @@ export function Events({ stack, app }: StackContext) {
     });
   }
 
-  stack.addOutputs({ EventBusName: bus.eventBusName, SchemaRegistryName: registry.attrRegistryName });
+  stack.addOutputs({
+    EventBusName: bus.eventBusName,
+    EventArchiveName: deployment.names.archive,
+    SchemaRegistryName: registry.attrRegistryName,
+  });
   return { bus };
+}
+
+/**
+ * A new bus and its archive. A prod-like stage keeps both when its stack goes away: an archive
+ * fills through a rule EventBridge manages on its source bus, its source cannot be changed, and
+ * nothing documents that a new bus of the same name gets that rule back, so the bus stays with
+ * its archive (a redeploy adopts both by name: docs/adr/0008).
+ */
+function busWithArchive(stack: Stack, deployment: Deployment): IEventBus {
+  const keep = deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+  const bus = new EventBus(stack, "Bus", { eventBusName: deployment.names.bus });
+  bus.applyRemovalPolicy(keep);
+
+  const archive = new Archive(stack, "Archive", {
+    sourceEventBus: bus,
+    archiveName: deployment.names.archive,
+    description: `Every Tapestry event of stage ${deployment.stage}, for replay`,
+    eventPattern: { source: [EVENT_SOURCE] },
+    retention: Duration.days(deployment.aws.eventArchiveRetentionDays),
+  });
+  archive.applyRemovalPolicy(keep);
+  // aws-cdk-lib 2.224 writes KmsKeyIdentifier: "" when no key is given, which some regions refuse;
+  // absent, the archive uses an AWS owned key, as "" was meant to say
+  for (const resource of archive.node.children) {
+    if (resource instanceof CfnArchive) resource.kmsKeyIdentifier = undefined;
+  }
+  return bus;
 }

@@ -6,6 +6,7 @@ import { Events } from "./events";
 import { Ledger } from "./ledger";
 import { Pipelines } from "./pipelines";
 import { StatusApi } from "./status-api";
+import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "./synthesizer";
 
 /** Every stack of the control plane, in dependency order. */
 export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi] as const;
@@ -15,13 +16,15 @@ export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi] as const;
  * sst.config.ts, `npm run synth` and the infrastructure tests alike.
  */
 export function addTapestryStacks(app: App, config: TapestryConfig): void {
-  bindDeployment(app, config);
+  const deployment = bindDeployment(app, config);
   Tags.of(app).add("app", "tapestry");
   Tags.of(app).add("stage", app.stage);
   for (const stackFunction of TAPESTRY_STACKS) {
-    app.stack(stackFunction);
     // SST v2 gives every stack a Lambda (Node 22, AWS-managed policy) for the custom resources of
-    // its own constructs (source maps, Auth, Script); these stacks use none of them, so it goes.
-    getStack(stackFunction).node.tryRemoveChild("CustomResourceHandler");
+    // its own constructs (source maps, Auth, Script); these stacks use none of them, so it goes,
+    // and the synthesizer does not publish its code.
+    app.stack(stackFunction, { synthesizer: new TapestryStackSynthesizer() });
+    getStack(stackFunction).node.tryRemoveChild(SST_CUSTOM_RESOURCE_HANDLER);
   }
+  deployment.publishers.restrictBus();
 }

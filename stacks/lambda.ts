@@ -27,6 +27,12 @@ export interface TapestryFunctionProps {
   readonly timeout?: Duration;
   /** for asynchronously invoked functions: where an event goes once Lambda's own retries are spent */
   readonly deadLetterQueue?: IQueue;
+  /**
+   * The function publishes Tapestry's events: it gets the bus's name (TAPESTRY_EVENT_BUS) and the
+   * right to put events on it, and its role is one of those the bus policy lets put `tapestry.*`
+   * events (stacks/event-publishers.ts). No other role can.
+   */
+  readonly publishesEvents?: boolean;
 }
 
 /**
@@ -72,6 +78,7 @@ export function tapestryFunction(
       POWERTOOLS_SERVICE_NAME: `tapestry-${props.entry}`,
       POWERTOOLS_METRICS_NAMESPACE: "Tapestry",
       POWERTOOLS_LOG_LEVEL: "INFO",
+      ...(props.publishesEvents ? { TAPESTRY_EVENT_BUS: deployment.publishers.bus.eventBusName } : {}),
       ...props.environment,
     },
     nodejs: {
@@ -85,6 +92,7 @@ export function tapestryFunction(
         : {},
     },
   });
+  if (props.publishesEvents) deployment.publishers.add(stack, role);
   NagSuppressions.addResourceSuppressions(
     role,
     [

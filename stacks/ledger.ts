@@ -1,39 +1,31 @@
 import { LEDGER_TABLE } from "@tapestry/core/adapters/aws";
 import { EVENT_SOURCE } from "@tapestry/core/events";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
+import {
+  AttributeType,
+  BillingMode,
+  type ITable,
+  ProjectionType,
+  Table,
+  TableEncryption,
+} from "aws-cdk-lib/aws-dynamodb";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { type StackContext, use } from "sst/constructs";
 import { deadLetterQueue } from "./dead-letter-queue";
-import { useDeployment } from "./deployment";
+import { type Deployment, useDeployment } from "./deployment";
 import { Events } from "./events";
 import { allow, tapestryFunction } from "./lambda";
 
 /**
  * The run ledger: a DynamoDB projection of the events (runs, steps, events) that also carries each
- * pipeline's run lock, and the projector that keeps it up to date from the bus.
+ * pipeline's run lock, and the projector that keeps it up to date from the bus. Redeployed with
+ * `aws.adoptRetainedData`, the stack uses the table a removed stack kept instead of creating one.
  */
 export function Ledger({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
   const { bus } = use(Events);
-
-  const table = new Table(stack, "Table", {
-    partitionKey: { name: LEDGER_TABLE.partitionKey, type: AttributeType.STRING },
-    sortKey: { name: LEDGER_TABLE.sortKey, type: AttributeType.STRING },
-    billingMode: BillingMode.PAY_PER_REQUEST,
-    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    encryption: TableEncryption.AWS_MANAGED,
-    timeToLiveAttribute: LEDGER_TABLE.timeToLiveAttribute,
-    deletionProtection: deployment.retainData,
-    removalPolicy: deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-  });
-  table.addGlobalSecondaryIndex({
-    indexName: LEDGER_TABLE.runsByPipelineIndex.name,
-    partitionKey: { name: LEDGER_TABLE.runsByPipelineIndex.partitionKey, type: AttributeType.STRING },
-    sortKey: { name: LEDGER_TABLE.runsByPipelineIndex.sortKey, type: AttributeType.STRING },
-    projectionType: ProjectionType.ALL,
-  });
+  const table = deployment.adoptRetainedData ? keptTable(stack, deployment) : newTable(stack, deployment);
 
   const projectorDlq = deadLetterQueue(stack, "ProjectorDeadLetters", deployment);
   const projector = tapestryFunction(stack, "Projector", deployment, {
@@ -62,4 +54,34 @@ export function Ledger({ stack, app }: StackContext) {
 
   stack.addOutputs({ LedgerTableName: table.tableName, ProjectorDeadLetterQueueUrl: projectorDlq.queueUrl });
   return { table, projectorDlq };
+}
+
+/** The table, named after the stage; a prod-like stage keeps it (deletion protection on) when its stack goes away. */
+function newTable(stack: Stack, deployment: Deployment): ITable {
+  const table = new Table(stack, "Table", {
+    tableName: deployment.names.ledgerTable,
+    partitionKey: { name: LEDGER_TABLE.partitionKey, type: AttributeType.STRING },
+    sortKey: { name: LEDGER_TABLE.sortKey, type: AttributeType.STRING },
+    billingMode: BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: TableEncryption.AWS_MANAGED,
+    timeToLiveAttribute: LEDGER_TABLE.timeToLiveAttribute,
+    deletionProtection: deployment.retainData,
+    removalPolicy: deployment.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  });
+  table.addGlobalSecondaryIndex({
+    indexName: LEDGER_TABLE.runsByPipelineIndex.name,
+    partitionKey: { name: LEDGER_TABLE.runsByPipelineIndex.partitionKey, type: AttributeType.STRING },
+    sortKey: { name: LEDGER_TABLE.runsByPipelineIndex.sortKey, type: AttributeType.STRING },
+    projectionType: ProjectionType.ALL,
+  });
+  return table;
+}
+
+/** The table a removed stack kept, by its name: keys, index, TTL, recovery and protection are as it was made. */
+function keptTable(stack: Stack, deployment: Deployment): ITable {
+  return Table.fromTableAttributes(stack, "Table", {
+    tableName: deployment.names.ledgerTable,
+    globalIndexes: [LEDGER_TABLE.runsByPipelineIndex.name],
+  });
 }

@@ -1,7 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipelineSpec } from "@tapestry/core/config";
-import { type PipelineRunFunction, substituteAslPlaceholders } from "@tapestry/core/pipeline";
+import {
+  type PipelineRunFunction,
+  substituteAslPlaceholders,
+  TASK_FUNCTION_TIMEOUT_SECONDS,
+} from "@tapestry/core/pipeline";
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -12,8 +16,7 @@ import { type StackContext, use } from "sst/constructs";
 import { useProject } from "sst/project.js";
 import { deadLetterQueue } from "./dead-letter-queue";
 import { useDeployment } from "./deployment";
-import { Events } from "./events";
-import { allow, tapestryFunction } from "./lambda";
+import { allow, type TapestryFunctionProps, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { secretParameterArns } from "./secrets";
 
@@ -28,46 +31,62 @@ const SCHEDULE_INPUT_MAX_CHARS = 8192;
  */
 export function Pipelines({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
-  const { bus } = use(Events);
   const { table } = use(Ledger);
-  const putEvents = (fn: Parameters<typeof allow>[0]) => allow(fn, ["events:PutEvents"], [bus.eventBusArn]);
+  // The tool-facing tasks read the tools' secrets; their HTTP client stops before the task's timeout.
+  const secrets = secretParameterArns(stack, deployment);
+  /** A task function of the state machine, with the timeout core's table gives it (core/pipeline/timeouts.ts). */
+  const taskFunction = (
+    id: string,
+    placeholder: PipelineRunFunction,
+    props: Omit<TapestryFunctionProps, "timeout" | "publishesEvents">,
+  ) =>
+    tapestryFunction(stack, id, deployment, {
+      ...props,
+      timeout: Duration.seconds(TASK_FUNCTION_TIMEOUT_SECONDS[placeholder]),
+      // every task publishes the events of the run or step it handles
+      publishesEvents: true,
+    });
 
-  const runLock = tapestryFunction(stack, "RunLock", deployment, {
+  const runLock = taskFunction("RunLock", "RunLockFunctionArn", {
     entry: "run-lock",
     description: "takes and releases a pipeline's run lock",
-    environment: { TAPESTRY_LEDGER_TABLE: table.tableName, TAPESTRY_EVENT_BUS: bus.eventBusName },
+    environment: { TAPESTRY_LEDGER_TABLE: table.tableName },
   });
   allow(runLock, ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"], [table.tableArn]);
-  putEvents(runLock);
 
-  const publishEvent = tapestryFunction(stack, "PublishEvent", deployment, {
+  const publishEvent = taskFunction("PublishEvent", "PublishEventFunctionArn", {
     entry: "publish-event",
     description: "publishes a run's events",
-    environment: { TAPESTRY_EVENT_BUS: bus.eventBusName },
   });
-  putEvents(publishEvent);
 
-  // The tool-facing tasks read the tools' secrets; their HTTP client retries within the task's 300 s.
-  const secrets = secretParameterArns(stack, deployment);
   const stepFunction = (
     id: string,
+    placeholder: PipelineRunFunction,
     entry: "start-step" | "poll-step" | "cancel-step",
     description: string,
   ) => {
-    const fn = tapestryFunction(stack, id, deployment, {
-      entry,
-      description,
-      environment: { TAPESTRY_EVENT_BUS: bus.eventBusName },
-      bundleConfig: true,
-      timeout: Duration.seconds(180),
-    });
+    const fn = taskFunction(id, placeholder, { entry, description, bundleConfig: true });
     if (secrets.length > 0) allow(fn, ["ssm:GetParameter"], secrets);
-    putEvents(fn);
     return fn;
   };
-  const startStep = stepFunction("StartStep", "start-step", "starts (or adopts) a step's job in its tool");
-  const pollStep = stepFunction("PollStep", "poll-step", "reads a step's job status from its tool");
-  const cancelStep = stepFunction("CancelStep", "cancel-step", "cancels a step's job in its tool");
+  const startStep = stepFunction(
+    "StartStep",
+    "StartStepFunctionArn",
+    "start-step",
+    "starts (or adopts) a step's job in its tool",
+  );
+  const pollStep = stepFunction(
+    "PollStep",
+    "PollStepFunctionArn",
+    "poll-step",
+    "reads a step's job status from its tool",
+  );
+  const cancelStep = stepFunction(
+    "CancelStep",
+    "CancelStepFunctionArn",
+    "cancel-step",
+    "cancels a step's job in its tool",
+  );
 
   const tasks: Record<PipelineRunFunction, typeof runLock> = {
     RunLockFunctionArn: runLock,

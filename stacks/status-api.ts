@@ -34,8 +34,9 @@ export const STATUS_API_ROUTES: readonly {
 
 /**
  * "What is going on?" in one request: an HTTP API over the status handler, which reads the ledger
- * and starts manual runs. Every route is IAM (SigV4) authorized but `GET /health`; the `$default`
- * route (IAM too) lets the handler answer unknown paths and methods with problem+json.
+ * and starts manual runs. Every route is IAM (SigV4) authorized but `GET /health` and, when CORS
+ * origins are configured, browser preflights (`OPTIONS /{proxy+}`); the `$default` route (IAM
+ * too) lets the handler answer unknown paths and methods with problem+json.
  */
 export function StatusApi({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
@@ -98,6 +99,26 @@ export function StatusApi({ stack, app }: StackContext) {
   }
   for (const route of STATUS_API_ROUTES) {
     api.addRoutes({ path: route.path, methods: [...route.methods], integration });
+  }
+  if (origins.length > 0) {
+    // A browser's preflight carries no credentials, and $default (SigV4) would catch it and answer
+    // 403. This route outranks $default and has no authorizer: API Gateway answers the preflight
+    // from corsPreflight above, and the status handler answers any OPTIONS that reaches it (204).
+    const [preflight] = api.addRoutes({
+      path: "/{proxy+}",
+      methods: [HttpMethod.OPTIONS],
+      integration,
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    if (preflight) {
+      NagSuppressions.addResourceSuppressions(preflight, [
+        {
+          id: "AwsSolutions-APIG4",
+          reason:
+            "OPTIONS /{proxy+} exists only when CORS origins are configured, for browser preflights, which never carry credentials; it answers CORS headers and reads nothing (every other method still requires SigV4)",
+        },
+      ]);
+    }
   }
 
   const accessLogs = new LogGroup(stack, "ApiAccessLogs", {

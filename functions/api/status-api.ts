@@ -50,6 +50,8 @@ export interface StatusApiDeps {
   readonly controlPlane?: StatusContext["controlPlane"];
   /** a Powertools Logger (its Lambda context is injected) or any core Logger; a Powertools Logger by default */
   readonly logger?: PowertoolsLogger | Logger;
+  /** browser origins allowed to call the API (`aws.statusApi.corsAllowOrigins`); none keeps CORS closed */
+  readonly corsAllowOrigins?: readonly string[];
 }
 
 export type StatusApiEvent = APIGatewayProxyEventV2;

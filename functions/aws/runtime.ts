@@ -232,10 +232,11 @@ export function deferredLedgerRecorder(): Pick<RunLedger, "record"> {
   return { record: async (event) => runLedger().record(event) };
 }
 
-/** The status API's dependencies: the bundled config's pipelines, the ledger, Step Functions for manual runs. */
+/** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, Step Functions for manual runs. */
 export function statusApiDeps(): StatusApiDeps {
   return {
     config: tapestryConfig(),
+    corsAllowOrigins: tapestryConfig().aws.statusApi.corsAllowOrigins,
     ledger: runLedger(),
     runs: deferredRunController(),
     bus: { publish: async (events) => eventPublisher().publish(events) },

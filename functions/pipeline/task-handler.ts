@@ -1,12 +1,12 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { parser } from "@aws-lambda-powertools/parser/middleware";
 import middy from "@middy/core";
 import type { Job, PipelineDeps } from "@tapestry/core/pipeline";
 import type { Context } from "aws-lambda";
 import type { z } from "zod";
+import { flushAddedMetrics } from "./flush-metrics";
 
 /** What every pipeline task handler is built from: the domain's dependencies and the Powertools instruments. */
 export interface PipelineHandlerDeps {
@@ -17,8 +17,8 @@ export interface PipelineHandlerDeps {
 
 /**
  * The one shape of a pipeline task handler: Powertools logger (with the Lambda context), then
- * metrics, then the zod parser of the task's input; then the domain function. The handler holds
- * no logic of its own.
+ * metrics (flushed only when the task added some), then the zod parser of the task's input; then
+ * the domain function. The handler holds no logic of its own.
  */
 export function pipelineTaskHandler<S extends z.ZodType, R>(
   schema: S,
@@ -27,7 +27,7 @@ export function pipelineTaskHandler<S extends z.ZodType, R>(
 ): TaskLambda<R> {
   const handler = middy()
     .use(injectLambdaContext(deps.logger))
-    .use(logMetrics(deps.metrics))
+    .use(flushAddedMetrics(deps.metrics))
     .use(parser({ schema }))
     .handler((input) => run(input as z.output<S>, deps));
   // Step Functions may send anything; the parser middleware is what narrows it.

@@ -10,6 +10,7 @@ import {
   coldStart,
   deploy,
   EVENT_BUS_NAME,
+  FULL_ENV,
   KICKSTART,
   lambdaContext,
   PIPELINE,
@@ -95,6 +96,20 @@ describe("functions/aws/runtime", () => {
       name: "EnvironmentError",
       message: expect.stringContaining("__TAPESTRY_CONFIG__"),
     });
+  });
+
+  it("gives the status API the bundled config's CORS origins, none when CORS is closed", async () => {
+    const origins = ["https://ops.rain-shield.example"];
+    deploy(FULL_ENV, {
+      ...KICKSTART,
+      aws: { ...KICKSTART.aws, statusApi: { ...KICKSTART.aws.statusApi, corsAllowOrigins: origins } },
+    });
+    const open = await coldStart(() => import("../../functions/aws/runtime"));
+    expect(open.statusApiDeps().corsAllowOrigins).toEqual(origins);
+
+    deploy(FULL_ENV, KICKSTART);
+    const closed = await coldStart(() => import("../../functions/aws/runtime"));
+    expect(closed.statusApiDeps().corsAllowOrigins).toEqual([]);
   });
 
   it("checks the bundled config with the config schema, naming each problem's path", async () => {

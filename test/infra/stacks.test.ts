@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   type PipelineSpec,
   parseConfig,
@@ -6,18 +7,38 @@ import {
   type TapestryConfig,
 } from "@tapestry/core/config";
 import { DETAIL_TYPES, eventRegistrySchemas } from "@tapestry/core/events";
-import { PIPELINE_RUN_FUNCTIONS, substituteAslPlaceholders } from "@tapestry/core/pipeline";
+import {
+  PIPELINE_RUN_FUNCTIONS,
+  type PipelineRunFunction,
+  substituteAslPlaceholders,
+  TASK_FUNCTION_TIMEOUT_SECONDS,
+} from "@tapestry/core/pipeline";
+import { App as CdkApp, Stack as CdkStack } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { CfnTable } from "aws-cdk-lib/aws-dynamodb";
+import {
+  Code as LambdaCode,
+  Function as LambdaFunction,
+  Runtime as LambdaRuntime,
+} from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PIPELINE_RUN_ASL } from "../../stacks/pipelines";
+import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "../../stacks/synthesizer";
 import kickstart from "../../tapestry.config";
 import { runAwsSolutionsChecks } from "./nag";
-import { type CfnResource, type SynthesizedApp, synthesize, TEST_ACCOUNT, TEST_REGION } from "./synth";
+import {
+  type CfnResource,
+  type CfnTemplate,
+  type SynthesizedApp,
+  synthesize,
+  TEST_ACCOUNT,
+  TEST_REGION,
+} from "./synth";
 import {
   functionsOf,
   iamStatementsOf,
   logicalIdOf,
+  propertyOf,
   resolveJoin,
   resourcesOf,
   type Statement,
@@ -26,8 +47,9 @@ import {
 
 /**
  * The synthesized CloudFormation of the whole app, checked offline with aws-cdk-lib/assertions.
- * Every synth bundles the functions into .sst/artifacts (keyed by construct path), so all
- * infrastructure tests share this one file and run one synth at a time.
+ * Every synth bundles the functions into .sst/artifacts (keyed by construct path, which holds
+ * the stage): the stages synthesized here ("test", "prod") belong to this file alone, and each
+ * other infra test file synthesizes stages of its own, so no two files write the same bundle.
  */
 
 const KICKSTART = parseConfig(structuredClone(kickstart), "tapestry.config.ts");
@@ -60,6 +82,15 @@ const PROD: TapestryConfig = parseConfig({
     },
   ],
 });
+
+/** The construct id of each task function the pipeline-run definition names. */
+const TASK_FUNCTION_IDS: Readonly<Record<PipelineRunFunction, string>> = {
+  RunLockFunctionArn: "RunLock",
+  PublishEventFunctionArn: "PublishEvent",
+  StartStepFunctionArn: "StartStep",
+  PollStepFunctionArn: "PollStep",
+  CancelStepFunctionArn: "CancelStep",
+};
 
 let test: SynthesizedApp;
 let prod: SynthesizedApp;
@@ -138,11 +169,11 @@ describe("Ledger stack", () => {
     ledger.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
   });
 
-  it("retains the table, with deletion protection, on a prod-like stage", () => {
+  it("retains the table tapestry-<stage>-ledger, with deletion protection, on a prod-like stage", () => {
     prod.template("Ledger").hasResource("AWS::DynamoDB::Table", {
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
-      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+      Properties: Match.objectLike({ TableName: "tapestry-prod-ledger", DeletionProtectionEnabled: true }),
     });
   });
 
@@ -180,13 +211,7 @@ describe("Pipelines stack", () => {
     const pipelines = test.template("Pipelines");
     pipelines.resourceCountIs("AWS::StepFunctions::StateMachine", 1);
     const [machine] = resourcesOf(test, "Pipelines", "AWS::StepFunctions::StateMachine");
-    const entries: Record<string, string> = {
-      RunLockFunctionArn: "RunLock",
-      PublishEventFunctionArn: "PublishEvent",
-      StartStepFunctionArn: "StartStep",
-      PollStepFunctionArn: "PollStep",
-      CancelStepFunctionArn: "CancelStep",
-    };
+    const entries = TASK_FUNCTION_IDS;
     expect(Object.keys(entries).sort()).toEqual([...PIPELINE_RUN_FUNCTIONS].sort());
     const expected = substituteAslPlaceholders(
       readFileSync(PIPELINE_RUN_ASL, "utf8"),
@@ -212,6 +237,18 @@ describe("Pipelines stack", () => {
       },
       TracingConfiguration: { Enabled: true },
     });
+  });
+
+  it("gives each task function the timeout core's table sets for it", () => {
+    for (const placeholder of PIPELINE_RUN_FUNCTIONS) {
+      const id = TASK_FUNCTION_IDS[placeholder];
+      const logicalId = logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id);
+      const fn = functionsOf(test, "Pipelines").find((f) => f.id === logicalId);
+      expect({ id, timeout: fn?.resource.Properties?.Timeout }).toEqual({
+        id,
+        timeout: TASK_FUNCTION_TIMEOUT_SECONDS[placeholder],
+      });
+    }
   });
 
   it("has one schedule per pipeline, with its expression, time zone, state, retry policy and dead-letter queue", () => {
@@ -313,6 +350,29 @@ describe("Status API stack", () => {
     }
   });
 
+  it("answers browser preflights without credentials once origins are set: OPTIONS /{proxy+}, no authorizer, the status handler", () => {
+    const preflightRoutes = (app: SynthesizedApp) =>
+      resourcesOf(app, "StatusApi", "AWS::ApiGatewayV2::Route").filter((r) =>
+        String(r.resource.Properties?.RouteKey).startsWith("OPTIONS "),
+      );
+    expect(preflightRoutes(test)).toEqual([]);
+    const routes = preflightRoutes(prod);
+    expect(routes.map((r) => r.resource.Properties?.RouteKey)).toEqual(["OPTIONS /{proxy+}"]);
+    const preflight = routes[0]?.resource.Properties ?? {};
+    expect(preflight.AuthorizationType).toBe("NONE");
+    expect(preflight.AuthorizerId).toBeUndefined();
+    const catchAll = resourcesOf(prod, "StatusApi", "AWS::ApiGatewayV2::Route").find(
+      (r) => r.resource.Properties?.RouteKey === "$default",
+    );
+    expect(preflight.Target).toEqual(catchAll?.resource.Properties?.Target);
+    // every other route keeps SigV4 when CORS is open
+    for (const route of resourcesOf(prod, "StatusApi", "AWS::ApiGatewayV2::Route")) {
+      const key = String(route.resource.Properties?.RouteKey);
+      if (key === "GET /health" || key.startsWith("OPTIONS ")) continue;
+      expect({ key, auth: route.resource.Properties?.AuthorizationType }).toEqual({ key, auth: "AWS_IAM" });
+    }
+  });
+
   it("throttles the stage and writes JSON access logs", () => {
     const api = test.template("StatusApi");
     api.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
@@ -339,6 +399,134 @@ describe("Status API stack", () => {
         AllowMethods: ["GET", "POST"],
       }),
     });
+  });
+});
+
+describe("who may publish tapestry.* events", () => {
+  /** The roles a bus policy's Deny leaves out, by construct id (`RunLockRole`, ...). */
+  const exemptedRoles = (app: SynthesizedApp) => {
+    const policies = app
+      .templates()
+      .flatMap(({ stack }) => resourcesOf(app, stack, "AWS::Events::EventBusPolicy"));
+    expect(policies).toHaveLength(1);
+    const statement = policies[0]?.resource.Properties?.Statement as BusPolicyStatement;
+    const principals = statement.Condition.ArnNotEquals["aws:PrincipalArn"];
+    return {
+      statement,
+      roles: principals.map((arn) => resolveJoin(arn, (ref) => ref.replace(/[0-9A-F]{8}$/, ""))).sort(),
+    };
+  };
+
+  it("denies events:PutEvents of any tapestry.* source on the bus to every principal but the publishing functions' roles", () => {
+    for (const app of [test, prod]) {
+      const { statement, roles } = exemptedRoles(app);
+      expect(statement).toMatchObject({
+        Effect: "Deny",
+        Principal: "*",
+        Action: "events:PutEvents",
+        Condition: { "ForAnyValue:StringLike": { "events:source": "tapestry.*" } },
+      });
+      expect(roles).toEqual([
+        "CancelStepRole",
+        "PollStepRole",
+        "PublishEventRole",
+        "RunLockRole",
+        "StartStepRole",
+      ]);
+      // the bus the policy guards is the bus the publishers may put events on
+      const putEvents = iamStatementsOf(app).filter((s) => s.actions.includes("events:PutEvents"));
+      const bus = resolveJoin(statement.Resource, (ref) => `arn-of:${ref}`);
+      for (const grant of putEvents) expect(grant.resources).toEqual([bus]);
+    }
+  });
+
+  it("derives the exempted roles from the functions that publish: a role allowed PutEvents is exempted, no other", () => {
+    for (const app of [test, prod]) {
+      const { roles } = exemptedRoles(app);
+      const publishers = iamStatementsOf(app)
+        .filter((s) => s.actions.includes("events:PutEvents"))
+        .map((s) => s.policyOf.replace(/DefaultPolicy[0-9A-F]{8}$/, ""));
+      expect([...new Set(publishers)].sort()).toEqual(roles);
+      for (const silent of [
+        "ProjectorRole",
+        "StartScheduledRunRole",
+        "StatusApiHandlerRole",
+        "SchedulerRole",
+      ]) {
+        expect(roles).not.toContain(silent);
+      }
+    }
+  });
+});
+
+describe("a stage that is not prod-like", () => {
+  it("deletes everything with its stacks: table, bus, archive and dead-letter queues", () => {
+    const kept = test
+      .templates()
+      .flatMap(({ stack, json }) => Object.entries(json.Resources).map(([id, r]) => ({ stack, id, r })))
+      .filter(({ r }) =>
+        ["AWS::DynamoDB::Table", "AWS::Events::EventBus", "AWS::Events::Archive", "AWS::SQS::Queue"].includes(
+          r.Type,
+        ),
+      );
+    expect(kept.length).toBe(5);
+    for (const { stack, id, r } of kept) {
+      expect({ resource: `${stack}/${id}`, policy: r.DeletionPolicy }).toEqual({
+        resource: `${stack}/${id}`,
+        policy: "Delete",
+      });
+    }
+    test.template("Ledger").hasResourceProperties("AWS::DynamoDB::Table", {
+      TableName: "tapestry-test-ledger",
+      DeletionProtectionEnabled: false,
+    });
+  });
+});
+
+describe("cloud assembly", () => {
+  it('sets no property to the empty string in any template (aws-cdk-lib writes KmsKeyIdentifier: "" on archives)', () => {
+    for (const app of [test, prod]) {
+      const empty = app.templates().flatMap(({ stack, json }) => emptyStringProperties(json, stack));
+      expect(empty).toEqual([]);
+    }
+  });
+
+  it("fails the synth, naming SST's handler, if a template ever uses the custom-resource code it does not publish", () => {
+    const app = new CdkApp();
+    const stack = new CdkStack(app, "Probe", { synthesizer: new TapestryStackSynthesizer() });
+    // a Code binds one asset per instance: each function gets its own, as SST's handler does
+    const props = () => ({
+      code: LambdaCode.fromAsset(join("node_modules", "sst", "support", "custom-resources")),
+      handler: "index.handler",
+      runtime: LambdaRuntime.NODEJS_22_X,
+    });
+    new LambdaFunction(stack, "Published", props());
+    expect(() => app.synth()).not.toThrow();
+    new LambdaFunction(stack, SST_CUSTOM_RESOURCE_HANDLER, props());
+    expect(() => app.synth({ force: true })).toThrow(
+      /CustomResourceHandler, whose code Tapestry does not publish/,
+    );
+  });
+
+  it("publishes exactly the assets its templates use: no orphan, nothing missing", () => {
+    for (const app of [test, prod]) {
+      const assembly = app.app.synth();
+      for (const stack of assembly.stacks) {
+        const manifest = JSON.parse(
+          readFileSync(join(assembly.directory, `${stack.id}.assets.json`), "utf8"),
+        ) as AssetManifestFile;
+        const published = Object.values(manifest.files)
+          .filter((file) => file.source.path !== stack.templateFile)
+          .flatMap((file) => Object.values(file.destinations).map((d) => d.objectKey));
+        const used = Object.values((stack.template as CfnTemplate).Resources)
+          .filter((resource) => resource.Type === "AWS::Lambda::Function")
+          .map((resource) => propertyOf<{ S3Key: string }>(resource, "Code").S3Key);
+        expect({ stack: stack.stackName, published: published.sort() }).toEqual({
+          stack: stack.stackName,
+          published: [...new Set(used)].sort(),
+        });
+      }
+    }
   });
 });
 
@@ -526,6 +714,17 @@ describe("cdk-nag AwsSolutions", () => {
     }
   });
 
+  it("suppresses APIG4 on the preflight route with a reason, and only where CORS is open", () => {
+    const preflight = (app: SynthesizedApp) =>
+      runAwsSolutionsChecks(app).suppressed.filter(
+        (s) => s.ruleId === "AwsSolutions-APIG4" && s.path.includes("OPTIONS"),
+      );
+    expect(preflight(test)).toEqual([]);
+    expect(preflight(prod)).toEqual([
+      expect.objectContaining({ reason: expect.stringMatching(/preflight/) }),
+    ]);
+  });
+
   it("still bites: a table without point-in-time recovery is an unsuppressed error", () => {
     const table = test.stacks
       .get("Ledger")
@@ -543,3 +742,40 @@ describe("cdk-nag AwsSolutions", () => {
     }
   });
 });
+
+interface AssetManifestFile {
+  readonly files: Record<
+    string,
+    {
+      readonly source: { readonly path: string };
+      readonly destinations: Record<string, { readonly objectKey: string }>;
+    }
+  >;
+}
+
+/** `<stack>/<logical id>: <property path>` of every property whose value is "", at any depth. */
+function emptyStringProperties(template: CfnTemplate, stack: string): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) walk(item, `${path}[${index}]`);
+    } else if (value && typeof value === "object") {
+      for (const [key, child] of Object.entries(value)) {
+        // only a property's value counts: "" as an array item is Fn::Join's separator
+        if (child === "") found.push(`${path}.${key}`);
+        else walk(child, `${path}.${key}`);
+      }
+    }
+  };
+  for (const [id, resource] of Object.entries(template.Resources))
+    walk(resource.Properties, `${stack}/${id}`);
+  return found;
+}
+
+interface BusPolicyStatement {
+  readonly Effect: string;
+  readonly Principal: unknown;
+  readonly Action: unknown;
+  readonly Resource: unknown;
+  readonly Condition: { readonly ArnNotEquals: { readonly "aws:PrincipalArn": readonly unknown[] } };
+}

@@ -23,6 +23,7 @@ export interface CfnResource {
 
 export interface CfnTemplate {
   readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, { readonly Value: unknown }>;
 }
 
 export async function synthesize(config: TapestryConfig, stage = "test"): Promise<SynthesizedApp> {

@@ -120,3 +120,11 @@ export function iamStatementsOf(app: SynthesizedApp): Statement[] {
   }
   return statements;
 }
+
+/** A property the test needs the resource to have, typed as the test reads it; a clear failure when it is absent. */
+export function propertyOf<T>(resource: CfnResource | undefined, name: string): T {
+  const value = resource?.Properties?.[name];
+  if (value === undefined)
+    throw new Error(`expected property ${name} on ${resource?.Type ?? "a missing resource"}`);
+  return value as T;
+}

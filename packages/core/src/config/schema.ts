@@ -204,10 +204,16 @@ export const awsDeploySchema = z.strictObject({
     .int({ error: "expected a whole number of days, 0 (forever) or more" })
     .nonnegative({ error: "expected a whole number of days, 0 (forever) or more" })
     .default(90),
-  /** Stages whose ledger table and event archive survive `sst remove` (and a stack deletion). */
+  /** Stages whose ledger table, event bus and archive, and dead-letter queues survive `sst remove`. */
   retainDataOnStages: z
     .array(stageName, { error: 'expected a list of stage names, e.g. ["prod"]' })
     .default(["prod", "production"]),
+  /**
+   * Redeploy a stage of retainDataOnStages onto what it kept after `sst remove`: the stacks use the
+   * kept table, bus, archive and dead-letter queues by name instead of creating them (ignored on
+   * other stages, which keep nothing).
+   */
+  adoptRetainedData: z.boolean({ error: "expected true or false" }).default(false),
   /** Days the functions', state machine's and API's logs are kept. */
   logRetentionDays: z
     .number({ error: `expected one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}` })

@@ -1,0 +1,164 @@
+/**
+ * What the deployed task functions write to their log on an ordinary call, with Powertools set up
+ * as the stacks set it (log level INFO, metrics on): no WARN for a call that adds no metric
+ * (Powertools Metrics' "No application metrics to publish"), and the EMF line when one does.
+ */
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { type DbtCloudStep, parseConfig, type TapestryConfigInput } from "@tapestry/core/config";
+import { type Job, scheduledRunId } from "@tapestry/core/pipeline";
+import { type DbtCloudSandbox, parseScenario, startDbtCloudSandbox } from "@tapestry/local/sandboxes";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  BASE_ENV,
+  coldStart,
+  deploy,
+  EVENT_BUS_NAME,
+  KICKSTART,
+  LEDGER_TABLE_NAME,
+  lambdaContext,
+  PIPELINE,
+  STAGE,
+  undeploy,
+} from "./harness";
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const eventBridge = mockClient(EventBridgeClient);
+const ssm = mockClient(SSMClient);
+
+const TOKEN = "dbtc_metrics_flush_7f3a9c";
+const SCHEDULED = "2026-03-02T11:00:00.000Z";
+const RUN_ID = scheduledRunId(PIPELINE.name, new Date(SCHEDULED));
+/** Powertools as the stacks configure it (stacks/lambda.ts), metrics on. */
+const AS_DEPLOYED = { ...BASE_ENV, POWERTOOLS_LOG_LEVEL: "INFO", POWERTOOLS_METRICS_DISABLED: "false" };
+
+let sandbox: DbtCloudSandbox;
+let config: TapestryConfigInput;
+let step: DbtCloudStep;
+
+beforeAll(async () => {
+  sandbox = await startDbtCloudSandbox({
+    scenario: parseScenario({
+      "dbt-cloud": { defaults: { queuedMs: 0, durationMs: 400 }, auth: { kind: "token", token: TOKEN } },
+    })["dbt-cloud"],
+  });
+  config = {
+    ...KICKSTART,
+    tools: {
+      ...KICKSTART.tools,
+      "dbt-cloud": { baseUrl: sandbox.baseUrl, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
+    },
+  };
+  const found = parseConfig(config)
+    .pipelines[0]?.stages.flatMap((s) => s.steps)
+    .find((s) => s.tool === "dbt-cloud");
+  if (found?.tool !== "dbt-cloud") throw new Error("the kickstart has no dbt Cloud step");
+  step = found;
+});
+
+afterAll(async () => {
+  await sandbox.close();
+  dynamo.restore();
+  eventBridge.restore();
+  ssm.restore();
+});
+
+beforeEach(() => {
+  dynamo.reset();
+  eventBridge.reset();
+  ssm.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "eb-1" }] });
+  const parameter = `/tapestry/${STAGE}/DBT_CLOUD_TOKEN`;
+  ssm
+    .on(GetParameterCommand, { Name: parameter, WithDecryption: true })
+    .resolves({ Parameter: { Name: parameter, Type: "SecureString", Value: TOKEN } });
+});
+
+afterEach(() => {
+  undeploy();
+  vi.restoreAllMocks();
+});
+
+/** Every line the function writes to stdout and stderr (where Lambda's log goes) during `call`. */
+async function logOf<T>(call: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const capture = (chunk: unknown) => {
+    lines.push(...String(chunk).split("\n").filter(Boolean));
+    return true;
+  };
+  vi.spyOn(process.stdout, "write").mockImplementation(capture);
+  vi.spyOn(process.stderr, "write").mockImplementation(capture);
+  try {
+    return { result: await call(), lines };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+const warnings = (lines: readonly string[]) => lines.filter((line) => /"level":"WARN"|\bWARN\b/.test(line));
+const emf = (lines: readonly string[]) => lines.filter((line) => line.includes('"CloudWatchMetrics"'));
+const task = () => ({ runId: RUN_ID, pipeline: PIPELINE.name, stage: "transform", step });
+
+describe("a task that adds no metric writes no warning", () => {
+  it("run-lock: taking the lock logs no WARN and no empty metrics", async () => {
+    deploy(
+      { ...AS_DEPLOYED, TAPESTRY_LEDGER_TABLE: LEDGER_TABLE_NAME, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME },
+      null,
+    );
+    dynamo.on(PutCommand).resolves({});
+    const { handler } = await coldStart(() => import("../../functions/aws/run-lock"));
+
+    const { result, lines } = await logOf(() =>
+      handler(
+        {
+          action: "acquire",
+          runId: RUN_ID,
+          trigger: { kind: "schedule", scheduledTime: SCHEDULED },
+          pipeline: PIPELINE,
+        },
+        lambdaContext("run-lock"),
+      ),
+    );
+
+    expect(result.outcome).toBe("acquired");
+    expect(warnings(lines)).toEqual([]);
+    expect(emf(lines)).toEqual([]);
+  });
+
+  it("start-step, then poll-step while the job runs: no WARN; the poll that sees it finish writes its metrics", async () => {
+    deploy({ ...AS_DEPLOYED, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME }, config);
+    const start = await coldStart(() => import("../../functions/aws/start-step"));
+    const started = await logOf(() => start.handler(task(), lambdaContext("start-step")));
+    expect(started.result.state).toBe("running");
+    expect(warnings(started.lines)).toEqual([]);
+    expect(emf(started.lines)).toEqual([]);
+
+    const poll = await coldStart(() => import("../../functions/aws/poll-step"));
+    const running = await logOf(() =>
+      poll.handler({ ...task(), job: started.result }, lambdaContext("poll-step")),
+    );
+    expect(running.result.state).toBe("running");
+    expect(warnings(running.lines)).toEqual([]);
+    expect(emf(running.lines)).toEqual([]);
+
+    let job: Job = running.result;
+    let finished: string[] = [];
+    for (let attempt = 0; attempt < 40 && job.state === "running"; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const polled = await logOf(() => poll.handler({ ...task(), job }, lambdaContext("poll-step")));
+      job = polled.result;
+      finished = polled.lines;
+    }
+    expect(job.state).toBe("succeeded");
+    expect(warnings(finished)).toEqual([]);
+    const [metrics, ...more] = emf(finished);
+    expect(more).toEqual([]);
+    expect(JSON.parse(metrics ?? "{}")).toMatchObject({
+      Pipeline: PIPELINE.name,
+      StepDurationSeconds: expect.any(Number),
+      _aws: { CloudWatchMetrics: [expect.objectContaining({ Namespace: "Tapestry" })] },
+    });
+  });
+});

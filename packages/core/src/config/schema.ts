@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TOOL_NAMES } from "../names";
 import { checkScheduleExpression } from "./schedule-expression";
 import { checkTimeZone } from "./time-zone";
 
@@ -75,7 +76,7 @@ export const grouparooToolSchema = z.strictObject({
   requestTimeoutSeconds,
 });
 
-export const TOOL_NAMES = ["airbyte", "dbt-cloud", "grouparoo"] as const;
+export { TOOL_NAMES } from "../names";
 
 const toolsSchema = z.strictObject({
   airbyte: airbyteToolSchema.optional(),

@@ -1,5 +1,10 @@
 import { ConfigError } from "@tapestry/core/errors";
-import { nextFireTime, nextFireTimes } from "@tapestry/core/schedule";
+import {
+  nextFireTime,
+  nextFireTimes,
+  RATE_START_MARGIN_MS,
+  rateScheduleStartDate,
+} from "@tapestry/core/schedule";
 import { describe, expect, it } from "vitest";
 
 /**
@@ -219,9 +224,16 @@ describe("cron fields with AWS semantics", () => {
     ]);
   });
 
-  it("returns nothing (rather than looping) for a date that never exists", () => {
-    expect(nextFireTime(utc("cron(0 0 30 2 ? *)"), at("2026-01-01T00:00:00Z"))).toBeUndefined();
-    // The second Sunday of March at 02:30 New York time always falls in the gap.
+  it("refuses a day-of-month that none of its months has, like validation does", () => {
+    expect(() => nextFireTime(utc("cron(0 0 30 2 ? *)"), at("2026-01-01T00:00:00Z"))).toThrow(
+      /day-of-month "30" never occurs in month "2"/,
+    );
+  });
+
+  it("returns nothing (rather than looping) for a wall time that never exists again", () => {
+    // 29 February in a year that is not a leap year
+    expect(nextFireTime(utc("cron(0 0 29 2 ? 2027)"), at("2026-01-01T00:00:00Z"))).toBeUndefined();
+    // The second Sunday of March at 02:30 New York time always falls in the gap (since 2007).
     expect(nextFireTime(newYork("cron(30 2 ? 3 1#2 *)"), at("2026-01-01T00:00:00Z"))).toBeUndefined();
   });
 
@@ -236,11 +248,35 @@ describe("cron fields with AWS semantics", () => {
 });
 
 describe("rate", () => {
-  it("rate(1 hour) fires every hour from `after` by default", () => {
+  it("fires on the grid of whole intervals since 1970-01-01T00:00Z by default (the StartDate rule)", () => {
     expect(iso(nextFireTimes(utc("rate(1 hour)"), at("2026-01-01T10:20:00Z"), 3))).toEqual([
-      "2026-01-01T11:20:00.000Z",
-      "2026-01-01T12:20:00.000Z",
-      "2026-01-01T13:20:00.000Z",
+      "2026-01-01T11:00:00.000Z",
+      "2026-01-01T12:00:00.000Z",
+      "2026-01-01T13:00:00.000Z",
+    ]);
+    expect(iso(nextFireTimes(utc("rate(15 minutes)"), at("2026-01-01T10:20:00Z"), 2))).toEqual([
+      "2026-01-01T10:30:00.000Z",
+      "2026-01-01T10:45:00.000Z",
+    ]);
+    // 1970-01-01 was a Thursday: a weekly rate fires on Thursdays at 00:00 UTC (2026-01-01 is one)
+    expect(nextFireTime(utc("rate(7 days)"), at("2026-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-01-08T00:00:00.000Z",
+    );
+    // 7 minutes does not divide a day: the grid runs on from 1970. 2026-01-02T00:00Z is day 20,455
+    // since 1970-01-01 (56 years, 14 of them leap: 20,454 days to 2026-01-01), minute 29,455,200,
+    // and 29,455,200 = 7 * 4,207,885 + 5: the grid passed 5 minutes earlier, next at 00:02, 00:09.
+    expect(iso(nextFireTimes(utc("rate(7 minutes)"), at("2026-01-02T00:00:00Z"), 2))).toEqual([
+      "2026-01-02T00:02:00.000Z",
+      "2026-01-02T00:09:00.000Z",
+    ]);
+  });
+
+  it("answers the same fire times whatever moment it is asked at (the status API's nextScheduledAt)", () => {
+    const askedAt = ["2026-01-01T10:00:01Z", "2026-01-01T10:20:00Z", "2026-01-01T10:59:59.999Z"];
+    expect(askedAt.map((t) => nextFireTime(utc("rate(1 hour)"), at(t))?.toISOString())).toEqual([
+      "2026-01-01T11:00:00.000Z",
+      "2026-01-01T11:00:00.000Z",
+      "2026-01-01T11:00:00.000Z",
     ]);
   });
 
@@ -258,6 +294,40 @@ describe("rate", () => {
     // A start in the future is the first fire time.
     expect(nextFireTime(utc("rate(5 minutes)"), at("2026-01-01T09:00:00Z"), anchored)?.toISOString()).toBe(
       "2026-01-01T10:02:00.000Z",
+    );
+  });
+
+  it("rateScheduleStartDate: the first grid point at least the margin after synthesis, none for cron", () => {
+    expect(RATE_START_MARGIN_MS).toBe(15 * 60_000);
+    // synthesized 10:20 -> not before 10:35 -> the next whole hour
+    expect(rateScheduleStartDate(utc("rate(1 hour)"), at("2026-01-01T10:20:00Z"))).toBe(
+      "2026-01-01T11:00:00Z",
+    );
+    // synthesized 10:50 -> not before 11:05 -> 12:00 (11:00 would be in the past by deploy time)
+    expect(rateScheduleStartDate(utc("rate(1 hour)"), at("2026-01-01T10:50:00Z"))).toBe(
+      "2026-01-01T12:00:00Z",
+    );
+    // exactly on the margin: that grid point itself
+    expect(rateScheduleStartDate(utc("rate(5 minutes)"), at("2026-01-01T10:05:00Z"))).toBe(
+      "2026-01-01T10:20:00Z",
+    );
+    expect(rateScheduleStartDate(utc("rate(1 day)"), at("2026-03-07T23:50:00Z"))).toBe(
+      "2026-03-09T00:00:00Z",
+    );
+    expect(rateScheduleStartDate(utc("cron(0 6 * * ? *)"), at("2026-01-01T10:20:00Z"))).toBeUndefined();
+  });
+
+  it("a StartDate on the grid fires exactly the grid's times, and nothing before it", () => {
+    const startDate = rateScheduleStartDate(utc("rate(1 hour)"), at("2026-01-01T10:50:00Z")) ?? "";
+    const anchored = { rateAnchor: at(startDate) };
+    // before the StartDate the scheduler does not fire: its first fire is the StartDate
+    expect(nextFireTime(utc("rate(1 hour)"), at("2026-01-01T10:55:00Z"), anchored)?.toISOString()).toBe(
+      "2026-01-01T12:00:00.000Z",
+    );
+    // after it, the anchored times and the grid's are the same
+    const later = at("2026-01-02T03:30:00Z");
+    expect(iso(nextFireTimes(utc("rate(1 hour)"), later, 3, anchored))).toEqual(
+      iso(nextFireTimes(utc("rate(1 hour)"), later, 3)),
     );
   });
 

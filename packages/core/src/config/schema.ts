@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { TOOL_NAMES } from "../names";
-import { checkScheduleExpression } from "./schedule-expression";
+import { checkScheduleExpression } from "../schedule/expression";
 import { checkTimeZone } from "./time-zone";
 
 /** Names end up in schedule names, execution names, metric dimensions and URLs: keep them plain. */

@@ -125,7 +125,10 @@ export const tapestryConfig = once((): TapestryConfig => {
       cause: error,
     });
   }
-  return parseConfig(json, "the bundled tapestry config (__TAPESTRY_CONFIG__)");
+  // checked against the clock at deploy time: a schedule that has ended since must not stop the steps
+  return parseConfig(json, "the bundled tapestry config (__TAPESTRY_CONFIG__)", {
+    judgeSchedulesAgainstClock: false,
+  });
 });
 
 // Powertools reads POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL and POWERTOOLS_METRICS_NAMESPACE itself.

@@ -245,12 +245,12 @@ const invalidConfigs: {
     message: "expected the Airbyte connection id, a UUID",
   },
   {
-    what: "a secret value where a secret name belongs",
+    what: "a secret name that is not UPPER_SNAKE_CASE",
     change: (c) => {
-      c.tools["dbt-cloud"].tokenSecret = "dbtc_9f8e7d6c5b4a";
+      c.tools["dbt-cloud"].tokenSecret = "dbt_cloud_token";
     },
     path: 'tools["dbt-cloud"].tokenSecret',
-    message: "expected a secret name in UPPER_SNAKE_CASE",
+    message: "expected UPPER_SNAKE_CASE: an upper-case letter",
   },
   {
     what: "a step whose tool is not declared",
@@ -335,5 +335,258 @@ describe("invalid configs are rejected with the path and the fix", () => {
       "tools",
       "pipelines",
     ]);
+  });
+});
+
+/** Parses and answers the issue at `path`, failing when there is none or more than one. */
+function issueAt(input: unknown, path: string, options?: Parameters<typeof parseConfig>[2]): string {
+  let issues: readonly { path: string; message: string }[] = [];
+  try {
+    parseConfig(input, undefined, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    issues = (error as ConfigError).issues;
+  }
+  const atPath = issues.filter((i) => i.path === path);
+  expect(atPath, `issues were: ${JSON.stringify(issues)}`).toHaveLength(1);
+  return atPath[0]?.message ?? "";
+}
+
+const scheduleAt = "pipelines[0].schedule.expression";
+const withSchedule = (expression: string, timezone = "UTC") =>
+  kickstartWith((c) => {
+    c.pipelines[0].schedule = { expression, timezone };
+  });
+
+describe("only the config's own plain data is read", () => {
+  it("refuses a required field supplied through the prototype, and says why", () => {
+    const input = kickstartWith((c) => {
+      const step = c.pipelines[0].stages[0].steps[0];
+      const { timeoutMinutes, ...rest } = step;
+      c.pipelines[0].stages[0].steps[0] = Object.assign(Object.create({ timeoutMinutes }), rest);
+    });
+    expect(issueAt(input, `${step0}.timeoutMinutes`)).toMatch(
+      /^is required: expected a whole number of minutes .* only inherits it through its prototype/,
+    );
+  });
+
+  it("refuses a getter without calling it", () => {
+    let called = false;
+    const input = kickstartWith((c) => {
+      Object.defineProperty(c.pipelines[0], "description", {
+        enumerable: true,
+        get: () => {
+          called = true;
+          throw new Error("getter boom");
+        },
+      });
+    });
+    expect(issueAt(input, "pipelines[0].description")).toContain("is a getter");
+    expect(called).toBe(false);
+  });
+
+  it("refuses a BigInt at its path, naming the fix", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines[0].stages[1].steps[0].jobId = 123n;
+    });
+    expect(issueAt(input, `${dbtStep}.jobId`)).toContain(
+      "is the BigInt 123n: write the number 123 without the n",
+    );
+  });
+
+  it("refuses a cycle, naming where it points back to", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines[0].stages[0].steps[0].loop = c.pipelines[0];
+    });
+    expect(issueAt(input, `${step0}.loop`)).toContain("refers back to pipelines[0]");
+  });
+
+  it("accepts the same object used twice (a tree may share a branch; only a cycle is refused)", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines.push({ ...c.pipelines[0], name: "second", stages: c.pipelines[0].stages });
+    });
+    expect(parseConfig(input).pipelines.map((p) => p.name)).toEqual(["rain-shield-audience", "second"]);
+  });
+
+  it("refuses functions, Dates, Maps and Promises as values", () => {
+    expect(issueAt(() => kickstart, "(root)")).toContain("the default export is a function");
+    const input = kickstartWith((c) => {
+      c.pipelines[0].description = new Date(0);
+      c.pipelines[0].overlap = () => "skip";
+      c.aws = new Map();
+    });
+    expect(issueAt(input, "pipelines[0].description")).toContain("is a Date");
+    expect(issueAt(input, "pipelines[0].overlap")).toContain("is a function");
+    expect(issueAt(input, "aws")).toContain("is a Map");
+    expect(issueAt(Promise.resolve(kickstart), "(root)")).toContain("is a Promise: await it first");
+  });
+
+  it("reads an own __proto__ key as a key (refused as unknown), not as a prototype", () => {
+    const input = JSON.parse(`{"__proto__": {"pipelines": []}, ${JSON.stringify(kickstart).slice(1)}`);
+    expect(issueAt(input, "__proto__")).toBe("unknown key: remove it or check its spelling");
+  });
+});
+
+describe("values are described as they are written", () => {
+  it.each([
+    ["NaN", Number.NaN],
+    ["Infinity", Number.POSITIVE_INFINITY],
+    ["-Infinity", Number.NEGATIVE_INFINITY],
+  ])("%s is described as itself, not null", (text, value) => {
+    const input = kickstartWith((c) => {
+      c.pipelines[0].stages[0].steps[0].timeoutMinutes = value;
+    });
+    expect(issueAt(input, `${step0}.timeoutMinutes`)).toBe(
+      `expected a whole number of minutes from 1 to 1440 (24 hours), got ${text}`,
+    );
+  });
+
+  it("-0 is described as -0", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines[0].stages[1].steps[0].jobId = -0;
+    });
+    expect(issueAt(input, `${dbtStep}.jobId`)).toBe("expected a positive integer, got -0");
+  });
+});
+
+describe("every limit is named in its message", () => {
+  it("a 600-character description", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines[0].description = "x".repeat(600);
+    });
+    expect(issueAt(input, "pipelines[0].description")).toBe(
+      "expected text of at most 512 characters, got 600 characters",
+    );
+  });
+
+  it("a number too large to be held exactly", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines[0].stages[1].steps[0].accountId = 2 ** 60;
+    });
+    expect(issueAt(input, `${dbtStep}.accountId`)).toContain(
+      "expected a positive integer of at most 9007199254740991, got 1152921504606847000",
+    );
+  });
+
+  it.each([
+    [
+      "pipelines[0].name",
+      (c: Loose) => (c.pipelines[0].name = `p${"a".repeat(40)}`),
+      "at most 40 characters",
+    ],
+    [
+      `${step0}.name`,
+      (c: Loose) => (c.pipelines[0].stages[0].steps[0].name = `s${"a".repeat(64)}`),
+      "at most 64 characters",
+    ],
+    [
+      "tools.grouparoo.apiKeySecret",
+      (c: Loose) => (c.tools.grouparoo.apiKeySecret = `K${"_".repeat(128)}`),
+      "at most 128 characters",
+    ],
+    [
+      "aws.retainDataOnStages[0]",
+      (c: Loose) => (c.aws = { retainDataOnStages: [`s${"a".repeat(32)}`] }),
+      "at most 32 characters",
+    ],
+  ])("%s", (path, change, limit) => {
+    expect(issueAt(kickstartWith(change), path)).toContain(limit);
+  });
+});
+
+describe("a secret value where a secret NAME belongs is never echoed", () => {
+  const CANARY = "Zq81CANARYv9x2Lk3Jw0";
+  it.each([
+    ["a dbt Cloud token", `dbtc_${CANARY}`],
+    ["an OpenAI-style key", `sk-${CANARY}`],
+    ["a JWT", `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.${CANARY}`],
+    ["a PEM block", `-----BEGIN PRIVATE KEY-----\nMIIE${CANARY}\n-----END PRIVATE KEY-----`],
+    ["long random text", `${CANARY}4f9a8b7c6d5e`],
+    ["an AWS access key id (upper-case, so it passes the name pattern)", "AKIAZQ81CANARYV9X2LK"],
+  ])("%s", (_what, value) => {
+    const input = kickstartWith((c) => {
+      c.tools["dbt-cloud"].tokenSecret = value;
+    });
+    let message = "";
+    try {
+      parseConfig(input, "tapestry.config.ts");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain(
+      'tools["dbt-cloud"].tokenSecret: this looks like a secret value; put its NAME here and set the value with `tapestry secrets set`',
+    );
+    for (const part of [value, CANARY, CANARY.slice(0, 8), "ZQ81CANA", "4f9a8b7c"]) {
+      expect(message).not.toContain(part);
+    }
+  });
+
+  it("a missing secret name says it is required", () => {
+    const input = kickstartWith((c) => {
+      delete c.tools.grouparoo.apiKeySecret;
+    });
+    expect(issueAt(input, "tools.grouparoo.apiKeySecret")).toMatch(
+      /^is required: expected the NAME of a secret/,
+    );
+  });
+});
+
+describe("schedules that can never fire, or fire only in the past, are refused at their path", () => {
+  const now = new Date("2026-03-04T10:00:00Z");
+
+  it.each([
+    ["cron(0 6 30 FEB ? *)", 'day-of-month "30" never occurs in month "FEB"'],
+    ["cron(0 6 31 APR ? *)", 'day-of-month "31" never occurs in month "APR"'],
+    ["cron(0 6 31 4,6,9,11 ? *)", 'day-of-month "31" never occurs in month "4,6,9,11"'],
+    ["cron(0 6 30-31 FEB ? *)", "so the schedule would never fire"],
+  ])("%s never fires (whatever the clock)", (expression, message) => {
+    expect(issueAt(withSchedule(expression), scheduleAt, { now })).toContain(message);
+  });
+
+  it("a date that exists only in other years (29 February 2027) never fires", () => {
+    expect(issueAt(withSchedule("cron(0 0 29 2 ? 2027)"), scheduleAt, { now })).toContain(
+      "cron(0 0 29 2 ? 2027) never fires: no instant in UTC matches all its fields",
+    );
+  });
+
+  it("a wall time that daylight-saving time always skips never fires in that zone (and is fine in UTC)", () => {
+    // 02:30 on the second Sunday of March does not exist in New York since 2007 (it did before)
+    const gap = "cron(30 2 ? 3 1#2 2030-2040)";
+    expect(issueAt(withSchedule(gap, "America/New_York"), scheduleAt, { now })).toContain(
+      "never fires: no instant in America/New_York matches",
+    );
+    expect(parseConfig(withSchedule(gap, "UTC"), undefined, { now }).pipelines[0]?.schedule.expression).toBe(
+      gap,
+    );
+  });
+
+  it("a year field wholly in the past is refused, judged against the clock, and says so", () => {
+    expect(issueAt(withSchedule("cron(0 6 * * ? 2020-2025)"), scheduleAt, { now })).toBe(
+      "cron(0 6 * * ? 2020-2025) fires only in the past: every year in its year field is before 2026 (judged against this machine's clock when the config was checked, 2026-03-04T10:00:00.000Z); change or remove the year field",
+    );
+  });
+
+  it("a year field that includes this year but whose last match has passed is refused too", () => {
+    expect(issueAt(withSchedule("cron(0 6 1 JAN ? 2026)"), scheduleAt, { now })).toContain(
+      "fires only in the past: every time it matches is before now (judged against this machine's clock when the config was checked, 2026-03-04T10:00:00.000Z)",
+    );
+  });
+
+  it("the same schedules are accepted while they still have fires ahead", () => {
+    const before = new Date("2025-12-30T12:00:00Z");
+    for (const expression of ["cron(0 6 * * ? 2020-2025)", "cron(0 6 1 JAN ? 2026)"]) {
+      expect(() => parseConfig(withSchedule(expression), undefined, { now: before })).not.toThrow();
+    }
+  });
+
+  it("without judging against the clock (a config read again after its deploy), only never-firing ones are refused", () => {
+    const later = { now, judgeSchedulesAgainstClock: false };
+    expect(() => parseConfig(withSchedule("cron(0 6 * * ? 2020-2025)"), undefined, later)).not.toThrow();
+    expect(issueAt(withSchedule("cron(0 0 29 2 ? 2027)"), scheduleAt, later)).toContain("never fires");
+  });
+
+  it("rate schedules always have fires ahead", () => {
+    expect(() => parseConfig(withSchedule("rate(7 days)"), undefined, { now })).not.toThrow();
   });
 });

@@ -1,5 +1,5 @@
-import { TOOL_NAMES } from "@tapestry/core/config";
-import { TapestryError, type ToolName } from "@tapestry/core/errors";
+import { TapestryError } from "@tapestry/core/errors";
+import { TOOL_NAMES, type ToolName } from "@tapestry/core/names";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { runLocal } from "./local-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";

@@ -17,8 +17,11 @@ export interface PathMessage {
 export interface IssueWording {
   /** how the empty path reads (default "(root)") */
   readonly root?: string;
-  /** the message for a key the schema does not know (default "unknown key: remove it or check its spelling") */
-  readonly unknownKey?: string;
+  /**
+   * The message for a key the schema does not know (default "unknown key: remove it or check its
+   * spelling"); a function gets the issue, e.g. to keep a schema's own list of the allowed keys.
+   */
+  readonly unknownKey?: string | ((issue: z.core.$ZodIssueUnrecognizedKeys) => string);
   /**
    * Append ", got <input>" (the input described by describeValue). Needs `reportInput: true` at
    * safeParse. Off for answers from elsewhere (a tool's body, an event) whose values are not the
@@ -82,10 +85,9 @@ export function describeValue(value: unknown): string {
 export function issueMessages(issue: z.core.$ZodIssue, wording: IssueWording = {}): PathMessage[] {
   const root = wording.root ?? "(root)";
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => ({
-      path: formatPath([...issue.path, key], root),
-      message: wording.unknownKey ?? DEFAULT_UNKNOWN_KEY,
-    }));
+    const { unknownKey = DEFAULT_UNKNOWN_KEY } = wording;
+    const message = typeof unknownKey === "function" ? unknownKey(issue) : unknownKey;
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key], root), message }));
   }
   const path = formatPath(issue.path, root);
   if (issue.code === "invalid_union" && issue.discriminator) {

@@ -76,35 +76,16 @@ function checkSchedules(config: TapestryConfig, options: ParseConfigOptions): Co
 /** Rules that span several fields: unique names, declared tools, polls shorter than timeouts. */
 function checkCrossReferences(config: TapestryConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const pipelineNames = new Map<string, number>();
+  const pipelines = uniqueNames("pipeline", "pipeline names must be unique", issues);
   config.pipelines.forEach((pipeline, p) => {
-    const first = pipelineNames.get(pipeline.name);
-    if (first === undefined) pipelineNames.set(pipeline.name, p);
-    else
-      issues.push({
-        path: formatPath(["pipelines", p, "name"]),
-        message: `duplicate pipeline name "${pipeline.name}" (also pipelines[${first}]): pipeline names must be unique`,
-      });
-
-    const stageNames = new Map<string, number>();
-    const stepNames = new Map<string, string>();
+    pipelines(pipeline.name, ["pipelines", p]);
+    const stages = uniqueNames("stage", "stage names must be unique within a pipeline", issues);
+    const steps = uniqueNames("step", "step names must be unique within a pipeline", issues);
     pipeline.stages.forEach((stage, s) => {
-      const firstStage = stageNames.get(stage.name);
-      if (firstStage === undefined) stageNames.set(stage.name, s);
-      else
-        issues.push({
-          path: formatPath(["pipelines", p, "stages", s, "name"]),
-          message: `duplicate stage name "${stage.name}" (also stages[${firstStage}]): stage names must be unique within a pipeline`,
-        });
+      stages(stage.name, ["pipelines", p, "stages", s], 2);
       stage.steps.forEach((step, t) => {
         const here = ["pipelines", p, "stages", s, "steps", t];
-        const firstStep = stepNames.get(step.name);
-        if (firstStep === undefined) stepNames.set(step.name, `stages[${s}].steps[${t}]`);
-        else
-          issues.push({
-            path: formatPath([...here, "name"]),
-            message: `duplicate step name "${step.name}" (also ${firstStep}): step names must be unique within a pipeline`,
-          });
+        steps(step.name, here, 2);
         if (!config.tools[step.tool]) {
           issues.push({
             path: formatPath([...here, "tool"]),
@@ -121,4 +102,23 @@ function checkCrossReferences(config: TapestryConfig): ConfigIssue[] {
     });
   });
   return issues;
+}
+
+/**
+ * Records each name's first place; a name seen again adds an issue at its `name` naming the first
+ * place (written from `relativeFrom` path parts on, e.g. `stages[0].steps[1]` within a pipeline).
+ */
+function uniqueNames(kind: string, rule: string, issues: ConfigIssue[]) {
+  const first = new Map<string, string>();
+  return (name: string, place: readonly (string | number)[], relativeFrom = 0): void => {
+    const seen = first.get(name);
+    if (seen === undefined) {
+      first.set(name, formatPath(place.slice(relativeFrom)));
+      return;
+    }
+    issues.push({
+      path: formatPath([...place, "name"]),
+      message: `duplicate ${kind} name "${name}" (also ${seen}): ${rule}`,
+    });
+  };
 }

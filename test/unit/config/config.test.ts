@@ -332,6 +332,34 @@ describe("only the config's own plain data is read", () => {
     );
   });
 
+  it("does not read a field from Object.prototype either (a polluted prototype supplies nothing)", () => {
+    const input = kickstartWith((c) => delete c.pipelines[0].stages[0].steps[0].timeoutMinutes);
+    Object.defineProperty(Object.prototype, "timeoutMinutes", { value: 30, configurable: true });
+    try {
+      expect(issueAt(input, `${step0}.timeoutMinutes`)).toMatch(
+        /^is required: expected a whole number of minutes/,
+      );
+    } finally {
+      delete (Object.prototype as { timeoutMinutes?: number }).timeoutMinutes;
+    }
+  });
+
+  it("refuses a Proxy whose traps throw, and runaway nesting, at their path", () => {
+    const trap = () => {
+      throw new Error("trap sprung");
+    };
+    const proxied = kickstartWith((c) => {
+      c.aws = new Proxy({}, { ownKeys: trap });
+    });
+    expect(issueAt(proxied, "aws")).toContain("could not be read (Error: trap sprung)");
+    let deep: Loose = {};
+    for (let i = 0; i < 40; i++) deep = { next: deep };
+    const nested = kickstartWith((c) => {
+      c.aws = deep;
+    });
+    expect(issueAt(nested, `aws${".next".repeat(32)}`)).toBe("is nested more than 32 levels deep");
+  });
+
   it("refuses a getter without calling it", () => {
     let called = false;
     const input = kickstartWith((c) => {

@@ -65,8 +65,14 @@ function plainTypeError(issue: z.core.$ZodRawIssue): string | undefined {
 function checkSchedules(config: TapestryConfig, options: ParseConfigOptions): ConfigIssue[] {
   const now = options.now ?? new Date();
   const judgePast = options.judgeSchedulesAgainstClock ?? true;
+  // evaluated once per distinct schedule: many pipelines share one (e.g. daily at 06:00 UTC)
+  const verdicts = new Map<string, string | undefined>();
   return config.pipelines.flatMap((pipeline, p) => {
-    const problem = scheduleHorizonProblem(pipeline.schedule, { now, judgePast });
+    const { expression, timezone } = pipeline.schedule;
+    const key = `${expression} ${timezone}`;
+    if (!verdicts.has(key))
+      verdicts.set(key, scheduleHorizonProblem({ expression, timezone }, { now, judgePast }));
+    const problem = verdicts.get(key);
     return problem
       ? [{ path: formatPath(["pipelines", p, "schedule", "expression"]), message: problem }]
       : [];
@@ -109,16 +115,16 @@ function checkCrossReferences(config: TapestryConfig): ConfigIssue[] {
  * place (written from `relativeFrom` path parts on, e.g. `stages[0].steps[1]` within a pipeline).
  */
 function uniqueNames(kind: string, rule: string, issues: ConfigIssue[]) {
-  const first = new Map<string, string>();
+  const first = new Map<string, readonly (string | number)[]>();
   return (name: string, place: readonly (string | number)[], relativeFrom = 0): void => {
     const seen = first.get(name);
     if (seen === undefined) {
-      first.set(name, formatPath(place.slice(relativeFrom)));
+      first.set(name, place.slice(relativeFrom));
       return;
     }
     issues.push({
       path: formatPath([...place, "name"]),
-      message: `duplicate ${kind} name "${name}" (also ${seen}): ${rule}`,
+      message: `duplicate ${kind} name "${name}" (also ${formatPath(seen)}): ${rule}`,
     });
   };
 }

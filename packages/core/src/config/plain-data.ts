@@ -22,17 +22,29 @@ export const MAX_DEPTH = 32;
 
 const PLAIN = "a config holds plain values: text, numbers, true/false, null, lists and objects";
 
+/** A path as a chain from the leaf up: built for every value, turned into text only for a message. */
+interface Place {
+  readonly parent?: Place;
+  readonly key: PropertyKey;
+}
+
+function pathOf(place: Place | undefined): PropertyKey[] {
+  const keys: PropertyKey[] = [];
+  for (let p = place; p; p = p.parent) keys.push(p.key);
+  return keys.reverse();
+}
+
 export function toPlainData(root: unknown): PlainData {
   const issues: ConfigIssue[] = [];
   const inheritedPaths = new Set<string>();
-  const ancestors = new Map<object, readonly PropertyKey[]>();
+  const ancestors = new Map<object, Place | undefined>();
 
-  const refuse = (path: readonly PropertyKey[], message: string): undefined => {
-    issues.push({ path: formatPath(path), message });
+  const refuse = (place: Place | undefined, message: string): undefined => {
+    issues.push({ path: formatPath(pathOf(place)), message });
     return undefined;
   };
 
-  const copy = (value: unknown, path: readonly PropertyKey[]): unknown => {
+  const copy = (value: unknown, place: Place | undefined, depth: number): unknown => {
     switch (typeof value) {
       case "string":
       case "number":
@@ -40,84 +52,80 @@ export function toPlainData(root: unknown): PlainData {
       case "undefined":
         return value;
       case "bigint":
-        return refuse(path, `is the BigInt ${value}n: write the number ${value} without the n (${PLAIN})`);
+        return refuse(place, `is the BigInt ${value}n: write the number ${value} without the n (${PLAIN})`);
       case "symbol":
-        return refuse(path, `is a symbol: ${PLAIN}`);
+        return refuse(place, `is a symbol: ${PLAIN}`);
       case "function":
         return refuse(
-          path,
-          path.length === 0
+          place,
+          place === undefined
             ? "the default export is a function: export the config object itself, e.g. `export default defineConfig({ ... })`"
             : `is a function: ${PLAIN}; write the value itself`,
         );
     }
     if (value === null) return null;
     const object = value as object;
-    const seenAt = ancestors.get(object);
-    if (seenAt) {
-      return refuse(
-        path,
-        `refers back to ${formatPath(seenAt)}: a config is a tree of plain values, not a cycle`,
-      );
+    if (ancestors.has(object)) {
+      const where = formatPath(pathOf(ancestors.get(object)));
+      return refuse(place, `refers back to ${where}: a config is a tree of plain values, not a cycle`);
     }
-    if (path.length > MAX_DEPTH) return refuse(path, `is nested more than ${MAX_DEPTH} levels deep`);
-    ancestors.set(object, path);
+    if (depth > MAX_DEPTH) return refuse(place, `is nested more than ${MAX_DEPTH} levels deep`);
+    ancestors.set(object, place);
     try {
-      return Array.isArray(object) ? copyList(object, path) : copyObject(object, path);
+      return Array.isArray(object) ? copyList(object, place, depth) : copyObject(object, place, depth);
     } catch (error) {
       // a Proxy trap (or a revoked Proxy) can throw while it is inspected
-      return refuse(path, `could not be read (${describeThrown(error)}): ${PLAIN}`);
+      return refuse(place, `could not be read (${describeThrown(error)}): ${PLAIN}`);
     } finally {
       ancestors.delete(object);
     }
   };
 
-  const copyList = (list: readonly unknown[], path: readonly PropertyKey[]): unknown[] => {
+  /** An own data property's value, or a refusal of an accessor (a getter is never called). */
+  const field = (descriptor: PropertyDescriptor | undefined, place: Place, depth: number): unknown => {
+    if (descriptor && !("value" in descriptor))
+      return refuse(place, `is a getter: ${PLAIN}; write the value itself`);
+    return copy(descriptor?.value, place, depth + 1);
+  };
+
+  const copyList = (list: readonly unknown[], place: Place | undefined, depth: number): unknown[] => {
     const out: unknown[] = [];
     for (let i = 0; i < list.length; i++) {
-      const descriptor = Object.getOwnPropertyDescriptor(list, i);
-      if (descriptor && !("value" in descriptor)) {
-        out.push(refuse([...path, i], `is a getter: ${PLAIN}; write the value itself`));
-      } else {
-        out.push(copy(descriptor?.value, [...path, i]));
-      }
+      out.push(field(Object.getOwnPropertyDescriptor(list, i), { parent: place, key: i }, depth));
     }
     return out;
   };
 
-  const copyObject = (object: object, path: readonly PropertyKey[]): unknown => {
-    const kind = Object.prototype.toString.call(object).slice("[object ".length, -1);
+  const copyObject = (object: object, place: Place | undefined, depth: number): unknown => {
+    const prototype = Object.getPrototypeOf(object);
+    // an object literal (the common case) inherits nothing enumerable and is a plain Object
+    const literal = prototype === Object.prototype || prototype === null;
+    const kind = literal ? "Object" : Object.prototype.toString.call(object).slice("[object ".length, -1);
     if (kind === "Promise") {
       return refuse(
-        path,
+        place,
         "is a Promise: await it first (`export default await ...`), then export the config itself",
       );
     }
-    if (kind !== "Object") return refuse(path, `is a ${kind}: ${PLAIN}`);
-    const out: Record<string, unknown> = {};
-    const own = Object.keys(object);
-    for (const key of own) {
+    if (kind !== "Object") return refuse(place, `is a ${kind}: ${PLAIN}`);
+    // no prototype: nothing the schema reads can come from anywhere but the config's own data, and
+    // an own "__proto__" key stays a key (which the schema refuses as unknown)
+    const out: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(object)) {
       const descriptor = Object.getOwnPropertyDescriptor(object, key);
-      if (!descriptor) continue;
-      if (!("value" in descriptor)) {
-        refuse([...path, key], `is a getter: ${PLAIN}; write the value itself`);
-        continue;
-      }
-      // defineProperty, not assignment: an own "__proto__" key stays a key (and the schema refuses it)
-      Object.defineProperty(out, key, {
-        value: copy(descriptor.value, [...path, key]),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      const here = { parent: place, key };
+      if (descriptor && !("value" in descriptor)) field(descriptor, here, depth);
+      else out[key] = field(descriptor, here, depth);
     }
-    for (const key in object) {
-      if (!own.includes(key)) inheritedPaths.add(formatPath([...path, key]));
+    if (!literal) {
+      for (const key in object) {
+        if (!Object.hasOwn(object, key)) inheritedPaths.add(formatPath([...pathOf(place), key]));
+      }
     }
     return out;
   };
 
-  const value = copy(root, []);
+  const value = copy(root, undefined, 0);
   return { value, issues, inheritedPaths };
 }
 

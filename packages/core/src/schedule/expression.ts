@@ -102,8 +102,22 @@ const RATE_UNITS = Object.keys(UNIT_MS) as RateUnit[];
 const GRAMMAR_HINT =
   'expected "cron(minutes hours day-of-month month day-of-week year)" or "rate(value unit)", e.g. "cron(0 6 * * ? *)" or "rate(1 hour)"';
 
+const parsedCache = new Map<string, ParsedSchedule>();
+const CACHE_LIMIT = 500;
+
 /** Parses a recurring schedule expression; the problem, when there is one, says how to fix it. */
 export function parseScheduleExpression(expression: string): ParsedSchedule {
+  // a config names few distinct expressions, read by validation, the horizon check and evaluation
+  let parsed = parsedCache.get(expression);
+  if (!parsed) {
+    parsed = parse(expression);
+    if (parsedCache.size >= CACHE_LIMIT) parsedCache.clear();
+    parsedCache.set(expression, parsed);
+  }
+  return parsed;
+}
+
+function parse(expression: string): ParsedSchedule {
   if (expression.trim() !== expression) return fail("remove the leading/trailing spaces");
   if (expression.startsWith("at(")) {
     return fail("a pipeline schedule must recur: use cron(...) or rate(...); at(...) runs only once");

@@ -6,6 +6,7 @@ import {
   substituteAslPlaceholders,
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
+import { rateScheduleStartDate } from "@tapestry/core/schedule";
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -194,6 +195,8 @@ function scheduleEveryPipeline(
       description: pipeline.description?.slice(0, 512) ?? `Runs pipeline ${pipeline.name}`,
       scheduleExpression: pipeline.schedule.expression,
       scheduleExpressionTimezone: pipeline.schedule.timezone,
+      // rate(): a StartDate on core's grid, so nextFireTime (status API) is Scheduler's own next fire
+      startDate: rateScheduleStartDate(pipeline.schedule, new Date()),
       state: pipeline.schedule.enabled ? "ENABLED" : "DISABLED",
       flexibleTimeWindow: { mode: "OFF" },
       target: {

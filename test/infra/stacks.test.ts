@@ -94,9 +94,11 @@ const TASK_FUNCTION_IDS: Readonly<Record<PipelineRunFunction, string>> = {
 
 let test: SynthesizedApp;
 let prod: SynthesizedApp;
+let prodSynthesizedAt: number;
 
 beforeAll(async () => {
   test = await synthesize(KICKSTART, "test");
+  prodSynthesizedAt = Date.now();
   prod = await synthesize(PROD, "prod");
 }, 180_000);
 
@@ -281,6 +283,21 @@ describe("Pipelines stack", () => {
     prod
       .template("Pipelines")
       .hasResourceProperties("AWS::Scheduler::ScheduleGroup", { Name: "tapestry-prod" });
+  });
+
+  it("gives a rate schedule a StartDate on the hour grid at least 15 minutes ahead, and a cron none", () => {
+    const startDates = resourcesOf(prod, "Pipelines", "AWS::Scheduler::Schedule").map((s) => [
+      s.resource.Properties?.Name,
+      s.resource.Properties?.StartDate,
+    ]);
+    expect(startDates.filter(([, start]) => start === undefined).map(([name]) => name)).toEqual([
+      "rain-shield-audience",
+      "paused-audience",
+    ]);
+    const start = Date.parse(String(startDates.find(([name]) => name === "hourly-contacts")?.[1]));
+    expect(start % 3_600_000).toBe(0);
+    expect(start - prodSynthesizedAt).toBeGreaterThanOrEqual(15 * 60_000);
+    expect(start - prodSynthesizedAt).toBeLessThanOrEqual(15 * 60_000 + 3_600_000 + 180_000);
   });
 
   it("lets the scheduler invoke the run starter and write its dead letters, and nothing else", () => {

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { RunRecord, ToolName } from "@tapestry/core";
+import { TOOL_NAMES } from "@tapestry/core/names";
 import {
   formatEvent,
   formatRunSummary,
@@ -45,7 +46,7 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     onEvent: (event) => io.out(formatEvent(event, { color: io.color })),
   });
   io.out(`Tapestry embedded control plane: status API at ${plane.apiUrl} (try: curl ${plane.apiUrl}/status)`);
-  const tools = (["airbyte", "dbt-cloud", "grouparoo"] as const).map((tool) =>
+  const tools = TOOL_NAMES.map((tool) =>
     options.real.includes(tool) ? `${tool}: configured endpoint` : `${tool}: sandbox`,
   );
   io.out(`tools: ${tools.join(", ")}; state in ${resolve(options.stateDir)}`);

@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import { formatPath } from "../config/parse";
 import { type ToolName, ToolResponseError } from "../errors";
+import { issuesText } from "../zod-messages";
 
 /** Parses a tool's answer; a shape we do not know fails closed, naming the field. */
 export function parseAnswer<T extends z.ZodType>(
@@ -11,7 +11,7 @@ export function parseAnswer<T extends z.ZodType>(
 ): z.output<T> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+  const problems = issuesText(result.error.issues);
   throw new ToolResponseError(tool, `${tool} answered ${what} with an unexpected shape (${problems})`);
 }
 

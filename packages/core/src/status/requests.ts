@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseRunId } from "../pipeline/run-id";
+import { issuesAsMessages } from "../zod-messages";
 import { type FieldError, InvalidRequestError, UnsupportedMediaTypeError } from "./errors";
 
 /** Parsing of the status API's inputs. Each function returns the parsed value or throws InvalidRequestError naming the field. */
@@ -95,14 +96,6 @@ function isJsonMediaType(contentType: string): boolean {
 }
 
 function fieldErrors(issues: readonly z.core.$ZodIssue[], unknownKind: string): FieldError[] {
-  return issues.flatMap((issue): FieldError[] => {
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({
-        field: [...issue.path.map(String), key].join("."),
-        message: `unknown ${unknownKind}: remove it or check its spelling`,
-      }));
-    }
-    const field = issue.path.length === 0 ? "(body)" : issue.path.map(String).join(".");
-    return [{ field, message: issue.message }];
-  });
+  const wording = { root: "(body)", unknownKey: `unknown ${unknownKind}: remove it or check its spelling` };
+  return issuesAsMessages(issues, wording).map(({ path, message }) => ({ field: path, message }));
 }

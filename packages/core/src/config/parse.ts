@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../errors";
+import { pipelineBoundsIssues } from "../pipeline/bounds";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
 
 /** Identity at run time; gives `tapestry.config.ts` types and editor completion. */
@@ -14,7 +15,7 @@ export function defineConfig(config: TapestryConfigInput): TapestryConfigInput {
 export function parseConfig(input: unknown, source?: string): TapestryConfig {
   const result = configSchema.safeParse(input, { reportInput: true, error: plainTypeError });
   if (!result.success) throw new ConfigError(result.error.issues.flatMap(toConfigIssues), source);
-  const crossIssues = checkCrossReferences(result.data);
+  const crossIssues = [...checkCrossReferences(result.data), ...pipelineBoundsIssues(result.data.pipelines)];
   if (crossIssues.length > 0) throw new ConfigError(crossIssues, source);
   return result.data;
 }

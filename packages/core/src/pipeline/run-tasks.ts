@@ -1,14 +1,18 @@
 import type { PipelineSpec } from "../config";
 import { createEvent } from "../events";
+import { runHoldSeconds } from "./bounds";
 import type { PipelineDeps } from "./deps";
 import { stepErrored } from "./step-tasks";
 import { describeTaskError } from "./task-error";
 import type { Job, LockInput, LockOutput, RunEventInput } from "./task-io";
 
-/** The run lock outlives the longest possible run: each stage's slowest step, plus slack. */
+/**
+ * The run lock outlives the longest the run may hold it (bounds.ts runHoldSeconds: every stage at
+ * its slowest step, every task at all its retries), plus slack; a run that dies without releasing
+ * it blocks its pipeline no longer than that.
+ */
 export function runLockLifetimeMinutes(pipeline: PipelineSpec, slackMinutes: number): number {
-  const stages = pipeline.stages.map((stage) => Math.max(...stage.steps.map((s) => s.timeoutMinutes)));
-  return stages.reduce((sum, minutes) => sum + minutes, 0) + slackMinutes;
+  return Math.ceil(runHoldSeconds(pipeline) / 60) + slackMinutes;
 }
 
 /**

@@ -6,7 +6,13 @@ import {
   type TapestryConfig,
 } from "@tapestry/core/config";
 import { DETAIL_TYPES, eventRegistrySchemas } from "@tapestry/core/events";
-import { PIPELINE_RUN_FUNCTIONS, substituteAslPlaceholders } from "@tapestry/core/pipeline";
+import {
+  DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
+  fillPipelineRunDefinition,
+  PIPELINE_RUN_FUNCTIONS,
+  type PipelineRunFunction,
+} from "@tapestry/core/pipeline";
 import { Match } from "aws-cdk-lib/assertions";
 import { CfnTable } from "aws-cdk-lib/aws-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -188,15 +194,15 @@ describe("Pipelines stack", () => {
       CancelStepFunctionArn: "CancelStep",
     };
     expect(Object.keys(entries).sort()).toEqual([...PIPELINE_RUN_FUNCTIONS].sort());
-    const expected = substituteAslPlaceholders(
-      readFileSync(PIPELINE_RUN_ASL, "utf8"),
-      Object.fromEntries(
+    const expected = fillPipelineRunDefinition(readFileSync(PIPELINE_RUN_ASL, "utf8"), {
+      functionArns: Object.fromEntries(
         Object.entries(entries).map(([placeholder, id]) => [
           placeholder,
           `arn-of:${logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id)}`,
         ]),
-      ),
-    );
+      ) as Record<PipelineRunFunction, string>,
+      runTimeoutSeconds: definitionTimeoutSeconds(KICKSTART.pipelines, DEFAULT_PIPELINE_SETTINGS),
+    });
     const inlined = resolveJoin(machine?.resource.Properties?.DefinitionString, (ref) => `arn-of:${ref}`);
     expect(inlined).toBe(expected);
   });
@@ -275,6 +281,8 @@ describe("Pipelines stack", () => {
             steps: (kickstartPipeline.stages[0]?.steps ?? []).map((step) => ({
               ...step,
               name: `${step.name}-${i}`,
+              // short steps, so that 40 stages stay within the history budget (core pipeline/bounds.ts)
+              timeoutMinutes: 5,
             })),
           })),
         },

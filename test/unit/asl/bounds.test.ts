@@ -4,7 +4,10 @@ import {
   DEFAULT_PIPELINE_SETTINGS,
   definitionTimeoutSeconds,
   HISTORY_EVENT_BUDGET,
+  HISTORY_EVENTS,
   HISTORY_EVENTS_PER_LOCK_ASK,
+  HISTORY_EVENTS_PER_POLL,
+  LONGEST_PATH_EVENTS,
   lockAsks,
   MAX_QUEUE_POLLS,
   pipelineBoundsIssues,
@@ -14,9 +17,12 @@ import {
   runHoldSeconds,
   runLockLifetimeMinutes,
   runTimeoutSeconds,
+  TASK_RETRY_POLICY,
 } from "@tapestry/core/pipeline";
 import { describe, expect, it } from "vitest";
+import type { State } from "../../../state-machines/src/asl";
 import kickstart from "../../../tapestry.config";
+import { allStates, levels, successors } from "./definition";
 
 const SETTINGS = DEFAULT_PIPELINE_SETTINGS;
 const config = (change?: (config: TapestryConfig) => void): unknown => {
@@ -147,5 +153,113 @@ describe("how long a run may take", () => {
     const stages = Array.from({ length: 30 }, (_, i) => ({ ...day, name: `day-${i}` }));
     const issues = pipelineBoundsIssues([{ ...KICKSTART, stages } as PipelineSpec]);
     expect(issues).toEqual([{ path: "pipelines[0].stages", message: expect.stringContaining("days") }]);
+  });
+});
+
+/** A state's history events at its worst (a Task with every retry), a Map without its iterations. */
+function worstEvents(state: State): number {
+  switch (state.Type) {
+    case "Task":
+      return HISTORY_EVENTS.task + HISTORY_EVENTS.taskRetry * TASK_RETRY_POLICY.maxAttempts;
+    case "Map":
+      return HISTORY_EVENTS.map;
+    case "Fail":
+      return HISTORY_EVENTS.fail;
+    default:
+      return HISTORY_EVENTS[state.Type === "Succeed" ? "succeed" : (state.Type.toLowerCase() as "pass")];
+  }
+}
+
+/**
+ * The worst paths bounds.ts counts, by state; each state of its level is on the path, or an
+ * alternative to one of the same type (so of the same cost).
+ */
+const WORST_PATHS = {
+  "(top)": {
+    events: LONGEST_PATH_EVENTS.run,
+    path: [
+      "AcquireRunLock",
+      "LockOutcome",
+      "PublishRunStarted",
+      "RunStages",
+      "PublishRunSucceeded",
+      "PublishRunFailed",
+      "ReleaseRunLockAfterFailure",
+      "RunFailed",
+    ],
+    alternatives: {
+      WaitForRunLock: "lock waits, counted apart",
+      RunSkipped: "ends the run right after LockOutcome",
+      UnknownLockOutcome: "instead of PublishRunStarted and RunStages, which cost more",
+      PublishRunFailedBeforeStart: "PublishRunFailed",
+      ReleaseRunLock: "ReleaseRunLockAfterFailure",
+      RunSucceeded: "after ReleaseRunLock, instead of PublishRunFailed and RunFailed, which cost more",
+      RunLockNotReleased: "RunFailed",
+    },
+  },
+  RunStages: {
+    events: LONGEST_PATH_EVENTS.stage,
+    path: ["RunStageSteps", "StageOutcome", "StageHasFailures", "DescribeStageFailure", "StageFailed"],
+    alternatives: { StageSucceeded: "DescribeStageFailure" },
+  },
+  RunStageSteps: {
+    events: LONGEST_PATH_EVENTS.step,
+    path: [
+      "StartStep",
+      "AdoptOrStartStep",
+      "WaitForJob",
+      "PollStep",
+      "JobOutcome",
+      "UnknownJobState",
+      "CancelAbandonedJob",
+      "StepErrored",
+      "StepFailedUnannounced",
+    ],
+    alternatives: {
+      CancelTimedOutJob: "CancelAbandonedJob",
+      StepSucceeded: "StepFailedUnannounced",
+      StepFailed: "StepFailedUnannounced",
+    },
+  },
+} as const;
+
+describe("the history counts in bounds.ts, against the generated definition", () => {
+  it.each(levels().map((level) => [level.name, level] as const))(
+    "%s: the worst path is a path, of the counted cost",
+    (name, level) => {
+      const worst = WORST_PATHS[name as keyof typeof WORST_PATHS];
+      const states = level.states;
+      expect(worst.path[0]).toBe(level.startAt);
+      worst.path.slice(1).forEach((next, i) => {
+        const from = states[worst.path[i] as string];
+        expect(from && successors(from), `${worst.path[i]} -> ${next}`).toContain(next);
+      });
+      const cost = worst.path.reduce((sum, state) => sum + worstEvents(states[state] as State), 0);
+      expect(cost).toBe(worst.events);
+      for (const other of Object.keys(states).filter((s) => !(worst.path as readonly string[]).includes(s))) {
+        expect(worst.alternatives, `${other} is neither on the worst path nor an alternative`).toHaveProperty(
+          other,
+        );
+        const instead = (worst.alternatives as Record<string, string>)[other] as string;
+        if (states[instead])
+          expect(states[other]?.Type, `${other} instead of ${instead}`).toBe(states[instead]?.Type);
+      }
+    },
+  );
+
+  it("counts a poll and a lock request as the loops of the definition", () => {
+    const states = allStates();
+    const cycle = (names: string[]) => {
+      names.forEach((name, i) => {
+        const state = states.get(name);
+        expect(state && successors(state), name).toContain(names[(i + 1) % names.length]);
+      });
+      return names.reduce((sum, name) => {
+        const state = states.get(name) as State;
+        return sum + (state.Type === "Task" ? HISTORY_EVENTS.task : worstEvents(state));
+      }, 0);
+    };
+    expect(cycle(["WaitForJob", "PollStep", "JobOutcome"])).toBe(HISTORY_EVENTS_PER_POLL);
+    expect(cycle(["WaitForRunLock", "AcquireRunLock", "LockOutcome"])).toBe(HISTORY_EVENTS_PER_LOCK_ASK);
   });
 });

@@ -1,6 +1,10 @@
 export {
+  AslPlaceholderError,
+  fillPipelineRunDefinition,
   PIPELINE_RUN_FUNCTIONS,
   type PipelineRunFunction,
+  type PipelineRunValues,
+  RUN_TIMEOUT_PLACEHOLDER,
   substituteAslPlaceholders,
   taskResources,
 } from "./asl";

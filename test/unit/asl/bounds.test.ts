@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { ConfigError, type ConfigIssue, parseConfig, type TapestryConfig } from "@tapestry/core";
 import type { PipelineSpec } from "@tapestry/core/config";
 import {
@@ -49,10 +50,13 @@ function issuesOf(input: unknown): readonly ConfigIssue[] {
 }
 
 describe("the history budget of a run", () => {
-  it("lets the kickstart through", () => {
+  it("lets the kickstart through, with the figure docs/performance.md gives", () => {
     const events = runHistoryEvents(KICKSTART, SETTINGS);
     expect(events).toBe(4_833);
     expect(issuesOf(config())).toEqual([]);
+    expect(readFileSync("docs/performance.md", "utf8")).toContain(
+      `kickstart: ${events.toLocaleString("en-US")} events`,
+    );
   });
 
   it("refuses a 1440-minute step polled every 30 s, at its path, with the figure and the fix", () => {

@@ -62,7 +62,7 @@ export const HISTORY_EVENTS_PER_LOCK_ASK = E.wait + E.task + E.choice;
 /**
  * The longest path through each level of the definition that takes each loop once, every Task
  * state at all its retries (a Map counted without its iterations; further turns of the loops are
- * counted apart). test/unit/asl computes the same paths from the generated definition.
+ * counted apart). test/unit/asl checks each path, and its cost, against the generated definition.
  */
 export const LONGEST_PATH_EVENTS = {
   /** AcquireRunLock, LockOutcome, PublishRunStarted, RunStages, PublishRunSucceeded, PublishRunFailed, ReleaseRunLockAfterFailure, RunFailed */

@@ -155,7 +155,7 @@ describe("how long a run may take", () => {
   it("refuses a pipeline whose worst-case run outlasts what a run may take", () => {
     const day = { name: "day", steps: [step(1440, 3600)] };
     const stages = Array.from({ length: 30 }, (_, i) => ({ ...day, name: `day-${i}` }));
-    const issues = pipelineBoundsIssues([{ ...KICKSTART, stages } as PipelineSpec]);
+    const issues = pipelineBoundsIssues({ pipelines: [{ ...KICKSTART, stages } as PipelineSpec] });
     expect(issues).toEqual([{ path: "pipelines[0].stages", message: expect.stringContaining("days") }]);
   });
 });

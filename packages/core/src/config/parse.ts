@@ -15,7 +15,7 @@ export function defineConfig(config: TapestryConfigInput): TapestryConfigInput {
 export function parseConfig(input: unknown, source?: string): TapestryConfig {
   const result = configSchema.safeParse(input, { reportInput: true, error: plainTypeError });
   if (!result.success) throw new ConfigError(result.error.issues.flatMap(toConfigIssues), source);
-  const crossIssues = [...checkCrossReferences(result.data), ...pipelineBoundsIssues(result.data.pipelines)];
+  const crossIssues = [...checkCrossReferences(result.data), ...pipelineBoundsIssues(result.data)];
   if (crossIssues.length > 0) throw new ConfigError(crossIssues, source);
   return result.data;
 }

@@ -182,16 +182,16 @@ export function runHistoryEvents(pipeline: PipelineSpec, settings: PipelineSetti
 }
 
 /**
- * The config problems these bounds find, each at its path: a pipeline over the history budget
- * (named at its heaviest step, with the poll interval or timeout that would fit), or one whose
- * worst-case run outlasts MAX_RUN_TIMEOUT_SECONDS.
+ * The problems these bounds find in a parsed config, each at its path: a pipeline over the
+ * history budget (named at its heaviest step, with the poll interval or timeout that would fit),
+ * or one whose worst-case run outlasts MAX_RUN_TIMEOUT_SECONDS.
  */
 export function pipelineBoundsIssues(
-  pipelines: readonly PipelineSpec[],
+  config: { readonly pipelines: readonly PipelineSpec[] },
   settings: PipelineSettings = DEFAULT_PIPELINE_SETTINGS,
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  pipelines.forEach((pipeline, p) => {
+  config.pipelines.forEach((pipeline, p) => {
     const events = runHistoryEvents(pipeline, settings);
     if (events > HISTORY_EVENT_BUDGET) issues.push(historyIssue(pipeline, p, events));
     const seconds = runTimeoutSeconds(pipeline, settings);

@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipelineSpec } from "@tapestry/core/config";
 import {
+  DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
+  fillPipelineRunDefinition,
   type PipelineRunFunction,
-  substituteAslPlaceholders,
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
 import { rateScheduleStartDate } from "@tapestry/core/schedule";
@@ -96,9 +98,15 @@ export function Pipelines({ stack, app }: StackContext) {
     PollStepFunctionArn: pollStep,
     CancelStepFunctionArn: cancelStep,
   };
-  const definition = substituteAslPlaceholders(
+  const definition = fillPipelineRunDefinition(
     readFileSync(join(useProject().paths.root, PIPELINE_RUN_ASL), "utf8"),
-    Object.fromEntries(Object.entries(tasks).map(([placeholder, fn]) => [placeholder, fn.functionArn])),
+    {
+      functionArns: Object.fromEntries(
+        Object.entries(tasks).map(([placeholder, fn]) => [placeholder, fn.functionArn]),
+      ) as Record<PipelineRunFunction, string>,
+      // the tasks run with the same settings (functions/aws/runtime.ts)
+      runTimeoutSeconds: definitionTimeoutSeconds(deployment.config.pipelines, DEFAULT_PIPELINE_SETTINGS),
+    },
   );
   const stateMachine = new StateMachine(stack, "PipelineRun", {
     stateMachineName: `${deployment.prefix}-pipeline-run`,

@@ -8,9 +8,11 @@ import {
 } from "@tapestry/core/config";
 import { DETAIL_TYPES, eventRegistrySchemas } from "@tapestry/core/events";
 import {
+  DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
+  fillPipelineRunDefinition,
   PIPELINE_RUN_FUNCTIONS,
   type PipelineRunFunction,
-  substituteAslPlaceholders,
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
 import { App as CdkApp, Stack as CdkStack } from "aws-cdk-lib";
@@ -215,15 +217,15 @@ describe("Pipelines stack", () => {
     const [machine] = resourcesOf(test, "Pipelines", "AWS::StepFunctions::StateMachine");
     const entries = TASK_FUNCTION_IDS;
     expect(Object.keys(entries).sort()).toEqual([...PIPELINE_RUN_FUNCTIONS].sort());
-    const expected = substituteAslPlaceholders(
-      readFileSync(PIPELINE_RUN_ASL, "utf8"),
-      Object.fromEntries(
+    const expected = fillPipelineRunDefinition(readFileSync(PIPELINE_RUN_ASL, "utf8"), {
+      functionArns: Object.fromEntries(
         Object.entries(entries).map(([placeholder, id]) => [
           placeholder,
           `arn-of:${logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id)}`,
         ]),
-      ),
-    );
+      ) as Record<PipelineRunFunction, string>,
+      runTimeoutSeconds: definitionTimeoutSeconds(KICKSTART.pipelines, DEFAULT_PIPELINE_SETTINGS),
+    });
     const inlined = resolveJoin(machine?.resource.Properties?.DefinitionString, (ref) => `arn-of:${ref}`);
     expect(inlined).toBe(expected);
   });
@@ -329,6 +331,8 @@ describe("Pipelines stack", () => {
             steps: (kickstartPipeline.stages[0]?.steps ?? []).map((step) => ({
               ...step,
               name: `${step.name}-${i}`,
+              // short steps, so that 40 stages stay within the history budget (core pipeline/bounds.ts)
+              timeoutMinutes: 5,
             })),
           })),
         },

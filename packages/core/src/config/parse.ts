@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../errors";
+import { pipelineBoundsIssues } from "../pipeline/bounds";
 import { scheduleHorizonProblem } from "../schedule/horizon";
 import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages";
 import { toPlainData } from "./plain-data";
@@ -49,7 +50,11 @@ export function parseConfig(
     );
     throw new ConfigError(issues, source);
   }
-  const laterIssues = [...checkCrossReferences(result.data), ...checkSchedules(result.data, options)];
+  const laterIssues = [
+    ...checkCrossReferences(result.data),
+    ...checkSchedules(result.data, options),
+    ...pipelineBoundsIssues(result.data),
+  ];
   if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);
   return result.data;
 }

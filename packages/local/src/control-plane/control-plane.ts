@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   ConnectorRegistry,
   DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
   type Logger,
   manualRunId,
   type PipelineDeps,
@@ -158,6 +159,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const executions = new LocalStepFunctions({
       definitionPath: join(options.repoRoot, "state-machines", "pipeline-run.asl.json"),
       handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel),
+      runTimeoutSeconds: definitionTimeoutSeconds(options.config.pipelines, core.settings),
       waitTimeOverrides: options.waitTimeOverrides,
       retryIntervalOverrides: options.retryIntervalOverrides,
     });

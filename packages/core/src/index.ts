@@ -6,3 +6,4 @@ export * from "./http";
 export * from "./ledger";
 export * from "./logging";
 export * from "./pipeline";
+export * from "./retry";

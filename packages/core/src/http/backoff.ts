@@ -7,6 +7,8 @@ export interface RetryPolicy extends BackoffPolicy {
   readonly maxAttempts: number;
   /** a Retry-After longer than this is not waited out here: the call fails and the caller retries later */
   readonly maxRetryAfterMs: number;
+  /** no attempt starts with less time than this before the request's deadline (default 1 s; see classify.ts) */
+  readonly minAttemptMs?: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {

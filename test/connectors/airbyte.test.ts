@@ -1,6 +1,6 @@
 import { applyStepGuards, ToolAuthError, ToolRequestError, ToolUnavailableError } from "@tapestry/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { airbyteRig, airbyteStep, context, pollToEnd, rejection, ZOOM_CONNECTION } from "./harness";
+import { airbyteRig, airbyteStep, call, context, pollToEnd, rejection, ZOOM_CONNECTION } from "./harness";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -117,7 +117,7 @@ describe("Airbyte connector against the sandbox", () => {
     const started = await r.connector.start(step, context);
     const { final } = await pollToEnd(r.connector, step, started.externalId, { maxMs: 400 });
     expect(final.state).toBe("running");
-    const cancelled = await r.connector.cancel(step, started.externalId);
+    const cancelled = await r.connector.cancel(step, started.externalId, call);
     expect(cancelled).toMatchObject({ state: "cancelled", reason: "cancelled" });
     expect(r.sandbox.jobs()[0]?.status).toBe("cancelled");
     expect(r.sandbox.traffic.some((t) => t.operation === "cancelJob")).toBe(true);
@@ -127,7 +127,7 @@ describe("Airbyte connector against the sandbox", () => {
     const r = await rig();
     const started = await r.connector.start(step, context);
     await pollToEnd(r.connector, step, started.externalId);
-    expect((await r.connector.cancel(step, started.externalId)).state).toBe("succeeded");
+    expect((await r.connector.cancel(step, started.externalId, call)).state).toBe("succeeded");
   });
 
   it("incomplete (an attempt Airbyte retries) is still running, then succeeded", async () => {
@@ -193,7 +193,7 @@ describe("Airbyte connector against the sandbox", () => {
   it("gets a new token once when its token is revoked", async () => {
     const r = await rig({ rules: [{ on: "getJob", calls: [1], revokeTokens: true }] });
     const started = await r.connector.start(step, context);
-    const status = await r.connector.poll(step, started.externalId);
+    const status = await r.connector.poll(step, started.externalId, call);
     expect(status.state).toBe("running");
     const statuses = r.sandbox.traffic.map((t) => `${t.operation}:${t.response?.status}`);
     expect(statuses).toEqual([
@@ -229,7 +229,7 @@ describe("Airbyte connector against the sandbox", () => {
   it("an Airbyte that is down is a transient error that is safe to retry (nothing was sent)", async () => {
     const r = await rig();
     await r.close();
-    const error = await rejection(r.connector.poll(step, "12345"));
+    const error = await rejection(r.connector.poll(step, "12345", call));
     expect(error).toBeInstanceOf(ToolUnavailableError);
     expect((error as ToolUnavailableError).detail.ambiguous).toBe(false);
   });

@@ -1,7 +1,7 @@
 import { ToolAuthError } from "@tapestry/core";
 import { describeTrigger } from "@tapestry/core/connectors";
 import { afterEach, describe, expect, it } from "vitest";
-import { context, dbtRig, dbtStep, pollToEnd, rejection } from "./harness";
+import { call, context, dbtRig, dbtStep, pollToEnd, rejection } from "./harness";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -122,7 +122,7 @@ describe("dbt Cloud connector against the sandbox", () => {
   it("a stuck run is cancelled on request", async () => {
     const r = await rig({ outcomes: [{ outcome: "stuck" }] });
     const started = await r.connector.start(step, context);
-    const cancelled = await r.connector.cancel(step, started.externalId);
+    const cancelled = await r.connector.cancel(step, started.externalId, call);
     expect(["running", "cancelled"]).toContain(cancelled.state);
     expect((await pollToEnd(r.connector, step, started.externalId)).final.state).toBe("cancelled");
     expect(r.sandbox.traffic.some((t) => t.operation === "cancelRun")).toBe(true);
@@ -146,7 +146,7 @@ describe("dbt Cloud connector against the sandbox", () => {
   it("a refused token names the secret to fix", async () => {
     const r = await rig({ rules: [{ on: "getRun", calls: [1], respond: { status: 401 } }] });
     const started = await r.connector.start(step, context);
-    const error = await rejection(r.connector.poll(step, started.externalId));
+    const error = await rejection(r.connector.poll(step, started.externalId, call));
     expect(error).toBeInstanceOf(ToolAuthError);
     expect(error.message).toContain('check the secret "DBT_CLOUD_TOKEN"');
   });

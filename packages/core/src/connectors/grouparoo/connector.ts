@@ -4,8 +4,9 @@ import { type HttpClient, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
 import { parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
 import { toolHttpClient } from "../tool-http";
-import { startWithoutDuplicates } from "../trigger";
+import { startWithoutDuplicates, triggerOptions } from "../trigger";
 import type {
+  CallOptions,
   ConnectorDependencies,
   JobStatus,
   StartedJob,
@@ -47,53 +48,55 @@ export class GrouparooConnector implements StepConnector<GrouparooStep> {
     this.logger = deps.logger ?? silentLogger;
   }
 
-  async start(step: GrouparooStep, _context: StepContext): Promise<StartedJob> {
-    const running = (await this.recentRuns(step)).find((r) => IN_FLIGHT.has(r.state));
-    if (running) {
-      this.logger.info("grouparoo: attaching to the schedule's run already in flight", { runId: running.id });
-      return this.started(running, true);
-    }
+  start(step: GrouparooStep, context: StepContext): Promise<StartedJob> {
     return startWithoutDuplicates(
       this.tool,
       {
-        trigger: async () => {
+        inFlight: async (deadline) => {
+          const running = (await this.recentRuns(step, deadline)).find((r) => IN_FLIGHT.has(r.state));
+          return running ? this.started(running, true) : undefined;
+        },
+        trigger: async (deadline) => {
           const response = await this.http.request({
             operation: "run schedule",
             method: "POST",
             path: `/api/v1/schedule/${encodeURIComponent(step.scheduleId)}/run`,
+            deadline,
           });
           return this.started(
             parseAnswer(this.tool, "the schedule run", runAnswer, response.body).run,
             false,
           );
         },
-        findExisting: async (triggeredAt) => {
+        findExisting: async (since, deadline) => {
           const skew = this.deps.adoptionSkewMs ?? 30_000;
-          const run = (await this.recentRuns(step)).find(
-            (r) => IN_FLIGHT.has(r.state) || wasCreatedSince(r.createdAt, triggeredAt - skew),
+          const run = (await this.recentRuns(step, deadline)).find(
+            (r) => IN_FLIGHT.has(r.state) || wasCreatedSince(r.createdAt, since - skew),
           );
           return run ? this.started(run, true) : undefined;
         },
       },
-      { maxTriggers: this.deps.maxTriggers ?? 3, now: this.deps.now ?? Date.now, logger: this.logger },
+      triggerOptions(this.deps, this.logger, context),
     );
   }
 
-  async poll(step: GrouparooStep, externalId: string): Promise<JobStatus> {
+  async poll(step: GrouparooStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     const response = await this.http.request({
       operation: "read run",
       method: "GET",
       path: `/api/v1/run/${encodeURIComponent(externalId)}`,
+      deadline: call.deadline,
     });
     return this.status(step, parseAnswer(this.tool, "the run read", runAnswer, response.body).run);
   }
 
-  async cancel(step: GrouparooStep, externalId: string): Promise<JobStatus> {
+  async cancel(step: GrouparooStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     const response = await this.http.request({
       operation: "stop run",
       method: "PUT",
       path: `/api/v1/run/${encodeURIComponent(externalId)}`,
       body: { state: "stopped" },
+      deadline: call.deadline,
     });
     return this.status(step, parseAnswer(this.tool, "the run stop", runAnswer, response.body).run);
   }
@@ -102,12 +105,13 @@ export class GrouparooConnector implements StepConnector<GrouparooStep> {
     return { tool: this.tool, toolLabel: "Grouparoo", target: `schedule ${step.scheduleId}` };
   }
 
-  private async recentRuns(step: GrouparooStep): Promise<GrouparooRun[]> {
+  private async recentRuns(step: GrouparooStep, deadline: number): Promise<GrouparooRun[]> {
     const response = await this.http.request({
       operation: "list runs",
       method: "GET",
       path: "/api/v1/runs",
       query: { id: step.scheduleId, limit: 10 },
+      deadline,
     });
     return parseAnswer(this.tool, "the run list", runListAnswer, response.body).runs;
   }

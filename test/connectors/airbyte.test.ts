@@ -123,11 +123,15 @@ describe("Airbyte connector against the sandbox", () => {
     expect(r.sandbox.traffic.some((t) => t.operation === "cancelJob")).toBe(true);
   });
 
-  it("cancelling a job that already finished answers its final state", async () => {
+  it("cancelling a job that already finished answers its final state, rows and bytes included", async () => {
     const r = await rig();
     const started = await r.connector.start(step, context);
     await pollToEnd(r.connector, step, started.externalId);
-    expect((await r.connector.cancel(step, started.externalId, call)).state).toBe("succeeded");
+    expect(await r.connector.cancel(step, started.externalId, call)).toMatchObject({
+      state: "succeeded",
+      rows: 1204,
+      bytes: 88000,
+    });
   });
 
   it("incomplete (an attempt Airbyte retries) is still running, then succeeded", async () => {
@@ -164,12 +168,15 @@ describe("Airbyte connector against the sandbox", () => {
     expect(judged.error).toContain("moved 0 rows, fewer than its minRows of 1");
   });
 
-  it("an unknown status fails the step and names the status", async () => {
+  it("an unknown status cancels the job, then fails the step naming the status and the cancel", async () => {
     const r = await rig({ outcomes: [{ outcome: "unknown-status", status: "paused", durationMs: 30 }] });
     const started = await r.connector.start(step, context);
     const { final } = await pollToEnd(r.connector, step, started.externalId);
     expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "paused" });
     expect(final.error).toContain(`Airbyte reported status "paused" for job ${started.externalId}`);
+    expect(final.error).toContain("the job was cancelled");
+    expect(r.sandbox.traffic.filter((t) => t.operation === "cancelJob")).toHaveLength(1);
+    expect(r.sandbox.jobs()[0]?.status).toBe("cancelled");
   });
 
   it("renews the access token before it expires, and once more when Airbyte expires it early", async () => {
@@ -203,6 +210,22 @@ describe("Airbyte connector against the sandbox", () => {
       "createAccessToken:200",
       "getJob:200",
     ]);
+  });
+
+  it("a poll refused with 401 renews the access token once, and the poll succeeds", async () => {
+    const r = await rig({ rules: [{ on: "getJob", calls: [1], respond: { status: 401 } }] });
+    const started = await r.connector.start(step, context);
+    const status = await r.connector.poll(step, started.externalId, call);
+    expect(status.state).toBe("running");
+    const statuses = r.sandbox.traffic.map((t) => `${t.operation}:${t.response?.status}`);
+    expect(statuses).toEqual([
+      "createAccessToken:200",
+      "createJob:200",
+      "getJob:401",
+      "createAccessToken:200",
+      "getJob:200",
+    ]);
+    expect(r.sandbox.traffic.some((t) => t.operation === "cancelJob")).toBe(false);
   });
 
   it("a wrong client secret fails with the secret's NAME to fix, not its value", async () => {

@@ -95,11 +95,13 @@ describe("Grouparoo connector against the sandbox", () => {
     expect(stop?.request.body).toEqual({ state: "stopped" });
   });
 
-  it("an unknown state fails closed", async () => {
+  it("an unknown state fails closed, and the run is stopped first", async () => {
     const r = await rig({ outcomes: [{ outcome: "unknown-status", status: "paused", durationMs: 30 }] });
     const started = await r.connector.start(step, context);
     const { final } = await pollToEnd(r.connector, step, started.externalId);
     expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "paused" });
+    expect(final.error).toContain("the job was cancelled");
+    expect(r.sandbox.traffic.filter((t) => t.operation === "stopRun")).toHaveLength(1);
   });
 
   it("zero records imported fails a step with minRows", async () => {

@@ -84,8 +84,9 @@ export async function pollStep(input: PollStepInput, deps: PipelineDeps, call: C
 
 /**
  * Cancels the external job of a step that timed out, or whose polling kept failing, so that no
- * job is left running unwatched. If the job turns out to have finished meanwhile, that outcome
- * stands; otherwise the step fails with the given reason.
+ * job is left running unwatched. A job that had finished before the cancel reached it keeps its
+ * own outcome (succeeded with its rows, or failed with its error); the step fails with the given
+ * reason only when the job was really stopped, or could not be.
  */
 export async function cancelStep(
   input: CancelStepInput,
@@ -105,11 +106,18 @@ export async function cancelStep(
       error: cancelProblem,
     });
   }
-  if (status?.state === "succeeded") return finish(input, applyStepGuards(step, status), deps);
+  if (status && finishedOnItsOwn(status)) return finish(input, applyStepGuards(step, status), deps);
+  const theJob = `its ${step.tool} job ${job.externalId}`;
+  const fate =
+    status === undefined
+      ? `${theJob} could not be cancelled`
+      : status.state === "cancelled"
+        ? `${theJob} was cancelled`
+        : `${theJob} was asked to stop (it reports ${status.toolStatus} for now)`;
   const why =
     input.reason === "timeout"
-      ? `step "${step.name}" timed out after ${step.timeoutMinutes} min; its ${step.tool} job ${job.externalId} was cancelled`
-      : `polling step "${step.name}" failed (${input.failure ? describeTaskError(input.failure) : "unknown error"}); its ${step.tool} job ${job.externalId} was cancelled`;
+      ? `step "${step.name}" timed out after ${step.timeoutMinutes} min; ${fate}`
+      : `polling step "${step.name}" failed (${input.failure ? describeTaskError(input.failure) : "unknown error"}); ${fate}`;
   return finish(
     input,
     {
@@ -159,6 +167,11 @@ export async function stepErrored(input: StepErroredInput, deps: PipelineDeps): 
     reason: "error",
     error,
   };
+}
+
+/** A known end the job reached by itself: what a cancel answers for a job that was already over. */
+function finishedOnItsOwn(status: JobStatus): boolean {
+  return status.state === "succeeded" || (status.state === "failed" && status.reason !== "unknown-status");
 }
 
 function measures(status: JobStatus): Pick<Job, "toolStatus" | "rows" | "bytes"> {

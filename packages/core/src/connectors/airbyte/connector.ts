@@ -3,7 +3,7 @@ import type { AirbyteStep, AirbyteToolConfig } from "../../config";
 import { ToolRequestError } from "../../errors";
 import { type AuthProvider, bodyCredentials, type HttpClient, noAuth, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
-import { parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { cancelUnknownStatus, parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
 import { toolHttpClient } from "../tool-http";
 import { startWithoutDuplicates, triggerOptions } from "../trigger";
 import type {
@@ -77,7 +77,8 @@ export class AirbyteConnector implements StepConnector<AirbyteStep> {
   }
 
   async poll(step: AirbyteStep, externalId: string, call: CallOptions): Promise<JobStatus> {
-    return this.read(step, externalId, call);
+    const status = await this.read(step, externalId, call);
+    return cancelUnknownStatus(this.tool, status, () => this.cancel(step, externalId, call));
   }
 
   async cancel(step: AirbyteStep, externalId: string, call: CallOptions): Promise<JobStatus> {

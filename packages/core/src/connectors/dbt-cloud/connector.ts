@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { DbtCloudStep, DbtCloudToolConfig } from "../../config";
 import { type HttpClient, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
-import { describeTrigger, parseAnswer, unknownStatus } from "../answer";
+import { cancelUnknownStatus, describeTrigger, parseAnswer, unknownStatus } from "../answer";
 import { toolHttpClient } from "../tool-http";
 import { startWithoutDuplicates, triggerOptions } from "../trigger";
 import type {
@@ -110,9 +110,14 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
       deadline: call.deadline,
     });
     const run = parseAnswer(this.tool, "the run read", runAnswer, response.body).data;
-    return this.finalStatus(step, run, call);
+    const status = await this.finalStatus(step, run, call);
+    return cancelUnknownStatus(this.tool, status, () => this.cancel(step, externalId, call));
   }
 
+  /**
+   * dbt Cloud answers a cancel with the run as it stands: a run that had already finished keeps
+   * its outcome, and its rows are read from run_results.json exactly as a poll reads them.
+   */
   async cancel(step: DbtCloudStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     const response = await this.http.request({
       operation: "cancel run",
@@ -122,7 +127,8 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
       idempotent: true,
       deadline: call.deadline,
     });
-    return this.status(parseAnswer(this.tool, "the run cancel", runAnswer, response.body).data);
+    const run = parseAnswer(this.tool, "the run cancel", runAnswer, response.body).data;
+    return this.finalStatus(step, run, call);
   }
 
   /** The run's status, with the rows its models wrote once it has succeeded. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { GrouparooStep, GrouparooToolConfig } from "../../config";
 import { type HttpClient, staticHeaderAuth } from "../../http";
 import { type Logger, silentLogger } from "../../logging";
-import { parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { cancelUnknownStatus, parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
 import { toolHttpClient } from "../tool-http";
 import { startWithoutDuplicates, triggerOptions } from "../trigger";
 import type {
@@ -87,9 +87,11 @@ export class GrouparooConnector implements StepConnector<GrouparooStep> {
       path: `/api/v1/run/${encodeURIComponent(externalId)}`,
       deadline: call.deadline,
     });
-    return this.status(step, parseAnswer(this.tool, "the run read", runAnswer, response.body).run);
+    const status = this.status(step, parseAnswer(this.tool, "the run read", runAnswer, response.body).run);
+    return cancelUnknownStatus(this.tool, status, () => this.cancel(step, externalId, call));
   }
 
+  /** Grouparoo answers a stop with the run as it stands; a finished run keeps its outcome and counts. */
   async cancel(step: GrouparooStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     const response = await this.http.request({
       operation: "stop run",

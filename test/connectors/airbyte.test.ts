@@ -197,23 +197,11 @@ describe("Airbyte connector against the sandbox", () => {
     expect(tokens.every((t) => t.response?.status === 200)).toBe(true);
   });
 
-  it("gets a new token once when its token is revoked", async () => {
-    const r = await rig({ rules: [{ on: "getJob", calls: [1], revokeTokens: true }] });
-    const started = await r.connector.start(step, context);
-    const status = await r.connector.poll(step, started.externalId, call);
-    expect(status.state).toBe("running");
-    const statuses = r.sandbox.traffic.map((t) => `${t.operation}:${t.response?.status}`);
-    expect(statuses).toEqual([
-      "createAccessToken:200",
-      "createJob:200",
-      "getJob:401",
-      "createAccessToken:200",
-      "getJob:200",
-    ]);
-  });
-
-  it("a poll refused with 401 renews the access token once, and the poll succeeds", async () => {
-    const r = await rig({ rules: [{ on: "getJob", calls: [1], respond: { status: 401 } }] });
+  it.each([
+    ["its token is revoked", { revokeTokens: true }],
+    ["Airbyte answers 401", { respond: { status: 401 } }],
+  ])("a poll whose %s renews the access token once, and the poll succeeds", async (_why, rule) => {
+    const r = await rig({ rules: [{ on: "getJob", calls: [1], ...rule }] });
     const started = await r.connector.start(step, context);
     const status = await r.connector.poll(step, started.externalId, call);
     expect(status.state).toBe("running");

@@ -87,24 +87,18 @@ function deps(rec: Recorder) {
   return { secrets: readSecret, logger: rec.logger, retry: TEST_RETRY, random: () => 0.5, sleep: rec.sleep };
 }
 
-/** What a task handler gives each call: the Lambda's 120 s less the 10 s margin, from now. */
-const CALL_BUDGET_MS = 110_000;
+/** What a task handler gives each call: the Lambda's 120 s less the 10 s margin, from when the call is made. */
+const withBudget = <T extends object>(fields: T): T & { readonly deadline: number } =>
+  Object.defineProperty({ ...fields }, "deadline", {
+    get: () => Date.now() + 110_000,
+    enumerable: true,
+  }) as T & { readonly deadline: number };
 
-/** The bound of one poll or cancel, read when the call is made. */
-export const call = {
-  get deadline() {
-    return Date.now() + CALL_BUDGET_MS;
-  },
-};
+/** The bound of one poll or cancel. */
+export const call = withBudget({});
 
-/** A start's context; its deadline is read when the call is made. */
-export const context = {
-  pipeline: "rain-shield-audience",
-  runId: "01JDQ7ZKX4T9E8W2M5R3B6N1CY",
-  get deadline() {
-    return Date.now() + CALL_BUDGET_MS;
-  },
-};
+/** A start's context. */
+export const context = withBudget({ pipeline: "rain-shield-audience", runId: "01JDQ7ZKX4T9E8W2M5R3B6N1CY" });
 
 const stepDefaults = { timeoutMinutes: 5, pollIntervalSeconds: 1 };
 

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TapestryEvent } from "@tapestry/core";
-import { DEADLINE_MARGIN_MS, type PipelineRunFunction } from "@tapestry/core/pipeline";
+import { DEADLINE_MARGIN_MS, type PipelineRunFunction, taskResources } from "@tapestry/core/pipeline";
 import { type ControlPlane, REPO_ROOT, startControlPlane } from "@tapestry/local";
 import { parseScenario } from "@tapestry/local/sandboxes";
 import { afterEach, describe, expect, it } from "vitest";
@@ -25,19 +25,11 @@ const SHORT: Partial<Record<PipelineRunFunction, number>> = {
 /** Longer than any budget: the answer comes after the invocation has given up. */
 const HANG_MS = 10_000;
 
+/** Every Task state of the definition: their Retry pauses shrink to 10 ms. */
 const TASK_STATES = [
-  "AcquireRunLock",
-  "PublishRunStarted",
-  "StartStep",
-  "AdoptOrStartStep",
-  "PollStep",
-  "CancelTimedOutJob",
-  "CancelAbandonedJob",
-  "StepErrored",
-  "PublishRunSucceeded",
-  "ReleaseRunLock",
-  "PublishRunFailed",
-  "ReleaseRunLockAfterFailure",
+  ...taskResources(
+    JSON.parse(readFileSync(join(REPO_ROOT, "state-machines", "pipeline-run.asl.json"), "utf8")),
+  ).keys(),
 ];
 
 interface Plane extends ControlPlane {
@@ -116,26 +108,25 @@ describe("a tool that hangs past the invocation's deadline", () => {
     expect(run).toMatchObject({ status: "succeeded", rows: KICKSTART_ROWS });
   });
 
-  it("a token request that hangs (nothing sent yet): StartStep retries as ToolUnavailableError, no adopt, one trigger per step", async () => {
-    const p = await plane({ rules: [{ on: "createAccessToken", calls: [1], latencyMs: HANG_MS }] });
-    const { outcome, states, run } = await runOnce(p);
+  it.each([
+    // nothing was sent yet: StartStep itself is retried, nothing to adopt
+    ["a token request", "createAccessToken", "AdoptOrStartStep"],
+    // a read: PollStep is retried instead of abandoning (and cancelling) the job
+    ["a poll", "getJob", "CancelAbandonedJob"],
+  ])(
+    "%s that hangs: the task retries as ToolUnavailableError, one trigger per step",
+    async (_what, operation, never) => {
+      const p = await plane({ rules: [{ on: operation, calls: [1], latencyMs: HANG_MS }] });
+      const { outcome, states, run } = await runOnce(p);
 
-    expect(outcome?.status).toBe("SUCCEEDED");
-    expect(states).not.toContain("AdoptOrStartStep");
-    expect(states).not.toContain("StepErrored");
-    expect(triggersPerConnection(p)).toEqual([1, 1]);
-    const tokens = p.sandboxes.airbyte.traffic.filter((t) => t.operation === "createAccessToken");
-    expect(tokens.length).toBeGreaterThanOrEqual(2);
-    expect(run).toMatchObject({ status: "succeeded", rows: KICKSTART_ROWS });
-  });
-
-  it("a poll that hangs: PollStep retries as ToolUnavailableError instead of failing the step", async () => {
-    const p = await plane({ rules: [{ on: "getJob", calls: [1], latencyMs: HANG_MS }] });
-    const { outcome, states, run } = await runOnce(p);
-
-    expect(outcome?.status).toBe("SUCCEEDED");
-    expect(states).not.toContain("CancelAbandonedJob");
-    expect(p.sandboxes.airbyte.counters).toEqual({ triggers: 2, jobsCreated: 2 });
-    expect(run).toMatchObject({ status: "succeeded", rows: KICKSTART_ROWS });
-  });
+      expect(outcome?.status).toBe("SUCCEEDED");
+      expect(states).not.toContain(never);
+      expect(states).not.toContain("StepErrored");
+      expect(
+        p.sandboxes.airbyte.traffic.filter((t) => t.operation === operation).length,
+      ).toBeGreaterThanOrEqual(2);
+      expect(triggersPerConnection(p)).toEqual([1, 1]);
+      expect(run).toMatchObject({ status: "succeeded", rows: KICKSTART_ROWS });
+    },
+  );
 });

@@ -1,11 +1,10 @@
 import { z } from "zod";
 import type { AirbyteStep, AirbyteToolConfig } from "../../config";
 import { ToolRequestError } from "../../errors";
-import { type AuthProvider, bodyCredentials, type HttpClient, noAuth, staticHeaderAuth } from "../../http";
-import { type Logger, silentLogger } from "../../logging";
+import { type AuthProvider, bodyCredentials, noAuth, staticHeaderAuth } from "../../http";
 import { cancelUnknownStatus, parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { HttpStepConnector } from "../http-connector";
 import { toolHttpClient } from "../tool-http";
-import { startWithoutDuplicates, triggerOptions } from "../trigger";
 import type {
   CallOptions,
   ConnectorDependencies,
@@ -34,21 +33,14 @@ const jobListAnswer = z.looseObject({ data: z.array(jobAnswer) });
 const IN_FLIGHT = new Set(["pending", "queued", "running", "incomplete"]);
 
 /** Airbyte public API v1: one sync job per step. */
-export class AirbyteConnector implements StepConnector<AirbyteStep> {
+export class AirbyteConnector
+  extends HttpStepConnector<AirbyteToolConfig>
+  implements StepConnector<AirbyteStep>
+{
   readonly tool = "airbyte" as const;
-  private readonly logger: Logger;
-
-  constructor(
-    private readonly http: HttpClient,
-    private readonly config: AirbyteToolConfig,
-    private readonly deps: ConnectorDependencies,
-  ) {
-    this.logger = deps.logger ?? silentLogger;
-  }
 
   start(step: AirbyteStep, context: StepContext): Promise<StartedJob> {
-    return startWithoutDuplicates(
-      this.tool,
+    return this.startJob(
       {
         trigger: async (deadline) => {
           const response = await this.http.request({
@@ -72,7 +64,7 @@ export class AirbyteConnector implements StepConnector<AirbyteStep> {
           return job ? this.started(step, job, true) : undefined;
         },
       },
-      triggerOptions(this.deps, this.logger, context),
+      context,
     );
   }
 

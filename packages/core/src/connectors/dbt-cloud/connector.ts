@@ -1,10 +1,9 @@
 import { z } from "zod";
 import type { DbtCloudStep, DbtCloudToolConfig } from "../../config";
-import { type HttpClient, staticHeaderAuth } from "../../http";
-import { type Logger, silentLogger } from "../../logging";
+import { staticHeaderAuth } from "../../http";
 import { cancelUnknownStatus, describeTrigger, parseAnswer, unknownStatus } from "../answer";
+import { HttpStepConnector } from "../http-connector";
 import { toolHttpClient } from "../tool-http";
-import { startWithoutDuplicates, triggerOptions } from "../trigger";
 import type {
   CallOptions,
   ConnectorDependencies,
@@ -54,23 +53,17 @@ const STATUS_WORDS: Record<number, string> = {
 };
 
 /** dbt Cloud API v2: one job run per step. */
-export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
+export class DbtCloudConnector
+  extends HttpStepConnector<DbtCloudToolConfig>
+  implements StepConnector<DbtCloudStep>
+{
   readonly tool = "dbt-cloud" as const;
-  private readonly logger: Logger;
-
-  constructor(
-    private readonly http: HttpClient,
-    private readonly deps: ConnectorDependencies,
-  ) {
-    this.logger = deps.logger ?? silentLogger;
-  }
 
   async start(step: DbtCloudStep, context: StepContext): Promise<StartedJob> {
     const cause = describeTrigger(context.pipeline, context.runId, step.name, MAX_CAUSE);
     const inFlight = (runs: readonly DbtRun[]) =>
       step.attachToInFlightRun ? runs.find((r) => IN_FLIGHT.has(r.status)) : undefined;
-    return startWithoutDuplicates(
-      this.tool,
+    return this.startJob(
       {
         inFlight: async (deadline) => {
           const running = inFlight(await this.recentRuns(step, deadline));
@@ -98,7 +91,7 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
           return running ? this.started(running, true) : undefined;
         },
       },
-      triggerOptions(this.deps, this.logger, context),
+      context,
     );
   }
 
@@ -230,5 +223,5 @@ export async function createDbtCloudConnector(
 ): Promise<DbtCloudConnector> {
   const token = await deps.secrets(config.tokenSecret);
   const auth = staticHeaderAuth("authorization", "Token", token, config.tokenSecret);
-  return new DbtCloudConnector(toolHttpClient("dbt-cloud", config, deps, auth), deps);
+  return new DbtCloudConnector(toolHttpClient("dbt-cloud", config, deps, auth), config, deps);
 }

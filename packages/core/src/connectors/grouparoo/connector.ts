@@ -1,10 +1,9 @@
 import { z } from "zod";
 import type { GrouparooStep, GrouparooToolConfig } from "../../config";
-import { type HttpClient, staticHeaderAuth } from "../../http";
-import { type Logger, silentLogger } from "../../logging";
+import { staticHeaderAuth } from "../../http";
 import { cancelUnknownStatus, parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { HttpStepConnector } from "../http-connector";
 import { toolHttpClient } from "../tool-http";
-import { startWithoutDuplicates, triggerOptions } from "../trigger";
 import type {
   CallOptions,
   ConnectorDependencies,
@@ -36,21 +35,14 @@ const IN_FLIGHT = new Set(["draft", "running"]);
  * run is in flight STOPS that run and starts another. So `start` always looks for a run in
  * flight first and attaches to it; it never pre-empts.
  */
-export class GrouparooConnector implements StepConnector<GrouparooStep> {
+export class GrouparooConnector
+  extends HttpStepConnector<GrouparooToolConfig>
+  implements StepConnector<GrouparooStep>
+{
   readonly tool = "grouparoo" as const;
-  private readonly logger: Logger;
-
-  constructor(
-    private readonly http: HttpClient,
-    private readonly config: GrouparooToolConfig,
-    private readonly deps: ConnectorDependencies,
-  ) {
-    this.logger = deps.logger ?? silentLogger;
-  }
 
   start(step: GrouparooStep, context: StepContext): Promise<StartedJob> {
-    return startWithoutDuplicates(
-      this.tool,
+    return this.startJob(
       {
         inFlight: async (deadline) => {
           const running = (await this.recentRuns(step, deadline)).find((r) => IN_FLIGHT.has(r.state));
@@ -76,7 +68,7 @@ export class GrouparooConnector implements StepConnector<GrouparooStep> {
           return run ? this.started(run, true) : undefined;
         },
       },
-      triggerOptions(this.deps, this.logger, context),
+      context,
     );
   }
 

@@ -10,9 +10,9 @@ import { readCsv, SALESFORCE_CSV, ZOOM_CSV } from "../local/warehouse/kickstart-
 import { eventLines, FAST_TOOLS, kickstartConfig } from "./harness";
 
 /**
- * A tool that hangs past a task's deadline, on aws-local-stepfunctions with the real handlers,
- * ASL and sandboxes. The task functions get a short timeout (their deadline is that less
- * DEADLINE_MARGIN_MS, as on AWS), so a hang of a few seconds outlives an invocation.
+ * Tools misbehaving on aws-local-stepfunctions with the real handlers, ASL and sandboxes: hanging
+ * past a task's deadline, failing polls. The task functions get a short timeout (their deadline
+ * is that less DEADLINE_MARGIN_MS, as on AWS), so a hang of a few seconds outlives an invocation.
  */
 
 /** What each tool-facing invocation may spend on the tools: 2 s. */
@@ -44,7 +44,10 @@ afterEach(async () => {
   }
 });
 
-async function plane(airbyte: Record<string, unknown>): Promise<Plane> {
+async function plane(
+  airbyte: Record<string, unknown>,
+  dbtCloud: Record<string, unknown> = {},
+): Promise<Plane> {
   const stateDir = mkdtempSync(join(tmpdir(), "tapestry-deadline-"));
   const events: TapestryEvent[] = [];
   const started = await startControlPlane({
@@ -52,7 +55,11 @@ async function plane(airbyte: Record<string, unknown>): Promise<Plane> {
     repoRoot: REPO_ROOT,
     stateDir,
     port: 0,
-    scenario: parseScenario({ ...FAST_TOOLS, airbyte: { ...FAST_TOOLS.airbyte, ...airbyte } }),
+    scenario: parseScenario({
+      ...FAST_TOOLS,
+      airbyte: { ...FAST_TOOLS.airbyte, ...airbyte },
+      "dbt-cloud": { ...FAST_TOOLS["dbt-cloud"], ...dbtCloud },
+    }),
     schedule: false,
     settings: { queueWaitSeconds: 1 },
     onEvent: (event) => {
@@ -129,4 +136,19 @@ describe("a tool that hangs past the invocation's deadline", () => {
       expect(run).toMatchObject({ status: "succeeded", rows: KICKSTART_ROWS });
     },
   );
+});
+
+describe("a job that finished while its polls kept failing", () => {
+  it("the cancel of the abandoned job finds it succeeded: the step keeps its outcome and the model's 58 rows", async () => {
+    // every read of the dbt run fails; the run itself succeeds (run_results.json says 58 rows)
+    const p = await plane({}, { rules: [{ on: "getRun", from: 1, respond: { status: 503 } }] });
+    const { runId, outcome, states, run } = await runOnce(p);
+
+    expect(states).toContain("CancelAbandonedJob");
+    expect(outcome?.status).toBe("SUCCEEDED");
+    expect(run?.steps.find((s) => s.step === "email-model")).toMatchObject({ status: "succeeded", rows: 58 });
+    // 143 before: the e-mail model's rows were lost with the cancel's answer
+    expect(run).toMatchObject({ status: "succeeded", rows: KICKSTART_ROWS });
+    expect(eventLines(p.events, runId)).toContain("StepSucceeded transform/email-model");
+  });
 });

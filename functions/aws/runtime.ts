@@ -176,8 +176,8 @@ export function pipelineHandlerDeps(): PipelineHandlerDeps {
     core: {
       connectors: {
         start: async (step, context) => connectors().start(step, context),
-        poll: async (step, externalId) => connectors().poll(step, externalId),
-        cancel: async (step, externalId) => connectors().cancel(step, externalId),
+        poll: async (step, externalId, call) => connectors().poll(step, externalId, call),
+        cancel: async (step, externalId, call) => connectors().cancel(step, externalId, call),
       },
       publisher: { publish: async (events) => eventPublisher().publish(events) },
       ledger: {

@@ -4,4 +4,9 @@ export { createPublishEventHandler } from "./publish-event";
 export { createRunLockHandler } from "./run-lock";
 export { createStartScheduledRunHandler, type StartScheduledRunDeps } from "./start-scheduled-run";
 export { createStartStepHandler } from "./start-step";
-export { type PipelineHandlerDeps, pipelineTaskHandler, type TaskLambda } from "./task-handler";
+export {
+  type Invocation,
+  type PipelineHandlerDeps,
+  pipelineTaskHandler,
+  type TaskLambda,
+} from "./task-handler";

@@ -7,3 +7,4 @@ export * from "./ledger";
 export * from "./logging";
 export * from "./names";
 export * from "./pipeline";
+export * from "./retry";

@@ -77,6 +77,9 @@ function deps(fails: { tool?: Error; bus?: Error; ledger?: Error } = {}) {
   return { core, published };
 }
 
+/** A tool task's invocation: a deadline far enough away that it never decides anything here. */
+const INVOCATION = { deadline: NOW.getTime() + 60_000 };
+
 /** Each core task run once, against dependencies that fail as given. */
 const RUN: Record<PipelineRunTask, (core: PipelineDeps) => Promise<unknown>> = {
   acquireRunLock: (core) =>
@@ -88,13 +91,18 @@ const RUN: Record<PipelineRunTask, (core: PipelineDeps) => Promise<unknown>> = {
       core,
     ),
   startStep: (core) =>
-    startStep({ runId: RUN_ID, pipeline: PIPELINE.name, stage: "ingest", step: STEP }, core),
+    startStep({ runId: RUN_ID, pipeline: PIPELINE.name, stage: "ingest", step: STEP }, core, INVOCATION),
   pollStep: (core) =>
-    pollStep({ runId: RUN_ID, pipeline: PIPELINE.name, stage: "ingest", step: STEP, job: JOB }, core),
+    pollStep(
+      { runId: RUN_ID, pipeline: PIPELINE.name, stage: "ingest", step: STEP, job: JOB },
+      core,
+      INVOCATION,
+    ),
   cancelStep: (core) =>
     cancelStep(
       { runId: RUN_ID, pipeline: PIPELINE.name, stage: "ingest", step: STEP, job: JOB, reason: "timeout" },
       core,
+      INVOCATION,
     ),
 };
 

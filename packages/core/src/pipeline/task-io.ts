@@ -42,7 +42,14 @@ const stepTask = {
   step: stepSchema,
 };
 
-export const startStepInputSchema = z.object(stepTask);
+export const startStepInputSchema = z.object({
+  ...stepTask,
+  /**
+   * Set by the state machine's AdoptOrStartStep after StartStep failed with
+   * ToolTriggerUncertainError: look for the job an earlier start may have triggered before triggering.
+   */
+  adopt: z.boolean().optional(),
+});
 export type StartStepInput = z.output<typeof startStepInputSchema>;
 
 export const pollStepInputSchema = z.object({ ...stepTask, job: jobSchema });

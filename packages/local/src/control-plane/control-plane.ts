@@ -33,7 +33,11 @@ import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
 import { createWarehouseRunners, kickstartBindings, Warehouse } from "../warehouse";
 import { generateSandboxCredentials, sandboxedTools, withSandboxAuth } from "./sandboxed-tools";
-import { type PowertoolsLogLevel, pipelineTaskHandlers } from "./task-handlers";
+import {
+  type FunctionTimeoutOverrides,
+  type PowertoolsLogLevel,
+  pipelineTaskHandlers,
+} from "./task-handlers";
 
 export interface ControlPlaneOptions {
   readonly config: TapestryConfig;
@@ -61,6 +65,8 @@ export interface ControlPlaneOptions {
   /** tests: Wait states in milliseconds, Retry pauses in milliseconds */
   readonly waitTimeOverrides?: Readonly<Record<string, number>>;
   readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
+  /** tests: task functions' timeouts in milliseconds (their handlers' deadlines follow) */
+  readonly functionTimeoutOverrides?: FunctionTimeoutOverrides;
 }
 
 export interface StartedRun {
@@ -158,7 +164,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     };
     const executions = new LocalStepFunctions({
       definitionPath: join(options.repoRoot, "state-machines", "pipeline-run.asl.json"),
-      handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel),
+      handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel, options.functionTimeoutOverrides),
       runTimeoutSeconds: definitionTimeoutSeconds(options.config.pipelines, core.settings),
       waitTimeOverrides: options.waitTimeOverrides,
       retryIntervalOverrides: options.retryIntervalOverrides,

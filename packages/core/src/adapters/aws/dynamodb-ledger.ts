@@ -23,6 +23,7 @@ import {
   type RunPage,
   type RunRecord,
 } from "../../ledger";
+import { retry } from "../../retry";
 import { LEDGER_TABLE } from "./ledger-table";
 
 export interface DynamoDbRunLedgerOptions {
@@ -46,6 +47,8 @@ const EVENT_SORT_KEY_PREFIX = "EVENT#";
  * may change hands again); each time that happens we try again, a few times at most.
  */
 const LOCK_ATTEMPTS = 3;
+/** Contention clears in milliseconds; a short jittered pause keeps two contenders from colliding again at once. */
+const LOCK_BACKOFF = { baseDelayMs: 20, maxDelayMs: 200 } as const;
 
 /**
  * The deployed control plane's run ledger, on one DynamoDB table (see LEDGER_TABLE):
@@ -77,37 +80,48 @@ export class DynamoDbRunLedger implements RunLedger {
   async acquireRunLock(input: RunLockRequest): Promise<LockResult> {
     const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
     const now = ledgerInstant(input.now, "now");
-    for (let attempt = 1; attempt <= LOCK_ATTEMPTS; attempt += 1) {
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              [PK]: lockPartitionKey(input.pipeline),
-              [SK]: LOCK_SORT_KEY,
-              runId: input.runId,
-              expiresAt,
-              // rounded up: TTL may delete an item any time after it, and must never free a live lock
-              [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
-            },
-            // free, expired or already ours (re-entrant: the new expiry replaces the old one)
-            ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
-            ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
-            ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
-          }),
-        );
-        return { acquired: true };
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-      }
-      const holder = await this.readLock(input.pipeline);
-      // refused, but by the time of the read the holder may have released it, let it expire, or handed it to us
-      if (holder !== undefined && holder.expiresAt > now && holder.runId !== input.runId) {
-        return { acquired: false, heldBy: holder.runId };
-      }
+    return retry((attempt) => this.tryRunLock(input, expiresAt, now, attempt), {
+      ...LOCK_BACKOFF,
+      maxAttempts: LOCK_ATTEMPTS,
+      retryable: (error) => error instanceof RunLockContendedError,
+    });
+  }
+
+  private async tryRunLock(
+    input: RunLockRequest,
+    expiresAt: string,
+    now: string,
+    attempt: number,
+  ): Promise<LockResult> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: lockPartitionKey(input.pipeline),
+            [SK]: LOCK_SORT_KEY,
+            runId: input.runId,
+            expiresAt,
+            // rounded up: TTL may delete an item any time after it, and must never free a live lock
+            [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
+          },
+          // free, expired or already ours (re-entrant: the new expiry replaces the old one)
+          ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
+          ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
+          ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const holder = await this.readLock(input.pipeline);
+    // refused, but by the time of the read the holder may have released it, let it expire, or handed it to us
+    if (holder !== undefined && holder.expiresAt > now && holder.runId !== input.runId) {
+      return { acquired: false, heldBy: holder.runId };
     }
     throw new RunLockContendedError(
-      `the run lock of ${input.pipeline} changed hands ${LOCK_ATTEMPTS} times while ${input.runId} tried to take it: try again`,
+      `the run lock of ${input.pipeline} changed hands ${attempt} time${attempt === 1 ? "" : "s"} while ${input.runId} tried to take it: try again`,
     );
   }
 

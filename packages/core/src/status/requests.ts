@@ -67,17 +67,19 @@ export function parseRunIdParam(raw: string | undefined): string {
 }
 
 /**
- * The optional body of POST /pipelines/{name}/runs: nothing, or a JSON object `{ "note"?: string }`.
- * A body with a media type other than JSON is refused (415); one without a Content-Type is read as JSON.
+ * The request of POST /pipelines/{name}/runs: `Content-Type: application/json` (or another JSON
+ * media type) and nothing, or a JSON object `{ "note"?: string }`. The header is required even
+ * without a body: a web page can send a JSON type only after a CORS preflight, so the requirement
+ * keeps other sites from starting runs through a user's browser (the local API has no other lock).
  */
 export function parseTriggerBody(input: {
   body: string | undefined;
   contentType: string | undefined;
 }): TriggerRequest {
-  if (input.body === undefined || input.body.trim() === "") return {};
-  if (input.contentType !== undefined && !isJsonMediaType(input.contentType)) {
+  if (input.contentType === undefined || !isJsonMediaType(input.contentType)) {
     throw new UnsupportedMediaTypeError(input.contentType);
   }
+  if (input.body === undefined || input.body.trim() === "") return {};
   let json: unknown;
   try {
     json = JSON.parse(input.body);

@@ -25,6 +25,7 @@ import {
   pipelineRuns,
   problemFromError,
   type RunStarter,
+  requireJsonContentType,
   routeNotFoundProblem,
   runDetails,
   runEvents,
@@ -114,6 +115,26 @@ function headWithoutBody(): MiddlewareObj<StatusApiEvent, StatusApiResult> {
     request.response = { ...rest, headers: { ...rest.headers, "content-length": String(length) } };
   };
   return { after: strip, onError: strip };
+}
+
+/** Methods whose requests carry content: on a route that takes them, the content must be JSON. */
+const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * 415 for a POST/PUT/PATCH on a route that takes it without `Content-Type: application/json`,
+ * before its handler runs (so before anything starts), whatever the route: a new route inherits
+ * the rule that keeps web pages from sending it requests without a CORS preflight.
+ */
+function jsonContentOnly(
+  allowedMethods: (path: string) => readonly string[],
+): MiddlewareObj<StatusApiEvent, StatusApiResult> {
+  return {
+    before: (request) => {
+      const method = request.event.requestContext?.http?.method?.toUpperCase() ?? "";
+      if (!CONTENT_METHODS.has(method) || !allowedMethods(instanceOf(request.event)).includes(method)) return;
+      requireJsonContentType(request.event.headers?.["content-type"]);
+    },
+  };
 }
 
 /** Every GET route, and a HEAD route beside it that runs the same handler. */
@@ -214,6 +235,7 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
     .use(headWithoutBody())
     .use(cors({ allowOrigins: deps.corsAllowOrigins ?? [], allowedMethods, problemResponse }))
     .use(problemDetails(logger))
+    .use(jsonContentOnly(allowedMethods))
     .handler(router);
   if (given instanceof PowertoolsLogger) handler.use(injectLambdaContext(given));
   return handler;

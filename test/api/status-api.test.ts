@@ -404,6 +404,24 @@ describe("routing", () => {
     expect(reply.headers.allow).toBe(allow);
   });
 
+  it("answers 415 to every documented POST, PUT or PATCH without a JSON Content-Type, before it starts anything", async () => {
+    const before = api.runs.started.length;
+    let checked = 0;
+    for (const { template, pathItem } of statusApiSpec().routes) {
+      for (const method of ["post", "put", "patch"].filter((m) => m in pathItem)) {
+        const path = concrete(template).split("?")[0] ?? "";
+        const reply = await api.call(method.toUpperCase(), path, {
+          body: "{}",
+          headers: { "content-type": "text/plain" },
+        });
+        expectProblem(reply, 415);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(api.runs.started).toHaveLength(before);
+  });
+
   it("accepts one trailing slash, as API Gateway does", async () => {
     expect((await api.call("GET", "/status/")).status).toBe(200);
   });

@@ -67,18 +67,26 @@ export function parseRunIdParam(raw: string | undefined): string {
 }
 
 /**
- * The request of POST /pipelines/{name}/runs: `Content-Type: application/json` (or another JSON
- * media type) and nothing, or a JSON object `{ "note"?: string }`. The header is required even
- * without a body: a web page can send a JSON type only after a CORS preflight, so the requirement
- * keeps other sites from starting runs through a user's browser (the local API has no other lock).
+ * A request that may change something (POST, PUT, PATCH) must say `Content-Type: application/json`
+ * (or another JSON media type), with or without a body. A web page can send a JSON type only after
+ * a CORS preflight, so the rule keeps other sites from driving the API through a user's browser
+ * (locally the API has no other lock; ADR 0009). Throws UnsupportedMediaTypeError (415).
+ */
+export function requireJsonContentType(contentType: string | undefined): void {
+  if (contentType === undefined || !isJsonMediaType(contentType)) {
+    throw new UnsupportedMediaTypeError(contentType);
+  }
+}
+
+/**
+ * The request of POST /pipelines/{name}/runs: `Content-Type: application/json` and nothing, or a
+ * JSON object `{ "note"?: string }`.
  */
 export function parseTriggerBody(input: {
   body: string | undefined;
   contentType: string | undefined;
 }): TriggerRequest {
-  if (input.contentType === undefined || !isJsonMediaType(input.contentType)) {
-    throw new UnsupportedMediaTypeError(input.contentType);
-  }
+  requireJsonContentType(input.contentType);
   if (input.body === undefined || input.body.trim() === "") return {};
   let json: unknown;
   try {

@@ -68,17 +68,27 @@ export function parseRunIdParam(raw: string | undefined): string {
 }
 
 /**
- * The optional body of POST /pipelines/{name}/runs: nothing, or a JSON object `{ "note"?: string }`.
- * A body with a media type other than JSON is refused (415); one without a Content-Type is read as JSON.
+ * A request that may change something (POST, PUT, PATCH) must say `Content-Type: application/json`
+ * (or another JSON media type), with or without a body. A web page can send a JSON type only after
+ * a CORS preflight, so the rule keeps other sites from driving the API through a user's browser
+ * (locally the API has no other lock; ADR 0009). Throws UnsupportedMediaTypeError (415).
+ */
+export function requireJsonContentType(contentType: string | undefined): void {
+  if (contentType === undefined || !isJsonMediaType(contentType)) {
+    throw new UnsupportedMediaTypeError(contentType);
+  }
+}
+
+/**
+ * The request of POST /pipelines/{name}/runs: `Content-Type: application/json` and nothing, or a
+ * JSON object `{ "note"?: string }`.
  */
 export function parseTriggerBody(input: {
   body: string | undefined;
   contentType: string | undefined;
 }): TriggerRequest {
+  requireJsonContentType(input.contentType);
   if (input.body === undefined || input.body.trim() === "") return {};
-  if (input.contentType !== undefined && !isJsonMediaType(input.contentType)) {
-    throw new UnsupportedMediaTypeError(input.contentType);
-  }
   let json: unknown;
   try {
     json = JSON.parse(input.body);

@@ -139,7 +139,7 @@ async function lockedOutRun(
       { baseUrl: stub.url, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
       { secrets: async () => DBT_TOKEN_VALUE },
     );
-    await connector.start(step, { pipeline: pipeline.name, runId: "x" });
+    await connector.start(step, { pipeline: pipeline.name, runId: "x", deadline: Date.now() + 30_000 });
   } catch (error) {
     failure = error as Error;
   } finally {

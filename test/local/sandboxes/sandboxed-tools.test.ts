@@ -37,9 +37,14 @@ async function runOneJob(scenario: Record<string, unknown>, tool: StepSpec["tool
   });
   const connectors = new ConnectorRegistry(tools, { secrets });
   const step = stepOf(tool);
-  const started = await connectors.start(step, { pipeline: "rain-shield-audience", runId: "r-1" });
+  const deadline = () => ({ deadline: Date.now() + 30_000 });
+  const started = await connectors.start(step, {
+    pipeline: "rain-shield-audience",
+    runId: "r-1",
+    ...deadline(),
+  });
   for (let i = 0; i < 200; i++) {
-    const status = await connectors.poll(step, started.externalId);
+    const status = await connectors.poll(step, started.externalId, deadline());
     if (status.state !== "running") return { status, sandbox: sandboxes.all.find((s) => s.tool === tool) };
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -104,7 +109,11 @@ describe("a scenario's auth configures both the sandbox and the connector", () =
     );
     const connectors = new ConnectorRegistry(tools, { secrets });
     const failure = await connectors
-      .start(stepOf("dbt-cloud"), { pipeline: "rain-shield-audience", runId: "r-2" })
+      .start(stepOf("dbt-cloud"), {
+        pipeline: "rain-shield-audience",
+        runId: "r-2",
+        deadline: Date.now() + 30_000,
+      })
       .then(
         () => undefined,
         (error: unknown) => error,

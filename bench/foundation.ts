@@ -49,15 +49,20 @@ export async function benchConnector(): Promise<string[]> {
       timeoutMinutes: 60,
       pollIntervalSeconds: 30,
     };
-    const started = await connector.start(step, { pipeline: "bench", runId: "bench" });
+    // A Lambda's budget for each call, as the task handlers give it.
+    const call = () => ({ deadline: Date.now() + 110_000 });
+    const started = await connector.start(step, { pipeline: "bench", runId: "bench", ...call() });
     const url = `${sandbox.baseUrl}/jobs/${started.externalId}`;
-    await timeEach(50, () => connector.poll(step, started.externalId));
+    await timeEach(50, () => connector.poll(step, started.externalId, call()));
     await timeEach(50, () => fetch(url).then((r) => r.json()));
 
-    const viaConnector = await timeEach(1000, () => connector.poll(step, started.externalId));
+    const viaConnector = await timeEach(1000, () => connector.poll(step, started.externalId, call()));
     const bare = await timeEach(1000, () => fetch(url).then((r) => r.json()));
     const triggers = await timeEach(200, () =>
-      connector.start({ ...step, connectionId: randomUUID() }, { pipeline: "bench", runId: "bench" }),
+      connector.start(
+        { ...step, connectionId: randomUUID() },
+        { pipeline: "bench", runId: "bench", ...call() },
+      ),
     );
     const p50 = percentile(viaConnector, 50);
     const bareP50 = percentile(bare, 50);

@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { TapestryError } from "@tapestry/core/errors";
+import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { loadConfig } from "../packages/cli/src/load-config";
 import { synthesizeOffline } from "../stacks/offline-synth";
 
@@ -20,10 +21,8 @@ async function main(): Promise<number> {
     },
   });
   const stage = values.stage;
-  if (!/^[a-zA-Z][a-zA-Z0-9-]*$/.test(stage)) {
-    console.error(
-      `--stage: expected letters, digits and dashes starting with a letter, got ${JSON.stringify(stage)}`,
-    );
+  if (!DEPLOYMENT_STAGE_NAME.pattern.test(stage)) {
+    console.error(`--stage: expected ${DEPLOYMENT_STAGE_NAME.rule}, got ${JSON.stringify(stage)}`);
     return 2;
   }
   let config: Awaited<ReturnType<typeof loadConfig>>;

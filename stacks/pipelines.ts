@@ -2,10 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipelineSpec } from "@tapestry/core/config";
 import {
+  DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
+  fillPipelineRunDefinition,
   type PipelineRunFunction,
-  substituteAslPlaceholders,
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
+import { rateScheduleStartDate } from "@tapestry/core/schedule";
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule } from "aws-cdk-lib/aws-events";
@@ -104,9 +107,15 @@ export function Pipelines({ stack, app }: StackContext) {
     PollStepFunctionArn: pollStep,
     CancelStepFunctionArn: cancelStep,
   };
-  const definition = substituteAslPlaceholders(
+  const definition = fillPipelineRunDefinition(
     readFileSync(join(useProject().paths.root, PIPELINE_RUN_ASL), "utf8"),
-    Object.fromEntries(Object.entries(tasks).map(([placeholder, fn]) => [placeholder, fn.functionArn])),
+    {
+      functionArns: Object.fromEntries(
+        Object.entries(tasks).map(([placeholder, fn]) => [placeholder, fn.functionArn]),
+      ) as Record<PipelineRunFunction, string>,
+      // the tasks run with the same settings (functions/aws/runtime.ts)
+      runTimeoutSeconds: definitionTimeoutSeconds(deployment.config.pipelines, DEFAULT_PIPELINE_SETTINGS),
+    },
   );
   const stateMachine = new StateMachine(stack, "PipelineRun", {
     stateMachineName: pipelineRunName(deployment),
@@ -296,6 +305,8 @@ function scheduleEveryPipeline(
       description: pipeline.description?.slice(0, 512) ?? `Runs pipeline ${pipeline.name}`,
       scheduleExpression: pipeline.schedule.expression,
       scheduleExpressionTimezone: pipeline.schedule.timezone,
+      // rate(): a StartDate on core's grid, so nextFireTime (status API) is Scheduler's own next fire
+      startDate: rateScheduleStartDate(pipeline.schedule, new Date()),
       state: pipeline.schedule.enabled ? "ENABLED" : "DISABLED",
       flexibleTimeWindow: { mode: "OFF" },
       target: {

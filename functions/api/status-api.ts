@@ -2,11 +2,12 @@
  * The status API: one Lambda behind API Gateway (HTTP API, payload v2, a `$default` or
  * `ANY /{proxy+}` route), and the same handler served by the embedded control plane's local HTTP
  * server. Thin: parse (core/status) -> query the ledger or start a run (core/status) -> map to HTTP.
- * The contract is docs/status-api.openapi.yaml.
+ * The contract is docs/status-api.openapi.yaml. Every GET route answers HEAD too (same status and
+ * headers, no body); OPTIONS is the CORS preflight (./cors.ts).
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy, { type MiddlewareObj } from "@middy/core";
+import middy, { type MiddlewareObj, type Request } from "@middy/core";
 import httpRouterHandler, { type Method, type Route } from "@middy/http-router";
 import type { TapestryConfig } from "@tapestry/core/config";
 import type { EventPublisher } from "@tapestry/core/events";
@@ -26,16 +27,18 @@ import {
   pipelineRuns,
   problemFromError,
   type RunController,
-  type StatusContext,
   recordingPublisher,
+  requireJsonContentType,
   routeNotFoundProblem,
   runDetails,
   runEvents,
+  type StatusContext,
   statusOverview,
   triggerManualRun,
 } from "@tapestry/core/status";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { coreLogger } from "../powertools";
+import { cors } from "./cors";
 
 export interface StatusApiDeps {
   readonly config: TapestryConfig;
@@ -50,7 +53,10 @@ export interface StatusApiDeps {
   readonly controlPlane?: StatusContext["controlPlane"];
   /** a Powertools Logger (its Lambda context is injected) or any core Logger; a Powertools Logger by default */
   readonly logger?: PowertoolsLogger | Logger;
-  /** browser origins allowed to call the API (`aws.statusApi.corsAllowOrigins`); none keeps CORS closed */
+  /**
+   * Browser origins (e.g. https://ops.example.com) whose preflights are granted and whose answers
+   * carry Access-Control-Allow-Origin; none by default (CORS closed), and none locally.
+   */
   readonly corsAllowOrigins?: readonly string[];
 }
 
@@ -61,6 +67,7 @@ export type StatusApiHandler = (event: StatusApiEvent, context: Context) => Prom
 export const STATUS_API_SERVICE_NAME = "tapestry-status-api";
 
 type RouteHandler = (event: StatusApiEvent) => Promise<StatusApiResult>;
+type RouteEntry = readonly [Method, string, RouteHandler];
 
 const NO_STORE = { "cache-control": "no-store" };
 
@@ -103,6 +110,48 @@ function instanceOf(event: StatusApiEvent): string {
   return event.rawPath || event.requestContext?.http?.path || "/";
 }
 
+/**
+ * HEAD is GET without the body (RFC 9110 §9.3.2): the same status and headers, the GET body's
+ * length as Content-Length. Applied to every answer, errors included.
+ */
+function headWithoutBody(): MiddlewareObj<StatusApiEvent, StatusApiResult> {
+  const strip = (request: Request<StatusApiEvent, StatusApiResult>) => {
+    if (request.event.requestContext?.http?.method?.toUpperCase() !== "HEAD" || !request.response) return;
+    const { body, isBase64Encoded, ...rest } = request.response;
+    if (body === undefined) return;
+    const length = isBase64Encoded ? Buffer.from(body, "base64").length : Buffer.byteLength(body);
+    request.response = { ...rest, headers: { ...rest.headers, "content-length": String(length) } };
+  };
+  return { after: strip, onError: strip };
+}
+
+/** Methods whose requests carry content: on a route that takes them, the content must be JSON. */
+const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * 415 for a POST/PUT/PATCH on a route that takes it without `Content-Type: application/json`,
+ * before its handler runs (so before anything starts), whatever the route: a new route inherits
+ * the rule that keeps web pages from sending it requests without a CORS preflight.
+ */
+function jsonContentOnly(
+  allowedMethods: (path: string) => readonly string[],
+): MiddlewareObj<StatusApiEvent, StatusApiResult> {
+  return {
+    before: (request) => {
+      const method = request.event.requestContext?.http?.method?.toUpperCase() ?? "";
+      if (!CONTENT_METHODS.has(method) || !allowedMethods(instanceOf(request.event)).includes(method)) return;
+      requireJsonContentType(request.event.headers?.["content-type"]);
+    },
+  };
+}
+
+/** Every GET route, and a HEAD route beside it that runs the same handler. */
+function withHeadRoutes(routes: readonly RouteEntry[]): RouteEntry[] {
+  return routes.flatMap((route): RouteEntry[] =>
+    route[0] === "GET" ? [route, ["HEAD", route[1], route[2]]] : [route],
+  );
+}
+
 /** Turns every error into problem+json; 5xx are logged with the error, 4xx as one info line. */
 function problemDetails(logger: Logger): MiddlewareObj<StatusApiEvent, StatusApiResult> {
   return {
@@ -131,7 +180,8 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
   };
   const requests = { ...ctx, runs: deps.runs, events: recordingPublisher(deps.ledger, deps.bus) };
 
-  const routes: readonly (readonly [Method, string, RouteHandler])[] = [
+  // One line per operation of docs/status-api.openapi.yaml; HEAD and OPTIONS follow from these.
+  const routes: readonly RouteEntry[] = withHeadRoutes([
     ["GET", "/health", async () => json(200, { status: "ok", time: deps.now().toISOString() })],
     ["GET", "/status", async () => json(200, await statusOverview(ctx))],
     ["GET", "/pipelines", async () => json(200, listPipelines(deps.config))],
@@ -191,7 +241,7 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
       "/runs/{runId}/events",
       async (event) => json(200, await runEvents(ctx, parseRunIdParam(pathParam(event, "runId")))),
     ],
-  ];
+  ]);
 
   const templates = routes.map(([method, path]) => ({ method, pattern: templatePattern(path) }));
   const allowedMethods = (path: string): string[] => [
@@ -210,7 +260,13 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
     },
   });
 
-  const handler = middy<StatusApiEvent, StatusApiResult>().use(problemDetails(logger)).handler(router);
+  // after and onError run last-used first: problem+json, then CORS headers, then HEAD's body removal
+  const handler = middy<StatusApiEvent, StatusApiResult>()
+    .use(headWithoutBody())
+    .use(cors({ allowOrigins: deps.corsAllowOrigins ?? [], allowedMethods, problemResponse }))
+    .use(problemDetails(logger))
+    .use(jsonContentOnly(allowedMethods))
+    .handler(router);
   if (given instanceof PowertoolsLogger) handler.use(injectLambdaContext(given));
   return handler;
 }

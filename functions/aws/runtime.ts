@@ -37,9 +37,11 @@ import { ConnectorRegistry } from "@tapestry/core/connectors";
 import { TapestryError } from "@tapestry/core/errors";
 import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
+import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { DEFAULT_PIPELINE_SETTINGS } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import type { RunController } from "@tapestry/core/status";
+import { issuesText } from "@tapestry/core/zod-messages";
 import { z } from "zod";
 import type { StatusApiDeps } from "../api/status-api";
 import type { ReconcileRunDeps } from "../pipeline/reconcile-run";
@@ -57,9 +59,8 @@ export class EnvironmentError extends TapestryError {
 const VARIABLES = {
   TAPESTRY_STAGE: {
     what: "the stage's name (its tools' secrets are the SSM parameters /tapestry/<stage>/<NAME>)",
-    schema: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,31}$/, {
-      error:
-        "expected a stage name: letters, digits and dashes, starting with a letter, at most 32 characters",
+    schema: z.string().regex(DEPLOYMENT_STAGE_NAME.pattern, {
+      error: `expected a stage name: ${DEPLOYMENT_STAGE_NAME.rule}`,
     }),
   },
   TAPESTRY_LEDGER_TABLE: {
@@ -98,7 +99,7 @@ export function env(name: VariableName): string {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     throw new EnvironmentError(
-      `environment variable ${name} is invalid (${parsed.error.issues.map((i) => i.message).join("; ")}): it should hold ${what}`,
+      `environment variable ${name} is invalid (${issuesText(parsed.error.issues, { root: "" })}): it should hold ${what}`,
     );
   }
   return parsed.data;
@@ -128,7 +129,10 @@ export const tapestryConfig = once((): TapestryConfig => {
       cause: error,
     });
   }
-  return parseConfig(json, "the bundled tapestry config (__TAPESTRY_CONFIG__)");
+  // checked against the clock at deploy time: a schedule that has ended since must not stop the steps
+  return parseConfig(json, "the bundled tapestry config (__TAPESTRY_CONFIG__)", {
+    judgeSchedulesAgainstClock: false,
+  });
 });
 
 // Powertools reads POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL and POWERTOOLS_METRICS_NAMESPACE itself.
@@ -179,8 +183,8 @@ export function pipelineHandlerDeps(): PipelineHandlerDeps {
     core: {
       connectors: {
         start: async (step, context) => connectors().start(step, context),
-        poll: async (step, externalId) => connectors().poll(step, externalId),
-        cancel: async (step, externalId) => connectors().cancel(step, externalId),
+        poll: async (step, externalId, call) => connectors().poll(step, externalId, call),
+        cancel: async (step, externalId, call) => connectors().cancel(step, externalId, call),
       },
       publisher: { publish: async (events) => eventPublisher().publish(events) },
       ledger: {
@@ -214,7 +218,7 @@ export function reconcileRunDeps(): ReconcileRunDeps {
         releaseRunLock: async (input) => runLedger().releaseRunLock(input),
       },
       publisher: { publish: async (events) => eventPublisher().publish(events) },
-      connectors: { cancel: async (step, externalId) => connectors().cancel(step, externalId) },
+      connectors: { cancel: async (step, externalId, call) => connectors().cancel(step, externalId, call) },
       pipeline: (name) => tapestryConfig().pipelines.find((p) => p.name === name),
       now: () => new Date(),
       jobs: tapestryConfig().reconcile.jobs,

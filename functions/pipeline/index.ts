@@ -9,4 +9,9 @@ export {
 export { createRunLockHandler } from "./run-lock";
 export { createStartScheduledRunHandler, type StartScheduledRunDeps } from "./start-scheduled-run";
 export { createStartStepHandler } from "./start-step";
-export { type PipelineHandlerDeps, pipelineTaskHandler, type TaskLambda } from "./task-handler";
+export {
+  type Invocation,
+  type PipelineHandlerDeps,
+  pipelineTaskHandler,
+  type TaskLambda,
+} from "./task-handler";

@@ -72,6 +72,18 @@ describe("startApiServer", () => {
     expect(context?.getRemainingTimeInMillis()).toBeGreaterThan(0);
   });
 
+  it("keeps a query parameter named __proto__ (or constructor) as an entry, for the handler to refuse", async () => {
+    const { server, seen } = await serve(() => ({ statusCode: 200 }));
+    await fetch(`${server.url}/pipelines/x/runs?__proto__=a&constructor=b&limit=1`);
+    const params = seen[0]?.event.queryStringParameters ?? {};
+    expect(Object.entries(params)).toEqual([
+      ["__proto__", "a"],
+      ["constructor", "b"],
+      ["limit", "1"],
+    ]);
+    expect(Object.getPrototypeOf(params)).toBeNull();
+  });
+
   it("leaves body and query out when there are none", async () => {
     const { server, seen } = await serve(() => ({ statusCode: 200 }));
     await fetch(`${server.url}/status`);

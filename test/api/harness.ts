@@ -1,15 +1,23 @@
-import { type PipelineSpec, parseConfig, type TapestryConfig } from "@tapestry/core/config";
-import type { RunTrigger, TapestryEvent } from "@tapestry/core/events";
+import {
+  type DbtCloudStep,
+  type PipelineSpec,
+  parseConfig,
+  type TapestryConfig,
+} from "@tapestry/core/config";
+import { createDbtCloudConnector } from "@tapestry/core/connectors";
+import { createEvent, type RunTrigger, type TapestryEvent } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
 import { silentLogger } from "@tapestry/core/logging";
+import { describeTaskError, scheduledRunId } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import { expect } from "vitest";
-import { createStatusApiHandler } from "../../functions/api/status-api";
+import { createStatusApiHandler, type StatusApiHandler } from "../../functions/api/status-api";
 import { type ApiServer, startApiServer } from "../../packages/local/src/api-server";
 import { SqliteRunLedger } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
+import { startStubServer } from "../support/stub-server";
 import { checkAnswer } from "./openapi-validator";
-import { scheduledRun, skippedRun } from "./run-events";
+import { plan, scheduledRun, skippedRun } from "./run-events";
 
 /** The status API over real HTTP: the kickstart config plus one pipeline per health, a real (in-memory) SQLite ledger. */
 
@@ -35,8 +43,12 @@ export const CONFIG: TapestryConfig = parseConfig({
     like("paused-audience", { schedule: { ...kickstartPipeline.schedule, enabled: false } }), // -> paused
     like("queued-audience", { overlap: "queue" }), // a run going, holding the lock, overlap queue -> 202
     like("skipped-audience"), // succeeded, then a skipped fire -> healthy (skipped runs do not count)
+    like("locked-out-audience"), // dbt Cloud refused its token: the step's error names the secret
   ],
 });
+
+/** The browser origin the tests' deployment allows (CORS); locally there is none. */
+export const ALLOWED_ORIGIN = "https://ops.example.com";
 
 export const SECRET_NAMES = [
   "AIRBYTE_CLIENT_ID",
@@ -51,6 +63,9 @@ export function spec(name: string): PipelineSpec {
   return found;
 }
 
+/** The value of DBT_CLOUD_TOKEN in the locked-out run: it must never reach an answer. */
+export const DBT_TOKEN_VALUE = "dbtc_Zq3LrT9vX1wYpK7m";
+
 export interface Seeded {
   /** rain-shield-audience's runs, newest first */
   kickstartRuns: string[];
@@ -58,6 +73,7 @@ export interface Seeded {
   runningRunId: string;
   queuedActiveRunId: string;
   skippedRunId: string;
+  lockedOutRunId: string;
 }
 
 export async function seed(ledger: RunLedger): Promise<Seeded> {
@@ -93,7 +109,82 @@ export async function seed(ledger: RunLedger): Promise<Seeded> {
   const skippedActive = await record(scheduledRun(spec("skipped-audience"), day(1), "succeeded"));
   const skippedRunId = await record(skippedRun(spec("skipped-audience"), day(1, 7), skippedActive));
 
-  return { kickstartRuns, failingRunId, runningRunId, queuedActiveRunId, skippedRunId };
+  const lockedOutRunId = await record(await lockedOutRun(spec("locked-out-audience"), day(1)));
+
+  return { kickstartRuns, failingRunId, runningRunId, queuedActiveRunId, skippedRunId, lockedOutRunId };
+}
+
+/**
+ * A run whose dbt Cloud step was refused: the real connector, holding the token's value, triggers
+ * against a server that answers 401 and echoes the Authorization header back (as a badly behaved
+ * proxy might); the step's error is what the state machine records (StepErrored).
+ */
+async function lockedOutRun(
+  pipeline: PipelineSpec,
+  start: Date,
+): Promise<{ runId: string; events: TapestryEvent[] }> {
+  const stub = await startStubServer([
+    (call, res) =>
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end(
+          JSON.stringify({ status: { code: 401 }, detail: `bad credentials: ${call.headers.authorization}` }),
+        ),
+  ]);
+  const transform = pipeline.stages.find((s) => s.name === "transform");
+  const step = transform?.steps[0] as DbtCloudStep;
+  let failure: Error | undefined;
+  try {
+    const connector = await createDbtCloudConnector(
+      { baseUrl: stub.url, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
+      { secrets: async () => DBT_TOKEN_VALUE },
+    );
+    await connector.start(step, { pipeline: pipeline.name, runId: "x", deadline: Date.now() + 30_000 });
+  } catch (error) {
+    failure = error as Error;
+  } finally {
+    await stub.close();
+  }
+  if (!failure) throw new Error("the stub was expected to refuse the token");
+  const error = describeTaskError({ Error: failure.name, Cause: failure.message });
+  const runId = scheduledRunId(pipeline.name, start);
+  const at = (s: number) => ({ pipeline: pipeline.name, now: new Date(start.getTime() + s * 1000) });
+  const time = (s: number) => new Date(start.getTime() + s * 1000).toISOString();
+  return {
+    runId,
+    events: [
+      createEvent(
+        "PipelineRunStarted",
+        { runId, trigger: { kind: "schedule", scheduledTime: time(0) }, stages: plan(pipeline) },
+        at(0),
+      ),
+      createEvent(
+        "StepFailed",
+        {
+          runId,
+          stage: "transform",
+          step: step.name,
+          tool: "dbt-cloud",
+          reason: "error",
+          error,
+          endedAt: time(2),
+        },
+        at(2),
+      ),
+      createEvent(
+        "PipelineRunFailed",
+        {
+          runId,
+          startedAt: time(0),
+          endedAt: time(3),
+          durationMs: 3000,
+          failedSteps: [step.name],
+          error: `step ${step.name} failed: ${error}`,
+        },
+        at(3),
+      ),
+    ],
+  };
 }
 
 /** Records the runs the API starts; `failNext` makes the next start throw. */
@@ -133,6 +224,8 @@ export interface Reply {
 
 export interface ApiUnderTest {
   server: ApiServer;
+  /** the handler itself, for what only API Gateway can send it (the local server guards its door) */
+  handler: StatusApiHandler;
   ledger: SqliteRunLedger;
   runs: FakeRunController;
   bus: FakeBus;
@@ -148,7 +241,9 @@ export interface ApiUnderTest {
   close(): Promise<void>;
 }
 
-export async function startApiUnderTest(): Promise<ApiUnderTest> {
+export async function startApiUnderTest(
+  options: { corsAllowOrigins?: readonly string[] } = {},
+): Promise<ApiUnderTest> {
   const ledger = SqliteRunLedger.open(":memory:");
   const seeded = await seed(ledger);
   const runs = new FakeRunController();
@@ -161,11 +256,13 @@ export async function startApiUnderTest(): Promise<ApiUnderTest> {
     now: () => NOW,
     nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: silentLogger,
+    ...(options.corsAllowOrigins ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
   });
   const server = await startApiServer({ handler, port: 0 });
   const replies: ApiUnderTest["replies"] = [];
   return {
     server,
+    handler,
     ledger,
     runs,
     bus,

@@ -4,7 +4,10 @@
  * method + path template; its status must be documented there, its Content-Type must be the
  * documented media type, its required headers present, and its body valid against the schema.
  * A path that matches no template must be a 404 (`components/responses/NotFound`); a known path
- * with an undocumented method must be a 405 (`components/responses/MethodNotAllowed`).
+ * with an undocumented method must be a 405 (`components/responses/MethodNotAllowed`). The
+ * statuses under the root's `x-server-responses` (the local server's own refusals, given before
+ * any route) are valid for any request. A response documented without content must have no body
+ * (HEAD answers).
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -89,6 +92,14 @@ const segment = (s: string) => `/${s.replace(/~/g, "~0").replace(/\//g, "~1")}`;
 function responseFor(spec: Loaded, answer: Answer): { pointer: string; where: string } | string {
   const path = answer.path.split("?")[0] ?? "";
   const method = answer.method.toLowerCase();
+  const server = spec.doc["x-server-responses"];
+  const serverResponses = isObject(server) && isObject(server.responses) ? server.responses : {};
+  if (String(answer.status) in serverResponses) {
+    return {
+      pointer: `/x-server-responses/responses${segment(String(answer.status))}`,
+      where: `${answer.method} ${path} ${answer.status} (server)`,
+    };
+  }
   // the server accepts one trailing slash, as API Gateway routes do
   const route = spec.routes.find((r) => r.regex.test(path) || r.regex.test(path.replace(/(.)\/$/, "$1")));
   if (!route) {
@@ -129,8 +140,9 @@ export function checkAnswer(answer: Answer): string[] {
   }
 
   const content = isObject(response.content) ? response.content : undefined;
-  if (!content) {
-    if (answer.body !== "") problems.push(`${found.where}: the spec documents no body, got one`);
+  // a HEAD answer never has a body (RFC 9110 §9.3.2), whatever the response it shares with GET
+  if (!content || answer.method.toUpperCase() === "HEAD") {
+    if (answer.body !== "") problems.push(`${found.where}: a body where none is documented`);
     return problems;
   }
   const mediaType = (answer.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";

@@ -1,18 +1,31 @@
 import { parseRunId } from "@tapestry/core/pipeline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiUnderTest, CONFIG, NOW, SECRET_NAMES, startApiUnderTest } from "./harness";
-import { compileEverySchema, HTTP_METHODS, statusApiSpec } from "./openapi-validator";
+import { httpRequest, lambdaContext } from "../aws/harness";
+import {
+  ALLOWED_ORIGIN,
+  type ApiUnderTest,
+  CONFIG,
+  DBT_TOKEN_VALUE,
+  NOW,
+  type Reply,
+  SECRET_NAMES,
+  startApiUnderTest,
+} from "./harness";
+import { checkAnswer, compileEverySchema, HTTP_METHODS, statusApiSpec } from "./openapi-validator";
 
 /**
  * Every route of the status API over real HTTP (startApiServer on port 0, the Lambda handler
  * behind it, a seeded in-memory SQLite ledger); every answer is checked against
- * docs/status-api.openapi.yaml by `call`.
+ * docs/status-api.openapi.yaml by `call`. The handler is configured as a deployment that allows
+ * one browser origin (CORS), so the preflight is exercised too.
  */
 
 let api: ApiUnderTest;
 
+const JSON_TYPE = { "content-type": "application/json" };
+
 beforeAll(async () => {
-  api = await startApiUnderTest();
+  api = await startApiUnderTest({ corsAllowOrigins: [ALLOWED_ORIGIN] });
 });
 
 afterAll(async () => {
@@ -53,6 +66,7 @@ describe("GET /status", () => {
       "paused-audience": "paused",
       "queued-audience": "running",
       "skipped-audience": "healthy",
+      "locked-out-audience": "failing",
     });
     expect(byName.get("rain-shield-audience")?.lastRun).toMatchObject({
       runId: api.seeded.kickstartRuns[0],
@@ -132,7 +146,7 @@ describe("GET /pipelines and /pipelines/{name}", () => {
     });
     expect(reply.json.detail).toContain("no-such-pipeline");
     expectProblem(await api.call("GET", "/pipelines/no-such-pipeline/runs"), 404);
-    expectProblem(await api.call("POST", "/pipelines/no-such-pipeline/runs"), 404);
+    expectProblem(await api.call("POST", "/pipelines/no-such-pipeline/runs", { headers: JSON_TYPE }), 404);
   });
 });
 
@@ -177,6 +191,11 @@ describe("GET /pipelines/{name}/runs", () => {
     ["limit=1&limit=2", "limit"],
     ["cursor=not-a-cursor", "cursor"],
     ["limt=5", "limt"],
+    // names an object's prototype chain knows: refused like any other unknown parameter
+    ["__proto__=x", "__proto__"],
+    ["constructor=x", "constructor"],
+    ["prototype=x", "prototype"],
+    ["limit=5&__proto__=x", "__proto__"],
   ])("answers 400 problem+json naming the field for ?%s", async (query, field) => {
     const reply = await api.call("GET", `/pipelines/rain-shield-audience/runs?${query}`);
     expectProblem(reply, 400);
@@ -277,7 +296,9 @@ describe("POST /pipelines/{name}/runs", () => {
   });
 
   it("accepts no body at all, and an empty object", async () => {
-    expect((await api.call("POST", "/pipelines/fresh-audience/runs")).status).toBe(202);
+    expect((await api.call("POST", "/pipelines/fresh-audience/runs", { headers: JSON_TYPE })).status).toBe(
+      202,
+    );
     const reply = await api.call("POST", "/pipelines/fresh-audience/runs", {
       body: "{}",
       headers: { "content-type": "application/json; charset=utf-8" },
@@ -287,7 +308,7 @@ describe("POST /pipelines/{name}/runs", () => {
 
   it("refuses with 409 naming the active run when a run is going and the overlap policy is skip", async () => {
     const before = api.runs.started.length;
-    const reply = await api.call("POST", "/pipelines/running-audience/runs");
+    const reply = await api.call("POST", "/pipelines/running-audience/runs", { headers: JSON_TYPE });
     expectProblem(reply, 409);
     expect(reply.json).toMatchObject({
       type: "urn:tapestry:problem:run-active",
@@ -300,7 +321,7 @@ describe("POST /pipelines/{name}/runs", () => {
 
   it("queues with 202 when a run is going and the overlap policy is queue: visible at once, at its Location and in the list", async () => {
     const published = api.bus.published.length;
-    const reply = await api.call("POST", "/pipelines/queued-audience/runs");
+    const reply = await api.call("POST", "/pipelines/queued-audience/runs", { headers: JSON_TYPE });
     expect(reply.status).toBe(202);
     expect(reply.json).toMatchObject({ pipeline: "queued-audience", status: "queued" });
     const { runId } = reply.json;
@@ -341,19 +362,36 @@ describe("POST /pipelines/{name}/runs", () => {
     expect(api.runs.started).toHaveLength(before);
   });
 
-  it("answers 415 for a body that is not JSON by its media type", async () => {
+  it.each([
+    ["a body that is not JSON by its media type", "note=hello", "application/x-www-form-urlencoded"],
+    ["JSON sent as text/plain (what a page may send without a preflight)", "{}", "text/plain"],
+    ["a JSON body without Content-Type", "{}", undefined],
+    ["no body and no Content-Type", undefined, undefined],
+  ])("answers 415 and starts nothing for %s", async (_, body, contentType) => {
+    const before = api.runs.started.length;
     const reply = await api.call("POST", "/pipelines/rain-shield-audience/runs", {
-      body: "note=hello",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
+      ...(body !== undefined ? { body } : {}),
+      headers: contentType ? { "content-type": contentType } : {},
     });
     expectProblem(reply, 415);
+    expect(reply.json.detail).toContain("Content-Type: application/json");
+    expect(api.runs.started).toHaveLength(before);
+  });
+
+  it("accepts any JSON media type, with parameters", async () => {
+    for (const contentType of ["application/json; charset=utf-8", "application/merge-patch+json"]) {
+      const reply = await api.call("POST", "/pipelines/fresh-audience/runs", {
+        headers: { "content-type": contentType },
+      });
+      expect(reply.status, contentType).toBe(202);
+    }
   });
 
   it("answers 500 problem+json without internals when the run cannot be started", async () => {
     api.runs.failNext = new Error(
       "StartExecution failed: arn:aws:states:eu-west-1:123456789012:stateMachine:x",
     );
-    const reply = await api.call("POST", "/pipelines/rain-shield-audience/runs");
+    const reply = await api.call("POST", "/pipelines/rain-shield-audience/runs", { headers: JSON_TYPE });
     expectProblem(reply, 500);
     expect(reply.text).not.toContain("arn:aws");
     expect(reply.text).not.toContain("StartExecution");
@@ -384,7 +422,7 @@ describe("POST /runs/{runId}/cancel", () => {
 
   it("refuses with 409 (run-ended) for a run that has ended, and stops nothing", async () => {
     const [stopped, published] = [api.runs.stopped.length, api.bus.published.length];
-    const reply = await api.call("POST", `/runs/${api.seeded.failingRunId}/cancel`);
+    const reply = await api.call("POST", `/runs/${api.seeded.failingRunId}/cancel`, { headers: JSON_TYPE });
     expectProblem(reply, 409);
     expect(reply.json.type).toBe("urn:tapestry:problem:run-ended");
     expect(reply.json.detail).toContain("failed");
@@ -394,8 +432,11 @@ describe("POST /runs/{runId}/cancel", () => {
 
   it("answers 404 for an unknown run and 400 for a malformed run id", async () => {
     const stopped = api.runs.stopped.length;
-    expectProblem(await api.call("POST", "/runs/rain-shield-audience-20200101T000000Z/cancel"), 404);
-    expectProblem(await api.call("POST", "/runs/not-a-run/cancel"), 400);
+    const post = (path: string) => api.call("POST", path, { headers: JSON_TYPE });
+    expectProblem(await post("/runs/rain-shield-audience-20200101T000000Z/cancel"), 404);
+    expectProblem(await post("/runs/not-a-run/cancel"), 400);
+    // like every POST: without a JSON Content-Type, 415, and nothing stopped
+    expectProblem(await api.call("POST", `/runs/${api.seeded.runningRunId}/cancel`), 415);
     expect(api.runs.stopped).toHaveLength(stopped);
   });
 });
@@ -414,20 +455,225 @@ describe("routing", () => {
   });
 
   it.each([
-    ["POST", "/status", "GET"],
-    ["DELETE", "/health", "GET"],
-    ["PUT", "/pipelines/rain-shield-audience", "GET"],
-    ["DELETE", "/pipelines/rain-shield-audience/runs", "GET, POST"],
-    ["PATCH", "/runs/rain-shield-audience-20260301T060000Z", "GET"],
-    ["POST", "/runs/rain-shield-audience-20260301T060000Z/events", "GET"],
+    ["POST", "/status", "GET, HEAD"],
+    ["DELETE", "/health", "GET, HEAD"],
+    ["PUT", "/pipelines/rain-shield-audience", "GET, HEAD"],
+    ["DELETE", "/pipelines/rain-shield-audience/runs", "GET, HEAD, POST"],
+    ["PATCH", "/runs/rain-shield-audience-20260301T060000Z", "GET, HEAD"],
+    ["POST", "/runs/rain-shield-audience-20260301T060000Z/events", "GET, HEAD"],
   ])("answers 405 problem+json with Allow for %s %s", async (method, path, allow) => {
     const reply = await api.call(method, path);
     expectProblem(reply, 405);
     expect(reply.headers.allow).toBe(allow);
   });
 
+  it("answers 415 to every documented POST, PUT or PATCH without a JSON Content-Type, before it starts anything", async () => {
+    const before = api.runs.started.length;
+    let checked = 0;
+    for (const { template, pathItem } of statusApiSpec().routes) {
+      for (const method of ["post", "put", "patch"].filter((m) => m in pathItem)) {
+        const path = concrete(template).split("?")[0] ?? "";
+        const reply = await api.call(method.toUpperCase(), path, {
+          body: "{}",
+          headers: { "content-type": "text/plain" },
+        });
+        expectProblem(reply, 415);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(api.runs.started).toHaveLength(before);
+  });
+
   it("accepts one trailing slash, as API Gateway does", async () => {
     expect((await api.call("GET", "/status/")).status).toBe(200);
+  });
+});
+
+/** One concrete path per documented path template. */
+const EXAMPLE_PATHS: Record<string, string> = {
+  "/health": "/health",
+  "/status": "/status",
+  "/pipelines": "/pipelines",
+  "/pipelines/{name}": "/pipelines/rain-shield-audience",
+  "/pipelines/{name}/runs": "/pipelines/rain-shield-audience/runs?limit=2",
+  "/runs/{runId}": "/runs/{kickstartRun}",
+  "/runs/{runId}/events": "/runs/{kickstartRun}/events",
+  "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
+};
+const concrete = (template: string) =>
+  (EXAMPLE_PATHS[template] ?? template).replace("{kickstartRun}", api.seeded.kickstartRuns[0] ?? "");
+
+describe("HEAD", () => {
+  it("has an example path for every documented path (so a new route is covered here too)", () => {
+    expect(
+      statusApiSpec()
+        .routes.map((r) => r.template)
+        .filter((t) => !(t in EXAMPLE_PATHS)),
+    ).toEqual([]);
+  });
+
+  it("answers HEAD exactly where GET is documented, with GET's status and headers and no body; 405 elsewhere", async () => {
+    for (const { template, pathItem } of statusApiSpec().routes) {
+      const path = concrete(template);
+      const head = await api.call("HEAD", path);
+      if (!("get" in pathItem)) {
+        expectHeadProblem(head, 405);
+        expect(head.headers.allow).not.toContain("HEAD");
+        continue;
+      }
+      const get = await api.call("GET", path);
+      expect(head.status, path).toBe(get.status);
+      expect(head.text, path).toBe("");
+      expect(head.headers["content-type"], path).toBe(get.headers["content-type"]);
+      expect(head.headers["cache-control"], path).toBe(get.headers["cache-control"]);
+      expect(Number(head.headers["content-length"]), path).toBe(Buffer.byteLength(get.text));
+    }
+  });
+
+  it("answers a HEAD that fails as its GET would, without the body", async () => {
+    const path = "/pipelines/no-such-pipeline";
+    const get = await api.call("GET", path);
+    const head = await api.call("HEAD", path);
+    expectHeadProblem(head, 404);
+    expect(Number(head.headers["content-length"])).toBe(Buffer.byteLength(get.text));
+    expectHeadProblem(await api.call("HEAD", "/runs/not-a-run"), 400);
+    expectHeadProblem(await api.call("HEAD", "/nope"), 404);
+  });
+});
+
+function expectHeadProblem(reply: Reply, status: number) {
+  expect(reply.status).toBe(status);
+  expect(reply.text).toBe("");
+  expect(reply.headers["content-type"]).toBe("application/problem+json");
+}
+
+describe("CORS (a deployment that allows one browser origin)", () => {
+  const preflight = (path: string, origin?: string) =>
+    api.call("OPTIONS", path, {
+      headers: {
+        ...(origin ? { origin } : {}),
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type, x-amz-date",
+      },
+    });
+
+  it("grants a preflight from the allowed origin: 204 with the path's methods, the signing headers, a max age", async () => {
+    const reply = await preflight("/pipelines/rain-shield-audience/runs", ALLOWED_ORIGIN);
+    expect(reply.status).toBe(204);
+    expect(reply.text).toBe("");
+    expect(reply.headers).toMatchObject({
+      "access-control-allow-origin": ALLOWED_ORIGIN,
+      "access-control-allow-methods": "GET, HEAD, POST",
+      "access-control-allow-headers":
+        "authorization, content-type, x-amz-date, x-amz-security-token, x-amz-content-sha256",
+      "access-control-max-age": "7200",
+      vary: "origin",
+    });
+    expect((await preflight("/status", ALLOWED_ORIGIN)).headers["access-control-allow-methods"]).toBe(
+      "GET, HEAD",
+    );
+  });
+
+  it("matches the origin as the browser serializes it, whatever the letter case of the configured one", async () => {
+    const reply = await preflight("/status", "https://OPS.example.com");
+    expect(reply.status).toBe(204);
+    expect(reply.headers["access-control-allow-origin"]).toBe(ALLOWED_ORIGIN);
+  });
+
+  it.each([
+    ["another origin", "https://evil.example"],
+    ["a look-alike of the allowed origin", "https://ops.example.com.evil.example"],
+    ["the allowed host on plain http", "http://ops.example.com"],
+    ["an opaque origin", "null"],
+    ["no Origin at all", undefined],
+  ])("refuses a preflight from %s with 403 problem+json and no CORS headers", async (_, origin) => {
+    const reply = await preflight("/pipelines/rain-shield-audience/runs", origin);
+    expectProblem(reply, 403);
+    expect(reply.headers["access-control-allow-origin"]).toBeUndefined();
+    expect(reply.headers["access-control-allow-methods"]).toBeUndefined();
+  });
+
+  it("grants the preflight of every documented path", async () => {
+    for (const { template } of statusApiSpec().routes) {
+      const reply = await preflight(concrete(template).split("?")[0] ?? "", ALLOWED_ORIGIN);
+      expect(reply.status, template).toBe(204);
+    }
+  });
+
+  it("answers a preflight to a path that is no route with 404", async () => {
+    expectProblem(await preflight("/nope", ALLOWED_ORIGIN), 404);
+  });
+
+  it("lets the allowed origin read answers (and a 202's Location), errors included; no other origin", async () => {
+    const ok = await api.call("GET", "/status", { headers: { origin: ALLOWED_ORIGIN } });
+    expect(ok.headers["access-control-allow-origin"]).toBe(ALLOWED_ORIGIN);
+    expect(ok.headers.vary).toBe("origin");
+    // a cross-origin POST reaches the handler on AWS only (signed); the local server refuses it first
+    const event = httpRequest("POST", "/pipelines/fresh-audience/runs", {
+      headers: { ...JSON_TYPE, origin: ALLOWED_ORIGIN },
+    });
+    const accepted = await api.handler(event, lambdaContext("status-api"));
+    const headers = (accepted.headers ?? {}) as Record<string, string>;
+    expect(
+      checkAnswer({
+        method: "POST",
+        path: event.rawPath,
+        status: accepted.statusCode ?? 0,
+        headers,
+        body: accepted.body ?? "",
+      }),
+    ).toEqual([]);
+    expect(accepted.statusCode).toBe(202);
+    expect(headers["access-control-allow-origin"]).toBe(ALLOWED_ORIGIN);
+    expect(headers["access-control-expose-headers"]).toBe("location");
+    const missing = await api.call("GET", "/pipelines/no-such-pipeline", {
+      headers: { origin: ALLOWED_ORIGIN },
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.headers["access-control-allow-origin"]).toBe(ALLOWED_ORIGIN);
+
+    const foreign = await api.call("GET", "/status", { headers: { origin: "https://evil.example" } });
+    expect(foreign.status).toBe(200);
+    expect(foreign.headers["access-control-allow-origin"]).toBeUndefined();
+    expect(foreign.headers.vary).toBe("origin");
+  });
+});
+
+describe("CORS closed (no allowed origin: the default, and always locally)", () => {
+  let closed: ApiUnderTest;
+  beforeAll(async () => {
+    closed = await startApiUnderTest();
+  });
+  afterAll(async () => {
+    await closed?.close();
+  });
+
+  it("refuses every preflight and adds no CORS header to any answer", async () => {
+    const reply = await closed.call("OPTIONS", "/status", {
+      headers: { origin: ALLOWED_ORIGIN, "access-control-request-method": "GET" },
+    });
+    expectProblem(reply, 403);
+    const answer = await closed.call("GET", "/status", { headers: { origin: ALLOWED_ORIGIN } });
+    expect(
+      Object.keys(answer.headers).filter((h) => h.startsWith("access-control-") || h === "vary"),
+    ).toEqual([]);
+  });
+});
+
+describe("secrets in answers", () => {
+  it("names the secret to fix when a tool refused its credentials, never the secret's value", async () => {
+    const reply = await api.call("GET", `/runs/${api.seeded.lockedOutRunId}`);
+    expect(reply.status).toBe(200);
+    const [step] = reply.json.steps;
+    expect(step).toMatchObject({ step: "email-model", tool: "dbt-cloud", status: "failed", reason: "error" });
+    expect(step.error).toMatch(/^ToolAuthError: .*HTTP 401: check the secret "DBT_CLOUD_TOKEN"/);
+    expect(reply.json.error).toContain('"DBT_CLOUD_TOKEN"');
+    // the tool echoed the Authorization header back; the connector redacted it before anyone saw it
+    expect(reply.text).not.toContain(DBT_TOKEN_VALUE);
+    const events = await api.call("GET", `/runs/${api.seeded.lockedOutRunId}/events`);
+    expect(events.text).toContain("DBT_CLOUD_TOKEN");
+    expect(events.text).not.toContain(DBT_TOKEN_VALUE);
   });
 });
 
@@ -453,16 +699,21 @@ describe("across every answer", () => {
     expect(documented.filter((op) => !answered.has(op))).toEqual([]);
   });
 
-  it("never shows a secret, a secret's name, or the tools' section", () => {
+  it("never shows a secret's value or the tools' section; a secret's NAME only in an error, to be fixed", () => {
     expect(api.replies.length).toBeGreaterThan(40);
     for (const reply of api.replies) {
-      for (const name of SECRET_NAMES) expect(reply.text).not.toContain(name);
-      expect(reply.text).not.toMatch(/secret|token|apiKey|clientId|baseUrl|grouparoo\.rain-shield/i);
+      expect(reply.text).not.toContain(DBT_TOKEN_VALUE);
+      expect(reply.text).not.toMatch(
+        /baseUrl|tokenSecret|apiKeySecret|clientIdSecret|grouparoo\.rain-shield/i,
+      );
+      for (const [where, text] of stringsIn(reply.json)) {
+        if (SECRET_NAMES.some((name) => text.includes(name))) expect(where, text).toMatch(/(^|\.)error$/);
+      }
     }
   });
 
-  it("answers every error as application/problem+json", () => {
-    const errors = api.replies.filter((r) => r.status >= 400);
+  it("answers every error as application/problem+json (HEAD: its headers)", () => {
+    const errors = api.replies.filter((r) => r.status >= 400 && r.method !== "HEAD");
     expect(errors.length).toBeGreaterThan(20);
     for (const reply of errors) {
       expect(reply.headers["content-type"]).toBe("application/problem+json");
@@ -470,3 +721,13 @@ describe("across every answer", () => {
     }
   });
 });
+
+/** Every string in a JSON value with the key it sits under, e.g. ["steps.0.error", "..."]. */
+function stringsIn(value: unknown, at = ""): [string, string][] {
+  if (typeof value === "string") return [[at, value]];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringsIn(item, `${at}.${i}`));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([key, item]) => stringsIn(item, at ? `${at}.${key}` : key));
+  }
+  return [];
+}

@@ -172,6 +172,7 @@ describe("functions/aws/publish-event", () => {
           event: "PipelineRunFailed",
           runId: RUN_ID,
           pipeline: PIPELINE.name,
+          spec: PIPELINE,
           startedAt: SCHEDULED,
           failure: { Error: "States.Timeout", Cause: null },
         },

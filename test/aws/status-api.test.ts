@@ -142,7 +142,12 @@ describe("functions/aws/status-api", () => {
       .rejects(new ExecutionAlreadyExists({ message: "Execution Already Exists", $metadata: {} }));
     const { handler } = await load();
 
-    const reply = await call(handler, httpRequest("POST", `/pipelines/${PIPELINE.name}/runs`));
+    const reply = await call(
+      handler,
+      httpRequest("POST", `/pipelines/${PIPELINE.name}/runs`, {
+        headers: { "content-type": "application/json" },
+      }),
+    );
 
     expect(reply.statusCode).toBe(409);
     expect(reply.headers["content-type"]).toBe("application/problem+json");

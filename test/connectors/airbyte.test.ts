@@ -1,6 +1,6 @@
 import { applyStepGuards, ToolAuthError, ToolRequestError, ToolUnavailableError } from "@tapestry/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { airbyteRig, airbyteStep, context, pollToEnd, rejection, ZOOM_CONNECTION } from "./harness";
+import { airbyteRig, airbyteStep, call, context, pollToEnd, rejection, ZOOM_CONNECTION } from "./harness";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -117,17 +117,21 @@ describe("Airbyte connector against the sandbox", () => {
     const started = await r.connector.start(step, context);
     const { final } = await pollToEnd(r.connector, step, started.externalId, { maxMs: 400 });
     expect(final.state).toBe("running");
-    const cancelled = await r.connector.cancel(step, started.externalId);
+    const cancelled = await r.connector.cancel(step, started.externalId, call);
     expect(cancelled).toMatchObject({ state: "cancelled", reason: "cancelled" });
     expect(r.sandbox.jobs()[0]?.status).toBe("cancelled");
     expect(r.sandbox.traffic.some((t) => t.operation === "cancelJob")).toBe(true);
   });
 
-  it("cancelling a job that already finished answers its final state", async () => {
+  it("cancelling a job that already finished answers its final state, rows and bytes included", async () => {
     const r = await rig();
     const started = await r.connector.start(step, context);
     await pollToEnd(r.connector, step, started.externalId);
-    expect((await r.connector.cancel(step, started.externalId)).state).toBe("succeeded");
+    expect(await r.connector.cancel(step, started.externalId, call)).toMatchObject({
+      state: "succeeded",
+      rows: 1204,
+      bytes: 88000,
+    });
   });
 
   it("incomplete (an attempt Airbyte retries) is still running, then succeeded", async () => {
@@ -164,12 +168,15 @@ describe("Airbyte connector against the sandbox", () => {
     expect(judged.error).toContain("moved 0 rows, fewer than its minRows of 1");
   });
 
-  it("an unknown status fails the step and names the status", async () => {
+  it("an unknown status cancels the job, then fails the step naming the status and the cancel", async () => {
     const r = await rig({ outcomes: [{ outcome: "unknown-status", status: "paused", durationMs: 30 }] });
     const started = await r.connector.start(step, context);
     const { final } = await pollToEnd(r.connector, step, started.externalId);
     expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "paused" });
     expect(final.error).toContain(`Airbyte reported status "paused" for job ${started.externalId}`);
+    expect(final.error).toContain("the job was cancelled");
+    expect(r.sandbox.traffic.filter((t) => t.operation === "cancelJob")).toHaveLength(1);
+    expect(r.sandbox.jobs()[0]?.status).toBe("cancelled");
   });
 
   it("renews the access token before it expires, and once more when Airbyte expires it early", async () => {
@@ -190,10 +197,13 @@ describe("Airbyte connector against the sandbox", () => {
     expect(tokens.every((t) => t.response?.status === 200)).toBe(true);
   });
 
-  it("gets a new token once when its token is revoked", async () => {
-    const r = await rig({ rules: [{ on: "getJob", calls: [1], revokeTokens: true }] });
+  it.each([
+    ["its token is revoked", { revokeTokens: true }],
+    ["Airbyte answers 401", { respond: { status: 401 } }],
+  ])("a poll whose %s renews the access token once, and the poll succeeds", async (_why, rule) => {
+    const r = await rig({ rules: [{ on: "getJob", calls: [1], ...rule }] });
     const started = await r.connector.start(step, context);
-    const status = await r.connector.poll(step, started.externalId);
+    const status = await r.connector.poll(step, started.externalId, call);
     expect(status.state).toBe("running");
     const statuses = r.sandbox.traffic.map((t) => `${t.operation}:${t.response?.status}`);
     expect(statuses).toEqual([
@@ -203,6 +213,7 @@ describe("Airbyte connector against the sandbox", () => {
       "createAccessToken:200",
       "getJob:200",
     ]);
+    expect(r.sandbox.traffic.some((t) => t.operation === "cancelJob")).toBe(false);
   });
 
   it("a wrong client secret fails with the secret's NAME to fix, not its value", async () => {
@@ -229,7 +240,7 @@ describe("Airbyte connector against the sandbox", () => {
   it("an Airbyte that is down is a transient error that is safe to retry (nothing was sent)", async () => {
     const r = await rig();
     await r.close();
-    const error = await rejection(r.connector.poll(step, "12345"));
+    const error = await rejection(r.connector.poll(step, "12345", call));
     expect(error).toBeInstanceOf(ToolUnavailableError);
     expect((error as ToolUnavailableError).detail.ambiguous).toBe(false);
   });

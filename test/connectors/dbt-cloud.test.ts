@@ -1,7 +1,7 @@
-import { ToolAuthError } from "@tapestry/core";
+import { ToolAuthError, ToolUnavailableError } from "@tapestry/core";
 import { describeTrigger } from "@tapestry/core/connectors";
 import { afterEach, describe, expect, it } from "vitest";
-import { context, dbtRig, dbtStep, pollToEnd, rejection } from "./harness";
+import { call, context, dbtRig, dbtStep, pollToEnd, rejection } from "./harness";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -19,7 +19,8 @@ const expectedCause = `Tapestry pipeline ${context.pipeline} run ${context.runId
 
 describe("dbt Cloud connector against the sandbox", () => {
   it("triggers the job with a cause naming pipeline, run and step, and follows it to success", async () => {
-    const r = await rig();
+    // queued long enough for the first poll to see it on a busy machine
+    const r = await rig({ defaults: { queuedMs: 300, durationMs: 80 } });
     const started = await r.connector.start(step, context);
     expect(started.attached).toBe(false);
     const trigger = r.sandbox.traffic.find((t) => t.operation === "triggerRun");
@@ -122,18 +123,10 @@ describe("dbt Cloud connector against the sandbox", () => {
   it("a stuck run is cancelled on request", async () => {
     const r = await rig({ outcomes: [{ outcome: "stuck" }] });
     const started = await r.connector.start(step, context);
-    const cancelled = await r.connector.cancel(step, started.externalId);
+    const cancelled = await r.connector.cancel(step, started.externalId, call);
     expect(["running", "cancelled"]).toContain(cancelled.state);
     expect((await pollToEnd(r.connector, step, started.externalId)).final.state).toBe("cancelled");
     expect(r.sandbox.traffic.some((t) => t.operation === "cancelRun")).toBe(true);
-  });
-
-  it("an unknown status code fails closed and names it", async () => {
-    const r = await rig({ outcomes: [{ outcome: "unknown-status", status: 4, durationMs: 30 }] });
-    const started = await r.connector.start(step, context);
-    const { final } = await pollToEnd(r.connector, step, started.externalId);
-    expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "4" });
-    expect(final.error).toContain("dbt Cloud reported status 4");
   });
 
   it("429s without Retry-After on polls are absorbed", async () => {
@@ -143,11 +136,71 @@ describe("dbt Cloud connector against the sandbox", () => {
     expect(r.rec.sleeps).toEqual([10, 20]);
   });
 
-  it("a refused token names the secret to fix", async () => {
+  it("an unknown status code fails closed: the run is cancelled first, and the failure says both", async () => {
+    const r = await rig({ outcomes: [{ outcome: "unknown-status", status: 4, durationMs: 30 }] });
+    const started = await r.connector.start(step, context);
+    const { final } = await pollToEnd(r.connector, step, started.externalId);
+    expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "4" });
+    expect(final.error).toContain("dbt Cloud reported status 4");
+    expect(final.error).toContain("the job was cancelled");
+    expect(r.sandbox.traffic.filter((t) => t.operation === "cancelRun")).toHaveLength(1);
+    expect(r.sandbox.runs()[0]?.status).toBe(30);
+  });
+
+  it("an unknown status whose cancel keeps failing is thrown as passing, naming both, for the state machine to retry", async () => {
+    const r = await rig({
+      outcomes: [{ outcome: "unknown-status", status: 4, durationMs: 0 }],
+      rules: [{ on: "cancelRun", from: 1, respond: { status: 503 } }],
+    });
+    const started = await r.connector.start(step, context);
+    await until(() => r.sandbox.runs()[0]?.status === 4);
+    const error = await rejection(r.connector.poll(step, started.externalId, call));
+    expect(error).toBeInstanceOf(ToolUnavailableError);
+    expect(error.message).toContain("dbt Cloud reported status 4");
+    expect(error.message).toContain("cancelling the job failed");
+  });
+
+  it("a poll refused with a static token fails with ToolAuthError naming the secret, and nothing is cancelled", async () => {
     const r = await rig({ rules: [{ on: "getRun", calls: [1], respond: { status: 401 } }] });
     const started = await r.connector.start(step, context);
-    const error = await rejection(r.connector.poll(step, started.externalId));
+    const error = await rejection(r.connector.poll(step, started.externalId, call));
     expect(error).toBeInstanceOf(ToolAuthError);
     expect(error.message).toContain('check the secret "DBT_CLOUD_TOKEN"');
+    expect(r.sandbox.traffic.filter((t) => t.operation === "getRun")).toHaveLength(1);
+    expect(r.sandbox.traffic.some((t) => t.operation === "cancelRun")).toBe(false);
+  });
+
+  it("cancelling a run that already succeeded answers success with the rows of its run_results.json", async () => {
+    // The kickstart's e-mail model writes one row per unique address: 58.
+    const emailModel = async () => ({ rows: 58 });
+    const r = await rig({}, {}, emailModel);
+    const started = await r.connector.start(step, context);
+    await until(() => r.sandbox.runs()[0]?.status === 10);
+    const cancelled = await r.connector.cancel(step, started.externalId, call);
+    expect(cancelled).toMatchObject({ state: "succeeded", toolStatus: "success", rows: 58 });
+    const operations = r.sandbox.traffic.map((t) => t.operation);
+    expect(operations.slice(-2)).toEqual(["cancelRun", "getRunArtifact"]);
+  });
+
+  it("a poll ends by its deadline: the attempt is cut to the time left, and not retried past it", async () => {
+    const r = await rig(
+      { rules: [{ on: "getRun", calls: [1], latencyMs: 5_000 }] },
+      { requestTimeoutSeconds: 30 },
+    );
+    const started = await r.connector.start(step, context);
+    const error = await rejection(
+      r.connector.poll(step, started.externalId, { deadline: Date.now() + 1_300 }),
+    );
+    expect(error).toBeInstanceOf(ToolUnavailableError);
+    expect(error.message).toContain("cut short to the time left before the deadline");
+    expect(r.sandbox.traffic.filter((t) => t.operation === "getRun")).toHaveLength(1);
   });
 });
+
+async function until(condition: () => boolean, maxMs = 3000): Promise<void> {
+  const end = Date.now() + maxMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error("the sandbox never got there");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

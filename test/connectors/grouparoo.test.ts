@@ -1,6 +1,6 @@
 import { applyStepGuards } from "@tapestry/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { context, grouparooRig, grouparooStep, pollToEnd } from "./harness";
+import { call, context, grouparooRig, grouparooStep, pollToEnd } from "./harness";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -89,17 +89,19 @@ describe("Grouparoo connector against the sandbox", () => {
   it("a stuck run is stopped on request", async () => {
     const r = await rig({ outcomes: [{ outcome: "stuck" }] });
     const started = await r.connector.start(step, context);
-    const cancelled = await r.connector.cancel(step, started.externalId);
+    const cancelled = await r.connector.cancel(step, started.externalId, call);
     expect(cancelled).toMatchObject({ state: "cancelled", toolStatus: "stopped" });
     const stop = r.sandbox.traffic.find((t) => t.operation === "stopRun");
     expect(stop?.request.body).toEqual({ state: "stopped" });
   });
 
-  it("an unknown state fails closed", async () => {
+  it("an unknown state fails closed, and the run is stopped first", async () => {
     const r = await rig({ outcomes: [{ outcome: "unknown-status", status: "paused", durationMs: 30 }] });
     const started = await r.connector.start(step, context);
     const { final } = await pollToEnd(r.connector, step, started.externalId);
     expect(final).toMatchObject({ state: "failed", reason: "unknown-status", toolStatus: "paused" });
+    expect(final.error).toContain("the job was cancelled");
+    expect(r.sandbox.traffic.filter((t) => t.operation === "stopRun")).toHaveLength(1);
   });
 
   it("zero records imported fails a step with minRows", async () => {

@@ -18,6 +18,7 @@ import {
   type AirbyteSandbox,
   type DbtCloudSandbox,
   type GrouparooSandbox,
+  type JobRunner,
   parseScenario,
   startAirbyteSandbox,
   startDbtCloudSandbox,
@@ -86,7 +87,18 @@ function deps(rec: Recorder) {
   return { secrets: readSecret, logger: rec.logger, retry: TEST_RETRY, random: () => 0.5, sleep: rec.sleep };
 }
 
-export const context = { pipeline: "rain-shield-audience", runId: "01JDQ7ZKX4T9E8W2M5R3B6N1CY" };
+/** What a task handler gives each call: the Lambda's 120 s less the 10 s margin, from when the call is made. */
+const withBudget = <T extends object>(fields: T): T & { readonly deadline: number } =>
+  Object.defineProperty({ ...fields }, "deadline", {
+    get: () => Date.now() + 110_000,
+    enumerable: true,
+  }) as T & { readonly deadline: number };
+
+/** The bound of one poll or cancel. */
+export const call = withBudget({});
+
+/** A start's context. */
+export const context = withBudget({ pipeline: "rain-shield-audience", runId: "01JDQ7ZKX4T9E8W2M5R3B6N1CY" });
 
 const stepDefaults = { timeoutMinutes: 5, pollIntervalSeconds: 1 };
 
@@ -172,11 +184,13 @@ export async function airbyteRig(
 export async function dbtRig(
   section: Section = {},
   config: Partial<DbtCloudToolConfig> = {},
+  runner?: JobRunner,
 ): Promise<Rig<DbtCloudStep, DbtCloudSandbox>> {
   const sandbox = await startDbtCloudSandbox({
     scenario: parseScenario({
       "dbt-cloud": { defaults: FAST, auth: { kind: "token", token: CANARY.dbtToken }, ...section },
     })["dbt-cloud"],
+    runner,
   });
   const rec = recorder();
   const connector = await createDbtCloudConnector(
@@ -213,7 +227,7 @@ export async function pollToEnd<S extends StepSpec>(
   const deadline = Date.now() + (options.maxMs ?? 5000);
   const seen: string[] = [];
   for (;;) {
-    const status = await connector.poll(step, externalId);
+    const status = await connector.poll(step, externalId, call);
     if (seen.at(-1) !== status.toolStatus) seen.push(status.toolStatus);
     if (status.state !== "running" || Date.now() > deadline) return { final: status, seen };
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 15));

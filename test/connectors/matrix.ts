@@ -4,6 +4,7 @@ import {
   airbyteRig,
   airbyteStep,
   CANARY,
+  call,
   context,
   dbtRig,
   dbtStep,
@@ -172,7 +173,7 @@ async function drive<S extends StepSpec, X extends { traffic: RecordedExchange[]
     } catch (error) {
       visible.push(everythingIn(error));
     }
-    keep(await connector.cancel(step, started.externalId));
+    keep(await connector.cancel(step, started.externalId, call));
   } catch (error) {
     visible.push(everythingIn(error));
   }

@@ -8,9 +8,11 @@ import {
 } from "@tapestry/core/config";
 import { DETAIL_TYPES, eventRegistrySchemas } from "@tapestry/core/events";
 import {
+  DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
+  fillPipelineRunDefinition,
   PIPELINE_RUN_FUNCTIONS,
   type PipelineRunFunction,
-  substituteAslPlaceholders,
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
 import { App as CdkApp, Stack as CdkStack } from "aws-cdk-lib";
@@ -94,9 +96,11 @@ const TASK_FUNCTION_IDS: Readonly<Record<PipelineRunFunction, string>> = {
 
 let test: SynthesizedApp;
 let prod: SynthesizedApp;
+let prodSynthesizedAt: number;
 
 beforeAll(async () => {
   test = await synthesize(KICKSTART, "test");
+  prodSynthesizedAt = Date.now();
   prod = await synthesize(PROD, "prod");
 }, 180_000);
 
@@ -213,15 +217,15 @@ describe("Pipelines stack", () => {
     const [machine] = resourcesOf(test, "Pipelines", "AWS::StepFunctions::StateMachine");
     const entries = TASK_FUNCTION_IDS;
     expect(Object.keys(entries).sort()).toEqual([...PIPELINE_RUN_FUNCTIONS].sort());
-    const expected = substituteAslPlaceholders(
-      readFileSync(PIPELINE_RUN_ASL, "utf8"),
-      Object.fromEntries(
+    const expected = fillPipelineRunDefinition(readFileSync(PIPELINE_RUN_ASL, "utf8"), {
+      functionArns: Object.fromEntries(
         Object.entries(entries).map(([placeholder, id]) => [
           placeholder,
           `arn-of:${logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id)}`,
         ]),
-      ),
-    );
+      ) as Record<PipelineRunFunction, string>,
+      runTimeoutSeconds: definitionTimeoutSeconds(KICKSTART.pipelines, DEFAULT_PIPELINE_SETTINGS),
+    });
     const inlined = resolveJoin(machine?.resource.Properties?.DefinitionString, (ref) => `arn-of:${ref}`);
     expect(inlined).toBe(expected);
   });
@@ -283,6 +287,21 @@ describe("Pipelines stack", () => {
       .hasResourceProperties("AWS::Scheduler::ScheduleGroup", { Name: "tapestry-prod" });
   });
 
+  it("gives a rate schedule a StartDate on the hour grid at least 15 minutes ahead, and a cron none", () => {
+    const startDates = resourcesOf(prod, "Pipelines", "AWS::Scheduler::Schedule").map((s) => [
+      s.resource.Properties?.Name,
+      s.resource.Properties?.StartDate,
+    ]);
+    expect(startDates.filter(([, start]) => start === undefined).map(([name]) => name)).toEqual([
+      "rain-shield-audience",
+      "paused-audience",
+    ]);
+    const start = Date.parse(String(startDates.find(([name]) => name === "hourly-contacts")?.[1]));
+    expect(start % 3_600_000).toBe(0);
+    expect(start - prodSynthesizedAt).toBeGreaterThanOrEqual(15 * 60_000);
+    expect(start - prodSynthesizedAt).toBeLessThanOrEqual(15 * 60_000 + 3_600_000 + 180_000);
+  });
+
   it("lets the scheduler invoke the run starter and write its dead letters, and nothing else", () => {
     const role = resourcesOf(test, "Pipelines", "AWS::IAM::Role").find((r) =>
       r.id.startsWith("SchedulerRole"),
@@ -312,6 +331,8 @@ describe("Pipelines stack", () => {
             steps: (kickstartPipeline.stages[0]?.steps ?? []).map((step) => ({
               ...step,
               name: `${step.name}-${i}`,
+              // short steps, so that 40 stages stay within the history budget (core pipeline/bounds.ts)
+              timeoutMinutes: 5,
             })),
           })),
         },

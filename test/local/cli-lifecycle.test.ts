@@ -96,8 +96,13 @@ async function tools(airbyteRules: readonly unknown[] = []): Promise<Tools> {
       ...pipeline,
       stages: pipeline.stages.map((stage) => ({
         ...stage,
-        // real tools are polled at their configured interval: a second here
-        steps: stage.steps.map(({ minRows: _, ...step }) => ({ ...step, pollIntervalSeconds: 1 })),
+        // real tools are polled at their configured interval: a second here (and, to stay
+        // within Step Functions' history budget at that pace, 5-minute step timeouts)
+        steps: stage.steps.map(({ minRows: _, ...step }) => ({
+          ...step,
+          pollIntervalSeconds: 1,
+          timeoutMinutes: 5,
+        })),
       })),
     })),
   };

@@ -302,12 +302,13 @@ describe("LocalScheduler", () => {
     expect(scheduler.nextFire("p")?.toISOString()).toBe("2026-01-01T01:10:00.000Z");
   });
 
-  it("anchors rate schedules at start(): the first fire is one interval later", async () => {
+  it("fires rate schedules on the StartDate grid (whole intervals since 1970), not from start()", async () => {
     const clock = new FakeClock("2026-01-01T10:02:30Z");
     const { fires, scheduler } = setup(clock, [pipeline("r", "rate(2 hours)")]);
     scheduler.start();
+    expect(scheduler.nextFire("r")?.toISOString()).toBe("2026-01-01T12:00:00.000Z");
     await clock.advanceTo("2026-01-01T14:03:00Z");
-    expect(fires.map((f) => f.at)).toEqual(["2026-01-01T12:02:30.000Z", "2026-01-01T14:02:30.000Z"]);
+    expect(fires.map((f) => f.at)).toEqual(["2026-01-01T12:00:00.000Z", "2026-01-01T14:00:00.000Z"]);
   });
 
   it("rejects an invalid schedule when constructed, not later in a timer", () => {

@@ -2,6 +2,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { projectRun } from "@tapestry/core/ledger";
+import {
+  DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
+  fillPipelineRunDefinition,
+  PIPELINE_RUN_FUNCTIONS,
+  type PipelineRunFunction,
+} from "@tapestry/core/pipeline";
 import { REPO_ROOT, startControlPlane } from "@tapestry/local";
 import { SqliteRunLedger } from "@tapestry/local/ledger";
 import { parseScenario } from "@tapestry/local/sandboxes";
@@ -31,10 +38,26 @@ async function runOnce(p: Plane, pipeline = "rain-shield-audience") {
 const INGEST = ["ingest/zoom-webinar-registrants", "ingest/salesforce-contacts"];
 
 describe("state-machines/pipeline-run.asl.json", () => {
-  it("is a valid Amazon States Language definition (asl-validator)", () => {
-    const definition = JSON.parse(
-      readFileSync(join(REPO_ROOT, "state-machines", "pipeline-run.asl.json"), "utf8"),
+  it("filled as the deploy fills it, is a valid Amazon States Language definition (asl-validator)", () => {
+    const runTimeoutSeconds = definitionTimeoutSeconds(
+      kickstartConfig().pipelines,
+      DEFAULT_PIPELINE_SETTINGS,
     );
+    const definition = JSON.parse(
+      fillPipelineRunDefinition(
+        readFileSync(join(REPO_ROOT, "state-machines", "pipeline-run.asl.json"), "utf8"),
+        {
+          functionArns: Object.fromEntries(
+            PIPELINE_RUN_FUNCTIONS.map((fn) => [
+              fn,
+              `arn:aws:lambda:us-east-1:123456789012:function:tapestry-test-${fn}`,
+            ]),
+          ) as Record<PipelineRunFunction, string>,
+          runTimeoutSeconds,
+        },
+      ),
+    );
+    expect(definition.TimeoutSeconds).toBe(runTimeoutSeconds);
     const { isValid, errorsText } = aslValidator(definition);
     expect(errorsText("\n")).toBe("");
     expect(isValid).toBe(true);

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { RunRecord, ToolName } from "@tapestry/core";
+import { TOOL_NAMES } from "@tapestry/core/names";
 import type { ReconcileResult } from "@tapestry/core/pipeline";
 import {
   formatDeadLetter,
@@ -57,7 +58,7 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     io.out(`A run left unfinished by a control plane that stopped: ${describeReconciled(leftover)}`);
   }
   io.out(`Tapestry embedded control plane: status API at ${plane.apiUrl} (try: curl ${plane.apiUrl}/status)`);
-  const tools = (["airbyte", "dbt-cloud", "grouparoo"] as const).map((tool) =>
+  const tools = TOOL_NAMES.map((tool) =>
     options.real.includes(tool) ? `${tool}: configured endpoint` : `${tool}: sandbox`,
   );
   io.out(`tools: ${tools.join(", ")}; state in ${resolve(options.stateDir)}`);

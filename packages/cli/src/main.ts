@@ -1,5 +1,5 @@
-import { TOOL_NAMES } from "@tapestry/core/config";
-import { TapestryError, type ToolName } from "@tapestry/core/errors";
+import { TapestryError } from "@tapestry/core/errors";
+import { TOOL_NAMES, type ToolName } from "@tapestry/core/names";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { runLocal } from "./local-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
@@ -12,6 +12,7 @@ export interface MainDependencies {
 /** Runs the tapestry command; answers the process exit code. */
 export async function main(argv: readonly string[], dependencies: MainDependencies = {}): Promise<number> {
   let exitCode = 0;
+  let verbose = false;
   const program = new Command("tapestry")
     .description(
       "Control plane for warehouse-centric user-data pipelines (Airbyte -> dbt Cloud -> Grouparoo)",
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
     .option("--state-dir <dir>", "where the ledger, warehouse and exports live", ".tapestry")
     .option("--verbose", "print the handlers' Powertools logs (JSON)", false)
     .action(async (opts) => {
+      verbose = opts.verbose;
       exitCode = await runLocal(
         {
           config: opts.config,
@@ -80,12 +82,25 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
+    // A config, usage or environment problem: the message says what to fix; no stack unless asked.
     if (error instanceof TapestryError) {
       process.stderr.write(`${error.message}\n`);
+      if (verbose) process.stderr.write(stacks(error));
       return 2;
     }
     throw error;
   }
+}
+
+/** The stack of an error and of each cause under it, for `--verbose`. */
+function stacks(error: Error): string {
+  const lines: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 5; depth++) {
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    lines.push(depth === 0 ? text : `caused by: ${text}`);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 function parsePort(value: string): number {

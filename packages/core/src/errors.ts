@@ -1,3 +1,5 @@
+import type { ToolName } from "./names";
+
 /**
  * Every error that crosses a boundary is a named subclass of TapestryError, so that ASL
  * `Retry`/`Catch` clauses (which match on the error's name) and callers can tell them apart.
@@ -28,7 +30,8 @@ export class ConfigError extends TapestryError {
   }
 }
 
-export type ToolName = "airbyte" | "dbt-cloud" | "grouparoo";
+/** The tools' names live with the other naming rules (names.ts); errors name a tool by it. */
+export type { ToolName } from "./names";
 
 /** Base of every failure talking to a tool; `tool` names which one. */
 export class ToolError extends TapestryError {

@@ -5,4 +5,6 @@ export * from "./events";
 export * from "./http";
 export * from "./ledger";
 export * from "./logging";
+export * from "./names";
 export * from "./pipeline";
+export * from "./retry";

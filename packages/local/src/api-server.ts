@@ -3,17 +3,19 @@
  * embedded control plane answers with exactly the handler that runs on AWS. Each request becomes an
  * APIGatewayProxyEventV2 (route key `$default`, as behind a catch-all route); the handler's result
  * is written back the way API Gateway does (a result without `statusCode` is a 200 JSON body).
- * Loopback only by default.
+ * Loopback only by default, and only for requests that a web page cannot forge (api-request-guard).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PROBLEM_CONTENT_TYPE, problem } from "@tapestry/core/status";
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import { loopbackRequestGuard, type RequestGuard } from "./api-request-guard";
 
 export type ApiGatewayV2Handler = (
   event: APIGatewayProxyEventV2,
@@ -22,7 +24,10 @@ export type ApiGatewayV2Handler = (
 
 export interface ApiServerOptions {
   readonly handler: ApiGatewayV2Handler;
-  /** 127.0.0.1 unless told otherwise: the status API has no authentication of its own locally */
+  /**
+   * 127.0.0.1 unless told otherwise: the status API has no authentication of its own locally.
+   * Whatever the address, only requests for the loopback names (and this address) are answered.
+   */
   readonly host?: string;
   /** 4000 by default; 0 picks a free port */
   readonly port?: number;
@@ -48,6 +53,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
+  // set once the port is known, before the first request can arrive
+  let guard: RequestGuard | undefined;
   const server = createServer((req, res) => {
     serve(req, res).catch((error: unknown) => {
       if (!res.headersSent) writeProblem(res, 500, "the request could not be answered", pathOf(req.url));
@@ -56,6 +63,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // fail closed; in practice the port is known before the first connection is accepted
+    if (!guard) throw new Error("a request arrived before the server knew its port");
+    // refused before the body is read: Node discards what is left of it
+    const refusal = guard.check((req.method ?? "GET").toUpperCase(), req.headers);
+    if (refusal) {
+      writeProblem(res, refusal.status, refusal.detail, pathOf(req.url));
+      return;
+    }
     const body = await readBody(req, maxBodyBytes);
     if (body === "too-large") {
       writeProblem(res, 413, `the body is larger than ${maxBodyBytes} bytes`, pathOf(req.url));
@@ -82,6 +97,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     });
   });
   const { port } = server.address() as AddressInfo;
+  guard = loopbackRequestGuard(host, port);
   const urlHost = host.includes(":") ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${port}`,
@@ -114,7 +130,9 @@ export function toEvent(req: IncomingMessage, body: Buffer, now = new Date()): A
   const rawQueryString = target.slice(rawPath.length + 1);
   const method = (req.method ?? "GET").toUpperCase();
 
-  const headers: Record<string, string> = {};
+  // Null-prototype records: a header or parameter named __proto__ stays an entry (and is refused
+  // as unknown) instead of being swallowed by Object.prototype's setter.
+  const headers: Record<string, string> = Object.create(null);
   let cookies: string[] | undefined;
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -126,7 +144,7 @@ export function toEvent(req: IncomingMessage, body: Buffer, now = new Date()): A
     headers[key] = Array.isArray(value) ? value.join(",") : value;
   }
 
-  const queryStringParameters: Record<string, string> = {};
+  const queryStringParameters: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
     const seen = queryStringParameters[name];
     queryStringParameters[name] = seen === undefined ? value : `${seen},${value}`;
@@ -205,14 +223,11 @@ function writeResult(res: ServerResponse, result: APIGatewayProxyResultV2): void
   res.end(body);
 }
 
-const TITLES: Record<number, string> = { 413: "Content Too Large", 500: "Internal Server Error" };
-
 /** The server's own answers (not the handler's) are RFC 9457 problems too. */
 function writeProblem(res: ServerResponse, status: number, detail: string, instance: string): void {
-  const problem = { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, instance };
   res
-    .writeHead(status, { "content-type": "application/problem+json", "cache-control": "no-store" })
-    .end(JSON.stringify(problem));
+    .writeHead(status, { "content-type": PROBLEM_CONTENT_TYPE, "cache-control": "no-store" })
+    .end(JSON.stringify(problem(status, detail, instance)));
 }
 
 function pathOf(target = "/"): string {

@@ -13,9 +13,11 @@ import { nextFireTime } from "@tapestry/core/schedule";
  * it has already started. `onFire` should resolve once the run is started (or refused as a
  * duplicate) and reject only when starting it failed.
  *
+ * A rate schedule fires on the same grid as on AWS (whole intervals since 1970-01-01T00:00Z, the
+ * StartDate rule of core's schedule module): restarting the local control plane does not start
+ * every rate pipeline at once, and the status API's next scheduled time is the timer's.
+ *
  * Differences from the managed service, on purpose:
- * - A rate schedule is anchored at `start()` (Scheduler's StartDate), and its first fire is one
- *   interval later: restarting the local control plane does not start every rate pipeline at once.
  * - A timer that wakes up late (the machine slept) fires the fire time it was armed for once, late,
  *   and re-arms for the first fire time after now: missed fire times collapse into that one.
  */
@@ -73,7 +75,6 @@ export class LocalScheduler {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pauses = new Set<Pause>();
   private running = false;
-  private rateAnchor = new Date(0);
 
   constructor(private readonly options: LocalSchedulerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -94,7 +95,6 @@ export class LocalScheduler {
     if (this.running) return;
     this.running = true;
     const now = this.clock.now();
-    this.rateAnchor = now;
     for (const pipeline of this.options.pipelines) {
       if (!pipeline.schedule.enabled) continue;
       const armed: Armed = { pipeline };
@@ -125,7 +125,7 @@ export class LocalScheduler {
   }
 
   private arm(armed: Armed, after: Date): void {
-    armed.next = nextFireTime(armed.pipeline.schedule, after, { rateAnchor: this.rateAnchor });
+    armed.next = nextFireTime(armed.pipeline.schedule, after);
     if (armed.next) this.wait(armed);
     else this.logger.info("schedule has no more fire times", { pipeline: armed.pipeline.name });
   }

@@ -70,6 +70,32 @@ describe("startSandboxes", () => {
     expect(contexts[0]).toMatchObject({ tool: "grouparoo", key: "sch_rows", id: body.run.id, attempt: 1 });
   });
 
+  it("runs an already-running job's work when its remaining time is up, not at the sandboxes' start", async () => {
+    // a dbt run seeded at start must not build its model before the syncs that feed it have run
+    const calls: { atMs: number; durationMs: number }[] = [];
+    const started = Date.now();
+    const sandboxes = await startSandboxes(
+      { "dbt-cloud": { alreadyRunning: [{ jobId: 112233, remainingMs: 300 }] } },
+      {
+        tools: ["dbt-cloud"],
+        runner: async (ctx) => {
+          calls.push({ atMs: Date.now() - started, durationMs: ctx.plan.durationMs });
+          return { rows: 58 };
+        },
+      },
+    );
+    set = sandboxes;
+    expect(sandboxes.dbtCloud.runs()[0]?.status).toBe(3); // running
+    expect(calls).toEqual([]);
+    await trace(
+      async () => sandboxes.dbtCloud.runs()[0]?.status,
+      (status) => status === 10,
+    );
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.atMs).toBeGreaterThanOrEqual(290);
+    expect(calls[0]?.durationMs).toBe(0); // nothing left to wait once the work is done
+  });
+
   it("rejects an invalid scenario before starting anything", async () => {
     await expect(startSandboxes({ airbyte: { outcomes: [{ outcome: "paused" }] } })).rejects.toBeInstanceOf(
       ScenarioError,

@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { loadScenarioFile, parseScenario, ScenarioError } from "../../../packages/local/src/sandboxes";
@@ -175,6 +176,14 @@ describe("parseScenario: valid scenarios", () => {
     for (const block of blocks) {
       expect(() => parseScenario(parseYaml(block), block)).not.toThrow();
     }
+  });
+
+  it("accepts every example file of docs/scenarios", async () => {
+    const dir = new URL("../../../docs/scenarios/", import.meta.url);
+    const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml"));
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    for (const file of files)
+      await expect(loadScenarioFile(fileURLToPath(new URL(file, dir)))).resolves.toBeDefined();
   });
 });
 

@@ -77,240 +77,217 @@ describe("the kickstart config (Rain Shield)", () => {
 
 const step0 = "pipelines[0].stages[0].steps[0]";
 const dbtStep = "pipelines[0].stages[1].steps[0]";
+const scheduleAt = "pipelines[0].schedule.expression";
+const zoneAt = "pipelines[0].schedule.timezone";
 
-const invalidConfigs: {
-  what: string;
-  change: (c: Loose) => void;
-  path: string;
-  message: string;
-}[] = [
+/** Stands for "remove this key" in the table below. */
+const MISSING = Symbol("missing");
+
+/** Sets (or deletes) the value at a path as issues write it: `a.b[0]["c-d"]`. */
+function setAt(config: Loose, path: string, value: unknown): void {
+  const keys = [...path.matchAll(/([A-Za-z_$][\w$]*)|\[(\d+)\]|\["([^"]+)"\]/g)].map(
+    ([, name, index, quoted]) => name ?? (index !== undefined ? Number(index) : quoted) ?? "",
+  );
+  const last = keys.pop() ?? "";
+  const parent = keys.reduce((node, key) => node[key], config);
+  if (value === MISSING) delete parent[last];
+  else parent[last] = value;
+}
+
+/** [what, the path that is changed and whose problem is reported, the value put there, the message]. */
+const invalidValues: [string, string, unknown, string][] = [
+  ["a dbt job id that is not a number", `${dbtStep}.jobId`, "abc", 'expected a positive integer, got "abc"'],
+  [
+    "a cron with five (Unix) fields",
+    scheduleAt,
+    "cron(0 6 * * *)",
+    "has 5 fields; EventBridge Scheduler needs 6",
+  ],
+  [
+    "a cron without ? in either day field",
+    scheduleAt,
+    "cron(0 6 * * * *)",
+    'exactly one of day-of-month and day-of-week must be "?"',
+  ],
+  [
+    "a cron minute out of range",
+    scheduleAt,
+    "cron(61 6 * * ? *)",
+    'minutes field "61" has 61: allowed values are 0-59',
+  ],
+  ["a rate with a plural unit for 1", scheduleAt, "rate(1 hours)", 'write "rate(1 hour)"'],
+  [
+    "a rate in weeks",
+    scheduleAt,
+    "rate(2 weeks)",
+    'the unit must be minute(s), hour(s) or day(s), got "weeks"',
+  ],
+  ["a one-time at() expression", scheduleAt, "at(2026-12-01T06:00:00)", "a pipeline schedule must recur"],
+  [
+    "an unknown time zone",
+    zoneAt,
+    "Mars/Olympus_Mons",
+    'unknown time zone "Mars/Olympus_Mons": use an IANA name',
+  ],
+  ["a time zone in the wrong case", zoneAt, "europe/berlin", 'did you mean "Europe/Berlin"?'],
+  ["a UTC offset instead of a zone", zoneAt, "+02:00", "is an offset, not a time zone"],
+  [
+    "an unknown tool",
+    `${step0}.tool`,
+    "fivetran",
+    'expected a tool: one of "airbyte", "dbt-cloud", "grouparoo", got "fivetran"',
+  ],
+  [
+    "two steps with the same name in different stages",
+    `${dbtStep}.name`,
+    "salesforce-contacts",
+    'duplicate step name "salesforce-contacts" (also stages[0].steps[1])',
+  ],
+  ["a stage without steps", "pipelines[0].stages[2].steps", [], "a stage needs at least one step"],
+  ["a pipeline without stages", "pipelines[0].stages", [], "a pipeline needs at least one stage"],
+  [
+    "a timeout of zero",
+    `${step0}.timeoutMinutes`,
+    0,
+    "expected a whole number of minutes from 1 to 1440 (24 hours), got 0",
+  ],
+  ["a timeout over a day", `${step0}.timeoutMinutes`, 2000, "from 1 to 1440 (24 hours), got 2000"],
+  [
+    "a missing timeout",
+    `${step0}.timeoutMinutes`,
+    MISSING,
+    "is required: expected a whole number of minutes",
+  ],
+  ["an unknown key (a typo)", `${step0}.minRow`, 5, "unknown key: remove it or check its spelling"],
+  [
+    "a connection id that is not a UUID",
+    `${step0}.connectionId`,
+    "zoom",
+    "expected the Airbyte connection id, a UUID",
+  ],
+  [
+    "a secret name that is not UPPER_SNAKE_CASE",
+    'tools["dbt-cloud"].tokenSecret',
+    "dbt_cloud_token",
+    "expected UPPER_SNAKE_CASE: an upper-case letter",
+  ],
+  [
+    "an unknown overlap policy",
+    "pipelines[0].overlap",
+    "cancel",
+    'expected "skip" (drop the new run) or "queue" (wait for the running one to finish), got "cancel"',
+  ],
+  ["an unknown Airbyte auth kind", "tools.airbyte.auth.kind", "oauth", 'expected kind "client-credentials"'],
+  [
+    "a pipeline name with spaces",
+    "pipelines[0].name",
+    "Rain Shield",
+    'lower-case letters, digits and dashes, starting with a letter, at most 40 characters, got "Rain Shield"',
+  ],
+  [
+    "a base URL that is not http(s)",
+    "tools.grouparoo.baseUrl",
+    "ftp://grouparoo.example.com",
+    "expected an http(s) URL",
+  ],
+  // values are described as they are written: NaN, Infinity and -0 are not "null" or "0"
+  ["NaN", `${step0}.timeoutMinutes`, Number.NaN, "from 1 to 1440 (24 hours), got NaN"],
+  [
+    "Infinity",
+    `${step0}.timeoutMinutes`,
+    Number.POSITIVE_INFINITY,
+    "from 1 to 1440 (24 hours), got Infinity",
+  ],
+  [
+    "-Infinity",
+    `${step0}.timeoutMinutes`,
+    Number.NEGATIVE_INFINITY,
+    "from 1 to 1440 (24 hours), got -Infinity",
+  ],
+  ["-0", `${dbtStep}.jobId`, -0, "expected a positive integer, got -0"],
+  // every limit is named in its message
+  [
+    "a 600-character description",
+    "pipelines[0].description",
+    "x".repeat(600),
+    "expected text of at most 512 characters, got 600 characters",
+  ],
+  [
+    "a number too large to be held exactly",
+    `${dbtStep}.accountId`,
+    2 ** 60,
+    "expected a positive integer of at most 9007199254740991, got 1152921504606847000",
+  ],
+  ["a 41-character pipeline name", "pipelines[0].name", `p${"a".repeat(40)}`, "at most 40 characters"],
+  ["a 65-character step name", `${step0}.name`, `s${"a".repeat(64)}`, "at most 64 characters"],
+  [
+    "a 129-character secret name",
+    "tools.grouparoo.apiKeySecret",
+    `K${"_".repeat(128)}`,
+    "at most 128 characters",
+  ],
+  // what is not plain data is refused at its path
+  ["a BigInt", `${dbtStep}.jobId`, 123n, "is the BigInt 123n: write the number 123 without the n"],
+  ["a Date", "pipelines[0].description", new Date(0), "is a Date"],
+  ["a function", "pipelines[0].overlap", () => "skip", "is a function"],
+  ["a Map", "aws", new Map(), "is a Map"],
+];
+
+/** Changes that are not one value at the reported path. */
+const invalidConfigs: { what: string; change: (c: Loose) => void; path: string; message: string }[] = [
   {
-    what: "a dbt job id that is not a number",
-    change: (c) => {
-      c.pipelines[0].stages[1].steps[0].jobId = "abc";
-    },
-    path: `${dbtStep}.jobId`,
-    message: 'expected a positive integer, got "abc"',
-  },
-  {
-    what: "a cron with five (Unix) fields",
-    change: (c) => {
-      c.pipelines[0].schedule.expression = "cron(0 6 * * *)";
-    },
-    path: "pipelines[0].schedule.expression",
-    message: "has 5 fields; EventBridge Scheduler needs 6",
-  },
-  {
-    what: "a cron without ? in either day field",
-    change: (c) => {
-      c.pipelines[0].schedule.expression = "cron(0 6 * * * *)";
-    },
-    path: "pipelines[0].schedule.expression",
-    message: 'exactly one of day-of-month and day-of-week must be "?"',
-  },
-  {
-    what: "a cron minute out of range",
-    change: (c) => {
-      c.pipelines[0].schedule.expression = "cron(61 6 * * ? *)";
-    },
-    path: "pipelines[0].schedule.expression",
-    message: 'minutes field "61" has 61: allowed values are 0-59',
-  },
-  {
-    what: "a rate with a plural unit for 1",
-    change: (c) => {
-      c.pipelines[0].schedule.expression = "rate(1 hours)";
-    },
-    path: "pipelines[0].schedule.expression",
-    message: 'write "rate(1 hour)"',
-  },
-  {
-    what: "a rate in weeks",
-    change: (c) => {
-      c.pipelines[0].schedule.expression = "rate(2 weeks)";
-    },
-    path: "pipelines[0].schedule.expression",
-    message: 'the unit must be minute(s), hour(s) or day(s), got "weeks"',
-  },
-  {
-    what: "a one-time at() expression",
-    change: (c) => {
-      c.pipelines[0].schedule.expression = "at(2026-12-01T06:00:00)";
-    },
-    path: "pipelines[0].schedule.expression",
-    message: "a pipeline schedule must recur",
-  },
-  {
-    what: "an unknown time zone",
-    change: (c) => {
-      c.pipelines[0].schedule.timezone = "Mars/Olympus_Mons";
-    },
-    path: "pipelines[0].schedule.timezone",
-    message: 'unknown time zone "Mars/Olympus_Mons": use an IANA name',
-  },
-  {
-    what: "a time zone in the wrong case",
-    change: (c) => {
-      c.pipelines[0].schedule.timezone = "europe/berlin";
-    },
-    path: "pipelines[0].schedule.timezone",
-    message: 'did you mean "Europe/Berlin"?',
-  },
-  {
-    what: "a UTC offset instead of a zone",
-    change: (c) => {
-      c.pipelines[0].schedule.timezone = "+02:00";
-    },
-    path: "pipelines[0].schedule.timezone",
-    message: "is an offset, not a time zone",
-  },
-  {
-    what: "an unknown tool",
-    change: (c) => {
-      c.pipelines[0].stages[0].steps[0].tool = "fivetran";
-    },
-    path: `${step0}.tool`,
-    message: 'expected a tool: one of "airbyte", "dbt-cloud", "grouparoo", got "fivetran"',
+    what: "a 33-character stage name",
+    change: (c) => (c.aws = { retainDataOnStages: [`s${"a".repeat(32)}`] }),
+    path: "aws.retainDataOnStages[0]",
+    message: "at most 32 characters",
   },
   {
     what: "two pipelines with the same name",
-    change: (c) => {
-      c.pipelines.push(structuredClone(c.pipelines[0]));
-    },
+    change: (c) => c.pipelines.push(structuredClone(c.pipelines[0])),
     path: "pipelines[1].name",
     message: 'duplicate pipeline name "rain-shield-audience" (also pipelines[0])',
   },
   {
-    what: "two steps with the same name in different stages",
-    change: (c) => {
-      c.pipelines[0].stages[1].steps[0].name = "salesforce-contacts";
-    },
-    path: `${dbtStep}.name`,
-    message: 'duplicate step name "salesforce-contacts" (also stages[0].steps[1])',
-  },
-  {
-    what: "a stage without steps",
-    change: (c) => {
-      c.pipelines[0].stages[2].steps = [];
-    },
-    path: "pipelines[0].stages[2].steps",
-    message: "a stage needs at least one step",
-  },
-  {
-    what: "a pipeline without stages",
-    change: (c) => {
-      c.pipelines[0].stages = [];
-    },
-    path: "pipelines[0].stages",
-    message: "a pipeline needs at least one stage",
-  },
-  {
-    what: "a timeout of zero",
-    change: (c) => {
-      c.pipelines[0].stages[0].steps[0].timeoutMinutes = 0;
-    },
-    path: `${step0}.timeoutMinutes`,
-    message: "expected a whole number of minutes from 1 to 1440 (24 hours), got 0",
-  },
-  {
-    what: "a timeout over a day",
-    change: (c) => {
-      c.pipelines[0].stages[0].steps[0].timeoutMinutes = 2000;
-    },
-    path: `${step0}.timeoutMinutes`,
-    message: "from 1 to 1440 (24 hours), got 2000",
-  },
-  {
-    what: "a missing timeout",
-    change: (c) => {
-      delete c.pipelines[0].stages[0].steps[0].timeoutMinutes;
-    },
-    path: `${step0}.timeoutMinutes`,
-    message: "is required: expected a whole number of minutes",
-  },
-  {
-    what: "an unknown key (a typo)",
-    change: (c) => {
-      c.pipelines[0].stages[0].steps[0].minRow = 5;
-    },
-    path: `${step0}.minRow`,
-    message: "unknown key: remove it or check its spelling",
-  },
-  {
-    what: "a connection id that is not a UUID",
-    change: (c) => {
-      c.pipelines[0].stages[0].steps[0].connectionId = "zoom";
-    },
-    path: `${step0}.connectionId`,
-    message: "expected the Airbyte connection id, a UUID",
-  },
-  {
-    what: "a secret value where a secret name belongs",
-    change: (c) => {
-      c.tools["dbt-cloud"].tokenSecret = "dbtc_9f8e7d6c5b4a";
-    },
-    path: 'tools["dbt-cloud"].tokenSecret',
-    message: "expected a secret name in UPPER_SNAKE_CASE",
-  },
-  {
     what: "a step whose tool is not declared",
-    change: (c) => {
-      delete c.tools.grouparoo;
-    },
+    change: (c) => delete c.tools.grouparoo,
     path: "pipelines[0].stages[2].steps[0].tool",
     message: 'uses "grouparoo" but tools.grouparoo is not declared',
   },
   {
     what: "a poll interval as long as the timeout",
-    change: (c) => {
-      c.pipelines[0].stages[1].steps[0].timeoutMinutes = 1;
-      c.pipelines[0].stages[1].steps[0].pollIntervalSeconds = 60;
-    },
+    change: (c) =>
+      Object.assign(c.pipelines[0].stages[1].steps[0], { timeoutMinutes: 1, pollIntervalSeconds: 60 }),
     path: `${dbtStep}.pollIntervalSeconds`,
     message: "make pollIntervalSeconds shorter than timeoutMinutes",
   },
-  {
-    what: "an unknown overlap policy",
-    change: (c) => {
-      c.pipelines[0].overlap = "cancel";
-    },
-    path: "pipelines[0].overlap",
-    message:
-      'expected "skip" (drop the new run) or "queue" (wait for the running one to finish), got "cancel"',
-  },
-  {
-    what: "an unknown Airbyte auth kind",
-    change: (c) => {
-      c.tools.airbyte.auth = { kind: "oauth" };
-    },
-    path: "tools.airbyte.auth.kind",
-    message: 'expected kind "client-credentials"',
-  },
-  {
-    what: "a pipeline name with spaces",
-    change: (c) => {
-      c.pipelines[0].name = "Rain Shield";
-    },
-    path: "pipelines[0].name",
-    message:
-      'lower-case letters, digits and dashes, starting with a letter, at most 40 characters, got "Rain Shield"',
-  },
-  {
-    what: "a base URL that is not http(s)",
-    change: (c) => {
-      c.tools.grouparoo.baseUrl = "ftp://grouparoo.example.com";
-    },
-    path: "tools.grouparoo.baseUrl",
-    message: "expected an http(s) URL",
-  },
 ];
 
+/** The one problem reported at `path` (fails when there is none, or more than one). */
+function issueAt(input: unknown, path: string, options?: Parameters<typeof parseConfig>[2]): string {
+  let issues: readonly { path: string; message: string }[] = [];
+  try {
+    parseConfig(input, undefined, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    issues = (error as ConfigError).issues;
+  }
+  const atPath = issues.filter((i) => i.path === path);
+  expect(atPath, `issues were: ${JSON.stringify(issues)}`).toHaveLength(1);
+  return atPath[0]?.message ?? "";
+}
+
 describe("invalid configs are rejected with the path and the fix", () => {
+  it.each(invalidValues)("%s -> %s", (_what, path, value, message) => {
+    expect(
+      issueAt(
+        kickstartWith((c) => setAt(c, path, value)),
+        path,
+      ),
+    ).toContain(message);
+  });
+
   it.each(invalidConfigs)("$what -> $path", ({ change, path, message }) => {
-    const issues = issuesOf(kickstartWith(change));
-    const atPath = issues.filter((i) => i.path === path);
-    expect(atPath, `issues were: ${JSON.stringify(issues)}`).toHaveLength(1);
-    expect(atPath[0]?.message).toContain(message);
+    expect(issueAt(kickstartWith(change), path)).toContain(message);
   });
 
   it("reports every problem at once, one line each, in the error message", () => {
@@ -335,5 +312,187 @@ describe("invalid configs are rejected with the path and the fix", () => {
       "tools",
       "pipelines",
     ]);
+  });
+});
+
+const withSchedule = (expression: string, timezone = "UTC") =>
+  kickstartWith((c) => {
+    c.pipelines[0].schedule = { expression, timezone };
+  });
+
+describe("only the config's own plain data is read", () => {
+  it("refuses a required field supplied through the prototype, and says why", () => {
+    const input = kickstartWith((c) => {
+      const step = c.pipelines[0].stages[0].steps[0];
+      const { timeoutMinutes, ...rest } = step;
+      c.pipelines[0].stages[0].steps[0] = Object.assign(Object.create({ timeoutMinutes }), rest);
+    });
+    expect(issueAt(input, `${step0}.timeoutMinutes`)).toMatch(
+      /^is required: expected a whole number of minutes .* only inherits it through its prototype/,
+    );
+  });
+
+  it("does not read a field from Object.prototype either (a polluted prototype supplies nothing)", () => {
+    const input = kickstartWith((c) => delete c.pipelines[0].stages[0].steps[0].timeoutMinutes);
+    Object.defineProperty(Object.prototype, "timeoutMinutes", { value: 30, configurable: true });
+    try {
+      expect(issueAt(input, `${step0}.timeoutMinutes`)).toMatch(
+        /^is required: expected a whole number of minutes/,
+      );
+    } finally {
+      delete (Object.prototype as { timeoutMinutes?: number }).timeoutMinutes;
+    }
+  });
+
+  it("refuses a Proxy whose traps throw, and runaway nesting, at their path", () => {
+    const trap = () => {
+      throw new Error("trap sprung");
+    };
+    const proxied = kickstartWith((c) => {
+      c.aws = new Proxy({}, { ownKeys: trap });
+    });
+    expect(issueAt(proxied, "aws")).toContain("could not be read (Error: trap sprung)");
+    let deep: Loose = {};
+    for (let i = 0; i < 40; i++) deep = { next: deep };
+    const nested = kickstartWith((c) => {
+      c.aws = deep;
+    });
+    expect(issueAt(nested, `aws${".next".repeat(32)}`)).toBe("is nested more than 32 levels deep");
+  });
+
+  it("refuses a getter without calling it", () => {
+    let called = false;
+    const input = kickstartWith((c) => {
+      Object.defineProperty(c.pipelines[0], "description", {
+        enumerable: true,
+        get: () => {
+          called = true;
+          throw new Error("getter boom");
+        },
+      });
+    });
+    expect(issueAt(input, "pipelines[0].description")).toContain("is a getter");
+    expect(called).toBe(false);
+  });
+
+  it("refuses a cycle, naming where it points back to", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines[0].stages[0].steps[0].loop = c.pipelines[0];
+    });
+    expect(issueAt(input, `${step0}.loop`)).toContain("refers back to pipelines[0]");
+  });
+
+  it("accepts the same object used twice (a tree may share a branch; only a cycle is refused)", () => {
+    const input = kickstartWith((c) => {
+      c.pipelines.push({ ...c.pipelines[0], name: "second", stages: c.pipelines[0].stages });
+    });
+    expect(parseConfig(input).pipelines.map((p) => p.name)).toEqual(["rain-shield-audience", "second"]);
+  });
+
+  it("refuses a default export that is a function or a Promise", () => {
+    expect(issueAt(() => kickstart, "(root)")).toContain("the default export is a function");
+    expect(issueAt(Promise.resolve(kickstart), "(root)")).toContain("is a Promise: await it first");
+  });
+
+  it("reads an own __proto__ key as a key (refused as unknown), not as a prototype", () => {
+    const input = JSON.parse(`{"__proto__": {"pipelines": []}, ${JSON.stringify(kickstart).slice(1)}`);
+    expect(issueAt(input, "__proto__")).toBe("unknown key: remove it or check its spelling");
+  });
+});
+
+describe("a secret value where a secret NAME belongs is never echoed", () => {
+  const CANARY = "Zq81CANARYv9x2Lk3Jw0";
+  it.each([
+    ["a dbt Cloud token", `dbtc_${CANARY}`],
+    ["an OpenAI-style key", `sk-${CANARY}`],
+    ["a JWT", `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.${CANARY}`],
+    ["a PEM block", `-----BEGIN PRIVATE KEY-----\nMIIE${CANARY}\n-----END PRIVATE KEY-----`],
+    ["long random text", `${CANARY}4f9a8b7c6d5e`],
+    ["an AWS access key id (upper-case, so it passes the name pattern)", "AKIAZQ81CANARYV9X2LK"],
+  ])("%s", (_what, value) => {
+    const input = kickstartWith((c) => {
+      c.tools["dbt-cloud"].tokenSecret = value;
+    });
+    let message = "";
+    try {
+      parseConfig(input, "tapestry.config.ts");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain(
+      'tools["dbt-cloud"].tokenSecret: this looks like a secret value; put its NAME here and set the value with `tapestry secrets set`',
+    );
+    for (const part of [value, CANARY, CANARY.slice(0, 8), "ZQ81CANA", "4f9a8b7c"]) {
+      expect(message).not.toContain(part);
+    }
+  });
+
+  it("a missing secret name says it is required", () => {
+    const input = kickstartWith((c) => {
+      delete c.tools.grouparoo.apiKeySecret;
+    });
+    expect(issueAt(input, "tools.grouparoo.apiKeySecret")).toMatch(
+      /^is required: expected the NAME of a secret/,
+    );
+  });
+});
+
+describe("schedules that can never fire, or fire only in the past, are refused at their path", () => {
+  const now = new Date("2026-03-04T10:00:00Z");
+
+  it.each([
+    ["cron(0 6 30 FEB ? *)", 'day-of-month "30" never occurs in month "FEB"'],
+    ["cron(0 6 31 APR ? *)", 'day-of-month "31" never occurs in month "APR"'],
+    ["cron(0 6 31 4,6,9,11 ? *)", 'day-of-month "31" never occurs in month "4,6,9,11"'],
+    ["cron(0 6 30-31 FEB ? *)", "so the schedule would never fire"],
+  ])("%s never fires (whatever the clock)", (expression, message) => {
+    expect(issueAt(withSchedule(expression), scheduleAt, { now })).toContain(message);
+  });
+
+  it("a date that exists only in other years (29 February 2027) never fires", () => {
+    expect(issueAt(withSchedule("cron(0 0 29 2 ? 2027)"), scheduleAt, { now })).toContain(
+      "cron(0 0 29 2 ? 2027) never fires: no instant in UTC matches all its fields",
+    );
+  });
+
+  it("a wall time that daylight-saving time always skips never fires in that zone (and is fine in UTC)", () => {
+    // 02:30 on the second Sunday of March does not exist in New York since 2007 (it did before)
+    const gap = "cron(30 2 ? 3 1#2 2030-2040)";
+    expect(issueAt(withSchedule(gap, "America/New_York"), scheduleAt, { now })).toContain(
+      "never fires: no instant in America/New_York matches",
+    );
+    expect(parseConfig(withSchedule(gap, "UTC"), undefined, { now }).pipelines[0]?.schedule.expression).toBe(
+      gap,
+    );
+  });
+
+  it("a year field wholly in the past is refused, judged against the clock, and says so", () => {
+    expect(issueAt(withSchedule("cron(0 6 * * ? 2020-2025)"), scheduleAt, { now })).toBe(
+      "cron(0 6 * * ? 2020-2025) fires only in the past: every year in its year field is before 2026 (judged against this machine's clock when the config was checked, 2026-03-04T10:00:00.000Z); change or remove the year field",
+    );
+  });
+
+  it("a year field that includes this year but whose last match has passed is refused too", () => {
+    expect(issueAt(withSchedule("cron(0 6 1 JAN ? 2026)"), scheduleAt, { now })).toContain(
+      "fires only in the past: every time it matches is before now (judged against this machine's clock when the config was checked, 2026-03-04T10:00:00.000Z)",
+    );
+  });
+
+  it("the same schedules are accepted while they still have fires ahead", () => {
+    const before = new Date("2025-12-30T12:00:00Z");
+    for (const expression of ["cron(0 6 * * ? 2020-2025)", "cron(0 6 1 JAN ? 2026)"]) {
+      expect(() => parseConfig(withSchedule(expression), undefined, { now: before })).not.toThrow();
+    }
+  });
+
+  it("without judging against the clock (a config read again after its deploy), only never-firing ones are refused", () => {
+    const later = { now, judgeSchedulesAgainstClock: false };
+    expect(() => parseConfig(withSchedule("cron(0 6 * * ? 2020-2025)"), undefined, later)).not.toThrow();
+    expect(issueAt(withSchedule("cron(0 0 29 2 ? 2027)"), scheduleAt, later)).toContain("never fires");
+  });
+
+  it("rate schedules always have fires ahead", () => {
+    expect(() => parseConfig(withSchedule("rate(7 days)"), undefined, { now })).not.toThrow();
   });
 });

@@ -28,7 +28,7 @@ interface Harness {
 
 async function harness(
   answers: StubAnswer[],
-  options: { auth?: AuthProvider; timeoutMs?: number } = {},
+  options: { auth?: AuthProvider; timeoutMs?: number; clock?: Clock; retry?: RetryPolicy } = {},
 ): Promise<Harness> {
   const server = await startStubServer(answers);
   stop = server.close;
@@ -47,12 +47,14 @@ async function harness(
     baseUrl: `${server.url}/api/public/v1`,
     timeoutMs: options.timeoutMs ?? 2000,
     auth: options.auth ?? staticHeaderAuth("authorization", "Bearer", SECRET, "AIRBYTE_TOKEN"),
-    retry: policy,
+    retry: options.retry ?? policy,
     logger,
     random: () => 0.5,
     sleep: async (ms) => {
       sleeps.push(ms);
+      options.clock?.advance(ms);
     },
+    now: options.clock?.now,
   });
   return { client, calls: server.calls, sleeps, logs };
 }
@@ -65,6 +67,29 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   }
   throw new Error("expected the request to fail");
 }
+
+/** A clock that moves only when told to (by a stub answer, or by the client's sleep). */
+interface Clock {
+  now: () => number;
+  advance: (ms: number) => void;
+}
+function clock(start = Date.parse("2026-11-21T10:00:00Z")): Clock {
+  let time = start;
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+  };
+}
+
+/** An answer that takes `ms` of the injected clock's time before it gives `then`. */
+const taking =
+  (time: Clock, ms: number, then: StubAnswer): StubAnswer =>
+  (call, res) => {
+    time.advance(ms);
+    then(call, res);
+  };
 
 const getJob = { operation: "read job", method: "GET", path: "/jobs/7" } as const;
 const trigger = {
@@ -239,5 +264,88 @@ describe("the shared HTTP client", () => {
     expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toContain(SECRET);
     expect(h.logs.length).toBeGreaterThan(0);
     expect(h.logs.join("\n")).not.toContain(SECRET);
+  });
+});
+
+describe("the shared HTTP client against a deadline (injected clock)", () => {
+  const tight: RetryPolicy = { ...policy, maxAttempts: 5, minAttemptMs: 100 };
+
+  it("sends nothing when the deadline leaves no time for an attempt", async () => {
+    const time = clock();
+    const h = await harness([json(200, {})], { clock: time, retry: tight });
+    const error = await failure(h.client.request({ ...trigger, deadline: time.now() + 99 }));
+    expect(error).toBeInstanceOf(ToolUnavailableError);
+    expect((error as ToolUnavailableError).detail.ambiguous).toBe(false);
+    expect(error.message).toContain("was not sent: 99 ms left before the deadline");
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it("cuts an attempt's timeout to the time left; a trigger cut so is ambiguous", async () => {
+    const time = clock();
+    const h = await harness([hang], { clock: time, retry: tight, timeoutMs: 60_000 });
+    const error = await failure(h.client.request({ ...trigger, deadline: time.now() + 150 }));
+    expect(error).toBeInstanceOf(ToolUnavailableError);
+    expect((error as ToolUnavailableError).detail.ambiguous).toBe(true);
+    expect(error.message).toContain(
+      "timed out after 150 ms (cut short to the time left before the deadline)",
+    );
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it("a read cut by the deadline is not retried past it, and is not ambiguous", async () => {
+    const time = clock();
+    const h = await harness([taking(time, 150, hang)], { clock: time, retry: tight, timeoutMs: 60_000 });
+    const error = await failure(h.client.request({ ...getJob, deadline: time.now() + 150 }));
+    expect((error as ToolUnavailableError).detail.ambiguous).toBe(false);
+    expect(h.calls).toHaveLength(1);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it("never starts a backoff that would leave no time for the attempt after it", async () => {
+    const time = clock();
+    const deadline = time.now() + 1000;
+    // each answer takes 400 ms: after the first, 600 ms are left (a wait of 50 fits);
+    // after the second, 150 ms are left: a wait of 100 and an attempt of 100 do not
+    const h = await harness([taking(time, 400, json(503, {}))], { clock: time, retry: tight });
+    const error = await failure(h.client.request({ ...getJob, deadline }));
+    expect(error).toBeInstanceOf(ToolUnavailableError);
+    expect(error.message).toContain(
+      "failed with HTTP 503 (attempt 2 of 5); not retried: a wait of 100 ms (backoff) and another attempt do not fit in the 150 ms left before the deadline",
+    );
+    expect(h.calls).toHaveLength(2);
+    expect(h.sleeps).toEqual([50]);
+    expect(time.now()).toBeLessThanOrEqual(deadline);
+  });
+
+  it("does not wait out a Retry-After that ends past the deadline", async () => {
+    const time = clock();
+    const h = await harness([json(429, {}, { "retry-after": "2" }), json(200, {})], {
+      clock: time,
+      retry: tight,
+    });
+    const error = await failure(h.client.request({ ...trigger, deadline: time.now() + 1000 }));
+    expect(error).toBeInstanceOf(ToolUnavailableError);
+    expect((error as ToolUnavailableError).detail).toEqual({ status: 429, ambiguous: false });
+    expect(error.message).toContain("a wait of 2000 ms (Retry-After)");
+    expect(h.calls).toHaveLength(1);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it("gives the credentials provider the request's deadline (a token request stays within it)", async () => {
+    const time = clock();
+    const seen: (number | undefined)[] = [];
+    const auth: AuthProvider = {
+      authorize: async (options) => {
+        seen.push(options?.deadline);
+        return { authorization: "Bearer t" };
+      },
+      invalidate: () => false,
+      secrets: () => [],
+      credentialsHint: "the token",
+    };
+    const h = await harness([json(200, {})], { clock: time, auth });
+    const deadline = time.now() + 5000;
+    await h.client.request({ ...getJob, deadline });
+    expect(seen).toEqual([deadline]);
   });
 });

@@ -122,7 +122,10 @@ describe("reconcileRun", () => {
     const runId = await runInFlight();
     answer = () => new Promise(() => undefined);
     const result = await reconcileRun({ runId, ending: "aborted" }, deps({ cancelTimeoutMs: 20 }));
-    expect(result.notCancelled.map((p) => p.why)).toEqual(["no answer within 20 ms", "no answer within 20 ms"]);
+    expect(result.notCancelled.map((p) => p.why)).toEqual([
+      "no answer within 20 ms",
+      "no answer within 20 ms",
+    ]);
     expect((await ledger.getRun(runId))?.status).toBe("failed");
   });
 

@@ -1,3 +1,3 @@
-export { defineConfig, formatPath, parseConfig } from "./parse";
+export { defineConfig, formatPath, type ParseConfigOptions, parseConfig } from "./parse";
 export * from "./schema";
 export { referencedSecretNames, type SecretReference, secretReferences } from "./secrets";

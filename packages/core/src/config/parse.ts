@@ -1,21 +1,61 @@
 import type { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../errors";
+import { pipelineBoundsIssues } from "../pipeline/bounds";
+import { scheduleHorizonProblem } from "../schedule/horizon";
+import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages";
+import { toPlainData } from "./plain-data";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
+
+export { formatPath } from "../zod-messages";
 
 /** Identity at run time; gives `tapestry.config.ts` types and editor completion. */
 export function defineConfig(config: TapestryConfigInput): TapestryConfigInput {
   return config;
 }
 
+export interface ParseConfigOptions {
+  /** The clock a schedule that fires only in the past is judged against (default: now). */
+  readonly now?: Date;
+  /**
+   * false: do not judge schedules against the clock, only refuse those that never fire at all. For
+   * a config that was checked when it was deployed (the deployed functions read it again later,
+   * when a schedule with a year field may have ended, and must still run its pipelines' steps).
+   */
+  readonly judgeSchedulesAgainstClock?: boolean;
+}
+
+const CONFIG_WORDING: IssueWording = { describeInput: true };
+
 /**
  * Parses and checks a configuration. Throws ConfigError listing every problem, each with its
- * path (`pipelines[0].stages[1].steps[0].jobId`) and what to do about it.
+ * path (`pipelines[0].stages[1].steps[0].jobId`) and what to do about it. Only the input's own
+ * data is read (see plain-data.ts): a getter is never called, a prototype never consulted.
  */
-export function parseConfig(input: unknown, source?: string): TapestryConfig {
-  const result = configSchema.safeParse(input, { reportInput: true, error: plainTypeError });
-  if (!result.success) throw new ConfigError(result.error.issues.flatMap(toConfigIssues), source);
-  const crossIssues = checkCrossReferences(result.data);
-  if (crossIssues.length > 0) throw new ConfigError(crossIssues, source);
+export function parseConfig(
+  input: unknown,
+  source?: string,
+  options: ParseConfigOptions = {},
+): TapestryConfig {
+  const plain = toPlainData(input);
+  if (plain.issues.length > 0) throw new ConfigError(plain.issues, source);
+  const result = configSchema.safeParse(plain.value, { reportInput: true, error: plainTypeError });
+  if (!result.success) {
+    const issues = issuesAsMessages(result.error.issues, CONFIG_WORDING).map((issue) =>
+      plain.inheritedPaths.has(issue.path) && issue.message.startsWith("is required")
+        ? {
+            ...issue,
+            message: `${issue.message} (the object only inherits it through its prototype, which a config does not read: set it on the object itself)`,
+          }
+        : issue,
+    );
+    throw new ConfigError(issues, source);
+  }
+  const laterIssues = [
+    ...checkCrossReferences(result.data),
+    ...checkSchedules(result.data, options),
+    ...pipelineBoundsIssues(result.data),
+  ];
+  if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);
   return result.data;
 }
 
@@ -26,89 +66,41 @@ function plainTypeError(issue: z.core.$ZodRawIssue): string | undefined {
   return `expected ${article} ${issue.expected === "array" ? "list" : issue.expected}`;
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "(root)";
-  return path
-    .map((key, i) => {
-      if (typeof key === "number") return `[${key}]`;
-      const text = String(key);
-      if (!/^[A-Za-z_$][\w$]*$/.test(text)) return `[${JSON.stringify(text)}]`;
-      return i === 0 ? text : `.${text}`;
-    })
-    .join("");
-}
-
-function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => ({
-      path: formatPath([...issue.path, key]),
-      message: "unknown key: remove it or check its spelling",
-    }));
-  }
-  const path = formatPath(issue.path);
-  if (issue.code === "invalid_union" && issue.discriminator) {
-    // zod reports the whole object; the user needs to see the discriminator's own value
-    const input = issue.input as Record<string, unknown> | undefined;
-    const value = input && typeof input === "object" ? input[issue.discriminator] : undefined;
-    if (value === undefined) return [{ path, message: `is required: ${issue.message}` }];
-    return [{ path, message: withInput(issue.message, value) }];
-  }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
-    return [{ path, message: `is required: ${issue.message}` }];
-  }
-  if (issue.code === "custom") return [{ path, message: issue.message }];
-  return [{ path, message: withInput(issue.message, issue.input) }];
-}
-
-function withInput(message: string, input: unknown): string {
-  if (input === undefined) return message;
-  return `${message}, got ${describe(input)}`;
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return "a list";
-  if (value === null) return "null";
-  if (typeof value === "object") return "an object";
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+/** Schedules that can never fire again, or never at all, at their expression's path. */
+function checkSchedules(config: TapestryConfig, options: ParseConfigOptions): ConfigIssue[] {
+  const now = options.now ?? new Date();
+  const judgePast = options.judgeSchedulesAgainstClock ?? true;
+  // evaluated once per distinct schedule: many pipelines share one (e.g. daily at 06:00 UTC)
+  const verdicts = new Map<string, string | undefined>();
+  return config.pipelines.flatMap((pipeline, p) => {
+    const { expression, timezone } = pipeline.schedule;
+    const key = `${expression} ${timezone}`;
+    if (!verdicts.has(key))
+      verdicts.set(key, scheduleHorizonProblem({ expression, timezone }, { now, judgePast }));
+    const problem = verdicts.get(key);
+    return problem
+      ? [{ path: formatPath(["pipelines", p, "schedule", "expression"]), message: problem }]
+      : [];
+  });
 }
 
 /** Rules that span several fields: unique names, declared tools, polls shorter than timeouts. */
 function checkCrossReferences(config: TapestryConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const pipelineNames = new Map<string, number>();
+  const pipelines = uniqueNames("pipeline", "pipeline names must be unique", issues);
   config.pipelines.forEach((pipeline, p) => {
-    const first = pipelineNames.get(pipeline.name);
-    if (first === undefined) pipelineNames.set(pipeline.name, p);
-    else
-      issues.push({
-        path: formatPath(["pipelines", p, "name"]),
-        message: `duplicate pipeline name "${pipeline.name}" (also pipelines[${first}]): pipeline names must be unique`,
-      });
-
-    const stageNames = new Map<string, number>();
-    const stepNames = new Map<string, string>();
+    pipelines(pipeline.name, ["pipelines", p]);
+    const stages = uniqueNames("stage", "stage names must be unique within a pipeline", issues);
+    const steps = uniqueNames("step", "step names must be unique within a pipeline", issues);
     pipeline.stages.forEach((stage, s) => {
-      const firstStage = stageNames.get(stage.name);
-      if (firstStage === undefined) stageNames.set(stage.name, s);
-      else
-        issues.push({
-          path: formatPath(["pipelines", p, "stages", s, "name"]),
-          message: `duplicate stage name "${stage.name}" (also stages[${firstStage}]): stage names must be unique within a pipeline`,
-        });
+      stages(stage.name, ["pipelines", p, "stages", s], 2);
       stage.steps.forEach((step, t) => {
         const here = ["pipelines", p, "stages", s, "steps", t];
-        const firstStep = stepNames.get(step.name);
-        if (firstStep === undefined) stepNames.set(step.name, `stages[${s}].steps[${t}]`);
-        else
-          issues.push({
-            path: formatPath([...here, "name"]),
-            message: `duplicate step name "${step.name}" (also ${firstStep}): step names must be unique within a pipeline`,
-          });
+        steps(step.name, here, 2);
         if (!config.tools[step.tool]) {
           issues.push({
             path: formatPath([...here, "tool"]),
-            message: `uses "${step.tool}" but tools${formatPath(["x", step.tool]).slice(1)} is not declared: add its endpoint and secret names under tools`,
+            message: `uses "${step.tool}" but ${formatPath(["tools", step.tool])} is not declared: add its endpoint and secret names under tools`,
           });
         }
         if (step.pollIntervalSeconds >= step.timeoutMinutes * 60) {
@@ -121,4 +113,23 @@ function checkCrossReferences(config: TapestryConfig): ConfigIssue[] {
     });
   });
   return issues;
+}
+
+/**
+ * Records each name's first place; a name seen again adds an issue at its `name` naming the first
+ * place (written from `relativeFrom` path parts on, e.g. `stages[0].steps[1]` within a pipeline).
+ */
+function uniqueNames(kind: string, rule: string, issues: ConfigIssue[]) {
+  const first = new Map<string, readonly (string | number)[]>();
+  return (name: string, place: readonly (string | number)[], relativeFrom = 0): void => {
+    const seen = first.get(name);
+    if (seen === undefined) {
+      first.set(name, place.slice(relativeFrom));
+      return;
+    }
+    issues.push({
+      path: formatPath([...place, "name"]),
+      message: `duplicate ${kind} name "${name}" (also ${formatPath(seen)}): ${rule}`,
+    });
+  };
 }

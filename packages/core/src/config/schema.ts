@@ -1,38 +1,57 @@
 import { z } from "zod";
-import { checkScheduleExpression } from "./schedule-expression";
+import {
+  DEPLOYMENT_STAGE_NAME,
+  PIPELINE_NAME,
+  SECRET_NAME,
+  STEP_NAME,
+  secretNameProblem,
+  TOOL_NAMES,
+  type ToolName,
+} from "../names";
+import { checkScheduleExpression } from "../schedule/expression";
 import { checkTimeZone } from "./time-zone";
+
+export { TOOL_NAMES } from "../names";
 
 /** Names end up in schedule names, execution names, metric dimensions and URLs: keep them plain. */
 const name = z
   .string({ error: "expected a name (lower-case letters, digits and dashes)" })
-  .regex(/^[a-z][a-z0-9-]{0,63}$/, {
-    error:
-      "expected a name of lower-case letters, digits and dashes, starting with a letter, at most 64 characters",
-  });
+  .regex(STEP_NAME.pattern, { error: `expected a name of ${STEP_NAME.rule}` });
 
-/** The name of a secret (an SSM SecureString on AWS, a local secret in the embedded control plane), never its value. */
-const secretName = z
-  .string({ error: "expected the NAME of a secret (its value is set with `tapestry secrets set`)" })
-  .regex(/^[A-Z][A-Z0-9_]{0,127}$/, {
-    error:
-      'expected a secret name in UPPER_SNAKE_CASE, e.g. "AIRBYTE_CLIENT_SECRET" (the name, not the value)',
-  });
+/**
+ * The name of a secret (an SSM SecureString on AWS, a local secret in the embedded control plane),
+ * never its value. Whatever is not a name is never repeated in the message: it may be the value.
+ */
+const secretName = z.custom<string>((value) => secretNameProblem(value) === undefined, {
+  error: (issue) =>
+    issue.input === undefined
+      ? `is required: expected the NAME of a secret, in ${SECRET_NAME.rule} (its value is set with \`tapestry secrets set\`)`
+      : secretNameProblem(issue.input),
+});
 
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. "https://api.airbyte.com/v1"' })
   .transform((u) => u.replace(/\/+$/, ""));
 
-const positiveInt = z
-  .number({ error: "expected a positive integer" })
-  .int({ error: "expected a positive integer" })
-  .positive({ error: "expected a positive integer" });
+/**
+ * A whole number from `min` to `max`, with one message for every way it can be wrong; the message
+ * names the limits (without a `max`, the largest whole number JavaScript holds exactly).
+ */
+function wholeNumber(expected: string, min: number, max?: number) {
+  // int() itself refuses numbers past Number.MAX_SAFE_INTEGER (as too_big)
+  const unsafe = `${expected} of at most ${Number.MAX_SAFE_INTEGER}`;
+  const number = z
+    .number({ error: expected })
+    .int({ error: (issue) => (issue.code === "too_big" ? unsafe : expected) })
+    .min(min, { error: expected });
+  return max === undefined ? number : number.max(max, { error: expected });
+}
 
-const requestTimeoutSeconds = z
-  .number({ error: "expected a whole number of seconds from 1 to 120" })
-  .int({ error: "expected a whole number of seconds from 1 to 120" })
-  .min(1, { error: "expected a whole number of seconds from 1 to 120" })
-  .max(120, { error: "expected a whole number of seconds from 1 to 120" })
-  .default(30);
+const positiveInt = wholeNumber("expected a positive integer", 1);
+
+const requestTimeoutSeconds = wholeNumber("expected a whole number of seconds from 1 to 120", 1, 120).default(
+  30,
+);
 
 const airbyteAuth = z.discriminatedUnion(
   "kind",
@@ -75,34 +94,19 @@ export const grouparooToolSchema = z.strictObject({
   requestTimeoutSeconds,
 });
 
-export const TOOL_NAMES = ["airbyte", "dbt-cloud", "grouparoo"] as const;
-
 const toolsSchema = z.strictObject({
   airbyte: airbyteToolSchema.optional(),
   "dbt-cloud": dbtCloudToolSchema.optional(),
   grouparoo: grouparooToolSchema.optional(),
-});
+} satisfies Record<ToolName, z.ZodType>);
 
 const stepCommon = {
   name,
   /** The step fails with reason `timeout` (and its job is cancelled) after this long. */
-  timeoutMinutes: z
-    .number({ error: "expected a whole number of minutes from 1 to 1440 (24 hours)" })
-    .int({ error: "expected a whole number of minutes from 1 to 1440 (24 hours)" })
-    .min(1, { error: "expected a whole number of minutes from 1 to 1440 (24 hours)" })
-    .max(1440, { error: "expected a whole number of minutes from 1 to 1440 (24 hours)" }),
-  pollIntervalSeconds: z
-    .number({ error: "expected a whole number of seconds from 1 to 3600" })
-    .int({ error: "expected a whole number of seconds from 1 to 3600" })
-    .min(1, { error: "expected a whole number of seconds from 1 to 3600" })
-    .max(3600, { error: "expected a whole number of seconds from 1 to 3600" })
-    .default(30),
+  timeoutMinutes: wholeNumber("expected a whole number of minutes from 1 to 1440 (24 hours)", 1, 1440),
+  pollIntervalSeconds: wholeNumber("expected a whole number of seconds from 1 to 3600", 1, 3600).default(30),
   /** A job that succeeds having moved fewer rows fails the step (Airbyte reports 0-row "successes"). */
-  minRows: z
-    .number({ error: "expected a whole number of rows, 0 or more" })
-    .int({ error: "expected a whole number of rows, 0 or more" })
-    .nonnegative({ error: "expected a whole number of rows, 0 or more" })
-    .optional(),
+  minRows: wholeNumber("expected a whole number of rows, 0 or more", 0).optional(),
 };
 
 export const airbyteStepSchema = z.strictObject({
@@ -167,14 +171,17 @@ const scheduleSchema = z.strictObject({
 /** Pipeline names also make run ids and execution names (at most 80 characters): keep them to 40. */
 const pipelineName = z
   .string({ error: "expected a name (lower-case letters, digits and dashes)" })
-  .regex(/^[a-z][a-z0-9-]{0,39}$/, {
-    error:
-      "expected a name of lower-case letters, digits and dashes, starting with a letter, at most 40 characters",
-  });
+  .regex(PIPELINE_NAME.pattern, { error: `expected a name of ${PIPELINE_NAME.rule}` });
+
+/** Scheduler's limit for a schedule's description, where a pipeline's description goes. */
+export const DESCRIPTION_MAX_LENGTH = 512;
 
 export const pipelineSchema = z.strictObject({
   name: pipelineName,
-  description: z.string({ error: "expected text" }).max(512).optional(),
+  description: z
+    .string({ error: `expected text of at most ${DESCRIPTION_MAX_LENGTH} characters` })
+    .max(DESCRIPTION_MAX_LENGTH, { error: `expected text of at most ${DESCRIPTION_MAX_LENGTH} characters` })
+    .optional(),
   schedule: scheduleSchema,
   /** What a run does when the previous run of the same pipeline is still going. */
   overlap: z
@@ -194,16 +201,14 @@ const LOG_RETENTION_DAYS = [
 
 const stageName = z
   .string({ error: "expected a stage name" })
-  .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,31}$/, { error: "expected a stage name: letters, digits and dashes" });
+  .regex(DEPLOYMENT_STAGE_NAME.pattern, { error: `expected a stage name: ${DEPLOYMENT_STAGE_NAME.rule}` });
 
 /** What `sst deploy` builds beyond the pipelines themselves. Every field has a default; the section is optional. */
 export const awsDeploySchema = z.strictObject({
   /** Days the event archive keeps every event (for replay); 0 keeps them forever. */
-  eventArchiveRetentionDays: z
-    .number({ error: "expected a whole number of days, 0 (forever) or more" })
-    .int({ error: "expected a whole number of days, 0 (forever) or more" })
-    .nonnegative({ error: "expected a whole number of days, 0 (forever) or more" })
-    .default(90),
+  eventArchiveRetentionDays: wholeNumber("expected a whole number of days, 0 (forever) or more", 0).default(
+    90,
+  ),
   /** Stages whose ledger table, event bus and archive, and dead-letter queues survive `sst remove`. */
   retainDataOnStages: z
     .array(stageName, { error: 'expected a list of stage names, e.g. ["prod"]' })

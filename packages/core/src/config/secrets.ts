@@ -1,4 +1,5 @@
-import type { ToolName } from "../errors";
+import { TOOL_NAMES, type ToolName } from "../names";
+import { formatPath } from "../zod-messages";
 import type { ToolsConfig } from "./schema";
 
 /** A secret the config refers to: which tool needs it, through which field, by what name. */
@@ -9,43 +10,38 @@ export interface SecretReference {
   readonly name: string;
 }
 
-/** Every secret the configured tools need, in config order (a name shared by two fields appears twice). */
+type SecretFields<T extends ToolName> = (
+  config: NonNullable<ToolsConfig[T]>,
+) => readonly { readonly path: readonly string[]; readonly name: string }[];
+
+/** Where each tool's config names its secrets (a field per secret); every tool must say, even if none. */
+const SECRET_FIELDS: { readonly [T in ToolName]: SecretFields<T> } = {
+  airbyte: ({ auth }) => {
+    if (auth.kind === "client-credentials") {
+      return [
+        { path: ["auth", "clientIdSecret"], name: auth.clientIdSecret },
+        { path: ["auth", "clientSecretSecret"], name: auth.clientSecretSecret },
+      ];
+    }
+    return auth.kind === "bearer" ? [{ path: ["auth", "tokenSecret"], name: auth.tokenSecret }] : [];
+  },
+  "dbt-cloud": ({ tokenSecret }) => [{ path: ["tokenSecret"], name: tokenSecret }],
+  grouparoo: ({ apiKeySecret }) => [{ path: ["apiKeySecret"], name: apiKeySecret }],
+};
+
+function referencesOf<T extends ToolName>(tool: T, tools: ToolsConfig): SecretReference[] {
+  const config = tools[tool];
+  if (!config) return [];
+  return SECRET_FIELDS[tool](config).map(({ path, name }) => ({
+    tool,
+    field: formatPath(["tools", tool, ...path]),
+    name,
+  }));
+}
+
+/** Every secret the configured tools need, in tool order (a name shared by two fields appears twice). */
 export function secretReferences(tools: ToolsConfig): readonly SecretReference[] {
-  const references: SecretReference[] = [];
-  const { airbyte, grouparoo } = tools;
-  const dbtCloud = tools["dbt-cloud"];
-  if (airbyte?.auth.kind === "client-credentials") {
-    references.push(
-      { tool: "airbyte", field: "tools.airbyte.auth.clientIdSecret", name: airbyte.auth.clientIdSecret },
-      {
-        tool: "airbyte",
-        field: "tools.airbyte.auth.clientSecretSecret",
-        name: airbyte.auth.clientSecretSecret,
-      },
-    );
-  }
-  if (airbyte?.auth.kind === "bearer") {
-    references.push({
-      tool: "airbyte",
-      field: "tools.airbyte.auth.tokenSecret",
-      name: airbyte.auth.tokenSecret,
-    });
-  }
-  if (dbtCloud) {
-    references.push({
-      tool: "dbt-cloud",
-      field: 'tools["dbt-cloud"].tokenSecret',
-      name: dbtCloud.tokenSecret,
-    });
-  }
-  if (grouparoo) {
-    references.push({
-      tool: "grouparoo",
-      field: "tools.grouparoo.apiKeySecret",
-      name: grouparoo.apiKeySecret,
-    });
-  }
-  return references;
+  return TOOL_NAMES.flatMap((tool) => referencesOf(tool, tools));
 }
 
 /** The distinct names of the secrets the configured tools need. */

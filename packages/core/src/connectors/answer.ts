@@ -1,6 +1,7 @@
 import type { z } from "zod";
-import { formatPath } from "../config/parse";
-import { type ToolName, ToolResponseError } from "../errors";
+import { type ToolName, ToolResponseError, ToolUnavailableError } from "../errors";
+import { issuesText } from "../zod-messages";
+import type { JobStatus } from "./types";
 
 /** Parses a tool's answer; a shape we do not know fails closed, naming the field. */
 export function parseAnswer<T extends z.ZodType>(
@@ -11,7 +12,7 @@ export function parseAnswer<T extends z.ZodType>(
 ): z.output<T> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+  const problems = issuesText(result.error.issues);
   throw new ToolResponseError(tool, `${tool} answered ${what} with an unexpected shape (${problems})`);
 }
 
@@ -34,4 +35,41 @@ export function unknownStatus(toolLabel: string, status: string, job: string) {
     reason: "unknown-status",
     error: `${toolLabel} reported status ${status} for ${job}, which Tapestry does not know; failing the step rather than guessing`,
   } as const;
+}
+
+/**
+ * Fail closed, and leave nothing running: a job in a status we do not know is cancelled before
+ * its step fails, and the failure says both what the tool reported and whether the cancel took.
+ * A cancel that finds the job finished after all hands back its own final state. A cancel that
+ * fails for a passing reason is thrown (ToolUnavailableError, both stories in its message), so
+ * that the state machine polls again and, in the end, cancels the abandoned job itself.
+ */
+export async function cancelUnknownStatus(
+  tool: ToolName,
+  status: JobStatus,
+  cancel: () => Promise<JobStatus>,
+): Promise<JobStatus> {
+  if (status.reason !== "unknown-status") return status;
+  let after: JobStatus;
+  try {
+    after = await cancel();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    if (error instanceof ToolUnavailableError) {
+      throw new ToolUnavailableError(tool, `${status.error}; cancelling the job failed: ${why}`, {
+        ambiguous: false,
+      });
+    }
+    return {
+      ...status,
+      error: `${status.error}; cancelling the job failed, so it may still be running: ${why}`,
+    };
+  }
+  if (after.state === "succeeded" || (after.state === "failed" && after.reason !== "unknown-status"))
+    return after;
+  const took =
+    after.state === "cancelled"
+      ? "the job was cancelled"
+      : `a cancel was requested; the job reports ${after.toolStatus} for now`;
+  return { ...status, error: `${status.error}; ${took}` };
 }

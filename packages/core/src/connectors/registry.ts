@@ -1,9 +1,10 @@
 import type { StepSpec, ToolsConfig } from "../config";
-import { TapestryError, type ToolName } from "../errors";
+import { TapestryError, ToolAuthError, type ToolName } from "../errors";
 import { createAirbyteConnector } from "./airbyte/connector";
 import { createDbtCloudConnector } from "./dbt-cloud/connector";
 import { createGrouparooConnector } from "./grouparoo/connector";
 import type {
+  CallOptions,
   ConnectorDependencies,
   JobStatus,
   StartedJob,
@@ -25,19 +26,35 @@ export class ConnectorRegistry {
   ) {}
 
   async start(step: StepSpec, context: StepContext): Promise<StartedJob> {
-    return (await this.connectorFor(step)).start(step, context);
+    return this.forgetRefusedCredentials(step, (await this.connectorFor(step)).start(step, context));
   }
 
-  async poll(step: StepSpec, externalId: string): Promise<JobStatus> {
-    return (await this.connectorFor(step)).poll(step, externalId);
+  async poll(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> {
+    return this.forgetRefusedCredentials(step, (await this.connectorFor(step)).poll(step, externalId, call));
   }
 
-  async cancel(step: StepSpec, externalId: string): Promise<JobStatus> {
-    return (await this.connectorFor(step)).cancel(step, externalId);
+  async cancel(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> {
+    return this.forgetRefusedCredentials(
+      step,
+      (await this.connectorFor(step)).cancel(step, externalId, call),
+    );
   }
 
   async describe(step: StepSpec): Promise<StepDescription> {
     return (await this.connectorFor(step)).describe(step);
+  }
+
+  /**
+   * A tool that refused our credentials gets its connector built again on the next call, so that
+   * a secret fixed in the store (a rotated token) is read without waiting for a cold start.
+   */
+  private async forgetRefusedCredentials<T>(step: StepSpec, call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (error instanceof ToolAuthError) this.built.delete(step.tool);
+      throw error;
+    }
   }
 
   private async connectorFor(step: StepSpec): Promise<StepConnector<StepSpec>> {

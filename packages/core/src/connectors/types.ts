@@ -9,9 +9,24 @@ export type JobState = "running" | "succeeded" | "failed" | "cancelled";
 /** Why a job that did not succeed did not: what a user sees on a failed step. */
 export type FailureReason = "failed" | "cancelled" | "unknown-status" | "partial-failure" | "min-rows";
 
-export interface StepContext {
+/**
+ * What bounds one call to a tool: the absolute time (ms since the epoch) by which it must have
+ * answered or failed. In a Lambda it is the invocation's end less a margin, so that a slow tool
+ * ends the call with a named error (which the state machine retries) instead of a Lambda timeout.
+ */
+export interface CallOptions {
+  readonly deadline: number;
+}
+
+export interface StepContext extends CallOptions {
   readonly pipeline: string;
   readonly runId: string;
+  /**
+   * Adopt mode: an earlier start of this step may have sent its trigger, at most `lookBackMs`
+   * ago, without learning which job it started. Look for that job first (in flight, or created
+   * since then; dbt Cloud: by our cause text) and trigger only when there is none.
+   */
+  readonly adopt?: { readonly lookBackMs: number };
 }
 
 export interface StartedJob {
@@ -43,16 +58,23 @@ export interface StepDescription {
 }
 
 /**
- * The one contract every tool implements; nothing else knows a tool's wire format.
- * `start` never starts a second job where one was meant: it attaches to a job already in flight,
- * and after an ambiguous trigger failure it looks the job up before it triggers again.
+ * The one contract every tool implements; nothing else knows a tool's wire format. Every call
+ * ends by its deadline.
+ * - `start` never starts a second job where one was meant: it attaches to a job already in
+ *   flight, and after an ambiguous trigger failure it looks the job up before it triggers again.
+ *   What escapes it after a trigger may have taken effect, if worth retrying, is a
+ *   ToolTriggerUncertainError: the step must be started again in adopt mode, never blindly.
+ * - `poll` fails closed: a status the connector does not know fails the step, and the job is
+ *   cancelled first so that nothing is left running.
+ * - `cancel` is safe on a finished job: it then answers the job's final state, rows included,
+ *   exactly as a poll would.
  */
 export interface StepConnector<S extends StepSpec = StepSpec> {
   readonly tool: ToolName;
   start(step: S, context: StepContext): Promise<StartedJob>;
-  poll(step: S, externalId: string): Promise<JobStatus>;
-  /** Asks the tool to stop the job; answers the job's status afterwards. Safe to call on a finished job. */
-  cancel(step: S, externalId: string): Promise<JobStatus>;
+  poll(step: S, externalId: string, call: CallOptions): Promise<JobStatus>;
+  /** Asks the tool to stop the job; answers the job's status afterwards. */
+  cancel(step: S, externalId: string, call: CallOptions): Promise<JobStatus>;
   describe(step: S): StepDescription;
 }
 
@@ -68,6 +90,9 @@ export interface ConnectorDependencies {
   readonly now?: () => number;
   /** how many times `start` may trigger after lookups found nothing (default 3) */
   readonly maxTriggers?: number;
-  /** an ambiguous trigger adopts a finished job created this long before it began (default 30 s of clock skew) */
+  /**
+   * The clock skew allowed between us and the tool when a job is adopted by its creation time:
+   * a job created this long before our trigger (or our adopt window) still counts (default 30 s).
+   */
   readonly adoptionSkewMs?: number;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TOOL_NAMES } from "../config/schema";
+import { TOOL_NAMES } from "../names";
 
 /**
  * The semantic events of a pipeline run: one zod schema per detail-type, each with a version.

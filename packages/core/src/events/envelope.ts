@@ -1,5 +1,5 @@
-import { formatPath } from "../config/parse";
 import { TapestryError } from "../errors";
+import { issuesAsMessages } from "../zod-messages";
 import { anyEventSchema, type TapestryEvent } from "./catalog";
 
 /**
@@ -37,7 +37,7 @@ export function eventFromEnvelope(envelope: BusEnvelope): TapestryEvent {
   throw new InvalidEventError(
     envelope["detail-type"],
     envelope.source,
-    result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+    issuesAsMessages(result.error.issues).map(({ path, message }) => `${path}: ${message}`),
     envelope.id,
   );
 }

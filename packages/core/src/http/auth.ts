@@ -1,7 +1,10 @@
 /** How a client proves who it is to a tool. Implementations keep their secrets to themselves. */
 export interface AuthProvider {
-  /** Headers for the next request; may fetch or refresh a token first. */
-  authorize(): Promise<Record<string, string>>;
+  /**
+   * Headers for the next request; may fetch or refresh a token first, within the request's
+   * deadline (ms since the epoch) when it has one.
+   */
+  authorize(options?: { readonly deadline?: number }): Promise<Record<string, string>>;
   /** The tool said our credentials are no good: drop cached ones. True when retrying with fresh ones can help. */
   invalidate(): boolean;
   /** Every secret value this provider holds or has held, so that nothing echoes them. */

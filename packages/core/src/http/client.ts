@@ -1,13 +1,9 @@
-import {
-  ToolAuthError,
-  type ToolName,
-  ToolRequestError,
-  ToolResponseError,
-  ToolUnavailableError,
-} from "../errors";
+import { type ToolName, ToolUnavailableError } from "../errors";
 import { type Logger, redact, silentLogger } from "../logging";
+import { fullJitterDelay, realSleep } from "../retry";
 import type { AuthProvider } from "./auth";
-import { DEFAULT_RETRY_POLICY, fullJitterDelay, parseRetryAfter, type RetryPolicy } from "./backoff";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff";
+import { type AttemptOutcome, classifyAttempt, DEFAULT_MIN_ATTEMPT_MS } from "./classify";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 export type QueryValue = string | number | boolean | undefined;
@@ -25,6 +21,12 @@ export interface HttpRequest {
   readonly idempotent?: boolean;
   /** statuses handed back to the caller instead of thrown, e.g. 409 on a trigger */
   readonly accept?: readonly number[];
+  /**
+   * An absolute time (ms since the epoch) by which the request must have answered or failed,
+   * e.g. the Lambda's end less a margin: no attempt or wait runs past it, and an attempt's
+   * timeout is cut to the time left. Without one, only the attempts and their timeouts bound it.
+   */
+  readonly deadline?: number;
 }
 
 export interface HttpResponse {
@@ -47,15 +49,13 @@ export interface HttpClientOptions {
   readonly now?: () => number;
 }
 
-const EXCERPT_CHARS = 300;
-
 /**
- * The one HTTP client every connector uses. It puts a timeout on every attempt, retries
- * 429 for any call (the tool refused it, so nothing happened) and 408/5xx/network failures for
- * idempotent calls only, with full-jitter exponential backoff that honours Retry-After, and it
- * redacts every secret from what it logs and throws. A non-idempotent call that fails after it
- * may have been received throws ToolUnavailableError with `ambiguous: true`, so that the
- * connector looks the job up before it triggers again.
+ * The one HTTP client every connector uses. It puts a timeout on every attempt, never works past
+ * the request's deadline, retries what is safe to retry with full-jitter backoff that honours
+ * Retry-After (the rules are `classifyAttempt`'s), renews refused credentials once, and redacts
+ * every secret from what it logs and throws. A non-idempotent call that fails after it may have
+ * been received throws ToolUnavailableError with `ambiguous: true`, so that the connector looks
+ * the job up before it triggers again.
  */
 export class HttpClient {
   private readonly retry: RetryPolicy;
@@ -68,7 +68,7 @@ export class HttpClient {
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.logger = options.logger ?? silentLogger;
     this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? realSleep;
     this.now = options.now ?? Date.now;
   }
 
@@ -77,102 +77,99 @@ export class HttpClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
-    const { tool, auth, timeoutMs } = this.options;
+    const { tool, auth } = this.options;
     const idempotent = req.idempotent ?? req.method !== "POST";
     const label = `${tool} ${req.operation} (${req.method} ${req.path})`;
+    const deadline = req.deadline ?? Number.POSITIVE_INFINITY;
+    const minAttemptMs = this.retry.minAttemptMs ?? DEFAULT_MIN_ATTEMPT_MS;
     let credentialsRenewed = false;
 
     for (let attempt = 1; ; attempt++) {
-      const started = this.now();
-      const headers: Record<string, string> = { accept: "application/json", ...(await auth.authorize()) };
+      this.ensureTimeFor(label, deadline, minAttemptMs);
+      const headers: Record<string, string> = {
+        accept: "application/json",
+        ...(await auth.authorize({ deadline })),
+      };
       if (req.body !== undefined) headers["content-type"] = "application/json";
-      let status: number;
-      let text: string;
-      let retryAfterHeader: string | null;
-      try {
-        const response = await fetch(this.url(req), {
-          method: req.method,
-          headers,
-          body: req.body === undefined ? undefined : JSON.stringify(req.body),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        status = response.status;
-        retryAfterHeader = response.headers.get("retry-after");
-        text = await response.text();
-      } catch (error) {
-        const failure = describeNetworkFailure(error, timeoutMs);
-        // A refused connection never reached the tool; anything else may have.
-        const ambiguous = !failure.refused;
-        if ((idempotent || !ambiguous) && attempt < this.retry.maxAttempts) {
-          await this.backOff(req, attempt, fullJitterDelay(this.retry, attempt, this.random), failure.text);
-          continue;
-        }
-        throw new ToolUnavailableError(
-          tool,
-          this.clean(
-            `${label} ${failure.text} (attempt ${attempt} of ${this.retry.maxAttempts})${ambiguous && !idempotent ? "; the request may have taken effect" : ""}`,
-          ),
-          { ambiguous: ambiguous && !idempotent },
-        );
-      }
-
+      // Renewing a token took some of the time: what is left is what the attempt may have.
+      const timeLeftMs = this.ensureTimeFor(label, deadline, minAttemptMs);
+      const timeoutMs = Math.floor(Math.min(this.options.timeoutMs, timeLeftMs));
+      const started = this.now();
+      const outcome = await this.send(req, headers, timeoutMs);
       this.logger.debug(`${tool} ${req.operation}`, {
         tool,
         operation: req.operation,
         method: req.method,
         path: this.clean(req.path),
-        status,
+        ...(outcome.kind === "answer" ? { status: outcome.status } : { failure: outcome.failure }),
         attempt,
         durationMs: this.now() - started,
       });
-
-      if ((status >= 200 && status < 300) || req.accept?.includes(status)) {
-        return { status, body: this.parseBody(label, status, text), attempts: attempt };
-      }
-
-      if (status === 401 || status === 403) {
-        if (!credentialsRenewed && auth.invalidate()) {
+      const now = this.now();
+      const decision = classifyAttempt(outcome, {
+        tool,
+        label,
+        idempotent,
+        accept: req.accept ?? [],
+        attempt,
+        policy: this.retry,
+        timeoutMs,
+        cutByDeadline: timeoutMs < this.options.timeoutMs,
+        now,
+        timeLeftMs: deadline - now,
+        backoffMs: fullJitterDelay(this.retry, attempt, this.random),
+        credentialsHint: auth.credentialsHint,
+        credentialsRenewed,
+        secrets: auth.secrets(),
+      });
+      switch (decision.action) {
+        case "return":
+          return { status: decision.status, body: decision.body, attempts: attempt };
+        case "renew-credentials":
+          if (!auth.invalidate()) throw decision.otherwise;
           credentialsRenewed = true;
+          // a renewal is not an attempt: the request gets its full count with the new credentials
           attempt--;
           continue;
-        }
-        throw new ToolAuthError(
-          tool,
-          this.clean(
-            `${label} was refused with HTTP ${status}: check ${auth.credentialsHint}. ${excerpt(text)}`,
-          ),
-          status,
-        );
+        case "retry":
+          await this.backOff(req, attempt, decision.delayMs, decision.reason);
+          continue;
+        case "fail":
+          throw decision.error;
       }
+    }
+  }
 
-      const transient = status === 429 || status === 408 || status >= 500;
-      if (!transient) {
-        throw new ToolRequestError(
-          tool,
-          this.clean(`${label} was rejected with HTTP ${status}: ${excerpt(text)}`),
-          status,
-        );
-      }
+  /** Fails (before anything is sent) when less than one attempt's minimum is left; answers the time left. */
+  private ensureTimeFor(label: string, deadline: number, minAttemptMs: number): number {
+    const left = deadline - this.now();
+    if (left >= minAttemptMs) return left;
+    throw new ToolUnavailableError(
+      this.options.tool,
+      this.clean(
+        `${label} was not sent: ${Math.max(0, Math.floor(left))} ms left before the deadline of this call, less than the ${minAttemptMs} ms an attempt needs; nothing reached the tool, so it is safe to retry later`,
+      ),
+      { ambiguous: false },
+    );
+  }
 
-      const retryable = status === 429 || idempotent;
-      const retryAfterMs = parseRetryAfter(retryAfterHeader, this.now());
-      const waitTooLong = retryAfterMs !== undefined && retryAfterMs > this.retry.maxRetryAfterMs;
-      if (retryable && attempt < this.retry.maxAttempts && !waitTooLong) {
-        const delay = retryAfterMs ?? fullJitterDelay(this.retry, attempt, this.random);
-        await this.backOff(req, attempt, delay, `HTTP ${status}`);
-        continue;
-      }
-      const why = waitTooLong
-        ? `asked to wait ${Math.ceil((retryAfterMs ?? 0) / 1000)} s (Retry-After), longer than the ${this.retry.maxRetryAfterMs / 1000} s this client waits`
-        : `failed with HTTP ${status} (attempt ${attempt} of ${this.retry.maxAttempts})`;
-      const ambiguous = status !== 429 && !idempotent;
-      throw new ToolUnavailableError(
-        tool,
-        this.clean(
-          `${label} ${why}${ambiguous ? "; the request may have taken effect" : ""}: ${excerpt(text)}`,
-        ),
-        { status, ambiguous },
-      );
+  /** One attempt: the tool's answer (body read in full), or how it failed to come. */
+  private async send(
+    req: HttpRequest,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<AttemptOutcome> {
+    try {
+      const response = await fetch(this.url(req), {
+        method: req.method,
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const retryAfter = response.headers.get("retry-after");
+      return { kind: "answer", status: response.status, text: await response.text(), retryAfter };
+    } catch (error) {
+      return describeNetworkFailure(error);
     }
   }
 
@@ -182,18 +179,6 @@ export class HttpClient {
       if (value !== undefined) url.searchParams.append(key, String(value));
     }
     return url.toString();
-  }
-
-  private parseBody(label: string, status: number, text: string): unknown {
-    if (text.trim() === "") return undefined;
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ToolResponseError(
-        this.options.tool,
-        this.clean(`${label} answered HTTP ${status} with a body that is not JSON: ${excerpt(text)}`),
-      );
-    }
   }
 
   private async backOff(req: HttpRequest, attempt: number, delayMs: number, reason: string): Promise<void> {
@@ -215,20 +200,16 @@ export class HttpClient {
   }
 }
 
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  if (flat === "") return "(empty body)";
-  return flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}...` : flat;
-}
-
-function describeNetworkFailure(error: unknown, timeoutMs: number): { text: string; refused: boolean } {
+/** The fetch error's cause code, never its text as such: it goes through the redactor as part of a message. */
+function describeNetworkFailure(error: unknown): AttemptOutcome {
   const name = error instanceof Error ? error.name : "";
   if (name === "TimeoutError" || name === "AbortError")
-    return { text: `timed out after ${timeoutMs} ms`, refused: false };
+    return { kind: "no-answer", failure: "timeout", detail: name };
   const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
   const code = typeof cause?.code === "string" ? cause.code : undefined;
   return {
-    text: `could not be completed: ${code ?? (error instanceof Error ? error.message : "network error")}`,
-    refused: code === "ECONNREFUSED" || code === "ENOTFOUND",
+    kind: "no-answer",
+    failure: code === "ECONNREFUSED" || code === "ENOTFOUND" ? "refused" : "network",
+    detail: code ?? (error instanceof Error ? error.message : "network error"),
   };
 }

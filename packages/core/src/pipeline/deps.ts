@@ -1,15 +1,16 @@
 import type { StepSpec } from "../config";
-import type { JobStatus, StartedJob, StepContext } from "../connectors/types";
+import type { CallOptions, JobStatus, StartedJob, StepContext } from "../connectors/types";
 import type { EventPublisher } from "../events";
 import type { RunLedger } from "../ledger";
 import type { Logger } from "../logging";
 
 /** What the pipeline tasks need from the outside world; adapters differ on AWS and embedded. */
 export interface PipelineDeps {
+  /** the tools' connectors (ConnectorRegistry); every call ends by its deadline */
   readonly connectors: {
     start(step: StepSpec, context: StepContext): Promise<StartedJob>;
-    poll(step: StepSpec, externalId: string): Promise<JobStatus>;
-    cancel(step: StepSpec, externalId: string): Promise<JobStatus>;
+    poll(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus>;
+    cancel(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus>;
   };
   readonly publisher: EventPublisher;
   readonly ledger: Pick<RunLedger, "acquireRunLock" | "releaseRunLock" | "getRun">;

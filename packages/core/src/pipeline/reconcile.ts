@@ -1,5 +1,5 @@
 import type { PipelineSpec, StepSpec } from "../config";
-import type { JobStatus } from "../connectors/types";
+import type { CallOptions, JobStatus } from "../connectors/types";
 import { createEvent, type EventPublisher, type RunFailureReason, type TapestryEvent } from "../events";
 import type { RunLedger, RunRecord, StepRecord } from "../ledger";
 import type { Logger } from "../logging";
@@ -22,7 +22,7 @@ export interface ReconcileInput {
 export interface ReconcileDeps {
   readonly ledger: Pick<RunLedger, "getRun" | "releaseRunLock">;
   readonly publisher: EventPublisher;
-  readonly connectors: { cancel(step: StepSpec, externalId: string): Promise<JobStatus> };
+  readonly connectors: { cancel(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> };
   /** the pipeline's spec by name (its steps tell the connectors what a job is) */
   readonly pipeline: (name: string) => PipelineSpec | undefined;
   readonly now: () => Date;
@@ -209,7 +209,12 @@ async function closeStep(
   }
   let status: JobStatus;
   try {
-    status = await withTimeout(deps.connectors.cancel(stepSpec, externalId), deps.cancelTimeoutMs ?? 20_000);
+    // the HTTP client stops at the deadline; the timeout is the backstop for anything else that hangs
+    const limitMs = deps.cancelTimeoutMs ?? 20_000;
+    status = await withTimeout(
+      deps.connectors.cancel(stepSpec, externalId, { deadline: Date.now() + limitMs }),
+      limitMs,
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     deps.logger.error("reconcile: cancelling a job failed", {

@@ -1,5 +1,6 @@
 import { decodeTime, monotonicFactory } from "ulid";
 import type { RunTrigger } from "../events";
+import { PIPELINE_NAME } from "../names";
 
 /**
  * Run ids double as Step Functions execution names (at most 80 of [A-Za-z0-9-_]), so a second
@@ -7,7 +8,9 @@ import type { RunTrigger } from "../events";
  * pipeline and the scheduled time: a duplicate delivery of the same fire cannot start a second
  * run. A manual run's id carries a ULID.
  */
-const RUN_ID = /^([a-z][a-z0-9-]{0,39})-(\d{8}T\d{6}Z|m[0-9A-HJKMNP-TV-Z]{26})$/;
+const RUN_ID = new RegExp(
+  `^(${PIPELINE_NAME.pattern.source.slice(1, -1)})-(\\d{8}T\\d{6}Z|m[0-9A-HJKMNP-TV-Z]{26})$`,
+);
 
 const nextUlid = monotonicFactory();
 

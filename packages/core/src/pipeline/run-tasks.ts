@@ -1,16 +1,29 @@
+import { z } from "zod";
 import type { PipelineSpec } from "../config";
 import { createEvent } from "../events";
+import { queueWaitSeconds, runHoldSeconds } from "./bounds";
 import type { PipelineDeps } from "./deps";
 import { queueEntry } from "./queue";
 import { runRequestedAt } from "./run-id";
 import { stepErrored } from "./step-tasks";
 import { describeTaskError } from "./task-error";
-import type { Job, LockInput, LockOutput, RunEventInput } from "./task-io";
+import {
+  type Job,
+  type LockInput,
+  type LockOutput,
+  type RunEventInput,
+  type StepResult,
+  stepResultSchema,
+  type TaskError,
+} from "./task-io";
 
-/** The run lock outlives the longest possible run: each stage's slowest step, plus slack. */
+/**
+ * The run lock outlives the longest the run may hold it (bounds.ts runHoldSeconds: every stage at
+ * its slowest step, every task at all its retries), plus slack; a run that dies without releasing
+ * it blocks its pipeline no longer than that.
+ */
 export function runLockLifetimeMinutes(pipeline: PipelineSpec, slackMinutes: number): number {
-  const stages = pipeline.stages.map((stage) => Math.max(...stage.steps.map((s) => s.timeoutMinutes)));
-  return stages.reduce((sum, minutes) => sum + minutes, 0) + slackMinutes;
+  return Math.ceil(runHoldSeconds(pipeline) / 60) + slackMinutes;
 }
 
 /**
@@ -57,7 +70,12 @@ export async function runLock(input: LockInput, deps: PipelineDeps): Promise<Loc
         ),
       ]);
     }
-    return { outcome: "wait", waitSeconds: deps.settings.queueWaitSeconds, activeRunId: lock.heldBy };
+    // asks again at a pace that keeps a whole wait within MAX_QUEUE_POLLS asks (the history budget)
+    return {
+      outcome: "wait",
+      waitSeconds: queueWaitSeconds(pipeline, deps.settings),
+      activeRunId: lock.heldBy,
+    };
   }
   await deps.publisher.publish([
     createEvent(
@@ -79,7 +97,7 @@ export async function runLock(input: LockInput, deps: PipelineDeps): Promise<Loc
 export async function publishRunEvent(
   input: RunEventInput,
   deps: PipelineDeps,
-): Promise<{ startedAt: string } | Job> {
+): Promise<{ startedAt: string | null } | Job> {
   const now = deps.now();
   switch (input.event) {
     case "StepFailed":
@@ -115,37 +133,84 @@ export async function publishRunEvent(
       ]);
       return { startedAt: input.startedAt };
     }
-    case "PipelineRunFailed": {
-      const failedSteps = stageFailure(input.failure.Error, input.failure.Cause);
-      const error = failedSteps
-        ? `step${failedSteps.length === 1 ? "" : "s"} ${failedSteps.join(", ")} failed; later stages did not start`
-        : describeTaskError(input.failure);
-      await deps.publisher.publish([
-        createEvent(
-          "PipelineRunFailed",
-          {
-            runId: input.runId,
-            startedAt: input.startedAt,
-            endedAt: now.toISOString(),
-            durationMs: Math.max(0, now.getTime() - Date.parse(input.startedAt)),
-            failedSteps: failedSteps ?? [],
-            error,
-          },
-          { pipeline: input.pipeline, now },
-        ),
-      ]);
-      return { startedAt: input.startedAt };
-    }
+    case "PipelineRunFailed":
+      return publishRunFailed(input, deps, now);
   }
 }
 
-/** The state machine fails a stage with Error "StageFailed" and the failed steps' names as a JSON list. */
-function stageFailure(error: string, cause: string | null | undefined): string[] | undefined {
-  if (error !== "StageFailed" || !cause) return undefined;
+/**
+ * PipelineRunFailed, preceded by the StepFailed of each failed step whose own announcement failed
+ * (in the same batch, so the ledger never shows a failed run with a step still `running`).
+ */
+async function publishRunFailed(
+  input: Extract<RunEventInput, { event: "PipelineRunFailed" }>,
+  deps: PipelineDeps,
+  now: Date,
+): Promise<{ startedAt: string | null }> {
+  const context = { pipeline: input.pipeline, now };
+  const results = stageFailure(input.failure);
+  const failed = results?.filter((result) => result.status === "failed") ?? [];
+  const unannounced = failed.flatMap((result) => {
+    const tool = stepOf(input.spec, result)?.tool;
+    if (!result.unannouncedError || !tool) return [];
+    return [
+      createEvent(
+        "StepFailed",
+        {
+          runId: input.runId,
+          stage: result.stage,
+          step: result.step,
+          tool,
+          reason: "error",
+          error: result.unannouncedError,
+          endedAt: now.toISOString(),
+        },
+        context,
+      ),
+    ];
+  });
+  const startedAt = input.startedAt ?? undefined;
+  await deps.publisher.publish([
+    ...unannounced,
+    createEvent(
+      "PipelineRunFailed",
+      {
+        runId: input.runId,
+        startedAt,
+        endedAt: now.toISOString(),
+        durationMs: startedAt ? Math.max(0, now.getTime() - Date.parse(startedAt)) : undefined,
+        failedSteps: failed.map((result) => result.step),
+        error: results
+          ? describeFailedStage(input.spec, failed)
+          : `${startedAt ? "" : "the run could not start: "}${describeTaskError(input.failure)}`,
+      },
+      context,
+    ),
+  ]);
+  return { startedAt: input.startedAt ?? null };
+}
+
+/** A failed stage reaches the run as Error "StageFailed", its step results as JSON in the Cause. */
+function stageFailure(failure: TaskError): StepResult[] | undefined {
+  if (failure.Error !== "StageFailed" || !failure.Cause) return undefined;
   try {
-    const parsed: unknown = JSON.parse(cause);
-    return Array.isArray(parsed) && parsed.every((s) => typeof s === "string") ? parsed : undefined;
+    const parsed = z.array(stepResultSchema).safeParse(JSON.parse(failure.Cause));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
+}
+
+function stepOf(spec: PipelineSpec, result: StepResult) {
+  return spec.stages.find((stage) => stage.name === result.stage)?.steps.find((s) => s.name === result.step);
+}
+
+/** "step a failed; later stages did not start", the second part only when a later stage exists. */
+function describeFailedStage(spec: PipelineSpec, failed: readonly StepResult[]): string {
+  const names = failed.map((result) => result.step);
+  const stage = failed[0]?.stage;
+  const index = spec.stages.findIndex((s) => s.name === stage);
+  const later = index >= 0 && index < spec.stages.length - 1;
+  const what = `step${names.length === 1 ? "" : "s"} ${names.join(", ")} failed`;
+  return `${what}${stage ? ` in stage ${stage}` : ""}${later ? "; later stages did not start" : ""}`;
 }

@@ -1,9 +1,16 @@
-import type { JobStatus } from "../connectors/types";
+import type { CallOptions, JobStatus } from "../connectors/types";
 import { createEvent, type StepFailureReason } from "../events";
 import type { PipelineDeps } from "./deps";
 import { applyStepGuards } from "./guards";
 import { describeTaskError } from "./task-error";
 import type { CancelStepInput, Job, PollStepInput, StartStepInput, StepErroredInput } from "./task-io";
+import { TASK_FUNCTION_TIMEOUT_SECONDS } from "./timeouts";
+
+/**
+ * How far back an adopting start looks for the job an earlier start may have triggered: that
+ * start ran at most its function's timeout before this one (the connector adds its clock skew).
+ */
+const ADOPT_LOOK_BACK_MS = TASK_FUNCTION_TIMEOUT_SECONDS.StartStepFunctionArn * 1000;
 
 /** Seconds to the next poll: the step's interval, but never past its deadline. */
 function nextWait(pollIntervalSeconds: number, deadline: string, now: Date): number {
@@ -11,11 +18,19 @@ function nextWait(pollIntervalSeconds: number, deadline: string, now: Date): num
   return Math.max(1, Math.min(pollIntervalSeconds, left));
 }
 
-/** Starts (or adopts) the step's external job and announces it. */
-export async function startStep(input: StartStepInput, deps: PipelineDeps): Promise<Job> {
+/**
+ * Starts (or adopts) the step's external job and announces it. In adopt mode (after a start
+ * whose trigger may have taken effect unseen) it looks for that job before it triggers.
+ */
+export async function startStep(input: StartStepInput, deps: PipelineDeps, call: CallOptions): Promise<Job> {
   const { step } = input;
   const now = deps.now();
-  const started = await deps.connectors.start(step, { pipeline: input.pipeline, runId: input.runId });
+  const started = await deps.connectors.start(step, {
+    pipeline: input.pipeline,
+    runId: input.runId,
+    deadline: call.deadline,
+    adopt: input.adopt ? { lookBackMs: ADOPT_LOOK_BACK_MS } : undefined,
+  });
   const deadline = new Date(now.getTime() + step.timeoutMinutes * 60_000).toISOString();
   await deps.publisher.publish([
     createEvent(
@@ -51,9 +66,9 @@ export async function startStep(input: StartStepInput, deps: PipelineDeps): Prom
 }
 
 /** Reads the job once: still running, past its deadline, or over (and then announced). */
-export async function pollStep(input: PollStepInput, deps: PipelineDeps): Promise<Job> {
+export async function pollStep(input: PollStepInput, deps: PipelineDeps, call: CallOptions): Promise<Job> {
   const { step, job } = input;
-  const status = applyStepGuards(step, await deps.connectors.poll(step, job.externalId));
+  const status = applyStepGuards(step, await deps.connectors.poll(step, job.externalId, call));
   const now = deps.now();
   if (status.state === "running") {
     const timedOut = now.getTime() >= Date.parse(job.deadline);
@@ -69,15 +84,20 @@ export async function pollStep(input: PollStepInput, deps: PipelineDeps): Promis
 
 /**
  * Cancels the external job of a step that timed out, or whose polling kept failing, so that no
- * job is left running unwatched. If the job turns out to have finished meanwhile, that outcome
- * stands; otherwise the step fails with the given reason.
+ * job is left running unwatched. A job that had finished before the cancel reached it keeps its
+ * own outcome (succeeded with its rows, or failed with its error); the step fails with the given
+ * reason only when the job was really stopped, or could not be.
  */
-export async function cancelStep(input: CancelStepInput, deps: PipelineDeps): Promise<Job> {
+export async function cancelStep(
+  input: CancelStepInput,
+  deps: PipelineDeps,
+  call: CallOptions,
+): Promise<Job> {
   const { step, job } = input;
   let status: JobStatus | undefined;
   let cancelProblem = "";
   try {
-    status = await deps.connectors.cancel(step, job.externalId);
+    status = await deps.connectors.cancel(step, job.externalId, call);
   } catch (error) {
     cancelProblem = `; cancelling job ${job.externalId} failed too: ${error instanceof Error ? error.message : String(error)}`;
     deps.logger.error("cancelling a job failed", {
@@ -86,11 +106,18 @@ export async function cancelStep(input: CancelStepInput, deps: PipelineDeps): Pr
       error: cancelProblem,
     });
   }
-  if (status?.state === "succeeded") return finish(input, applyStepGuards(step, status), deps);
+  if (status && finishedOnItsOwn(status)) return finish(input, applyStepGuards(step, status), deps);
+  const theJob = `its ${step.tool} job ${job.externalId}`;
+  const fate =
+    status === undefined
+      ? `${theJob} could not be cancelled`
+      : status.state === "cancelled"
+        ? `${theJob} was cancelled`
+        : `${theJob} was asked to stop (it reports ${status.toolStatus} for now)`;
   const why =
     input.reason === "timeout"
-      ? `step "${step.name}" timed out after ${step.timeoutMinutes} min; its ${step.tool} job ${job.externalId} was cancelled`
-      : `polling step "${step.name}" failed (${input.failure ? describeTaskError(input.failure) : "unknown error"}); its ${step.tool} job ${job.externalId} was cancelled`;
+      ? `step "${step.name}" timed out after ${step.timeoutMinutes} min; ${fate}`
+      : `polling step "${step.name}" failed (${input.failure ? describeTaskError(input.failure) : "unknown error"}); ${fate}`;
   return finish(
     input,
     {
@@ -140,6 +167,11 @@ export async function stepErrored(input: StepErroredInput, deps: PipelineDeps): 
     reason: "error",
     error,
   };
+}
+
+/** A known end the job reached by itself: what a cancel answers for a job that was already over. */
+function finishedOnItsOwn(status: JobStatus): boolean {
+  return status.state === "succeeded" || (status.state === "failed" && status.reason !== "unknown-status");
 }
 
 function measures(status: JobStatus): Pick<Job, "toolStatus" | "rows" | "bytes"> {

@@ -42,7 +42,14 @@ const stepTask = {
   step: stepSchema,
 };
 
-export const startStepInputSchema = z.object(stepTask);
+export const startStepInputSchema = z.object({
+  ...stepTask,
+  /**
+   * Set by the state machine's AdoptOrStartStep after StartStep failed with
+   * ToolTriggerUncertainError: look for the job an earlier start may have triggered before triggering.
+   */
+  adopt: z.boolean().optional(),
+});
 export type StartStepInput = z.output<typeof startStepInputSchema>;
 
 export const pollStepInputSchema = z.object({ ...stepTask, job: jobSchema });
@@ -86,12 +93,20 @@ export const lockOutputSchema = z.object({
 });
 export type LockOutput = z.output<typeof lockOutputSchema>;
 
-/** What one step of a stage ends with, as the state machine collects it. */
+/** What one step of a stage ends with, as the state machine collects it (the step iteration's last Pass state). */
 export const stepResultSchema = z.object({
+  stage: z.string(),
   step: z.string(),
   status: z.enum(["succeeded", "failed"]),
   rows: z.number().int().nonnegative().nullable(),
+  /**
+   * Set when the step failed and its StepFailed event could not be published either (its
+   * StepErrored task failed for good): why. PublishRunFailed publishes that StepFailed instead,
+   * so no step of a finished run is left `running` in the ledger.
+   */
+  unannouncedError: z.string().nullable(),
 });
+export type StepResult = z.output<typeof stepResultSchema>;
 
 /** The events the state machine publishes itself (step events come from the step tasks). */
 export const runEventInputSchema = z.discriminatedUnion("event", [
@@ -113,7 +128,14 @@ export const runEventInputSchema = z.discriminatedUnion("event", [
     event: z.literal("PipelineRunFailed"),
     runId: z.string().min(1),
     pipeline: z.string().min(1),
-    startedAt: isoTime,
+    /** the run's spec: which stage is the last, which tool a step uses */
+    spec: pipelineSchema,
+    /** absent when the run failed before it started (the lock, or PipelineRunStarted, failed) */
+    startedAt: isoTime.nullish(),
+    /**
+     * what the run caught: a failed stage is Error "StageFailed" with its step results as JSON
+     * (the Cause), anything else a task's error
+     */
     failure: taskErrorSchema,
   }),
 ]);

@@ -30,3 +30,12 @@ export const TASK_TIMEOUT_SLACK_SECONDS = 10;
  * step's event and return a named error before Lambda stops the function.
  */
 export const DEADLINE_MARGIN_MS = 10_000;
+
+/**
+ * A Task state's TimeoutSeconds: its function's timeout plus the slack, so that the function's
+ * own timeout (or its deadline inside the HTTP client) always comes first and the state's timeout
+ * only catches an invocation that never answers.
+ */
+export function taskStateTimeoutSeconds(fn: PipelineRunFunction): number {
+  return TASK_FUNCTION_TIMEOUT_SECONDS[fn] + TASK_TIMEOUT_SLACK_SECONDS;
+}

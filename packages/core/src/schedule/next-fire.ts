@@ -1,7 +1,7 @@
 import type { Cron } from "croner";
-import { checkScheduleExpression } from "../config/schedule-expression";
 import { ConfigError } from "../errors";
-import { wallClockCron, YEAR_MAX } from "./cron";
+import { wallClockCron } from "./cron";
+import { parseScheduleExpression, YEAR_MAX } from "./expression";
 import { assertTimeZone, instantsAt, toWallTime } from "./zone";
 
 /**
@@ -20,9 +20,13 @@ import { assertTimeZone, instantsAt, toWallTime } from "./zone";
  *   (croner's own DST handling follows Vixie cron instead: fixed-time jobs run after a gap and
  *   interval jobs run twice in a repeat. That is why croner only evaluates wall-clock times here
  *   and the zone is applied by this module.)
- * - `rate(value unit)` is a fixed duration, not a wall-clock rule: it fires at the start (the
- *   schedule's StartDate, `rateAnchor` here) and every interval after it; a day is 24 hours even
- *   across a daylight-saving change. The time zone does not apply.
+ * - `rate(value unit)` is a fixed duration, not a wall-clock rule: it fires at the schedule's
+ *   StartDate and every interval after it; a day is 24 hours even across a daylight-saving change.
+ *   The time zone does not apply. Tapestry anchors every rate schedule on one grid: the whole
+ *   multiples of its interval since 1970-01-01T00:00:00Z (rate(1 hour) fires on the hour,
+ *   rate(15 minutes) at :00/:15/:30/:45, rate(1 day) at midnight UTC). The stacks give each rate
+ *   schedule a StartDate on that grid (`rateScheduleStartDate`) and the embedded scheduler uses the
+ *   grid too, so the fire times computed here are the scheduler's own (see docs/adr/0009).
  * - Fire times are strictly after `after`; cron fire times are whole minutes (Scheduler's precision).
  */
 
@@ -34,31 +38,42 @@ export interface ScheduleSpec {
 }
 
 export interface NextFireOptions {
-  /** For `rate(...)`: the schedule's start, its first fire time. Default: `after`. */
+  /**
+   * For `rate(...)`: the schedule's StartDate, its first fire time (nothing fires before it).
+   * Default: the grid's origin, 1970-01-01T00:00:00Z, which gives the fire times of every
+   * schedule whose StartDate is on the grid and already passed.
+   */
   readonly rateAnchor?: Date;
 }
+
+/** The origin of the rate grid: every rate schedule fires at whole multiples of its interval since then. */
+export const RATE_GRID_ORIGIN = new Date(0);
+
+/**
+ * How far after the synthesis a rate schedule's StartDate lies at least: Scheduler refuses a
+ * StartDate more than 5 minutes in the past, and a deploy reaches the schedule some minutes
+ * after the template was made. Fires in that window after a deploy are skipped.
+ */
+export const RATE_START_MARGIN_MS = 15 * 60_000;
 
 type Compiled =
   | { readonly kind: "rate"; readonly intervalMs: number }
   | { readonly kind: "cron"; readonly cron: Cron };
 
-const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 const compiledCache = new Map<string, Compiled>();
 const CACHE_LIMIT = 500;
 
 function compile(expression: string): Compiled {
   const cached = compiledCache.get(expression);
   if (cached) return cached;
-  const problem = checkScheduleExpression(expression);
-  if (problem) throw new ConfigError([{ path: "schedule.expression", message: problem }], "schedule");
-  let compiled: Compiled;
-  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression);
-  if (rate) {
-    const unit = rate[2] as keyof typeof UNIT_MS;
-    compiled = { kind: "rate", intervalMs: Number(rate[1]) * UNIT_MS[unit] };
-  } else {
-    compiled = { kind: "cron", cron: wallClockCron(expression.slice("cron(".length, -1)) };
-  }
+  const parsed = parseScheduleExpression(expression);
+  if (!parsed.ok)
+    throw new ConfigError([{ path: "schedule.expression", message: parsed.problem }], "schedule");
+  const tree = parsed.expression;
+  const compiled: Compiled =
+    tree.kind === "rate"
+      ? { kind: "rate", intervalMs: tree.intervalMs }
+      : { kind: "cron", cron: wallClockCron(tree.fields) };
   if (compiledCache.size >= CACHE_LIMIT) compiledCache.clear();
   compiledCache.set(expression, compiled);
   return compiled;
@@ -101,8 +116,9 @@ export function nextFireTimes(
   assertTimeZone(schedule.timezone);
   const times: Date[] = [];
   if (compiled.kind === "rate") {
-    const anchor = (options.rateAnchor ?? after).getTime();
+    const anchor = (options.rateAnchor ?? RATE_GRID_ORIGIN).getTime();
     if (Number.isNaN(anchor)) throw new RangeError("rateAnchor is an invalid Date");
+    // a StartDate still ahead is the first fire time: nothing fires before it
     const first = anchor > afterMs ? 0 : Math.floor((afterMs - anchor) / compiled.intervalMs) + 1;
     for (let k = first; times.length < count; k++) times.push(new Date(anchor + k * compiled.intervalMs));
     return times;
@@ -122,4 +138,19 @@ export function nextFireTime(
   options: NextFireOptions = {},
 ): Date | undefined {
   return nextFireTimes(schedule, after, 1, options)[0];
+}
+
+/**
+ * The StartDate to deploy a schedule with: for `rate(...)`, the first point of its grid at least
+ * RATE_START_MARGIN_MS after `synthesizedAt` (ISO 8601, whole seconds); undefined for `cron(...)`,
+ * which needs none. Every deploy gets a fresh one, so Scheduler never sees a StartDate in the past.
+ */
+export function rateScheduleStartDate(schedule: ScheduleSpec, synthesizedAt: Date): string | undefined {
+  const compiled = compile(schedule.expression);
+  if (compiled.kind !== "rate") return undefined;
+  const notBefore = synthesizedAt.getTime() + RATE_START_MARGIN_MS;
+  if (Number.isNaN(notBefore)) throw new RangeError("synthesizedAt is an invalid Date");
+  const origin = RATE_GRID_ORIGIN.getTime();
+  const k = Math.ceil((notBefore - origin) / compiled.intervalMs);
+  return new Date(origin + k * compiled.intervalMs).toISOString().replace(/\.\d{3}Z$/, "Z");
 }

@@ -17,11 +17,15 @@ export class InvalidRequestError extends TapestryError {
   }
 }
 
-/** The body has a media type the operation does not accept. Answered with 415. */
+/** The request has no Content-Type, or one the operation does not accept. Answered with 415. */
 export class UnsupportedMediaTypeError extends TapestryError {
   override readonly name = "UnsupportedMediaTypeError";
-  constructor(readonly contentType: string) {
-    super(`a body of type "${contentType}" is not accepted: send application/json`);
+  constructor(readonly contentType: string | undefined) {
+    super(
+      contentType === undefined
+        ? "the request has no Content-Type: send the header Content-Type: application/json (even with no body)"
+        : `a request of type "${contentType}" is not accepted: send Content-Type: application/json`,
+    );
   }
 }
 

@@ -24,11 +24,13 @@ const TYPE_PREFIX = "urn:tapestry:problem:";
 
 const HTTP_TITLES: Record<number, string> = {
   400: "Bad Request",
+  403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   409: "Conflict",
   413: "Content Too Large",
   415: "Unsupported Media Type",
+  421: "Misdirected Request",
   500: "Internal Server Error",
 };
 

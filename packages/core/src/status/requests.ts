@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseRunId } from "../pipeline/run-id";
+import { issuesAsMessages } from "../zod-messages";
 import { type FieldError, InvalidRequestError, UnsupportedMediaTypeError } from "./errors";
 
 /** Parsing of the status API's inputs. Each function returns the parsed value or throws InvalidRequestError naming the field. */
@@ -67,17 +68,27 @@ export function parseRunIdParam(raw: string | undefined): string {
 }
 
 /**
- * The optional body of POST /pipelines/{name}/runs: nothing, or a JSON object `{ "note"?: string }`.
- * A body with a media type other than JSON is refused (415); one without a Content-Type is read as JSON.
+ * A request that may change something (POST, PUT, PATCH) must say `Content-Type: application/json`
+ * (or another JSON media type), with or without a body. A web page can send a JSON type only after
+ * a CORS preflight, so the rule keeps other sites from driving the API through a user's browser
+ * (locally the API has no other lock; ADR 0009). Throws UnsupportedMediaTypeError (415).
+ */
+export function requireJsonContentType(contentType: string | undefined): void {
+  if (contentType === undefined || !isJsonMediaType(contentType)) {
+    throw new UnsupportedMediaTypeError(contentType);
+  }
+}
+
+/**
+ * The request of POST /pipelines/{name}/runs: `Content-Type: application/json` and nothing, or a
+ * JSON object `{ "note"?: string }`.
  */
 export function parseTriggerBody(input: {
   body: string | undefined;
   contentType: string | undefined;
 }): TriggerRequest {
+  requireJsonContentType(input.contentType);
   if (input.body === undefined || input.body.trim() === "") return {};
-  if (input.contentType !== undefined && !isJsonMediaType(input.contentType)) {
-    throw new UnsupportedMediaTypeError(input.contentType);
-  }
   let json: unknown;
   try {
     json = JSON.parse(input.body);
@@ -95,14 +106,6 @@ function isJsonMediaType(contentType: string): boolean {
 }
 
 function fieldErrors(issues: readonly z.core.$ZodIssue[], unknownKind: string): FieldError[] {
-  return issues.flatMap((issue): FieldError[] => {
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({
-        field: [...issue.path.map(String), key].join("."),
-        message: `unknown ${unknownKind}: remove it or check its spelling`,
-      }));
-    }
-    const field = issue.path.length === 0 ? "(body)" : issue.path.map(String).join(".");
-    return [{ field, message: issue.message }];
-  });
+  const wording = { root: "(body)", unknownKey: `unknown ${unknownKind}: remove it or check its spelling` };
+  return issuesAsMessages(issues, wording).map(({ path, message }) => ({ field: path, message }));
 }

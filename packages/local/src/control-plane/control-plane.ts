@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   ConnectorRegistry,
   DEFAULT_PIPELINE_SETTINGS,
+  definitionTimeoutSeconds,
   type Logger,
   type PipelineDeps,
   type PipelineSettings,
@@ -28,7 +29,11 @@ import { LocalScheduler } from "../scheduler";
 import { createWarehouseRunners, kickstartBindings, Warehouse } from "../warehouse";
 import { LocalRuns } from "./local-runs";
 import { generateSandboxCredentials, sandboxedTools, withSandboxAuth } from "./sandboxed-tools";
-import { type PowertoolsLogLevel, pipelineTaskHandlers } from "./task-handlers";
+import {
+  type FunctionTimeoutOverrides,
+  type PowertoolsLogLevel,
+  pipelineTaskHandlers,
+} from "./task-handlers";
 
 export interface ControlPlaneOptions {
   readonly config: TapestryConfig;
@@ -60,6 +65,8 @@ export interface ControlPlaneOptions {
   /** tests: Wait states in milliseconds, Retry pauses in milliseconds */
   readonly waitTimeOverrides?: Readonly<Record<string, number>>;
   readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
+  /** tests: task functions' timeouts in milliseconds (their handlers' deadlines follow) */
+  readonly functionTimeoutOverrides?: FunctionTimeoutOverrides;
 }
 
 export interface StartedRun {
@@ -187,7 +194,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     };
     const executions = new LocalStepFunctions({
       definitionPath: join(options.repoRoot, "state-machines", "pipeline-run.asl.json"),
-      handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel),
+      handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel, options.functionTimeoutOverrides),
+      runTimeoutSeconds: definitionTimeoutSeconds(options.config.pipelines, core.settings),
       waitTimeOverrides: options.waitTimeOverrides,
       retryIntervalOverrides: options.retryIntervalOverrides,
     });

@@ -21,7 +21,11 @@ export function generateSandboxCredentials(): SandboxCredentials {
   };
 }
 
-/** The scenario with each sandbox's auth set to the session's credentials (a scenario's own auth wins). */
+/**
+ * The scenario with each sandbox's auth set to the session's credentials, unless the scenario
+ * gives its own (e.g. a short token lifetime): then that auth wins, and `sandboxedTools` hands
+ * the connector the same credentials.
+ */
 export function withSandboxAuth(scenario: Scenario, credentials: SandboxCredentials): Scenario {
   return {
     ...scenario,
@@ -47,8 +51,11 @@ export function withSandboxAuth(scenario: Scenario, credentials: SandboxCredenti
 
 /**
  * The tools config pointed at the sandboxes for every tool not in `realTools`, and the secret
- * reader that answers the sandbox credentials under the names the config gives them (real tools'
- * secrets come from `realSecrets`).
+ * reader that answers, under SANDBOX_* names, exactly the credentials each running sandbox
+ * accepts (`sandbox.auth`: the scenario's `auth`, or the session's fresh credentials), so one
+ * `auth` block configures both sides. dbt Cloud and Grouparoo connectors always send a token; to a
+ * sandbox that accepts any (`kind: none`) they send the session's. Real tools' secrets come from
+ * `realSecrets`.
  */
 export function sandboxedTools(
   tools: ToolsConfig,
@@ -58,36 +65,50 @@ export function sandboxedTools(
   realSecrets: SecretReader,
 ): { tools: ToolsConfig; secrets: SecretReader } {
   const sandboxSecrets = new Map<string, string>();
+  const secret = (name: string, value: string) => {
+    sandboxSecrets.set(name, value);
+    return name;
+  };
   const next: { -readonly [K in keyof ToolsConfig]: ToolsConfig[K] } = { ...tools };
   if (tools.airbyte && !realTools.has("airbyte") && sandboxes.airbyte) {
+    const accepted = sandboxes.airbyte.auth;
     next.airbyte = {
       ...tools.airbyte,
       baseUrl: sandboxes.airbyte.baseUrl,
-      auth: {
-        kind: "client-credentials",
-        clientIdSecret: "SANDBOX_AIRBYTE_CLIENT_ID",
-        clientSecretSecret: "SANDBOX_AIRBYTE_CLIENT_SECRET",
-      },
+      auth:
+        accepted.kind === "client-credentials"
+          ? {
+              kind: "client-credentials",
+              clientIdSecret: secret("SANDBOX_AIRBYTE_CLIENT_ID", accepted.clientId),
+              clientSecretSecret: secret("SANDBOX_AIRBYTE_CLIENT_SECRET", accepted.clientSecret),
+            }
+          : accepted.kind === "bearer"
+            ? { kind: "bearer", tokenSecret: secret("SANDBOX_AIRBYTE_TOKEN", accepted.token) }
+            : { kind: "none" },
     };
-    sandboxSecrets.set("SANDBOX_AIRBYTE_CLIENT_ID", credentials.airbyteClientId);
-    sandboxSecrets.set("SANDBOX_AIRBYTE_CLIENT_SECRET", credentials.airbyteClientSecret);
   }
   const dbt = tools["dbt-cloud"];
   if (dbt && !realTools.has("dbt-cloud") && sandboxes.dbtCloud) {
+    const accepted = sandboxes.dbtCloud.auth;
     next["dbt-cloud"] = {
       ...dbt,
       baseUrl: sandboxes.dbtCloud.baseUrl,
-      tokenSecret: "SANDBOX_DBT_CLOUD_TOKEN",
+      tokenSecret: secret(
+        "SANDBOX_DBT_CLOUD_TOKEN",
+        accepted.kind === "token" ? accepted.token : credentials.dbtToken,
+      ),
     };
-    sandboxSecrets.set("SANDBOX_DBT_CLOUD_TOKEN", credentials.dbtToken);
   }
   if (tools.grouparoo && !realTools.has("grouparoo") && sandboxes.grouparoo) {
+    const accepted = sandboxes.grouparoo.auth;
     next.grouparoo = {
       ...tools.grouparoo,
       baseUrl: sandboxes.grouparoo.baseUrl,
-      apiKeySecret: "SANDBOX_GROUPAROO_API_KEY",
+      apiKeySecret: secret(
+        "SANDBOX_GROUPAROO_API_KEY",
+        accepted.kind === "api-key" ? accepted.apiKey : credentials.grouparooKey,
+      ),
     };
-    sandboxSecrets.set("SANDBOX_GROUPAROO_API_KEY", credentials.grouparooKey);
   }
   const secrets: SecretReader = async (name) => sandboxSecrets.get(name) ?? realSecrets(name);
   return { tools: next, secrets };

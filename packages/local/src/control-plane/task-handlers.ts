@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import type { PipelineDeps, PipelineRunFunction } from "@tapestry/core/pipeline";
+import {
+  type PipelineDeps,
+  type PipelineRunFunction,
+  TASK_FUNCTION_TIMEOUT_SECONDS,
+} from "@tapestry/core/pipeline";
 import {
   createCancelStepHandler,
   createPollStepHandler,
@@ -22,9 +26,13 @@ export type PowertoolsLogLevel = NonNullable<
   NonNullable<ConstructorParameters<typeof Logger>[0]>["logLevel"]
 >;
 
+/** Tests: a function's timeout in ms instead of its TASK_FUNCTION_TIMEOUT_SECONDS (a short deadline without waiting minutes). */
+export type FunctionTimeoutOverrides = Readonly<Partial<Record<PipelineRunFunction, number>>>;
+
 export function pipelineTaskHandlers(
   core: PipelineDeps,
   logLevel: PowertoolsLogLevel = "SILENT",
+  timeoutOverrides: FunctionTimeoutOverrides = {},
 ): Record<PipelineRunFunction, TaskHandler> {
   // Embedded there is no CloudWatch to read EMF lines: Powertools' own switch turns them off.
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
@@ -36,19 +44,34 @@ export function pipelineTaskHandlers(
   });
   const deps: PipelineHandlerDeps = { core, logger, metrics };
   const bind =
-    (name: string, handler: (event: unknown, context: Context) => Promise<unknown>): TaskHandler =>
+    (
+      fn: PipelineRunFunction,
+      name: string,
+      handler: (event: unknown, context: Context) => Promise<unknown>,
+    ): TaskHandler =>
     (input) =>
-      handler(input, lambdaContext(name));
+      handler(input, lambdaContext(name, timeoutOverrides[fn] ?? TASK_FUNCTION_TIMEOUT_SECONDS[fn] * 1000));
   return {
-    RunLockFunctionArn: bind("run-lock", createRunLockHandler(deps)),
-    PublishEventFunctionArn: bind("publish-event", createPublishEventHandler(deps)),
-    StartStepFunctionArn: bind("start-step", createStartStepHandler(deps)),
-    PollStepFunctionArn: bind("poll-step", createPollStepHandler(deps)),
-    CancelStepFunctionArn: bind("cancel-step", createCancelStepHandler(deps)),
+    RunLockFunctionArn: bind("RunLockFunctionArn", "run-lock", createRunLockHandler(deps)),
+    PublishEventFunctionArn: bind(
+      "PublishEventFunctionArn",
+      "publish-event",
+      createPublishEventHandler(deps),
+    ),
+    StartStepFunctionArn: bind("StartStepFunctionArn", "start-step", createStartStepHandler(deps)),
+    PollStepFunctionArn: bind("PollStepFunctionArn", "poll-step", createPollStepHandler(deps)),
+    CancelStepFunctionArn: bind("CancelStepFunctionArn", "cancel-step", createCancelStepHandler(deps)),
   };
 }
 
-function lambdaContext(name: string): Context {
+/**
+ * The context Lambda would pass: its remaining time counts down from the function's own timeout
+ * (the one the stacks deploy) from the start of this invocation, so the handlers' deadlines are
+ * the same embedded as on AWS. The embedded runner does not stop a function at its timeout; the
+ * deadline is what keeps the tools' requests within it.
+ */
+function lambdaContext(name: string, timeoutMs: number): Context {
+  const endsAt = Date.now() + timeoutMs;
   const functionName = `tapestry-local-${name}`;
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -59,7 +82,7 @@ function lambdaContext(name: string): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",
-    getRemainingTimeInMillis: () => 300_000,
+    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { TapestryError } from "@tapestry/core/errors";
 import {
+  fillPipelineRunDefinition,
   PIPELINE_RUN_FUNCTIONS,
   type PipelineRunFunction,
-  substituteAslPlaceholders,
   taskResources,
 } from "@tapestry/core/pipeline";
 import {
@@ -65,6 +65,8 @@ export class ExecutionAlreadyExistsError extends TapestryError {
 export interface LocalStepFunctionsOptions {
   readonly definitionPath: string;
   readonly handlers: Readonly<Record<PipelineRunFunction, TaskHandler>>;
+  /** the definition's TimeoutSeconds (core definitionTimeoutSeconds over the config's pipelines) */
+  readonly runTimeoutSeconds: number;
   /** per Wait state name, milliseconds instead of the state's seconds (tests) */
   readonly waitTimeOverrides?: Readonly<Record<string, number>>;
   /** per state name, milliseconds instead of its Retry intervals (tests) */
@@ -87,9 +89,15 @@ export class LocalStepFunctions {
   private readonly all = new Map<string, LocalExecution>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
-    const arns = Object.fromEntries(PIPELINE_RUN_FUNCTIONS.map((fn) => [fn, localArn(fn)]));
+    const arns = Object.fromEntries(PIPELINE_RUN_FUNCTIONS.map((fn) => [fn, localArn(fn)])) as Record<
+      PipelineRunFunction,
+      string
+    >;
     const definition = JSON.parse(
-      substituteAslPlaceholders(readFileSync(options.definitionPath, "utf8"), arns),
+      fillPipelineRunDefinition(readFileSync(options.definitionPath, "utf8"), {
+        functionArns: arns,
+        runTimeoutSeconds: options.runTimeoutSeconds,
+      }),
     ) as StateMachineDefinition;
     const byArn = new Map(PIPELINE_RUN_FUNCTIONS.map((fn) => [localArn(fn), options.handlers[fn]]));
     this.taskHandlers = {};

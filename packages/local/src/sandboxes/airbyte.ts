@@ -57,6 +57,8 @@ export interface AirbyteSandboxOptions extends CommonSandboxOptions {
 }
 
 export interface AirbyteSandbox extends SandboxHandle<"airbyte"> {
+  /** the credentials this sandbox accepts (its scenario's `auth`; `none` when it has none) */
+  readonly auth: AirbyteAuth;
   /** every job (seeded or created), oldest first, as GET /jobs/{id} would answer now, plus the failure reason the public API does not expose */
   jobs(): Array<AirbyteJob & { failureReason?: string }>;
   /** invalidates every issued access token (the next call with one gets 401) */
@@ -327,6 +329,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
   return {
     tool: "airbyte",
     baseUrl,
+    auth,
     port: http.port,
     traffic: http.traffic,
     counters,

@@ -88,6 +88,8 @@ export interface DbtCloudSandboxOptions extends CommonSandboxOptions {
 }
 
 export interface DbtCloudSandbox extends SandboxHandle<"dbt-cloud"> {
+  /** the credentials this sandbox accepts (its scenario's `auth`; `none` when it has none) */
+  readonly auth: DbtCloudAuth;
   /** every run, oldest first, as GET .../runs/{id}/?include_related=["trigger"] would answer now */
   runs(): DbtCloudRun[];
 }
@@ -457,6 +459,7 @@ export async function startDbtCloudSandbox(options: DbtCloudSandboxOptions = {})
   return {
     tool: "dbt-cloud",
     baseUrl,
+    auth,
     port: http.port,
     traffic: http.traffic,
     counters,

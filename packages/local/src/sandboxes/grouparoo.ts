@@ -60,6 +60,8 @@ export interface GrouparooSandboxOptions extends CommonSandboxOptions {
 }
 
 export interface GrouparooSandbox extends SandboxHandle<"grouparoo"> {
+  /** the credentials this sandbox accepts (its scenario's `auth`; `none` when it has none) */
+  readonly auth: GrouparooAuth;
   /** every run, oldest first, as GET /api/v1/run/:id would answer now */
   runs(): GrouparooRun[];
 }
@@ -256,6 +258,7 @@ export async function startGrouparooSandbox(
   return {
     tool: "grouparoo",
     baseUrl: http.origin,
+    auth,
     port: http.port,
     traffic: http.traffic,
     counters,

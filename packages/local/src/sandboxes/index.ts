@@ -1,3 +1,4 @@
+import { TOOL_NAMES } from "@tapestry/core/names";
 import { type AirbyteSandbox, type AirbyteSandboxOptions, startAirbyteSandbox } from "./airbyte";
 import { type DbtCloudSandbox, type DbtCloudSandboxOptions, startDbtCloudSandbox } from "./dbt-cloud";
 import { type GrouparooSandbox, type GrouparooSandboxOptions, startGrouparooSandbox } from "./grouparoo";
@@ -99,7 +100,7 @@ export async function startSandboxes<T extends SandboxTool = SandboxTool>(
   options: StartSandboxesOptions<T> = {},
 ): Promise<SandboxSet<T>> {
   const parsed = parseScenario(scenario ?? {});
-  const tools: readonly SandboxTool[] = options.tools ?? ["airbyte", "dbt-cloud", "grouparoo"];
+  const tools: readonly SandboxTool[] = options.tools ?? TOOL_NAMES;
   const runnerFor = (tool: SandboxTool): JobRunner | undefined =>
     typeof options.runner === "function" ? options.runner : options.runner?.[tool];
   const common = (tool: SandboxTool) => ({

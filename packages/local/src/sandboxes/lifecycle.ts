@@ -260,11 +260,19 @@ export class Lifecycle {
         });
         return;
       default:
-        this.runAttempt(execution);
+        if (execution.seeded) {
+          // Someone else's job, mid-way: its work is done when its remaining time is up, so a
+          // data-moving runner sees the data as of then (a dbt run seeded at start must not build
+          // its model before the syncs that feed it have run).
+          this.after(execution, plan.durationMs, () => this.runAttempt(execution, 0));
+        } else {
+          this.runAttempt(execution);
+        }
     }
   }
 
-  private runAttempt(execution: Execution): void {
+  /** Runs the job's work; `durationMs` is how long the runner should still take (default: the plan's). */
+  private runAttempt(execution: Execution, durationMs = execution.plan.durationMs): void {
     const controller = new AbortController();
     this.runs.set(execution.id, controller);
     const context: JobRunContext = {
@@ -272,7 +280,7 @@ export class Lifecycle {
       id: execution.id,
       key: execution.key,
       attempt: execution.attempt,
-      plan: execution.plan,
+      plan: durationMs === execution.plan.durationMs ? execution.plan : { ...execution.plan, durationMs },
       signal: controller.signal,
       progress: (rows, bytes) => {
         if (isTerminal(execution) || controller.signal.aborted) return;

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { type ConfigIssue, TapestryError } from "@tapestry/core/errors";
+import { issuesAsMessages } from "@tapestry/core/zod-messages";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
@@ -104,7 +105,7 @@ function list<T extends z.ZodType>(item: T, what: string) {
   return z.array(item, { error });
 }
 
-/** A mapping that rejects unknown keys, listing the allowed ones (see toIssues). */
+/** A mapping that rejects unknown keys, listing the allowed ones (see parseScenario). */
 function mapping<S extends z.ZodRawShape>(shape: S, hidden: readonly string[] = []) {
   const allowed = Object.keys(shape)
     .filter((key) => !hidden.includes(key))
@@ -124,9 +125,11 @@ function authKinds(kinds: readonly string[]) {
       return expecting(`a mapping with a "kind" among ${kinds.map((k) => JSON.stringify(k)).join(", ")}`)(
         issue,
       );
+    // placed at `kind` by the shared wording, which says "is required" when it is missing
     const expected = `one of ${kinds.map((k) => JSON.stringify(k)).join(", ")}`;
-    if (input.kind === undefined) return `kind: is required: expected ${expected}`;
-    return `kind: expected ${expected}, got ${show(input.kind)}`;
+    return input.kind === undefined
+      ? `expected ${expected}`
+      : `expected ${expected}, got ${show(input.kind)}`;
   };
 }
 
@@ -435,36 +438,6 @@ export interface OutcomeSpec {
 
 // ---------------------------------------------------------------------------------------------
 
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "(root)";
-  return path
-    .map((key, i) => {
-      if (typeof key === "number") return `[${key}]`;
-      const name = String(key);
-      if (!/^[A-Za-z_$][\w$]*$/.test(name)) return i === 0 ? name : `[${JSON.stringify(name)}]`;
-      return i === 0 ? name : `.${name}`;
-    })
-    .join("");
-}
-
-function toIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
-  if (issue.code === "unrecognized_keys")
-    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: issue.message }));
-  if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
-    // discriminated union (auth): point at the discriminator itself
-    const message = issue.message.startsWith(`${issue.discriminator}: `)
-      ? issue.message.slice(issue.discriminator.length + 2)
-      : issue.message;
-    const input = issue.input as Record<string, unknown> | undefined;
-    const isMapping = input !== null && typeof input === "object" && !Array.isArray(input);
-    if (!isMapping) return [{ path: formatPath(issue.path), message: issue.message }];
-    const path =
-      issue.path.at(-1) === issue.discriminator ? issue.path : [...issue.path, issue.discriminator];
-    return [{ path: formatPath(path), message }];
-  }
-  return [{ path: formatPath(issue.path), message: issue.message }];
-}
-
 /**
  * Checks a scenario document (already parsed from YAML/JSON) and returns it typed. Throws
  * ScenarioError listing every problem as `path: message`, e.g.
@@ -472,7 +445,11 @@ function toIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
  */
 export function parseScenario(input: unknown, source?: string): Scenario {
   const result = scenarioSchema.safeParse(input ?? {}, { reportInput: true });
-  if (!result.success) throw new ScenarioError(result.error.issues.flatMap(toIssues), source);
+  if (!result.success) {
+    // a mapping's own message names the keys it allows (see mapping())
+    const issues = issuesAsMessages(result.error.issues, { unknownKey: (issue) => issue.message });
+    throw new ScenarioError(issues, source);
+  }
   return result.data;
 }
 

@@ -1,9 +1,11 @@
+import type { ToolName } from "@tapestry/core/names";
+
 /**
  * What a sandbox saw and answered, one entry per HTTP exchange. The contract tests validate every
  * recorded answer against the tools' official OpenAPI files; connector tests read the requests to
  * check what the client sent (credentials included: these are sandbox credentials).
  */
-export type SandboxTool = "airbyte" | "dbt-cloud" | "grouparoo";
+export type SandboxTool = ToolName;
 
 export interface RecordedExchange {
   tool: SandboxTool;

@@ -1,3 +1,4 @@
+import { issuesAsMessages } from "@tapestry/core/zod-messages";
 import { z } from "zod";
 
 /**
@@ -73,8 +74,8 @@ export class WarehouseBindingsError extends Error {
 export function parseWarehouseBindings(input: unknown): WarehouseBindings {
   const result = warehouseBindingsSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `  - ${issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)"}: ${issue.message}`,
+  const problems = issuesAsMessages(result.error.issues).map(
+    ({ path, message }) => `  - ${path}: ${message}`,
   );
   throw new WarehouseBindingsError(`invalid warehouse bindings:\n${problems.join("\n")}`);
 }

@@ -26,6 +26,7 @@ import {
   type RunPage,
   type RunRecord,
 } from "../../ledger";
+import { retry } from "../../retry";
 import { LEDGER_TABLE } from "./ledger-table";
 
 export interface DynamoDbRunLedgerOptions {
@@ -69,6 +70,8 @@ const TRANSIENT_ERRORS = new Set([
  * may change hands again); each time that happens we try again, a few times at most.
  */
 const LOCK_ATTEMPTS = 3;
+/** Contention clears in milliseconds; a short jittered pause keeps two contenders from colliding again at once. */
+const LOCK_BACKOFF = { baseDelayMs: 20, maxDelayMs: 200 } as const;
 
 /**
  * The deployed control plane's run ledger, on one DynamoDB table (see LEDGER_TABLE):
@@ -104,57 +107,71 @@ export class DynamoDbRunLedger implements RunLedger {
   async acquireRunLock(input: RunLockRequest): Promise<LockResult> {
     const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
     const now = ledgerInstant(input.now, "now");
-    let place = -1;
+    let position: { position?: number } = {};
     if (input.queue) {
       await this.putQueueEntry(input.pipeline, input.runId, input.queue);
       const queue = await this.liveQueue(input.pipeline, now);
-      place = queue.findIndex((entry) => entry.runId === input.runId);
+      const place = queue.findIndex((entry) => entry.runId === input.runId);
+      position = place >= 0 ? { position: place + 1 } : {};
       const head = queue[0];
       // First asked, first started: a queued run takes the lock only when its turn has come.
       if (head !== undefined && head.runId !== input.runId) {
         const holder = await this.readLock(input.pipeline);
         const live = holder !== undefined && holder.expiresAt > now ? holder : undefined;
-        if (live?.runId !== input.runId) {
-          return { acquired: false, heldBy: live?.runId ?? head.runId, position: place + 1 };
-        }
+        if (live?.runId !== input.runId)
+          return { acquired: false, heldBy: live?.runId ?? head.runId, ...position };
       }
     }
-    const position = place >= 0 ? { position: place + 1 } : {};
-    for (let attempt = 1; attempt <= LOCK_ATTEMPTS; attempt += 1) {
-      try {
-        await this.guard(() =>
-          this.client.send(
-            new PutCommand({
-              TableName: this.tableName,
-              Item: {
-                [PK]: lockPartitionKey(input.pipeline),
-                [SK]: LOCK_SORT_KEY,
-                runId: input.runId,
-                ...(input.owner === undefined ? {} : { owner: input.owner }),
-                expiresAt,
-                // rounded up: TTL may delete an item any time after it, and must never free a live lock
-                [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
-              },
-              // free, expired or already ours (re-entrant: the new expiry replaces the old one)
-              ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
-              ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
-              ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
-            }),
-          ),
-        );
-        if (input.queue) await this.deleteQueueEntry(input.pipeline, input.runId);
-        return { acquired: true };
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-      }
-      const holder = await this.readLock(input.pipeline);
-      // refused, but by the time of the read the holder may have released it, let it expire, or handed it to us
-      if (holder !== undefined && holder.expiresAt > now && holder.runId !== input.runId) {
-        return { acquired: false, heldBy: holder.runId, ...position };
-      }
+    const result = await retry((attempt) => this.tryRunLock(input, expiresAt, now, attempt), {
+      ...LOCK_BACKOFF,
+      maxAttempts: LOCK_ATTEMPTS,
+      retryable: (error) => error instanceof RunLockContendedError,
+    });
+    if (result.acquired) {
+      if (input.queue) await this.deleteQueueEntry(input.pipeline, input.runId);
+      return result;
+    }
+    return { ...result, ...position };
+  }
+
+  private async tryRunLock(
+    input: RunLockRequest,
+    expiresAt: string,
+    now: string,
+    attempt: number,
+  ): Promise<LockResult> {
+    try {
+      await this.guard(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [PK]: lockPartitionKey(input.pipeline),
+              [SK]: LOCK_SORT_KEY,
+              runId: input.runId,
+              ...(input.owner === undefined ? {} : { owner: input.owner }),
+              expiresAt,
+              // rounded up: TTL may delete an item any time after it, and must never free a live lock
+              [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
+            },
+            // free, expired or already ours (re-entrant: the new expiry replaces the old one)
+            ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
+            ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
+            ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
+          }),
+        ),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const holder = await this.readLock(input.pipeline);
+    // refused, but by the time of the read the holder may have released it, let it expire, or handed it to us
+    if (holder !== undefined && holder.expiresAt > now && holder.runId !== input.runId) {
+      return { acquired: false, heldBy: holder.runId };
     }
     throw new RunLockContendedError(
-      `the run lock of ${input.pipeline} changed hands ${LOCK_ATTEMPTS} times while ${input.runId} tried to take it: try again`,
+      `the run lock of ${input.pipeline} changed hands ${attempt} time${attempt === 1 ? "" : "s"} while ${input.runId} tried to take it: try again`,
     );
   }
 

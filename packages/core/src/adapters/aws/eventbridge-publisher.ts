@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { EventPublishError } from "../../errors";
 import type { EventPublisher, TapestryEvent } from "../../events";
-import { fullJitterDelay } from "../../http/backoff";
+import { realSleep, retry } from "../../retry";
 
 export interface EventBridgePublisherOptions {
   readonly client: EventBridgeClient;
@@ -22,7 +22,8 @@ export interface EventBridgePublisherOptions {
 export const PUT_EVENTS_MAX_ENTRIES = 10;
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
-const RETRY = { baseDelayMs: 100, maxDelayMs: 2_000, maxRetryAfterMs: 0 } as const;
+/** Backoff between PutEvents calls for the entries that failed: short, a Lambda is waiting. */
+const BACKOFF = { baseDelayMs: 100, maxDelayMs: 2_000 } as const;
 
 interface PreparedEntry {
   readonly event: TapestryEvent;
@@ -33,6 +34,13 @@ interface PreparedEntry {
 interface FailedEntry {
   readonly prepared: PreparedEntry;
   readonly errorCode: string;
+}
+
+/** Some entries of a PutEvents call failed: worth sending those again. */
+class EntriesFailed extends Error {
+  constructor(readonly failed: readonly FailedEntry[]) {
+    super(`${failed.length} entries failed`);
+  }
 }
 
 /**
@@ -49,7 +57,7 @@ export class EventBridgePublisher implements EventPublisher {
 
   constructor(private readonly options: EventBridgePublisherOptions) {
     this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 4));
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
   }
 
@@ -81,12 +89,27 @@ export class EventBridgePublisher implements EventPublisher {
 
   private async putBatch(batch: readonly PreparedEntry[]): Promise<void> {
     let pending = batch;
-    for (let attempt = 1; ; attempt++) {
-      const failed = await this.put(pending);
-      if (failed.length === 0) return;
-      if (attempt >= this.maxAttempts) throw this.failure(failed, batch.length, attempt);
-      pending = failed.map((f) => f.prepared);
-      await this.sleep(fullJitterDelay({ ...RETRY, maxAttempts: this.maxAttempts }, attempt, this.random));
+    let attempts = 0;
+    try {
+      await retry(
+        async (attempt) => {
+          attempts = attempt;
+          const failed = await this.put(pending);
+          if (failed.length === 0) return;
+          pending = failed.map((f) => f.prepared);
+          throw new EntriesFailed(failed);
+        },
+        {
+          ...BACKOFF,
+          maxAttempts: this.maxAttempts,
+          // Only failed entries go again; a failed call is the SDK client's own retries.
+          retryable: (error) => error instanceof EntriesFailed,
+          sleep: this.sleep,
+          random: this.random,
+        },
+      );
+    } catch (error) {
+      throw error instanceof EntriesFailed ? this.failure(error.failed, batch.length, attempts) : error;
     }
   }
 

@@ -2,23 +2,16 @@ import { ParameterNotFoundError } from "@aws-lambda-powertools/parameters/errors
 import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import type { SecretReader } from "../../connectors/types";
 import { SecretNotSetError, TapestryError } from "../../errors";
-
-/** The config's rule for a secret's name (packages/core/src/config/schema.ts `secretName`). */
-export const SECRET_NAME_PATTERN = /^[A-Z][A-Z0-9_]{0,127}$/;
-export const SECRET_NAME_RULE =
-  'UPPER_SNAKE_CASE: an upper-case letter, then upper-case letters, digits and underscores, at most 128 characters, e.g. "DBT_CLOUD_TOKEN"';
-
-/** The config's rule for a stage's name (`aws.retainDataOnStages`), which SST puts in stack names. */
-const STAGE_PATTERN = /^[a-zA-Z][a-zA-Z0-9-]{0,31}$/;
+import { DEPLOYMENT_STAGE_NAME, secretNameProblem } from "../../names";
 
 /** Seconds a secret's value is kept in memory (across warm invocations) before it is read again. */
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 
 /** The SSM path under which a stage's secrets live: `/tapestry/<stage>/`. */
 export function secretsPath(stage: string): string {
-  if (!STAGE_PATTERN.test(stage)) {
+  if (!DEPLOYMENT_STAGE_NAME.pattern.test(stage)) {
     throw new TapestryError(
-      `${JSON.stringify(stage)} is not a stage name: expected letters, digits and dashes, starting with a letter, at most 32 characters`,
+      `${JSON.stringify(stage)} is not a stage name: expected ${DEPLOYMENT_STAGE_NAME.rule}`,
     );
   }
   return `/tapestry/${stage}/`;
@@ -30,12 +23,9 @@ export function secretsPath(stage: string): string {
  */
 export function secretParameterName(stage: string, name: string): string {
   const path = secretsPath(stage);
-  if (!SECRET_NAME_PATTERN.test(name)) {
-    // The text is not repeated: a value typed where a name belongs must not end up in a message.
-    throw new TapestryError(
-      `not a secret name: expected ${SECRET_NAME_RULE} (what was given is not repeated, in case it is a value)`,
-    );
-  }
+  const problem = secretNameProblem(name);
+  // The text is never repeated: a value typed where a name belongs must not end up in a message.
+  if (problem) throw new TapestryError(`not a secret name: ${problem}`);
   return `${path}${name}`;
 }
 

@@ -29,9 +29,10 @@ export class ClientCredentialsAuth implements AuthProvider {
     private readonly now: () => number,
   ) {}
 
-  async authorize(): Promise<Record<string, string>> {
+  async authorize(options: { readonly deadline?: number } = {}): Promise<Record<string, string>> {
     if (!this.token || this.now() >= this.token.renewAt) {
-      this.pending ??= this.fetchToken().finally(() => {
+      // Callers at the same moment share one token request (bounded by the first caller's deadline).
+      this.pending ??= this.fetchToken(options.deadline).finally(() => {
         this.pending = undefined;
       });
       await this.pending;
@@ -48,7 +49,7 @@ export class ClientCredentialsAuth implements AuthProvider {
     return [this.clientSecret, this.clientId, ...this.issued];
   }
 
-  private async fetchToken(): Promise<string> {
+  private async fetchToken(deadline: number | undefined): Promise<string> {
     const requestedAt = this.now();
     const response = await this.tokenClient.request({
       operation: "get access token",
@@ -63,6 +64,7 @@ export class ClientCredentialsAuth implements AuthProvider {
       },
       // Asking for a token twice is harmless: retry it like a read.
       idempotent: true,
+      deadline,
     });
     const answer = parseAnswer("airbyte", "the token request", tokenAnswer, response.body);
     const lifetimeMs = answer.expires_in * 1000;

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import type { AirbyteStep, AirbyteToolConfig } from "../../config";
 import { ToolRequestError } from "../../errors";
-import { type AuthProvider, bodyCredentials, type HttpClient, noAuth, staticHeaderAuth } from "../../http";
-import { type Logger, silentLogger } from "../../logging";
-import { parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { type AuthProvider, bodyCredentials, noAuth, staticHeaderAuth } from "../../http";
+import { cancelUnknownStatus, parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { HttpStepConnector } from "../http-connector";
 import { toolHttpClient } from "../tool-http";
-import { startWithoutDuplicates } from "../trigger";
 import type {
+  CallOptions,
   ConnectorDependencies,
   JobStatus,
   StartedJob,
@@ -33,23 +33,16 @@ const jobListAnswer = z.looseObject({ data: z.array(jobAnswer) });
 const IN_FLIGHT = new Set(["pending", "queued", "running", "incomplete"]);
 
 /** Airbyte public API v1: one sync job per step. */
-export class AirbyteConnector implements StepConnector<AirbyteStep> {
+export class AirbyteConnector
+  extends HttpStepConnector<AirbyteToolConfig>
+  implements StepConnector<AirbyteStep>
+{
   readonly tool = "airbyte" as const;
-  private readonly logger: Logger;
 
-  constructor(
-    private readonly http: HttpClient,
-    private readonly config: AirbyteToolConfig,
-    private readonly deps: ConnectorDependencies,
-  ) {
-    this.logger = deps.logger ?? silentLogger;
-  }
-
-  start(step: AirbyteStep, _context: StepContext): Promise<StartedJob> {
-    return startWithoutDuplicates(
-      this.tool,
+  start(step: AirbyteStep, context: StepContext): Promise<StartedJob> {
+    return this.startJob(
       {
-        trigger: async () => {
+        trigger: async (deadline) => {
           const response = await this.http.request({
             operation: "trigger sync",
             method: "POST",
@@ -57,39 +50,38 @@ export class AirbyteConnector implements StepConnector<AirbyteStep> {
             body: { connectionId: step.connectionId, jobType: "sync" },
             // 409: a sync of this connection is already running; we attach to it.
             accept: [409],
+            deadline,
           });
           if (response.status === 409) return "conflict";
           const job = parseAnswer(this.tool, "the sync trigger", jobAnswer, response.body);
           return this.started(step, job, false);
         },
-        findExisting: async (triggeredAt) => {
+        findExisting: async (since, deadline) => {
           const skew = this.deps.adoptionSkewMs ?? 30_000;
-          const job = (await this.recentJobs(step)).find(
-            (j) => IN_FLIGHT.has(j.status) || wasCreatedSince(j.startTime, triggeredAt - skew),
+          const job = (await this.recentJobs(step, deadline)).find(
+            (j) => IN_FLIGHT.has(j.status) || wasCreatedSince(j.startTime, since - skew),
           );
           return job ? this.started(step, job, true) : undefined;
         },
       },
-      { maxTriggers: this.deps.maxTriggers ?? 3, now: this.deps.now ?? Date.now, logger: this.logger },
+      context,
     );
   }
 
-  async poll(step: AirbyteStep, externalId: string): Promise<JobStatus> {
-    const response = await this.http.request({
-      operation: "read job",
-      method: "GET",
-      path: `/jobs/${encodeURIComponent(externalId)}`,
-    });
-    return this.status(step, parseAnswer(this.tool, "the job read", jobAnswer, response.body));
+  async poll(step: AirbyteStep, externalId: string, call: CallOptions): Promise<JobStatus> {
+    const status = await this.read(step, externalId, call);
+    return cancelUnknownStatus(this.tool, status, () => this.cancel(step, externalId, call));
   }
 
-  async cancel(step: AirbyteStep, externalId: string): Promise<JobStatus> {
+  async cancel(step: AirbyteStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     try {
       const response = await this.http.request({
         operation: "cancel job",
         method: "DELETE",
         path: `/jobs/${encodeURIComponent(externalId)}`,
+        deadline: call.deadline,
       });
+      // Airbyte cancels asynchronously: the job in the answer may still read running.
       if (response.body !== undefined) {
         return this.status(step, parseAnswer(this.tool, "the job cancel", jobAnswer, response.body));
       }
@@ -101,7 +93,18 @@ export class AirbyteConnector implements StepConnector<AirbyteStep> {
         status: error.status,
       });
     }
-    return this.poll(step, externalId);
+    return this.read(step, externalId, call);
+  }
+
+  /** The job's status as Airbyte reports it (rows and bytes included), with no side effect. */
+  private async read(step: AirbyteStep, externalId: string, call: CallOptions): Promise<JobStatus> {
+    const response = await this.http.request({
+      operation: "read job",
+      method: "GET",
+      path: `/jobs/${encodeURIComponent(externalId)}`,
+      deadline: call.deadline,
+    });
+    return this.status(step, parseAnswer(this.tool, "the job read", jobAnswer, response.body));
   }
 
   describe(step: AirbyteStep): StepDescription {
@@ -113,12 +116,13 @@ export class AirbyteConnector implements StepConnector<AirbyteStep> {
     };
   }
 
-  private async recentJobs(step: AirbyteStep): Promise<AirbyteJob[]> {
+  private async recentJobs(step: AirbyteStep, deadline: number): Promise<AirbyteJob[]> {
     const response = await this.http.request({
       operation: "list jobs",
       method: "GET",
       path: "/jobs",
       query: { connectionId: step.connectionId, jobType: "sync", limit: 20, orderBy: "createdAt|DESC" },
+      deadline,
     });
     const jobs = parseAnswer(this.tool, "the job list", jobListAnswer, response.body).data;
     return jobs.sort((a, b) => b.jobId - a.jobId);

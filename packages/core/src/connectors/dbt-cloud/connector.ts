@@ -1,11 +1,11 @@
 import { z } from "zod";
 import type { DbtCloudStep, DbtCloudToolConfig } from "../../config";
-import { type HttpClient, staticHeaderAuth } from "../../http";
-import { type Logger, silentLogger } from "../../logging";
-import { describeTrigger, parseAnswer, unknownStatus } from "../answer";
+import { staticHeaderAuth } from "../../http";
+import { cancelUnknownStatus, describeTrigger, parseAnswer, unknownStatus } from "../answer";
+import { HttpStepConnector } from "../http-connector";
 import { toolHttpClient } from "../tool-http";
-import { startWithoutDuplicates } from "../trigger";
 import type {
+  CallOptions,
   ConnectorDependencies,
   JobStatus,
   StartedJob,
@@ -53,35 +53,29 @@ const STATUS_WORDS: Record<number, string> = {
 };
 
 /** dbt Cloud API v2: one job run per step. */
-export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
+export class DbtCloudConnector
+  extends HttpStepConnector<DbtCloudToolConfig>
+  implements StepConnector<DbtCloudStep>
+{
   readonly tool = "dbt-cloud" as const;
-  private readonly logger: Logger;
-
-  constructor(
-    private readonly http: HttpClient,
-    private readonly deps: ConnectorDependencies,
-  ) {
-    this.logger = deps.logger ?? silentLogger;
-  }
 
   async start(step: DbtCloudStep, context: StepContext): Promise<StartedJob> {
     const cause = describeTrigger(context.pipeline, context.runId, step.name, MAX_CAUSE);
-    if (step.attachToInFlightRun) {
-      const running = (await this.recentRuns(step)).find((r) => IN_FLIGHT.has(r.status));
-      if (running) {
-        this.logger.info("dbt-cloud: attaching to a run of the job already in flight", { runId: running.id });
-        return this.started(running, true);
-      }
-    }
-    return startWithoutDuplicates(
-      this.tool,
+    const inFlight = (runs: readonly DbtRun[]) =>
+      step.attachToInFlightRun ? runs.find((r) => IN_FLIGHT.has(r.status)) : undefined;
+    return this.startJob(
       {
-        trigger: async () => {
+        inFlight: async (deadline) => {
+          const running = inFlight(await this.recentRuns(step, deadline));
+          return running ? this.started(running, true) : undefined;
+        },
+        trigger: async (deadline) => {
           const response = await this.http.request({
             operation: "trigger job run",
             method: "POST",
             path: `${this.accountPath(step)}/jobs/${step.jobId}/run/`,
             body: { cause },
+            deadline,
           });
           return this.started(
             parseAnswer(this.tool, "the run trigger", runAnswer, response.body).data,
@@ -89,27 +83,52 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
           );
         },
         // Our own run carries our cause, so it is found exactly; no clock comparison needed.
-        findExisting: async () => {
-          const runs = await this.recentRuns(step);
+        findExisting: async (_since, deadline) => {
+          const runs = await this.recentRuns(step, deadline);
           const ours = runs.find((r) => r.trigger?.cause === cause);
           if (ours) return this.started(ours, false);
-          const running = step.attachToInFlightRun ? runs.find((r) => IN_FLIGHT.has(r.status)) : undefined;
+          const running = inFlight(runs);
           return running ? this.started(running, true) : undefined;
         },
       },
-      { maxTriggers: this.deps.maxTriggers ?? 3, now: this.deps.now ?? Date.now, logger: this.logger },
+      context,
     );
   }
 
-  async poll(step: DbtCloudStep, externalId: string): Promise<JobStatus> {
+  async poll(step: DbtCloudStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     const response = await this.http.request({
       operation: "read run",
       method: "GET",
       path: `${this.accountPath(step)}/runs/${encodeURIComponent(externalId)}/`,
+      deadline: call.deadline,
     });
-    const status = this.status(parseAnswer(this.tool, "the run read", runAnswer, response.body).data);
+    const run = parseAnswer(this.tool, "the run read", runAnswer, response.body).data;
+    const status = await this.finalStatus(step, run, call);
+    return cancelUnknownStatus(this.tool, status, () => this.cancel(step, externalId, call));
+  }
+
+  /**
+   * dbt Cloud answers a cancel with the run as it stands: a run that had already finished keeps
+   * its outcome, and its rows are read from run_results.json exactly as a poll reads them.
+   */
+  async cancel(step: DbtCloudStep, externalId: string, call: CallOptions): Promise<JobStatus> {
+    const response = await this.http.request({
+      operation: "cancel run",
+      method: "POST",
+      path: `${this.accountPath(step)}/runs/${encodeURIComponent(externalId)}/cancel/`,
+      // Cancelling twice is the same as once: safe to retry.
+      idempotent: true,
+      deadline: call.deadline,
+    });
+    const run = parseAnswer(this.tool, "the run cancel", runAnswer, response.body).data;
+    return this.finalStatus(step, run, call);
+  }
+
+  /** The run's status, with the rows its models wrote once it has succeeded. */
+  private async finalStatus(step: DbtCloudStep, run: DbtRun, call: CallOptions): Promise<JobStatus> {
+    const status = this.status(run);
     return status.state === "succeeded"
-      ? { ...status, rows: await this.rowsAffected(step, externalId) }
+      ? { ...status, rows: await this.rowsAffected(step, String(run.id), call) }
       : status;
   }
 
@@ -117,13 +136,18 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
    * dbt Cloud's run object has no row count; the run's run_results.json does (the rows each model
    * wrote, as the warehouse reported them). A run without the artifact still succeeds, without rows.
    */
-  private async rowsAffected(step: DbtCloudStep, runId: string): Promise<number | undefined> {
+  private async rowsAffected(
+    step: DbtCloudStep,
+    runId: string,
+    call: CallOptions,
+  ): Promise<number | undefined> {
     try {
       const response = await this.http.request({
         operation: "read run results",
         method: "GET",
         path: `${this.accountPath(step)}/runs/${encodeURIComponent(runId)}/artifacts/run_results.json`,
         accept: [404],
+        deadline: call.deadline,
       });
       if (response.status === 404) return undefined;
       const counts = parseAnswer(this.tool, "the run results", runResults, response.body)
@@ -140,17 +164,6 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
     }
   }
 
-  async cancel(step: DbtCloudStep, externalId: string): Promise<JobStatus> {
-    const response = await this.http.request({
-      operation: "cancel run",
-      method: "POST",
-      path: `${this.accountPath(step)}/runs/${encodeURIComponent(externalId)}/cancel/`,
-      // Cancelling twice is the same as once: safe to retry.
-      idempotent: true,
-    });
-    return this.status(parseAnswer(this.tool, "the run cancel", runAnswer, response.body).data);
-  }
-
   describe(step: DbtCloudStep): StepDescription {
     return { tool: this.tool, toolLabel: "dbt Cloud", target: `account ${step.accountId} job ${step.jobId}` };
   }
@@ -159,12 +172,13 @@ export class DbtCloudConnector implements StepConnector<DbtCloudStep> {
     return `/api/v2/accounts/${step.accountId}`;
   }
 
-  private async recentRuns(step: DbtCloudStep): Promise<DbtRun[]> {
+  private async recentRuns(step: DbtCloudStep, deadline: number): Promise<DbtRun[]> {
     const response = await this.http.request({
       operation: "list runs",
       method: "GET",
       path: `${this.accountPath(step)}/runs/`,
       query: { job_definition_id: step.jobId, order_by: "-id", limit: 20, include_related: '["trigger"]' },
+      deadline,
     });
     return parseAnswer(this.tool, "the run list", runListAnswer, response.body).data;
   }
@@ -209,5 +223,5 @@ export async function createDbtCloudConnector(
 ): Promise<DbtCloudConnector> {
   const token = await deps.secrets(config.tokenSecret);
   const auth = staticHeaderAuth("authorization", "Token", token, config.tokenSecret);
-  return new DbtCloudConnector(toolHttpClient("dbt-cloud", config, deps, auth), deps);
+  return new DbtCloudConnector(toolHttpClient("dbt-cloud", config, deps, auth), config, deps);
 }

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import type { GrouparooStep, GrouparooToolConfig } from "../../config";
-import { type HttpClient, staticHeaderAuth } from "../../http";
-import { type Logger, silentLogger } from "../../logging";
-import { parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { staticHeaderAuth } from "../../http";
+import { cancelUnknownStatus, parseAnswer, unknownStatus, wasCreatedSince } from "../answer";
+import { HttpStepConnector } from "../http-connector";
 import { toolHttpClient } from "../tool-http";
-import { startWithoutDuplicates } from "../trigger";
 import type {
+  CallOptions,
   ConnectorDependencies,
   JobStatus,
   StartedJob,
@@ -35,65 +35,62 @@ const IN_FLIGHT = new Set(["draft", "running"]);
  * run is in flight STOPS that run and starts another. So `start` always looks for a run in
  * flight first and attaches to it; it never pre-empts.
  */
-export class GrouparooConnector implements StepConnector<GrouparooStep> {
+export class GrouparooConnector
+  extends HttpStepConnector<GrouparooToolConfig>
+  implements StepConnector<GrouparooStep>
+{
   readonly tool = "grouparoo" as const;
-  private readonly logger: Logger;
 
-  constructor(
-    private readonly http: HttpClient,
-    private readonly config: GrouparooToolConfig,
-    private readonly deps: ConnectorDependencies,
-  ) {
-    this.logger = deps.logger ?? silentLogger;
-  }
-
-  async start(step: GrouparooStep, _context: StepContext): Promise<StartedJob> {
-    const running = (await this.recentRuns(step)).find((r) => IN_FLIGHT.has(r.state));
-    if (running) {
-      this.logger.info("grouparoo: attaching to the schedule's run already in flight", { runId: running.id });
-      return this.started(running, true);
-    }
-    return startWithoutDuplicates(
-      this.tool,
+  start(step: GrouparooStep, context: StepContext): Promise<StartedJob> {
+    return this.startJob(
       {
-        trigger: async () => {
+        inFlight: async (deadline) => {
+          const running = (await this.recentRuns(step, deadline)).find((r) => IN_FLIGHT.has(r.state));
+          return running ? this.started(running, true) : undefined;
+        },
+        trigger: async (deadline) => {
           const response = await this.http.request({
             operation: "run schedule",
             method: "POST",
             path: `/api/v1/schedule/${encodeURIComponent(step.scheduleId)}/run`,
+            deadline,
           });
           return this.started(
             parseAnswer(this.tool, "the schedule run", runAnswer, response.body).run,
             false,
           );
         },
-        findExisting: async (triggeredAt) => {
+        findExisting: async (since, deadline) => {
           const skew = this.deps.adoptionSkewMs ?? 30_000;
-          const run = (await this.recentRuns(step)).find(
-            (r) => IN_FLIGHT.has(r.state) || wasCreatedSince(r.createdAt, triggeredAt - skew),
+          const run = (await this.recentRuns(step, deadline)).find(
+            (r) => IN_FLIGHT.has(r.state) || wasCreatedSince(r.createdAt, since - skew),
           );
           return run ? this.started(run, true) : undefined;
         },
       },
-      { maxTriggers: this.deps.maxTriggers ?? 3, now: this.deps.now ?? Date.now, logger: this.logger },
+      context,
     );
   }
 
-  async poll(step: GrouparooStep, externalId: string): Promise<JobStatus> {
+  async poll(step: GrouparooStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     const response = await this.http.request({
       operation: "read run",
       method: "GET",
       path: `/api/v1/run/${encodeURIComponent(externalId)}`,
+      deadline: call.deadline,
     });
-    return this.status(step, parseAnswer(this.tool, "the run read", runAnswer, response.body).run);
+    const status = this.status(step, parseAnswer(this.tool, "the run read", runAnswer, response.body).run);
+    return cancelUnknownStatus(this.tool, status, () => this.cancel(step, externalId, call));
   }
 
-  async cancel(step: GrouparooStep, externalId: string): Promise<JobStatus> {
+  /** Grouparoo answers a stop with the run as it stands; a finished run keeps its outcome and counts. */
+  async cancel(step: GrouparooStep, externalId: string, call: CallOptions): Promise<JobStatus> {
     const response = await this.http.request({
       operation: "stop run",
       method: "PUT",
       path: `/api/v1/run/${encodeURIComponent(externalId)}`,
       body: { state: "stopped" },
+      deadline: call.deadline,
     });
     return this.status(step, parseAnswer(this.tool, "the run stop", runAnswer, response.body).run);
   }
@@ -102,12 +99,13 @@ export class GrouparooConnector implements StepConnector<GrouparooStep> {
     return { tool: this.tool, toolLabel: "Grouparoo", target: `schedule ${step.scheduleId}` };
   }
 
-  private async recentRuns(step: GrouparooStep): Promise<GrouparooRun[]> {
+  private async recentRuns(step: GrouparooStep, deadline: number): Promise<GrouparooRun[]> {
     const response = await this.http.request({
       operation: "list runs",
       method: "GET",
       path: "/api/v1/runs",
       query: { id: step.scheduleId, limit: 10 },
+      deadline,
     });
     return parseAnswer(this.tool, "the run list", runListAnswer, response.body).runs;
   }

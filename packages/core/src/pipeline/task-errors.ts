@@ -1,0 +1,150 @@
+import {
+  EventPublishError,
+  LedgerUnavailableError,
+  SecretNotSetError,
+  type TapestryError,
+  ToolAuthError,
+  ToolRequestError,
+  ToolResponseError,
+  ToolTriggerUncertainError,
+  ToolUnavailableError,
+} from "../errors";
+import { RunLockContendedError } from "../ledger/errors";
+import type { PipelineRunFunction } from "./asl";
+
+/**
+ * What the pipeline-run state machine may retry, and what each of its tasks can throw. The ASL
+ * generator (state-machines/src) builds every Task state's Retry from this module, and
+ * test/unit/asl checks each error against the generated Retry and Catch, so a task that learns
+ * to throw a new error, or a renamed error class, cannot slip past the state machine unnoticed.
+ */
+
+/** A named error class: Step Functions matches an error by its `name`, which is the class name. */
+export type TapestryErrorClass = abstract new (...args: never[]) => TapestryError;
+
+/**
+ * Lambda's transient invoke errors, retried on every Task state. AWS's "Handle Lambda service
+ * exceptions" lists ClientExecutionTimeoutException, ServiceException, AWSLambdaException and
+ * SdkClientException, and TooManyRequestsException when Lambda is at its concurrency limit. A
+ * function's own failures (Lambda.Unknown: timeouts, out of memory) are not in the list: they are
+ * not transient, and a task cut off mid-way is handled by its Catch.
+ */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  "Lambda.ClientExecutionTimeoutException",
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+] as const;
+
+/**
+ * The errors a retry can cure, by what a task does. A task retries the union of its kinds'
+ * classes (plus Lambda's transient errors) and nothing else: everything else is a fault that a
+ * second attempt would repeat, and goes to the task's Catch.
+ */
+export const RETRY_CLASSES = {
+  /** calls a tool over HTTP: the tool was unreachable or kept failing after the client's own retries */
+  tool: [ToolUnavailableError],
+  /** puts events on the bus (a repeated publish is harmless: consumers drop a second copy of a fact) */
+  publish: [EventPublishError],
+  /** writes the run ledger: throttling, a service error or a timeout; the lock changing hands mid-request */
+  ledger: [LedgerUnavailableError, RunLockContendedError],
+} as const satisfies Record<string, readonly TapestryErrorClass[]>;
+export type TaskKind = keyof typeof RETRY_CLASSES;
+
+export interface TaskErrors {
+  /** the task function that runs it */
+  readonly function: PipelineRunFunction;
+  /** what it does, hence what it retries */
+  readonly kinds: readonly TaskKind[];
+  /** every named error its code lets escape */
+  readonly throws: readonly TapestryErrorClass[];
+}
+
+const TOOL_FAILURES = [
+  ToolUnavailableError,
+  ToolAuthError,
+  ToolRequestError,
+  ToolResponseError,
+  SecretNotSetError,
+] as const;
+
+/**
+ * The state machine's tasks: the core function each Task state runs and the named errors that
+ * function can throw. Bugs (unnamed errors, a task input its parser refuses) and Lambda's own
+ * failures are not listed: every Task's last Catch (States.ALL) takes them, on purpose unretried.
+ */
+export const PIPELINE_RUN_TASKS = {
+  /** runLock acquire: the lock's conditional put; with overlap "skip", PipelineRunSkipped */
+  acquireRunLock: {
+    function: "RunLockFunctionArn",
+    kinds: ["ledger", "publish"],
+    throws: [LedgerUnavailableError, RunLockContendedError, EventPublishError],
+  },
+  /** runLock release: a conditional delete, idempotent */
+  releaseRunLock: {
+    function: "RunLockFunctionArn",
+    kinds: ["ledger"],
+    throws: [LedgerUnavailableError],
+  },
+  /** publishRunEvent: PipelineRunStarted/Succeeded/Failed and a step's StepFailed after its task failed */
+  publishRunEvent: {
+    function: "PublishEventFunctionArn",
+    kinds: ["publish"],
+    throws: [EventPublishError],
+  },
+  /** startStep: the tool's trigger (or the adoption of a job in flight), then StepStarted */
+  startStep: {
+    function: "StartStepFunctionArn",
+    kinds: ["tool", "publish"],
+    throws: [...TOOL_FAILURES, ToolTriggerUncertainError, EventPublishError],
+  },
+  /** pollStep: the job's status, then StepSucceeded/StepFailed once it is over */
+  pollStep: {
+    function: "PollStepFunctionArn",
+    kinds: ["tool", "publish"],
+    throws: [...TOOL_FAILURES, EventPublishError],
+  },
+  /**
+   * cancelStep: the tool's cancel, then StepFailed (or StepSucceeded if the job had finished).
+   * A failed cancel is reported in the step's error rather than thrown, so only the publish can
+   * fail the task; it still retries the tool class, as a transient cancel failure is worth retrying.
+   */
+  cancelStep: {
+    function: "CancelStepFunctionArn",
+    kinds: ["tool", "publish"],
+    throws: [EventPublishError],
+  },
+} as const satisfies Record<string, TaskErrors>;
+export type PipelineRunTask = keyof typeof PIPELINE_RUN_TASKS;
+
+/** The error names a Task state running `task` retries: its kinds' classes, any `extra`, Lambda's transient set. */
+export function retriedErrorNames(
+  task: PipelineRunTask,
+  extra: readonly TapestryErrorClass[] = [],
+): string[] {
+  const kinds: readonly TaskKind[] = PIPELINE_RUN_TASKS[task].kinds;
+  const classes = [...kinds.flatMap((kind): readonly TapestryErrorClass[] => RETRY_CLASSES[kind]), ...extra];
+  return [...new Set([...classes.map((error) => error.name), ...LAMBDA_TRANSIENT_ERRORS])];
+}
+
+/**
+ * How every Task state retries: 5 s, then 10, 20, 40 (at most 75 s of pauses, full jitter so that
+ * the parallel steps of a stage do not retry in lockstep), 5 attempts in all. On top of the HTTP
+ * client's own retries within one attempt; the bounds (bounds.ts) count every attempt.
+ */
+export const TASK_RETRY_POLICY = {
+  intervalSeconds: 5,
+  backoffRate: 2,
+  maxAttempts: 4,
+  jitterStrategy: "FULL",
+} as const;
+
+/** The longest a Task state's retries pause in all (full jitter waits at most the computed interval). */
+export function retryPausesSeconds(policy: typeof TASK_RETRY_POLICY = TASK_RETRY_POLICY): number {
+  let total = 0;
+  for (let attempt = 0; attempt < policy.maxAttempts; attempt++) {
+    total += policy.intervalSeconds * policy.backoffRate ** attempt;
+  }
+  return total;
+}

@@ -14,6 +14,7 @@ export type EntryPoint =
   | "poll-step"
   | "cancel-step"
   | "start-scheduled-run"
+  | "reconcile-run"
   | "project-event"
   | "status-api";
 

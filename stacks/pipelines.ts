@@ -9,16 +9,20 @@ import {
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
 import { rateScheduleStartDate } from "@tapestry/core/schedule";
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { Rule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { CfnSchedule, CfnScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { NagSuppressions } from "cdk-nag";
+import type { Function as SstFunction } from "sst/constructs";
 import { type StackContext, use } from "sst/constructs";
 import { useProject } from "sst/project.js";
 import { deadLetterQueue } from "./dead-letter-queue";
-import { useDeployment } from "./deployment";
+import { type Deployment, useDeployment } from "./deployment";
 import { allow, type TapestryFunctionProps, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { secretParameterArns } from "./secrets";
@@ -55,7 +59,12 @@ export function Pipelines({ stack, app }: StackContext) {
     description: "takes and releases a pipeline's run lock",
     environment: { TAPESTRY_LEDGER_TABLE: table.tableName },
   });
-  allow(runLock, ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"], [table.tableArn]);
+  // the lock item and the pipeline's queue (a queued run's place: put, read in order, deleted)
+  allow(
+    runLock,
+    ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+    [table.tableArn],
+  );
 
   const publishEvent = taskFunction("PublishEvent", "PublishEventFunctionArn", {
     entry: "publish-event",
@@ -109,7 +118,7 @@ export function Pipelines({ stack, app }: StackContext) {
     },
   );
   const stateMachine = new StateMachine(stack, "PipelineRun", {
-    stateMachineName: `${deployment.prefix}-pipeline-run`,
+    stateMachineName: pipelineRunName(deployment),
     stateMachineType: StateMachineType.STANDARD,
     // inline, not an S3 asset: the template shows (and the tests compare) the definition itself
     definitionBody: DefinitionBody.fromString(definition),
@@ -151,13 +160,106 @@ export function Pipelines({ stack, app }: StackContext) {
   );
 
   const schedules = scheduleEveryPipeline(stack, deployment, stateMachine.stateMachineArn);
+  const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, secrets);
 
   stack.addOutputs({
     StateMachineArn: stateMachine.stateMachineArn,
     ScheduleGroupName: schedules.groupName,
     ScheduleDeadLetterQueueUrl: schedules.deadLetters.queueUrl,
+    ReconcilerDeadLetterQueueUrl: reconciler.deadLetters.queueUrl,
   });
   return { stateMachine };
+}
+
+/** The pipeline-run state machine's name: fixed, so its executions' ARNs are known without a lookup. */
+export function pipelineRunName(deployment: Deployment): string {
+  return `${deployment.prefix}-pipeline-run`;
+}
+
+/**
+ * Grants an action on the pipeline-run state machine's executions (StopExecution,
+ * DescribeExecution): an execution's ARN ends in its name, the run id, which no template can know,
+ * so the grant names the machine's executions, `execution:<machine>:*`, and nothing wider.
+ */
+export function allowOnExecutions(grantee: SstFunction, deployment: Deployment, action: string): void {
+  const stack = Stack.of(grantee);
+  const executions = stack.formatArn({
+    service: "states",
+    resource: "execution",
+    resourceName: `${pipelineRunName(deployment)}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  allow(grantee, [action], [executions]);
+  NagSuppressions.addResourceSuppressions(
+    grantee.role ?? grantee,
+    [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: `${action} acts on one execution, whose ARN ends in its run id: the grant names the executions of the pipeline-run state machine (execution:${pipelineRunName(deployment)}:*) and no others`,
+        appliesTo: [
+          {
+            regex: `/^Resource::arn:<AWS::Partition>:states:.*:execution:${pipelineRunName(deployment)}:\\*$/g`,
+          },
+        ],
+      },
+    ],
+    true,
+  );
+}
+
+/**
+ * The run reconciler: Step Functions reports every execution that ends FAILED, TIMED_OUT or
+ * ABORTED on the account's default bus ("Execution Status Change"); a rule there sends those of
+ * the pipeline-run state machine to `reconcile-run`, which records the run's outcome when the
+ * state machine could not, cancels the jobs it left running and frees its lock
+ * (core/pipeline/reconcile.ts). Deliveries are retried for 24 h like the projector's, then kept in
+ * a dead-letter queue; the function's own retries end in the same queue.
+ */
+function reconcileEveryEnding(
+  stack: Stack,
+  deployment: ReturnType<typeof useDeployment>,
+  stateMachine: StateMachine,
+  table: ITable,
+  secrets: readonly string[],
+) {
+  const deadLetters = deadLetterQueue(stack, "ReconcilerDeadLetters", deployment);
+  const reconciler = tapestryFunction(stack, "ReconcileRun", deployment, {
+    entry: "reconcile-run",
+    description:
+      "gives a run whose execution ended outside the state machine's paths its outcome, cancels its jobs, frees its lock",
+    environment: {
+      TAPESTRY_LEDGER_TABLE: table.tableName,
+      TAPESTRY_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+    },
+    bundleConfig: true,
+    publishesEvents: true,
+    // the cancels of a run's jobs, each bounded by the HTTP client's deadline
+    timeout: Duration.seconds(TASK_FUNCTION_TIMEOUT_SECONDS.CancelStepFunctionArn),
+    deadLetterQueue: deadLetters,
+  });
+  // reads the run, gives back its lock and its place in the queue
+  allow(reconciler, ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"], [table.tableArn]);
+  if (secrets.length > 0) allow(reconciler, ["ssm:GetParameter"], secrets);
+  // why an execution failed, when the event does not say
+  allowOnExecutions(reconciler, deployment, "states:DescribeExecution");
+
+  new Rule(stack, "ReconcileRuns", {
+    description:
+      "executions of the pipeline-run state machine that failed, timed out or were aborted, to the run reconciler",
+    eventPattern: {
+      source: ["aws.states"],
+      detailType: ["Step Functions Execution Status Change"],
+      detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"], stateMachineArn: [stateMachine.stateMachineArn] },
+    },
+    targets: [
+      new LambdaFunction(reconciler, {
+        deadLetterQueue: deadLetters,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }),
+    ],
+  });
+  return { deadLetters };
 }
 
 /**

@@ -17,7 +17,7 @@ import { type StackContext, use } from "sst/constructs";
 import { useDeployment } from "./deployment";
 import { allow, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
-import { Pipelines } from "./pipelines";
+import { allowOnExecutions, Pipelines } from "./pipelines";
 
 /** The routes of docs/status-api.openapi.yaml; `/health` alone answers without credentials. */
 export const STATUS_API_ROUTES: readonly {
@@ -29,6 +29,7 @@ export const STATUS_API_ROUTES: readonly {
   { path: "/pipelines/{name}", methods: [HttpMethod.GET] },
   { path: "/pipelines/{name}/runs", methods: [HttpMethod.GET, HttpMethod.POST] },
   { path: "/runs/{runId}", methods: [HttpMethod.GET] },
+  { path: "/runs/{runId}/cancel", methods: [HttpMethod.POST] },
   { path: "/runs/{runId}/events", methods: [HttpMethod.GET] },
 ];
 
@@ -51,13 +52,18 @@ export function StatusApi({ stack, app }: StackContext) {
       TAPESTRY_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
     },
     bundleConfig: true,
+    // a queued run and a cancel request are recorded in the ledger at once, then put on the bus
+    publishesEvents: true,
   });
   allow(
     handler,
     ["dynamodb:GetItem", "dynamodb:Query"],
     [table.tableArn, `${table.tableArn}/index/${LEDGER_TABLE.runsByPipelineIndex.name}`],
   );
+  // recording an event: the event item, then the run's record; a queued run's place in the queue
+  allow(handler, ["dynamodb:PutItem"], [table.tableArn]);
   allow(handler, ["states:StartExecution"], [stateMachine.stateMachineArn]);
+  allowOnExecutions(handler, deployment, "states:StopExecution");
 
   const integration = new HttpLambdaIntegration("StatusApiIntegration", handler);
   const origins = deployment.aws.statusApi.corsAllowOrigins;

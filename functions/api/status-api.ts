@@ -10,9 +10,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj, type Request } from "@middy/core";
 import httpRouterHandler, { type Method, type Route } from "@middy/http-router";
 import type { TapestryConfig } from "@tapestry/core/config";
+import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
 import type { Logger } from "@tapestry/core/logging";
 import {
+  cancelRun,
   listPipelines,
   methodNotAllowedProblem,
   type NextFireTime,
@@ -24,11 +26,13 @@ import {
   pipelineDetails,
   pipelineRuns,
   problemFromError,
-  type RunStarter,
+  type RunController,
+  recordingPublisher,
   requireJsonContentType,
   routeNotFoundProblem,
   runDetails,
   runEvents,
+  type StatusContext,
   statusOverview,
   triggerManualRun,
 } from "@tapestry/core/status";
@@ -39,10 +43,14 @@ import { cors } from "./cors";
 export interface StatusApiDeps {
   readonly config: TapestryConfig;
   readonly ledger: RunLedger;
-  /** starts a pipeline run: Step Functions StartExecution on AWS, the embedded ASL runner locally */
-  readonly runs: RunStarter;
+  /** starts and stops pipeline runs: Step Functions StartExecution / StopExecution on AWS, the embedded runner locally */
+  readonly runs: RunController;
+  /** the event bus: a queued run and a cancel request are recorded in the ledger, then published here */
+  readonly bus: EventPublisher;
   now(): Date;
   readonly nextFireTime: NextFireTime;
+  /** the control plane's own health for /status (embedded: its bus's dead letters) */
+  readonly controlPlane?: StatusContext["controlPlane"];
   /** a Powertools Logger (its Lambda context is injected) or any core Logger; a Powertools Logger by default */
   readonly logger?: PowertoolsLogger | Logger;
   /**
@@ -163,7 +171,14 @@ function problemDetails(logger: Logger): MiddlewareObj<StatusApiEvent, StatusApi
 export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
   const given = deps.logger ?? new PowertoolsLogger({ serviceName: STATUS_API_SERVICE_NAME });
   const logger = given instanceof PowertoolsLogger ? coreLogger(given) : given;
-  const ctx = { config: deps.config, ledger: deps.ledger, now: deps.now, nextFireTime: deps.nextFireTime };
+  const ctx: StatusContext = {
+    config: deps.config,
+    ledger: deps.ledger,
+    now: deps.now,
+    nextFireTime: deps.nextFireTime,
+    controlPlane: deps.controlPlane,
+  };
+  const requests = { ...ctx, runs: deps.runs, events: recordingPublisher(deps.ledger, deps.bus) };
 
   // One line per operation of docs/status-api.openapi.yaml; HEAD and OPTIONS follow from these.
   const routes: readonly RouteEntry[] = withHeadRoutes([
@@ -192,13 +207,28 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
           body: requestBody(event),
           contentType: event.headers?.["content-type"],
         });
-        const accepted = await triggerManualRun({ ...ctx, runs: deps.runs }, name);
+        const accepted = await triggerManualRun(requests, name);
         logger.info("manual run accepted", {
           pipeline: accepted.pipeline,
           runId: accepted.runId,
+          status: accepted.status,
           note: request.note,
         });
         return json(202, accepted, { location: `/runs/${encodeURIComponent(accepted.runId)}` });
+      },
+    ],
+    [
+      "POST",
+      "/runs/{runId}/cancel",
+      async (event) => {
+        const runId = parseRunIdParam(pathParam(event, "runId"));
+        const request = parseTriggerBody({
+          body: requestBody(event),
+          contentType: event.headers?.["content-type"],
+        });
+        const accepted = await cancelRun(requests, runId, request.note);
+        logger.info("run cancel requested", { pipeline: accepted.pipeline, runId, note: request.note });
+        return json(202, accepted, { location: `/runs/${encodeURIComponent(runId)}` });
       },
     ],
     [

@@ -12,7 +12,10 @@
  *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step
  *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api
  *   TAPESTRY_EVENT_BUS          the event bus: run-lock, publish-event, start/poll/cancel-step
- *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api
+ *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api,
+ *                               reconcile-run
+ * (reconcile-run, like start/poll/cancel-step, reads the tools' secrets and the bundled config;
+ * the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): the stacks inline its JSON
  * at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`); start/poll/
  * cancel-step read its tools, status-api its pipelines, and the others never read it.
@@ -27,7 +30,7 @@ import {
   createSsmSecretReader,
   DynamoDbRunLedger,
   EventBridgePublisher,
-  StepFunctionsRunStarter,
+  StepFunctionsRunController,
 } from "@tapestry/core/adapters/aws";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { ConnectorRegistry } from "@tapestry/core/connectors";
@@ -37,10 +40,11 @@ import type { RunLedger } from "@tapestry/core/ledger";
 import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { DEFAULT_PIPELINE_SETTINGS } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
-import type { RunStarter } from "@tapestry/core/status";
+import type { RunController } from "@tapestry/core/status";
 import { issuesText } from "@tapestry/core/zod-messages";
 import { z } from "zod";
 import type { StatusApiDeps } from "../api/status-api";
+import type { ReconcileRunDeps } from "../pipeline/reconcile-run";
 import type { PipelineHandlerDeps } from "../pipeline/task-handler";
 import { coreLogger } from "../powertools";
 
@@ -152,9 +156,12 @@ export const eventPublisher = once(
     new EventBridgePublisher({ client: eventBridgeClient(), eventBusName: env("TAPESTRY_EVENT_BUS") }),
 );
 
-export const runStarter = once(
-  (): RunStarter =>
-    new StepFunctionsRunStarter({ client: sfnClient(), stateMachineArn: env("TAPESTRY_STATE_MACHINE_ARN") }),
+export const runController = once(
+  () =>
+    new StepFunctionsRunController({
+      client: sfnClient(),
+      stateMachineArn: env("TAPESTRY_STATE_MACHINE_ARN"),
+    }),
 );
 
 /** The configured tools' connectors; each tool's secrets are read from SSM when a step of it first runs. */
@@ -182,6 +189,7 @@ export function pipelineHandlerDeps(): PipelineHandlerDeps {
       publisher: { publish: async (events) => eventPublisher().publish(events) },
       ledger: {
         acquireRunLock: async (input) => runLedger().acquireRunLock(input),
+        getRun: async (runId) => runLedger().getRun(runId),
         releaseRunLock: async (input) => runLedger().releaseRunLock(input),
       },
       now: () => new Date(),
@@ -193,9 +201,34 @@ export function pipelineHandlerDeps(): PipelineHandlerDeps {
   };
 }
 
-/** A run starter that builds the Step Functions one when a run is first started. */
-export function deferredRunStarter(): RunStarter {
-  return { start: async (pipeline, runId, trigger) => runStarter().start(pipeline, runId, trigger) };
+/** A run controller that builds the Step Functions one when a run is first started or stopped. */
+export function deferredRunController(): RunController {
+  return {
+    start: async (pipeline, runId, trigger) => runController().start(pipeline, runId, trigger),
+    stop: async (runId) => runController().stop(runId),
+  };
+}
+
+/** The run reconciler's dependencies: the ledger, the bus, the tools' connectors, the bundled pipelines. */
+export function reconcileRunDeps(): ReconcileRunDeps {
+  return {
+    reconcile: {
+      ledger: {
+        getRun: async (runId) => runLedger().getRun(runId),
+        releaseRunLock: async (input) => runLedger().releaseRunLock(input),
+      },
+      publisher: { publish: async (events) => eventPublisher().publish(events) },
+      connectors: { cancel: async (step, externalId, call) => connectors().cancel(step, externalId, call) },
+      pipeline: (name) => tapestryConfig().pipelines.find((p) => p.name === name),
+      now: () => new Date(),
+      jobs: tapestryConfig().reconcile.jobs,
+    },
+    describeEnd: async (runId) => {
+      const { error, cause } = await runController().ending(runId);
+      return { ...(error ? { error } : {}), ...(cause ? { cause } : {}) };
+    },
+    logger: logger(),
+  };
 }
 
 /** A ledger that only records, built when the first event arrives. */
@@ -209,9 +242,10 @@ export function statusApiDeps(): StatusApiDeps {
     config: tapestryConfig(),
     corsAllowOrigins: tapestryConfig().aws.statusApi.corsAllowOrigins,
     ledger: runLedger(),
-    runs: deferredRunStarter(),
+    runs: deferredRunController(),
+    bus: { publish: async (events) => eventPublisher().publish(events) },
     now: () => new Date(),
-    nextFireTime: (schedule, after) => nextFireTime(schedule, after),
+    nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: logger(),
   };
 }

@@ -1,5 +1,5 @@
 /** Lambda target of every pipeline's EventBridge Scheduler schedule: starts the fire's run on Step Functions. */
 import { createStartScheduledRunHandler } from "../pipeline/start-scheduled-run";
-import { deferredRunStarter, logger } from "./runtime";
+import { deferredRunController, logger } from "./runtime";
 
-export const handler = createStartScheduledRunHandler({ runs: deferredRunStarter(), logger: logger() });
+export const handler = createStartScheduledRunHandler({ runs: deferredRunController(), logger: logger() });

@@ -188,8 +188,9 @@ async function lockedOutRun(
 }
 
 /** Records the runs the API starts; `failNext` makes the next start throw. */
-export class FakeRunStarter {
+export class FakeRunController {
   readonly started: { pipeline: PipelineSpec; runId: string; trigger: RunTrigger }[] = [];
+  readonly stopped: string[] = [];
   failNext: Error | undefined;
 
   async start(pipeline: PipelineSpec, runId: string, trigger: RunTrigger): Promise<void> {
@@ -197,6 +198,19 @@ export class FakeRunStarter {
     this.failNext = undefined;
     if (failure) throw failure;
     this.started.push({ pipeline, runId, trigger });
+  }
+
+  async stop(runId: string): Promise<void> {
+    this.stopped.push(runId);
+  }
+}
+
+/** The bus, as the status API publishes on it: what it got, in order. */
+export class FakeBus {
+  readonly published: TapestryEvent[] = [];
+
+  async publish(events: readonly TapestryEvent[]): Promise<void> {
+    this.published.push(...events);
   }
 }
 
@@ -213,7 +227,8 @@ export interface ApiUnderTest {
   /** the handler itself, for what only API Gateway can send it (the local server guards its door) */
   handler: StatusApiHandler;
   ledger: SqliteRunLedger;
-  runs: FakeRunStarter;
+  runs: FakeRunController;
+  bus: FakeBus;
   seeded: Seeded;
   /** every answer so far, for the whole-suite checks */
   replies: (Reply & { method: string; path: string })[];
@@ -231,13 +246,15 @@ export async function startApiUnderTest(
 ): Promise<ApiUnderTest> {
   const ledger = SqliteRunLedger.open(":memory:");
   const seeded = await seed(ledger);
-  const runs = new FakeRunStarter();
+  const runs = new FakeRunController();
+  const bus = new FakeBus();
   const handler = createStatusApiHandler({
     config: CONFIG,
     ledger,
     runs,
+    bus,
     now: () => NOW,
-    nextFireTime: (schedule, after) => nextFireTime(schedule, after),
+    nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: silentLogger,
     ...(options.corsAllowOrigins ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
   });
@@ -248,6 +265,7 @@ export async function startApiUnderTest(
     handler,
     ledger,
     runs,
+    bus,
     seeded,
     replies,
     async call(method, path, init = {}) {

@@ -6,6 +6,7 @@ import {
   type ApiUnderTest,
   CONFIG,
   DBT_TOKEN_VALUE,
+  NOW,
   type Reply,
   SECRET_NAMES,
   startApiUnderTest,
@@ -318,11 +319,30 @@ describe("POST /pipelines/{name}/runs", () => {
     expect(api.runs.started).toHaveLength(before);
   });
 
-  it("accepts with 202 when a run is going and the overlap policy is queue (the new run waits)", async () => {
+  it("queues with 202 when a run is going and the overlap policy is queue: visible at once, at its Location and in the list", async () => {
+    const published = api.bus.published.length;
     const reply = await api.call("POST", "/pipelines/queued-audience/runs", { headers: JSON_TYPE });
     expect(reply.status).toBe(202);
-    expect(reply.json.runId).not.toBe(api.seeded.queuedActiveRunId);
-    expect(api.runs.started.at(-1)?.runId).toBe(reply.json.runId);
+    expect(reply.json).toMatchObject({ pipeline: "queued-audience", status: "queued" });
+    const { runId } = reply.json;
+    expect(runId).not.toBe(api.seeded.queuedActiveRunId);
+    expect(api.runs.started.at(-1)?.runId).toBe(runId);
+    // recorded before the answer, then put on the bus
+    expect(api.bus.published.slice(published).map((e) => e["detail-type"])).toEqual(["PipelineRunQueued"]);
+    const queued = await api.call("GET", reply.headers.location ?? "");
+    expect(queued.status).toBe(200);
+    expect(queued.json).toMatchObject({
+      runId,
+      status: "queued",
+      activeRunId: api.seeded.queuedActiveRunId,
+      queuedAt: NOW.toISOString(),
+    });
+    const list = await api.call("GET", "/pipelines/queued-audience/runs");
+    expect(list.json.runs[0]).toMatchObject({ runId, status: "queued" });
+    // and it holds its place in the pipeline's queue
+    expect(
+      (await api.ledger.listQueuedRuns("queued-audience", NOW.toISOString())).map((e) => e.runId),
+    ).toEqual([runId]);
   });
 
   it.each([
@@ -375,6 +395,49 @@ describe("POST /pipelines/{name}/runs", () => {
     expectProblem(reply, 500);
     expect(reply.text).not.toContain("arn:aws");
     expect(reply.text).not.toContain("StartExecution");
+  });
+});
+
+describe("POST /runs/{runId}/cancel", () => {
+  it("records the request at once and stops the run's execution: 202, cancelling", async () => {
+    const runId = api.seeded.runningRunId;
+    const published = api.bus.published.length;
+    const reply = await api.call("POST", `/runs/${runId}/cancel`, {
+      body: JSON.stringify({ note: "wrong data in the source" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(reply.status).toBe(202);
+    expect(reply.json).toEqual({ runId, pipeline: "running-audience", status: "cancelling" });
+    expect(reply.headers.location).toBe(`/runs/${runId}`);
+    expect(api.runs.stopped).toEqual([runId]);
+    expect(api.bus.published.slice(published).map((e) => [e["detail-type"], e.detail.data])).toEqual([
+      [
+        "PipelineRunCancelRequested",
+        { runId, requestedAt: NOW.toISOString(), note: "wrong data in the source" },
+      ],
+    ]);
+    const run = await api.call("GET", `/runs/${runId}`);
+    expect(run.json).toMatchObject({ status: "running", cancelRequestedAt: NOW.toISOString() });
+  });
+
+  it("refuses with 409 (run-ended) for a run that has ended, and stops nothing", async () => {
+    const [stopped, published] = [api.runs.stopped.length, api.bus.published.length];
+    const reply = await api.call("POST", `/runs/${api.seeded.failingRunId}/cancel`, { headers: JSON_TYPE });
+    expectProblem(reply, 409);
+    expect(reply.json.type).toBe("urn:tapestry:problem:run-ended");
+    expect(reply.json.detail).toContain("failed");
+    expect(api.runs.stopped).toHaveLength(stopped);
+    expect(api.bus.published).toHaveLength(published);
+  });
+
+  it("answers 404 for an unknown run and 400 for a malformed run id", async () => {
+    const stopped = api.runs.stopped.length;
+    const post = (path: string) => api.call("POST", path, { headers: JSON_TYPE });
+    expectProblem(await post("/runs/rain-shield-audience-20200101T000000Z/cancel"), 404);
+    expectProblem(await post("/runs/not-a-run/cancel"), 400);
+    // like every POST: without a JSON Content-Type, 415, and nothing stopped
+    expectProblem(await api.call("POST", `/runs/${api.seeded.runningRunId}/cancel`), 415);
+    expect(api.runs.stopped).toHaveLength(stopped);
   });
 });
 
@@ -436,6 +499,7 @@ const EXAMPLE_PATHS: Record<string, string> = {
   "/pipelines/{name}/runs": "/pipelines/rain-shield-audience/runs?limit=2",
   "/runs/{runId}": "/runs/{kickstartRun}",
   "/runs/{runId}/events": "/runs/{kickstartRun}/events",
+  "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
 };
 const concrete = (template: string) =>
   (EXAMPLE_PATHS[template] ?? template).replace("{kickstartRun}", api.seeded.kickstartRuns[0] ?? "");

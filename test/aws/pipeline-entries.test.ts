@@ -5,7 +5,13 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { scheduledRunId } from "@tapestry/core/pipeline";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -97,9 +103,11 @@ describe("functions/aws/run-lock", () => {
     expect(detail.data).toEqual({ runId: RUN_ID, trigger, reason: "overlap", activeRunId: holder });
   });
 
-  it("releases the lock with a delete conditioned on the run holding it", async () => {
+  it("releases the lock with a delete conditioned on the run holding it (and leaves the queue)", async () => {
     deploy(env, null);
     dynamo.on(DeleteCommand).resolves({});
+    // the run's place in the pipeline's queue is looked up to be given back: it has none
+    dynamo.on(QueryCommand).resolves({ Items: [] });
     const { handler } = await load();
 
     const result = await handler(

@@ -25,7 +25,11 @@ const ADOPTED: TapestryConfig = parseConfig({
 
 const TABLE = "tapestry-live-ledger";
 const BUS = "tapestry-live";
-const QUEUES = ["tapestry-live-ProjectorDeadLetters", "tapestry-live-ScheduleDeadLetters"];
+const QUEUES = [
+  "tapestry-live-ProjectorDeadLetters",
+  "tapestry-live-ReconcilerDeadLetters",
+  "tapestry-live-ScheduleDeadLetters",
+];
 const arn = (service: string, resource: string) =>
   `arn:<partition>:${service}:${TEST_REGION}:${TEST_ACCOUNT}:${resource}`;
 
@@ -110,8 +114,10 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     const buses = variables.flatMap((v) =>
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
-    expect(tables).toEqual(["tapestry-live-ledger", "tapestry-live-ledger", "tapestry-live-ledger"]);
-    expect(buses.length).toBe(5);
+    // the projector, the lock task, the reconciler, the status API
+    expect(tables).toEqual(Array(4).fill("tapestry-live-ledger"));
+    // the five task functions, the reconciler, the status API
+    expect(buses.length).toBe(7);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 
@@ -138,7 +144,8 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
 
   it("sends dead letters to the kept queues, each under a fresh TLS-only policy that lets the projector's rule write", () => {
     const projectorQueue = arn("sqs", QUEUES[0] as string);
-    const scheduleQueue = arn("sqs", QUEUES[1] as string);
+    const reconcilerQueue = arn("sqs", QUEUES[1] as string);
+    const scheduleQueue = arn("sqs", QUEUES[2] as string);
     const resolve = (value: unknown) => resolveJoin(value, (ref) => `arn-of:${ref}`);
     const projector = resourcesOf(adopted, "Ledger", "AWS::Lambda::Function")[0]?.resource;
     expect(resolve(propertyOf<{ TargetArn: unknown }>(projector, "DeadLetterConfig").TargetArn)).toBe(
@@ -162,7 +169,7 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
             PolicyDocument: { Statement: PolicyStatementJson[] };
           },
       );
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(3);
     for (const policy of policies) {
       expect(policy.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({
@@ -174,18 +181,27 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
       );
     }
     const fromRule = policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => s.Effect === "Allow");
+    // the projector's rule and the reconciler's rule, each on its own queue
     expect(fromRule).toEqual([
       expect.objectContaining({
         Action: "sqs:SendMessage",
         Principal: { Service: "events.amazonaws.com" },
         Condition: { ArnEquals: { "aws:SourceArn": expect.anything() } },
       }),
+      expect.objectContaining({
+        Action: "sqs:SendMessage",
+        Principal: { Service: "events.amazonaws.com" },
+        Condition: { ArnEquals: { "aws:SourceArn": expect.anything() } },
+      }),
     ]);
-    expect(resolve(fromRule[0]?.Resource)).toBe(projectorQueue);
+    expect(fromRule.map((statement) => resolve(statement.Resource)).sort()).toEqual(
+      [projectorQueue, reconcilerQueue].sort(),
+    );
   });
 
   it("keeps the bus policy, on the kept bus", () => {
-    const [policy] = resourcesOf(adopted, "Pipelines", "AWS::Events::EventBusPolicy");
+    // in the stack of the last function that publishes: the status API's
+    const [policy] = resourcesOf(adopted, "StatusApi", "AWS::Events::EventBusPolicy");
     expect(policy?.resource.Properties?.EventBusName).toBe(BUS);
   });
 

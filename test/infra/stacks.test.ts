@@ -360,6 +360,7 @@ describe("Status API stack", () => {
         "GET /pipelines/{name}/runs",
         "POST /pipelines/{name}/runs",
         "GET /runs/{runId}",
+        "POST /runs/{runId}/cancel",
         "GET /runs/{runId}/events",
       ].sort(),
     );
@@ -434,7 +435,15 @@ describe("who may publish tapestry.* events", () => {
     const principals = statement.Condition.ArnNotEquals["aws:PrincipalArn"];
     return {
       statement,
-      roles: principals.map((arn) => resolveJoin(arn, (ref) => ref.replace(/[0-9A-F]{8}$/, ""))).sort(),
+      roles: principals
+        .map((arn) =>
+          // a role of another stack comes through that stack's export of its ARN
+          resolveJoin(arn, (ref) => ref.replace(/[0-9A-F]{8}$/, "")).replace(
+            /^import:.*FnGetAtt(\w+?Role)[0-9A-F]{8}Arn\w*$/,
+            "$1",
+          ),
+        )
+        .sort(),
     };
   };
 
@@ -451,8 +460,11 @@ describe("who may publish tapestry.* events", () => {
         "CancelStepRole",
         "PollStepRole",
         "PublishEventRole",
+        "ReconcileRunRole",
         "RunLockRole",
         "StartStepRole",
+        // a queued run and a cancel request are recorded, then put on the bus, by the status API
+        "StatusApiHandlerRole",
       ]);
       // the bus the policy guards is the bus the publishers may put events on
       const putEvents = iamStatementsOf(app).filter((s) => s.actions.includes("events:PutEvents"));
@@ -468,14 +480,60 @@ describe("who may publish tapestry.* events", () => {
         .filter((s) => s.actions.includes("events:PutEvents"))
         .map((s) => s.policyOf.replace(/DefaultPolicy[0-9A-F]{8}$/, ""));
       expect([...new Set(publishers)].sort()).toEqual(roles);
-      for (const silent of [
-        "ProjectorRole",
-        "StartScheduledRunRole",
-        "StatusApiHandlerRole",
-        "SchedulerRole",
-      ]) {
+      for (const silent of ["ProjectorRole", "StartScheduledRunRole", "SchedulerRole"]) {
         expect(roles).not.toContain(silent);
       }
+    }
+  });
+});
+
+describe("the run reconciler", () => {
+  it("gets the pipeline-run state machine's FAILED, TIMED_OUT and ABORTED executions from the default bus, with retries and a dead-letter queue", () => {
+    const rules = resourcesOf(test, "Pipelines", "AWS::Events::Rule");
+    const rule = rules.find((r) => r.id.startsWith("ReconcileRuns"));
+    const stateMachine = logicalIdOf(test, "Pipelines", "AWS::StepFunctions::StateMachine", "PipelineRun");
+    const reconciler = logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", "ReconcileRun");
+    const queue = logicalIdOf(test, "Pipelines", "AWS::SQS::Queue", "ReconcilerDeadLetters");
+    // no EventBusName: Step Functions reports its executions on the account's default bus
+    expect(rule?.resource.Properties?.EventBusName).toBeUndefined();
+    expect(rule?.resource.Properties?.EventPattern).toEqual({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"], stateMachineArn: [{ Ref: stateMachine }] },
+    });
+    expect(rule?.resource.Properties?.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { "Fn::GetAtt": [reconciler, "Arn"] },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [queue, "Arn"] } },
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+      }),
+    ]);
+    const fn = functionsOf(test, "Pipelines").find((f) => f.id.startsWith("ReconcileRun"));
+    expect(fn?.resource.Properties?.DeadLetterConfig).toEqual({
+      TargetArn: { "Fn::GetAtt": [queue, "Arn"] },
+    });
+    expect(fn?.resource.Properties?.Environment).toMatchObject({
+      Variables: {
+        TAPESTRY_LEDGER_TABLE: expect.anything(),
+        TAPESTRY_EVENT_BUS: expect.anything(),
+        TAPESTRY_STATE_MACHINE_ARN: expect.anything(),
+      },
+    });
+  });
+
+  it("may describe and the status API may stop exactly the pipeline-run state machine's executions", () => {
+    const arn = `arn:<partition>:states:${TEST_REGION}:${TEST_ACCOUNT}:execution:tapestry-test-pipeline-run:*`;
+    for (const [role, action] of [
+      ["ReconcileRunRole", "states:DescribeExecution"],
+      ["StatusApiHandlerRole", "states:StopExecution"],
+    ] as const) {
+      const grants = iamStatementsOf(test).filter(
+        (s) => s.policyOf.startsWith(role) && s.actions.includes(action),
+      );
+      expect(
+        grants.map((g) => [g.actions, g.resources]),
+        role,
+      ).toEqual([[[action], [arn]]]);
     }
   });
 });
@@ -490,7 +548,8 @@ describe("a stage that is not prod-like", () => {
           r.Type,
         ),
       );
-    expect(kept.length).toBe(5);
+    // the table, the bus, the archive; the schedules', the projector's and the reconciler's dead letters
+    expect(kept.length).toBe(6);
     for (const { stack, id, r } of kept) {
       expect({ resource: `${stack}/${id}`, policy: r.DeletionPolicy }).toEqual({
         resource: `${stack}/${id}`,
@@ -560,6 +619,7 @@ describe("functions", () => {
         "PollStep",
         "Projector",
         "PublishEvent",
+        "ReconcileRun",
         "RunLock",
         "StartScheduledRun",
         "StartStep",
@@ -601,13 +661,35 @@ describe("functions", () => {
 /** What each role may do: exactly these actions, and each on the resources named below. */
 const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
   ProjectorRole: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "sqs:SendMessage"],
-  RunLockRole: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "events:PutEvents"],
+  RunLockRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+  ],
   PublishEventRole: ["events:PutEvents"],
   StartStepRole: ["events:PutEvents", "ssm:GetParameter"],
   PollStepRole: ["events:PutEvents", "ssm:GetParameter"],
   CancelStepRole: ["events:PutEvents", "ssm:GetParameter"],
   StartScheduledRunRole: ["sqs:SendMessage", "states:StartExecution"],
-  StatusApiHandlerRole: ["dynamodb:GetItem", "dynamodb:Query", "states:StartExecution"],
+  StatusApiHandlerRole: [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "states:StartExecution",
+    "states:StopExecution",
+  ],
+  ReconcileRunRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "sqs:SendMessage",
+    "ssm:GetParameter",
+    "states:DescribeExecution",
+  ],
 };
 const EVERY_FUNCTION = [
   "logs:CreateLogStream",
@@ -659,6 +741,7 @@ describe("IAM: least privilege", () => {
     expect(readers.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "")).sort()).toEqual([
       "CancelStep",
       "PollStep",
+      "ReconcileRun",
       "StartStep",
     ]);
     for (const reader of readers) {

@@ -13,8 +13,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { TapestryError } from "@tapestry/core/errors";
-import { createEvent, type TapestryEvent } from "@tapestry/core/events";
+import { LedgerUnavailableError, TapestryError } from "@tapestry/core/errors";
+import { createEvent, factKey, type TapestryEvent } from "@tapestry/core/events";
 import { InvalidCursorError, LedgerInputError, projectRun } from "@tapestry/core/ledger";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -152,7 +152,11 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
       expect(
         await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runB, expiresAt: iso(4200), now: iso(600) }),
       ).toEqual({ acquired: false, heldBy: runA });
-      expect(await ledger.getRunLock(PIPELINE, iso(601))).toEqual({ runId: runA, expiresAt: iso(3600) });
+      expect(await ledger.getRunLock(PIPELINE, iso(601))).toEqual({
+        pipeline: PIPELINE,
+        runId: runA,
+        expiresAt: iso(3600),
+      });
       const consistentLockGet = { TableName: TABLE_NAME, Key: lockKey(PIPELINE), ConsistentRead: true };
       expect(inputs.gets()).toEqual([consistentLockGet, consistentLockGet]);
     });
@@ -191,7 +195,11 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
         await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runB, expiresAt: iso(4200), now: iso(600) }),
       ).toEqual({ acquired: true });
       expect(inputs.puts()).toHaveLength(2);
-      expect(await ledger.getRunLock(PIPELINE, iso(601))).toEqual({ runId: runB, expiresAt: iso(4200) });
+      expect(await ledger.getRunLock(PIPELINE, iso(601))).toEqual({
+        pipeline: PIPELINE,
+        runId: runB,
+        expiresAt: iso(4200),
+      });
     });
 
     it("names the new holder when the lock changed hands between the refused put and the read", async () => {
@@ -261,7 +269,8 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
         TableName: TABLE_NAME,
         Item: {
           [PK]: `RUN#${runId}`,
-          [SK]: `EVENT#${iso(0)}#${firstEvent.detail.metadata.id}`,
+          // one item per fact of the run: a retried task's second copy is refused by the condition
+          [SK]: "EVENT#PipelineRunStarted",
           body: JSON.stringify(firstEvent),
           detailType: "PipelineRunStarted",
           pipeline: PIPELINE,
@@ -340,7 +349,7 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
         return table.put(input);
       });
 
-      await expect(ledger.record(last)).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+      await expect(ledger.record(last)).rejects.toBeInstanceOf(LedgerUnavailableError);
       expect((await ledger.getRun(runId))?.status).toBe("running");
       expect(await ledger.listEvents(runId)).toHaveLength(events.length);
 
@@ -444,14 +453,13 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
       for (const event of events) await harness.ledger.record(event);
       harness.mock.resetHistory();
 
+      // in the order they occurred, although DynamoDB answers them in the order of their facts
       expect(await harness.ledger.listEvents(runId)).toEqual(events);
-      // 11 events, 2 a page: 6 pages, the last one short
+      // 11 events, 2 a page: 6 pages, the last one short, each resuming after the previous page's last fact
+      const factKeys = events.map((e) => `EVENT#${factKey(e)}`).sort();
       expect(inputs.queries().map((query) => query.ExclusiveStartKey?.[SK])).toEqual([
         undefined,
-        ...events
-          .slice(0, 10)
-          .filter((_, i) => i % 2 === 1)
-          .map((e) => `EVENT#${e.detail.metadata.occurredAt}#${e.detail.metadata.id}`),
+        ...factKeys.slice(0, 10).filter((_, i) => i % 2 === 1),
       ]);
     });
 
@@ -555,8 +563,14 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
           (reason: unknown) => reason,
         );
         const sent = sentCount(mock) > 0;
-        // every call that sent the failing command failed with its error, untouched
-        expect(outcome, name).toBe(sent ? error : undefined);
+        // every call that sent the failing command failed with LedgerUnavailableError (the name the
+        // state machine retries), carrying DynamoDB's error as its cause
+        if (sent) {
+          expect(outcome, name).toBeInstanceOf(LedgerUnavailableError);
+          expect((outcome as Error).cause, name).toBe(error);
+        } else {
+          expect(outcome, name).toBeUndefined();
+        }
         if (sent) propagated += 1;
       }
       expect(propagated).toBeGreaterThan(0);

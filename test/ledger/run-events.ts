@@ -297,6 +297,36 @@ export function skippedRun(
   };
 }
 
+/**
+ * A scheduled fire queued behind `activeRunId` (overlap: queue), then cancelled on request while
+ * it waited: queued, cancel requested, cancelled (no step ever started).
+ */
+export function cancelledQueuedRun(
+  pipeline: string,
+  start: Date,
+  activeRunId: string,
+): { runId: string; events: TapestryEvent[] } {
+  const runId = runIdAt(pipeline, start);
+  const ctx = (seconds: number) => ({ pipeline, now: at(seconds, start.getTime()) });
+  const trigger = { kind: "schedule" as const, scheduledTime: start.toISOString() };
+  return {
+    runId,
+    events: [
+      createEvent(
+        "PipelineRunQueued",
+        { runId, trigger, requestedAt: start.toISOString(), waitingFor: activeRunId },
+        ctx(0),
+      ),
+      createEvent("PipelineRunCancelRequested", { runId, requestedAt: iso(30, start.getTime()) }, ctx(30)),
+      createEvent(
+        "PipelineRunCancelled",
+        { runId, endedAt: iso(31, start.getTime()), cancelledSteps: [] },
+        ctx(31),
+      ),
+    ],
+  };
+}
+
 /** A deterministic pseudo-random generator (mulberry32), for shuffles that replay. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

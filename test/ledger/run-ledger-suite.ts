@@ -48,7 +48,11 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
         expect(
           await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) }),
         ).toEqual({ acquired: true });
-        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({ runId: runA, expiresAt: iso(3600) });
+        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(3600),
+        });
       });
 
       it("is re-entrant for the same run, which extends its expiry", async () => {
@@ -61,7 +65,11 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
             now: iso(60),
           }),
         ).toEqual({ acquired: true });
-        expect(await ledger.getRunLock(PIPELINE, iso(3600))).toEqual({ runId: runA, expiresAt: iso(7200) });
+        expect(await ledger.getRunLock(PIPELINE, iso(3600))).toEqual({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(7200),
+        });
       });
 
       it("is refused to another run while held, naming the holder", async () => {
@@ -74,13 +82,21 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
             now: iso(600),
           }),
         ).toEqual({ acquired: false, heldBy: runA });
-        expect(await ledger.getRunLock(PIPELINE, iso(600))).toEqual({ runId: runA, expiresAt: iso(3600) });
+        expect(await ledger.getRunLock(PIPELINE, iso(600))).toEqual({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(3600),
+        });
       });
 
       it("is released only by its holder", async () => {
         await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runB });
-        expect(await ledger.getRunLock(PIPELINE, iso(10))).toEqual({ runId: runA, expiresAt: iso(3600) });
+        expect(await ledger.getRunLock(PIPELINE, iso(10))).toEqual({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(3600),
+        });
 
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
         expect(await ledger.getRunLock(PIPELINE, iso(10))).toBeUndefined();
@@ -101,7 +117,11 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
 
       it("counts as free from its expiry on, and is taken over then", async () => {
         await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
-        expect(await ledger.getRunLock(PIPELINE, iso(3599))).toEqual({ runId: runA, expiresAt: iso(3600) });
+        expect(await ledger.getRunLock(PIPELINE, iso(3599))).toEqual({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(3600),
+        });
         expect(await ledger.getRunLock(PIPELINE, iso(3600))).toBeUndefined();
 
         expect(
@@ -120,11 +140,19 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
             now: iso(3600),
           }),
         ).toEqual({ acquired: true });
-        expect(await ledger.getRunLock(PIPELINE, iso(3600))).toEqual({ runId: runB, expiresAt: iso(7200) });
+        expect(await ledger.getRunLock(PIPELINE, iso(3600))).toEqual({
+          pipeline: PIPELINE,
+          runId: runB,
+          expiresAt: iso(7200),
+        });
 
         // the former holder's late release does not free the new holder's lock
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
-        expect(await ledger.getRunLock(PIPELINE, iso(3601))).toEqual({ runId: runB, expiresAt: iso(7200) });
+        expect(await ledger.getRunLock(PIPELINE, iso(3601))).toEqual({
+          pipeline: PIPELINE,
+          runId: runB,
+          expiresAt: iso(7200),
+        });
       });
 
       it("is one per pipeline", async () => {
@@ -139,8 +167,205 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
           }),
         ).toEqual({ acquired: true });
         await ledger.releaseRunLock({ pipeline: OTHER_PIPELINE, runId: other });
-        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({ runId: runA, expiresAt: iso(3600) });
+        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(3600),
+        });
         expect(await ledger.getRunLock(OTHER_PIPELINE, iso(1))).toBeUndefined();
+      });
+    });
+
+    describe("run lock owners and the queue", () => {
+      const runA = runIdAt(PIPELINE, at(0));
+      const runB = runIdAt(PIPELINE, at(60));
+      const runC = runIdAt(PIPELINE, at(120));
+      const runD = runIdAt(PIPELINE, at(180));
+      const queued = (requestedAt: number, expiresAt = 7200) => ({
+        requestedAt: iso(requestedAt),
+        expiresAt: iso(expiresAt),
+      });
+
+      it("keeps the owner of a lock, and lists every lock held", async () => {
+        await ledger.acquireRunLock({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(3600),
+          now: iso(0),
+          owner: "local:123:session-a",
+        });
+        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({
+          pipeline: PIPELINE,
+          runId: runA,
+          expiresAt: iso(3600),
+          owner: "local:123:session-a",
+        });
+      });
+
+      it("gives the lock to queued runs in the order they were asked for, whatever order they ask in", async () => {
+        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
+        // C was asked for after B, but asks for the lock first
+        expect(
+          await ledger.enqueueRun({ pipeline: PIPELINE, runId: runB, now: iso(60), ...queued(60) }),
+        ).toBe(1);
+        expect(
+          await ledger.acquireRunLock({
+            pipeline: PIPELINE,
+            runId: runC,
+            expiresAt: iso(4000),
+            now: iso(130),
+            queue: queued(120),
+          }),
+        ).toEqual({ acquired: false, heldBy: runA, position: 2 });
+        expect((await ledger.listQueuedRuns(PIPELINE, iso(130))).map((e) => e.runId)).toEqual([runB, runC]);
+
+        await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
+        // free, but it is B's turn: C waits, and is told whose turn it is
+        expect(
+          await ledger.acquireRunLock({
+            pipeline: PIPELINE,
+            runId: runC,
+            expiresAt: iso(4000),
+            now: iso(200),
+            queue: queued(120),
+          }),
+        ).toEqual({ acquired: false, heldBy: runB, position: 2 });
+        expect(
+          await ledger.acquireRunLock({
+            pipeline: PIPELINE,
+            runId: runB,
+            expiresAt: iso(4000),
+            now: iso(201),
+            queue: queued(60),
+          }),
+        ).toEqual({ acquired: true });
+        // B left the queue when it took the lock: C is next
+        expect((await ledger.listQueuedRuns(PIPELINE, iso(202))).map((e) => e.runId)).toEqual([runC]);
+        await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runB });
+        expect(
+          await ledger.acquireRunLock({
+            pipeline: PIPELINE,
+            runId: runC,
+            expiresAt: iso(4000),
+            now: iso(300),
+            queue: queued(120),
+          }),
+        ).toEqual({ acquired: true });
+        expect(await ledger.listQueuedRuns(PIPELINE, iso(300))).toEqual([]);
+      });
+
+      it("keeps a run's first place when it asks again, and forgets places past their expiry", async () => {
+        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
+        await ledger.enqueueRun({ pipeline: PIPELINE, runId: runB, now: iso(60), ...queued(60, 600) });
+        await ledger.enqueueRun({ pipeline: PIPELINE, runId: runC, now: iso(120), ...queued(120) });
+        // asking again (another request time) keeps the place taken first
+        expect(
+          await ledger.enqueueRun({ pipeline: PIPELINE, runId: runB, now: iso(130), ...queued(130, 600) }),
+        ).toBe(1);
+        expect(await ledger.listQueuedRuns(PIPELINE, iso(599))).toEqual([
+          { runId: runB, requestedAt: iso(60) },
+          { runId: runC, requestedAt: iso(120) },
+        ]);
+        // B's place expired (its run gave up or died): C is first
+        expect((await ledger.listQueuedRuns(PIPELINE, iso(600))).map((e) => e.runId)).toEqual([runC]);
+        await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
+        expect(
+          await ledger.acquireRunLock({
+            pipeline: PIPELINE,
+            runId: runC,
+            expiresAt: iso(4000),
+            now: iso(700),
+            queue: queued(120),
+          }),
+        ).toEqual({ acquired: true });
+      });
+
+      it("takes a run out of the queue when it is released (a queued run that was cancelled)", async () => {
+        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
+        await ledger.enqueueRun({ pipeline: PIPELINE, runId: runB, now: iso(60), ...queued(60) });
+        await ledger.enqueueRun({ pipeline: PIPELINE, runId: runD, now: iso(180), ...queued(180) });
+        await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runB });
+        expect((await ledger.listQueuedRuns(PIPELINE, iso(200))).map((e) => e.runId)).toEqual([runD]);
+        // the lock itself is still A's
+        expect((await ledger.getRunLock(PIPELINE, iso(200)))?.runId).toBe(runA);
+      });
+
+      it("lets a run of a skip pipeline (no queue) take a free lock", async () => {
+        expect(
+          await ledger.acquireRunLock({
+            pipeline: OTHER_PIPELINE,
+            runId: runIdAt(OTHER_PIPELINE, at(0)),
+            expiresAt: iso(60),
+            now: iso(0),
+          }),
+        ).toEqual({ acquired: true });
+      });
+    });
+
+    describe("facts stated twice", () => {
+      it("keeps the first copy of a fact a retried task published again, with another id and time", async () => {
+        const { runId, events } = successfulRun(PIPELINE, at(0));
+        await recordAll(events);
+        const before = await ledger.getRun(runId);
+        const succeeded = events.find((e) => e["detail-type"] === "StepSucceeded");
+        if (succeeded?.["detail-type"] !== "StepSucceeded") throw new Error("fixture has no StepSucceeded");
+        const copy = createEvent(
+          "StepSucceeded",
+          { ...succeeded.detail.data, rows: 999_999, endedAt: iso(3000) },
+          {
+            pipeline: PIPELINE,
+            now: at(3000),
+          },
+        );
+        await ledger.record(copy);
+        expect(await ledger.listEvents(runId)).toHaveLength(events.length);
+        expect(await ledger.getRun(runId)).toEqual(before);
+      });
+
+      it("keeps what the state machine stated over what the reconciler inferred, whatever their order", async () => {
+        const { runId, events } = successfulRun(PIPELINE, at(0));
+        const inferred = [
+          createEvent(
+            "StepFailed",
+            {
+              runId,
+              stage: "model",
+              step: "email-model",
+              tool: "dbt-cloud",
+              reason: "aborted",
+              error: "the run was aborted",
+              endedAt: iso(5000),
+              reconciled: true,
+            },
+            { pipeline: PIPELINE, now: at(5000) },
+          ),
+          createEvent(
+            "PipelineRunFailed",
+            {
+              runId,
+              endedAt: iso(5000),
+              failedSteps: [],
+              error: "aborted",
+              reason: "aborted",
+              reconciled: true,
+            },
+            { pipeline: PIPELINE, now: at(5000) },
+          ),
+        ];
+        for (const order of [
+          [...events, ...inferred],
+          [...inferred, ...events],
+        ]) {
+          const fresh = await open();
+          for (const event of order) await fresh.record(event);
+          // the same record as without the inferred facts, but for the time of the newest event applied
+          expect(await fresh.getRun(runId)).toEqual({
+            ...successfulRecord(PIPELINE, at(0)),
+            updatedAt: iso(5000),
+          });
+          expect(await fresh.listEvents(runId)).toHaveLength(events.length + inferred.length);
+          await fresh.close();
+        }
       });
     });
 

@@ -1,6 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { createEvent } from "@tapestry/core/events";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteRunLedger } from "../../packages/local/src/ledger";
 import { at, iso, PIPELINE, successfulRecord, successfulRun } from "./run-events";
@@ -30,7 +32,11 @@ describe("SqliteRunLedger on a file", () => {
     try {
       expect(await again.getRun(runId)).toEqual(successfulRecord(PIPELINE, at(0)));
       expect(await again.listEvents(runId)).toEqual(events);
-      expect(await again.getRunLock(PIPELINE, iso(60))).toEqual({ runId, expiresAt: iso(3600) });
+      expect(await again.getRunLock(PIPELINE, iso(60))).toEqual({
+        pipeline: PIPELINE,
+        runId,
+        expiresAt: iso(3600),
+      });
       expect((await again.listRuns(PIPELINE, { limit: 5 })).runs.map((r) => r.runId)).toEqual([runId]);
       // recording what it already has changes nothing
       const [runStarted] = events;
@@ -63,5 +69,55 @@ describe("SqliteRunLedger on a file", () => {
       one.close();
       two.close();
     }
+  });
+
+  it("migrates a ledger of the previous release in place: facts keyed, locks and runs kept, and it can queue", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tapestry-ledger-"));
+    dirs.push(dir);
+    const path = join(dir, "ledger.sqlite");
+    const { runId, events } = successfulRun(PIPELINE, at(0));
+    const started = events[0];
+    if (started?.["detail-type"] !== "PipelineRunStarted") throw new Error("fixture starts otherwise");
+    // a release-1 ledger: no fact keys, no lock owners, no queue; and a duplicate fact in it
+    const old = new DatabaseSync(path);
+    old.exec(`
+      CREATE TABLE events (id TEXT PRIMARY KEY, run_id TEXT NOT NULL, pipeline TEXT NOT NULL,
+        occurred_at TEXT NOT NULL, detail_type TEXT NOT NULL, body TEXT NOT NULL) STRICT;
+      CREATE TABLE runs (run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, first_event_at TEXT NOT NULL,
+        record TEXT NOT NULL) STRICT;
+      CREATE TABLE locks (pipeline TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at TEXT NOT NULL) STRICT;
+      PRAGMA user_version = 1;`);
+    const duplicate = createEvent("PipelineRunStarted", started.detail.data, {
+      pipeline: PIPELINE,
+      now: at(1),
+    });
+    const insert = old.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)");
+    for (const event of [...events, duplicate]) {
+      const { id, occurredAt } = event.detail.metadata;
+      insert.run(id, runId, PIPELINE, occurredAt, event["detail-type"], JSON.stringify(event));
+    }
+    old.prepare("INSERT INTO locks VALUES (?, ?, ?)").run(PIPELINE, runId, iso(3600));
+    old.close();
+
+    const ledger = SqliteRunLedger.open(path);
+    try {
+      expect(await ledger.getRunLock(PIPELINE, iso(60))).toEqual({
+        pipeline: PIPELINE,
+        runId,
+        expiresAt: iso(3600),
+      });
+      expect(await ledger.listEvents(runId)).toHaveLength(events.length + 1);
+      // a third copy of the fact is refused now
+      await ledger.record(
+        createEvent("PipelineRunStarted", started.detail.data, { pipeline: PIPELINE, now: at(2) }),
+      );
+      expect(await ledger.listEvents(runId)).toHaveLength(events.length + 1);
+      const queued = { pipeline: PIPELINE, runId: `${PIPELINE}-20260301T070000Z`, now: iso(10) };
+      expect(await ledger.enqueueRun({ ...queued, requestedAt: iso(10), expiresAt: iso(7200) })).toBe(1);
+    } finally {
+      ledger.close();
+    }
+    // and opening it again finds it migrated
+    SqliteRunLedger.open(path).close();
   });
 });

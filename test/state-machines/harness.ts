@@ -79,9 +79,10 @@ export async function startPlane(
     ...plane,
     events,
     stateDir,
-    stop: async () => {
-      await plane.stop();
+    stop: async (cause) => {
+      const stopped = await plane.stop(cause);
       rmSync(stateDir, { recursive: true, force: true });
+      return stopped;
     },
   };
 }

@@ -225,11 +225,20 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
     });
   });
 
-  it("an overlapping run is skipped (overlap: skip) without touching any tool", async () => {
+  it("an overlapping scheduled run is skipped (overlap: skip) without touching any tool; a manual one is refused", async () => {
     const p = await plane({ airbyte: { defaults: { queuedMs: 20, durationMs: 600 } } });
     const first = await p.startRun("rain-shield-audience", { kind: "manual" });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const second = await p.startRun("rain-shield-audience", { kind: "manual" });
+    // a manual start is refused up front, by the same core path as on AWS (409 run-active)
+    await expect(p.startRun("rain-shield-audience", { kind: "manual" })).rejects.toMatchObject({
+      name: "RunActiveError",
+      activeRunId: first.runId,
+    });
+    // a schedule's fire is not asked: its run starts, finds the lock held, and is skipped
+    const second = await p.startRun("rain-shield-audience", {
+      kind: "schedule",
+      scheduledTime: "2026-11-21T11:00:00.000Z",
+    });
     await p.idle();
     expect(eventLines(p.events, second.runId)).toEqual(["PipelineRunSkipped"]);
     expect(await p.ledger.getRun(second.runId)).toMatchObject({

@@ -4,4 +4,6 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the command is done: a stopped control plane has recorded every outcome by
+// then, and a timer or socket left behind by a task that was cut short must not keep it alive.
+process.exit(await main(process.argv.slice(2)));

@@ -1,15 +1,18 @@
 import { resolve } from "node:path";
 import type { RunRecord, ToolName } from "@tapestry/core";
 import { TOOL_NAMES } from "@tapestry/core/names";
+import type { ReconcileResult } from "@tapestry/core/pipeline";
 import {
+  formatDeadLetter,
   formatEvent,
   formatRunSummary,
   loadScenarioFile,
   REPO_ROOT,
+  type StartedRun,
   startControlPlane,
 } from "@tapestry/local";
 import { loadConfig } from "./load-config";
-import { promptingSecretReader } from "./prompt-secrets";
+import { environmentOrPromptSecretReader, promptingSecretReader } from "./prompt-secrets";
 
 export interface LocalCommandOptions {
   readonly config: string;
@@ -25,8 +28,8 @@ export interface LocalCommandOptions {
 interface Io {
   readonly out: (line: string) => void;
   readonly color: boolean;
-  /** resolves when the user asks to stop (Ctrl-C) */
-  readonly interrupted: Promise<void>;
+  /** resolves with the signal's name when the user asks to stop (Ctrl-C, SIGTERM, SIGHUP) */
+  readonly interrupted: Promise<string>;
 }
 
 /** `tapestry local`: the embedded control plane. Answers the exit code. */
@@ -40,30 +43,64 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     port: options.port,
     scenario,
     realTools: new Set(options.real),
-    realSecrets: promptingSecretReader(process.stdin, process.stdout),
+    realSecrets: environmentOrPromptSecretReader(
+      process.env,
+      promptingSecretReader(process.stdin, process.stdout),
+    ),
     schedule: !options.once,
     powertoolsLogLevel: options.verbose ? "DEBUG" : "SILENT",
+    // what a stop must wait for: a job's cancel may take this long before it is reported as not cancelled
+    cancelTimeoutMs: 3_000,
     onEvent: (event) => io.out(formatEvent(event, { color: io.color })),
+    onDeadLetter: (letter) => io.out(formatDeadLetter(letter, { color: io.color })),
   });
+  for (const leftover of plane.leftovers) {
+    io.out(`A run left unfinished by a control plane that stopped: ${describeReconciled(leftover)}`);
+  }
   io.out(`Tapestry embedded control plane: status API at ${plane.apiUrl} (try: curl ${plane.apiUrl}/status)`);
   const tools = TOOL_NAMES.map((tool) =>
     options.real.includes(tool) ? `${tool}: configured endpoint` : `${tool}: sandbox`,
   );
   io.out(`tools: ${tools.join(", ")}; state in ${resolve(options.stateDir)}`);
 
-  const started = await Promise.all(
-    options.initialRun || options.once
-      ? config.pipelines.map((p) => plane.startRun(p.name, { kind: "manual" }, undefined))
-      : [],
-  );
+  const stop = async (signal: string): Promise<void> => {
+    io.out(
+      `Stopping (${signal}): runs in flight are stopped, their jobs cancelled, their outcomes recorded...`,
+    );
+    const stopped = await plane.stop(
+      `the embedded control plane was stopped (${signal}) while the run was going`,
+    );
+    for (const result of stopped) {
+      for (const problem of result.notCancelled) {
+        io.out(
+          `  not cancelled: ${result.runId} ${problem.step}${problem.externalId ? ` job ${problem.externalId}` : ""}: ${problem.why}`,
+        );
+      }
+    }
+    io.out("Stopped.");
+  };
+
+  const started: StartedRun[] = [];
+  if (options.initialRun || options.once) {
+    for (const pipeline of config.pipelines) {
+      try {
+        started.push(await plane.startRun(pipeline.name, { kind: "manual" }));
+      } catch (error) {
+        io.out(`${pipeline.name}: not started: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
   if (options.once) {
-    await plane.idle();
+    const signal = await Promise.race([plane.idle().then(() => undefined), io.interrupted]);
+    if (signal !== undefined) {
+      await stop(signal);
+    }
     const runs = (await Promise.all(started.map((s) => plane.ledger.getRun(s.runId)))).filter(
       (r): r is RunRecord => r !== undefined,
     );
     io.out("");
     io.out(formatRunSummary(runs, { color: io.color }));
-    await plane.stop();
+    if (signal === undefined) await plane.stop();
     return runs.length === config.pipelines.length && runs.every((r) => r.status === "succeeded") ? 0 : 1;
   }
 
@@ -74,9 +111,13 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     );
   }
   io.out("Running until Ctrl-C.");
-  await io.interrupted;
-  io.out("Stopping: runs in flight are aborted and their locks released...");
-  await plane.stop();
-  io.out("Stopped.");
+  await stop(await io.interrupted);
   return 0;
+}
+
+/** What the reconciler did with a run, in one line. */
+function describeReconciled(result: ReconcileResult): string {
+  const closed = result.closed.length > 0 ? `; jobs cancelled: ${result.closed.join(", ")}` : "";
+  const problems = result.notCancelled.map((p) => `${p.step} (${p.why})`).join(", ");
+  return `${result.runId} ended ${result.outcome}${closed}${problems ? `; not cancelled: ${problems}` : ""}`;
 }

@@ -113,9 +113,27 @@ function parsePort(value: string): number {
   return port;
 }
 
-function interrupted(): Promise<void> {
+/**
+ * Resolves with the signal's name on the first Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed
+ * terminal), so the command can stop cleanly; a second Ctrl-C or SIGTERM exits at once, leaving
+ * the runs it stopped halfway to the next start's reconciliation.
+ */
+function interrupted(): Promise<string> {
+  // After SIGHUP the terminal is gone: writing to it fails, and must not stop the clean stop.
+  process.stdout.on("error", () => undefined);
   return new Promise((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+    let first: string | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (first === undefined) {
+        first = signal;
+        resolve(signal);
+        return;
+      }
+      process.stderr.write(
+        `${signal} again: exiting at once; the next start reconciles the runs left unfinished\n`,
+      );
+      process.exit(130);
+    };
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
   });
 }

@@ -38,3 +38,20 @@ async function ask(name: string, input: NodeJS.ReadStream, output: NodeJS.WriteS
     output.write("\n");
   }
 }
+
+/** The prefix of the variables a non-interactive `tapestry local --real` reads its tools' secrets from. */
+export const SECRET_VARIABLE_PREFIX = "TAPESTRY_SECRET_";
+
+/**
+ * Secrets from `TAPESTRY_SECRET_<NAME>` variables when set (for CI and scripts, where there is no
+ * terminal to ask: a variable of the invoking shell, never a file or an argument), else asked for.
+ */
+export function environmentOrPromptSecretReader(
+  environment: Readonly<Record<string, string | undefined>>,
+  ask: SecretReader,
+): SecretReader {
+  return async (name) => {
+    const value = environment[`${SECRET_VARIABLE_PREFIX}${name}`];
+    return value !== undefined && value !== "" ? value : ask(name);
+  };
+}

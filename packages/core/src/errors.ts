@@ -156,6 +156,11 @@ export class RunAlreadyStartedError extends TapestryError {
   }
 }
 
+/** The engine that runs pipeline runs (Step Functions, the embedded runner) refused to start or stop one. */
+export class RunControlError extends TapestryError {
+  override readonly name = "RunControlError";
+}
+
 /**
  * The run ledger could not be read or written for a reason that may pass (throttling, a service
  * error, a timeout). Worth retrying: the state machine retries it by this name.

@@ -57,6 +57,8 @@ export interface LocalEventBusOptions {
   /** how the bus waits between attempts (default: a timer); tests may pass one that returns at once */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly logger?: Logger;
+  /** called once for each event that goes to the dead-letter list (EventBridge: the rule's DLQ) */
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
 }
 
 export const LOCAL_ACCOUNT = "000000000000";
@@ -83,8 +85,10 @@ export class LocalEventBus implements EventPublisher {
   private readonly now: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly logger: Logger;
+  private readonly onDeadLetter: (letter: DeadLetter) => void;
 
   constructor(options: LocalEventBusOptions = {}) {
+    this.onDeadLetter = options.onDeadLetter ?? (() => undefined);
     this.maxAttempts = Math.max(1, Math.floor(options.retry?.maxAttempts ?? 4));
     this.delayMs = Math.max(0, options.retry?.delayMs ?? 10);
     this.now = options.now ?? (() => new Date());
@@ -184,14 +188,16 @@ export class LocalEventBus implements EventPublisher {
         };
         if (attempt >= this.maxAttempts) {
           this.logger.error("event delivery failed; sent to the dead-letter list", context);
-          this.dead.push({
+          const letter: DeadLetter = {
             subscription: subscription.name,
             event: JSON.parse(json) as BusEvent,
             attempts: attempt,
             errorMessage,
             error,
             failedAt: this.now().toISOString(),
-          });
+          };
+          this.dead.push(letter);
+          this.onDeadLetter(letter);
           return;
         }
         this.logger.warn("event delivery failed; retrying", context);

@@ -69,6 +69,7 @@ function deps(fails: { tool?: Error; bus?: Error; ledger?: Error } = {}) {
     ledger: {
       acquireRunLock: async () => (await fail(fails.ledger)) ?? { acquired: false, heldBy: "other-run" },
       releaseRunLock: async () => fail(fails.ledger),
+      getRun: async () => undefined,
     },
     now: () => NOW,
     logger: silentLogger,

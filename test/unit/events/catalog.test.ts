@@ -143,6 +143,9 @@ describe("parseEvent", () => {
       "PipelineRunSucceeded",
       "PipelineRunFailed",
       "PipelineRunSkipped",
+      "PipelineRunQueued",
+      "PipelineRunCancelRequested",
+      "PipelineRunCancelled",
     ]);
   });
 });

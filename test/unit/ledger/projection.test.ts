@@ -3,6 +3,7 @@ import { applyEvent, LedgerInputError, projectRun, type RunRecord } from "@tapes
 import { describe, expect, it } from "vitest";
 import {
   at,
+  cancelledQueuedRun,
   failedRun,
   iso,
   PIPELINE,
@@ -301,5 +302,101 @@ describe("applyEvent: errors", () => {
     expect(() =>
       applyEvent(undefined, { ...nowhere, detail: { ...nowhere.detail, metadata: bare } } as TapestryEvent),
     ).toThrow(LedgerInputError);
+  });
+});
+
+describe("queued, cancelled and reconciled runs", () => {
+  const holder = runIdAt(PIPELINE, at(-600));
+
+  it("reads queued until the run starts, then running, in any delivery order", () => {
+    const { runId: queuedId, events } = cancelledQueuedRun(PIPELINE, start, holder);
+    const [queued] = events;
+    if (!queued) throw new Error("fixture too short");
+    expect(projectRun([queued])).toMatchObject({
+      runId: queuedId,
+      status: "queued",
+      queuedAt: iso(0),
+      activeRunId: holder,
+      trigger: { kind: "schedule", scheduledTime: iso(0) },
+    });
+    const started = createEvent(
+      "PipelineRunStarted",
+      { runId: queuedId, trigger: { kind: "schedule", scheduledTime: iso(0) }, stages: STAGES },
+      { pipeline: PIPELINE, now: at(900) },
+    );
+    for (const order of permutations([queued, started])) {
+      expect(projectRun(order)).toMatchObject({ status: "running", queuedAt: iso(0), startedAt: iso(900) });
+      expect(fold(order)?.status).toBe("running");
+    }
+  });
+
+  it("projects a queued run cancelled on request: cancelled, with when it was asked for", () => {
+    const { runId: queuedId, events } = cancelledQueuedRun(PIPELINE, start, holder);
+    for (const order of permutations(events)) {
+      expect(projectRun(order)).toMatchObject({
+        runId: queuedId,
+        status: "cancelled",
+        queuedAt: iso(0),
+        cancelRequestedAt: iso(30),
+        endedAt: iso(31),
+        cancelledSteps: [],
+        reconciled: true,
+      });
+    }
+  });
+
+  it("ends the steps a failed or cancelled run left going: failed, aborted, inferred; the step's own event replaces that", () => {
+    const { events } = successfulRun(PIPELINE, start);
+    // the run started and both ingest steps started; then the execution was aborted
+    const beforeAbort = events.slice(0, 3);
+    const failed = createEvent(
+      "PipelineRunFailed",
+      {
+        runId,
+        endedAt: iso(50),
+        failedSteps: [],
+        error: "aborted: the execution was stopped",
+        reason: "aborted",
+        reconciled: true,
+      },
+      { pipeline: PIPELINE, now: at(50) },
+    );
+    const run = projectRun([...beforeAbort, failed]);
+    expect(run?.status).toBe("failed");
+    expect(run?.reason).toBe("aborted");
+    expect(run?.steps.map((s) => [s.step, s.status, s.reason, s.inferred])).toEqual([
+      ["zoom-webinar-registrants", "failed", "aborted", true],
+      ["salesforce-contacts", "failed", "aborted", true],
+    ]);
+    expect(run?.steps[0]?.error).toMatch(/the run failed while this step was going/);
+
+    // the step's own outcome, however late, replaces the inferred one, applied one by one or all at once
+    const salesforceSucceeded = events.find(
+      (e) => e["detail-type"] === "StepSucceeded" && e.detail.data.step === "salesforce-contacts",
+    );
+    if (!salesforceSucceeded) throw new Error("fixture has no salesforce success");
+    for (const record of [
+      fold([salesforceSucceeded], run),
+      projectRun([...beforeAbort, failed, salesforceSucceeded]),
+    ]) {
+      expect(record?.steps.map((s) => [s.step, s.status, s.inferred])).toEqual([
+        ["zoom-webinar-registrants", "failed", true],
+        ["salesforce-contacts", "succeeded", undefined],
+      ]);
+    }
+  });
+
+  it("prefers the outcome the state machine stated over the one the reconciler inferred, in any order", () => {
+    const { events } = successfulRun(PIPELINE, start);
+    const inferred = createEvent(
+      "PipelineRunFailed",
+      { runId, endedAt: iso(9000), failedSteps: [], error: "aborted", reason: "aborted", reconciled: true },
+      { pipeline: PIPELINE, now: at(9000) },
+    );
+    const expected = { ...successfulRecord(PIPELINE, start), updatedAt: iso(9000) };
+    expect(projectRun([...events, inferred])).toEqual(expected);
+    expect(projectRun([inferred, ...events])).toEqual(expected);
+    expect(fold([inferred], projectRun(events))).toEqual(expected);
+    expect(fold(events, fold([inferred]))).toEqual(expected);
   });
 });

@@ -69,7 +69,11 @@ function deps(connector: { cancel?: () => Promise<JobStatus>; poll?: () => Promi
         events.push(...published);
       },
     },
-    ledger: { acquireRunLock: async () => ({ acquired: true }), releaseRunLock: async () => undefined },
+    ledger: {
+      acquireRunLock: async () => ({ acquired: true }),
+      releaseRunLock: async () => undefined,
+      getRun: async () => undefined,
+    },
     now: () => NOW,
     logger: silentLogger,
     settings: DEFAULT_PIPELINE_SETTINGS,

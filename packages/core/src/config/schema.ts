@@ -239,9 +239,23 @@ export const awsDeploySchema = z.strictObject({
     .prefault({}),
 });
 
+/** What the run reconciler does when a run's execution ended outside the state machine's paths. */
+const reconcileSchema = z.strictObject({
+  /**
+   * The tools' jobs such a run left running: `cancel` them (default: nothing is left running
+   * unwatched), or `leave` them running and report each one in the run's outcome.
+   */
+  jobs: z
+    .enum(["cancel", "leave"], {
+      error: 'expected "cancel" (stop the jobs the run left running) or "leave" (leave them and report them)',
+    })
+    .default("cancel"),
+});
+
 export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
+  reconcile: reconcileSchema.prefault({}),
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),

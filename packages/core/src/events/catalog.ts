@@ -29,8 +29,19 @@ export const STEP_FAILURE_REASONS = [
   "min-rows",
   "timeout",
   "error",
+  /** the run was stopped (cancelled, aborted, timed out) while the step was going; its job was cancelled */
+  "aborted",
 ] as const;
 export type StepFailureReason = (typeof STEP_FAILURE_REASONS)[number];
+
+/**
+ * Why a run failed: a step failed (`step-failed`), a task of the state machine failed for good
+ * (`error`), or the execution ended outside the state machine's own paths and was reconciled:
+ * stopped (`aborted`), past its TimeoutSeconds (`timed-out`), past Step Functions' history limit
+ * (`history-limit`), or its process died (`aborted`, embedded).
+ */
+export const RUN_FAILURE_REASONS = ["step-failed", "error", "aborted", "timed-out", "history-limit"] as const;
+export type RunFailureReason = (typeof RUN_FAILURE_REASONS)[number];
 
 const stepRef = {
   runId,
@@ -90,6 +101,8 @@ export const EVENT_CATALOG = {
       startedAt: isoTime.optional(),
       endedAt: isoTime,
       durationMs: count.optional(),
+      /** stated by the run reconciler after the run's execution ended outside the state machine's paths */
+      reconciled: z.literal(true).optional(),
     }),
   },
   PipelineRunSucceeded: {
@@ -105,6 +118,10 @@ export const EVENT_CATALOG = {
       durationMs: count.optional(),
       failedSteps: z.array(z.string()),
       error: z.string(),
+      /** absent in events of earlier releases, which meant step-failed or error */
+      reason: z.enum(RUN_FAILURE_REASONS).optional(),
+      /** stated by the run reconciler after the run's execution ended outside the state machine's paths */
+      reconciled: z.literal(true).optional(),
     }),
   },
   PipelineRunSkipped: {
@@ -112,9 +129,43 @@ export const EVENT_CATALOG = {
     data: z.object({
       runId,
       trigger: runTriggerSchema,
-      reason: z.literal("overlap"),
+      /** overlap: a run was going and the policy is skip; queue-timeout: it waited its turn too long */
+      reason: z.enum(["overlap", "queue-timeout"]),
       /** the run that was still going */
       activeRunId: z.string(),
+    }),
+  },
+  PipelineRunQueued: {
+    version: 1,
+    data: z.object({
+      runId,
+      trigger: runTriggerSchema,
+      /** when the run was asked for: its place in the pipeline's queue (first asked, first started) */
+      requestedAt: isoTime,
+      /** the run holding the pipeline's lock when this one was queued */
+      waitingFor: z.string(),
+    }),
+  },
+  PipelineRunCancelRequested: {
+    version: 1,
+    data: z.object({
+      runId,
+      requestedAt: isoTime,
+      /** free text from the request, e.g. why */
+      note: z.string().max(1000).optional(),
+    }),
+  },
+  PipelineRunCancelled: {
+    version: 1,
+    data: z.object({
+      runId,
+      startedAt: isoTime.optional(),
+      endedAt: isoTime,
+      durationMs: count.optional(),
+      /** the steps that were going, whose jobs were cancelled */
+      cancelledSteps: z.array(z.string()),
+      /** jobs that could not be cancelled, and why (absent when every cancel took) */
+      error: z.string().optional(),
     }),
   },
 } as const;

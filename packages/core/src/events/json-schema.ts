@@ -39,12 +39,27 @@ export const EVENT_DOCS: Record<
     keyFields: ["runId", "durationMs", "rows"],
   },
   PipelineRunFailed: {
-    summary: "A step failed (later stages did not run) or the run itself failed; the run lock was released.",
-    keyFields: ["runId", "failedSteps", "error", "durationMs"],
+    summary:
+      "A step failed (later stages did not run), the run itself failed, or its execution ended outside the state machine's paths (aborted, timed out, history limit) and was reconciled; the run lock was released.",
+    keyFields: ["runId", "reason", "failedSteps", "error", "durationMs"],
   },
   PipelineRunSkipped: {
-    summary: "A run was not started because another run of the pipeline still held the run lock.",
+    summary:
+      "A run was not started: another run of the pipeline still held the run lock (overlap: skip), or it waited its turn longer than a run can take (queue-timeout).",
     keyFields: ["runId", "trigger", "reason", "activeRunId"],
+  },
+  PipelineRunQueued: {
+    summary:
+      "A run of a pipeline whose overlap policy is queue waits for the run ahead of it; queued runs start in the order they were asked for.",
+    keyFields: ["runId", "trigger", "requestedAt", "waitingFor"],
+  },
+  PipelineRunCancelRequested: {
+    summary: "Someone asked to cancel a run; its execution is being stopped and its jobs cancelled.",
+    keyFields: ["runId", "requestedAt", "note"],
+  },
+  PipelineRunCancelled: {
+    summary: "A run was cancelled on request: its execution stopped, its jobs cancelled, its lock released.",
+    keyFields: ["runId", "cancelledSteps", "error", "durationMs"],
   },
 };
 

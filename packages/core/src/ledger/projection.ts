@@ -1,5 +1,5 @@
 import type { ToolName } from "../errors";
-import type { EventData, RunTrigger, TapestryEvent } from "../events";
+import type { EventData, RunFailureReason, RunTrigger, TapestryEvent } from "../events";
 import { parseRunId } from "../pipeline/run-id";
 import { LedgerInputError } from "./errors";
 import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from "./port";
@@ -27,6 +27,12 @@ import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from 
  *   that states it; two events stating different values (which the state machine never emits)
  *   resolve to the smaller value, so even that cannot depend on arrival order.
  *
+ * - queued: a run is `queued` from its PipelineRunQueued until it starts (PipelineRunStarted or a
+ *   step event) or ends; `queuedAt` and `cancelRequestedAt` are facts like the others;
+ * - a step of a run that ended failed or cancelled without an outcome of its own reads failed,
+ *   reason `aborted`, `inferred: true` (the run's end is its end); an event of the step itself
+ *   replaces that outcome, because inferred outcomes are never kept as facts.
+ *
  * Steps: a step is listed from its first event on (StepStarted, or a terminal event delivered
  * before it); steps that have not started are not listed, but the plan (`stages`, from
  * PipelineRunStarted) is kept, so `steps` is always in the plan's stage order, then step order.
@@ -35,13 +41,16 @@ import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from 
  */
 
 type RunOutcome = {
-  readonly status: Exclude<RunStatus, "running">;
+  readonly status: Exclude<RunStatus, "running" | "queued">;
   readonly endedAt?: string;
   readonly durationMs?: number;
   readonly rows?: number;
   readonly error?: string;
   readonly failedSteps?: readonly string[];
+  readonly reason?: RunFailureReason;
+  readonly cancelledSteps?: readonly string[];
   readonly activeRunId?: string;
+  readonly reconciled?: true;
 };
 
 type StepOutcome = {
@@ -54,6 +63,7 @@ type StepOutcome = {
   readonly reason?: StepRecord["reason"];
   readonly error?: string;
   readonly warning?: string;
+  readonly reconciled?: true;
 };
 
 interface StepFacts {
@@ -72,6 +82,11 @@ interface RunFacts {
   readonly pipeline: string;
   readonly trigger?: RunTrigger;
   readonly startedAt?: string;
+  /** PipelineRunStarted was applied: the run took its lock (it is no longer queued) */
+  readonly began?: boolean;
+  readonly queuedAt?: string;
+  readonly waitingFor?: string;
+  readonly cancelRequestedAt?: string;
   readonly outcome?: RunOutcome;
   readonly stages?: readonly RunPlanStage[];
   /** by stepKey */
@@ -79,7 +94,12 @@ interface RunFacts {
   readonly updatedAt: string;
 }
 
-const RUN_OUTCOME_RANK: Record<RunOutcome["status"], number> = { skipped: 1, succeeded: 2, failed: 3 };
+const RUN_OUTCOME_RANK: Record<RunOutcome["status"], number> = {
+  skipped: 1,
+  succeeded: 2,
+  cancelled: 3,
+  failed: 4,
+};
 const STEP_OUTCOME_RANK: Record<StepOutcome["status"], number> = { succeeded: 1, failed: 2 };
 
 /**
@@ -136,6 +156,7 @@ function factsOfEvent(event: TapestryEvent): RunFacts {
         ...base,
         trigger: data.trigger,
         startedAt: metadata.occurredAt,
+        began: true,
         stages: data.stages.map((stage) => ({
           name: stage.name,
           steps: stage.steps.map((step) => ({ name: step.name, tool: step.tool })),
@@ -161,9 +182,32 @@ function factsOfEvent(event: TapestryEvent): RunFacts {
           durationMs: data.durationMs,
           error: data.error,
           failedSteps: [...data.failedSteps],
+          reason: data.reason,
+          reconciled: data.reconciled,
         },
       };
     }
+    case "PipelineRunCancelled": {
+      const { data } = event.detail;
+      return {
+        ...base,
+        startedAt: data.startedAt,
+        outcome: {
+          status: "cancelled",
+          endedAt: data.endedAt,
+          durationMs: data.durationMs,
+          error: data.error,
+          cancelledSteps: [...data.cancelledSteps],
+          reconciled: true,
+        },
+      };
+    }
+    case "PipelineRunQueued": {
+      const { data } = event.detail;
+      return { ...base, trigger: data.trigger, queuedAt: data.requestedAt, waitingFor: data.waitingFor };
+    }
+    case "PipelineRunCancelRequested":
+      return { ...base, cancelRequestedAt: event.detail.data.requestedAt };
     case "PipelineRunSkipped": {
       const { data } = event.detail;
       return {
@@ -187,7 +231,13 @@ function factsOfEvent(event: TapestryEvent): RunFacts {
       const { data } = event.detail;
       return withStep({
         ...stepIdentity(data),
-        outcome: { status: "failed", ...stepMeasures(data), reason: data.reason, error: data.error },
+        outcome: {
+          status: "failed",
+          ...stepMeasures(data),
+          reason: data.reason,
+          error: data.error,
+          reconciled: data.reconciled,
+        },
       });
     }
   }
@@ -207,7 +257,7 @@ function stepMeasures(data: EventData<"StepSucceeded" | "StepFailed">) {
 
 function factsOfRecord(run: RunRecord): RunFacts {
   const outcome: RunOutcome | undefined =
-    run.status === "running"
+    run.status === "running" || run.status === "queued"
       ? undefined
       : {
           status: run.status,
@@ -216,13 +266,20 @@ function factsOfRecord(run: RunRecord): RunFacts {
           rows: run.rows,
           error: run.error,
           failedSteps: run.failedSteps,
-          activeRunId: run.activeRunId,
+          reason: run.reason,
+          cancelledSteps: run.cancelledSteps,
+          activeRunId: run.status === "skipped" ? run.activeRunId : undefined,
+          reconciled: run.reconciled,
         };
   return {
     runId: run.runId,
     pipeline: run.pipeline,
     trigger: run.trigger,
     startedAt: run.startedAt,
+    began: run.stages !== undefined || undefined,
+    queuedAt: run.queuedAt,
+    waitingFor: run.status === "skipped" ? undefined : run.activeRunId,
+    cancelRequestedAt: run.cancelRequestedAt,
     outcome,
     stages: run.stages,
     steps: new Map(run.steps.map((step) => [stepKey(step.stage, step.step), factsOfStep(step)])),
@@ -232,7 +289,7 @@ function factsOfRecord(run: RunRecord): RunFacts {
 
 function factsOfStep(step: StepRecord): StepFacts {
   const outcome: StepOutcome | undefined =
-    step.status === "running"
+    step.status === "running" || step.inferred
       ? undefined
       : {
           status: step.status,
@@ -244,6 +301,7 @@ function factsOfStep(step: StepRecord): StepFacts {
           reason: step.reason,
           error: step.error,
           warning: step.warning,
+          reconciled: step.reconciled,
         };
   return {
     stage: step.stage,
@@ -271,6 +329,10 @@ function joinRun(a: RunFacts, b: RunFacts): RunFacts {
     pipeline: pick(a.pipeline, b.pipeline) ?? a.pipeline,
     trigger: pick(a.trigger, b.trigger),
     startedAt: earliest(a.startedAt, b.startedAt),
+    began: a.began || b.began || undefined,
+    queuedAt: earliest(a.queuedAt, b.queuedAt),
+    waitingFor: pick(a.waitingFor, b.waitingFor),
+    cancelRequestedAt: earliest(a.cancelRequestedAt, b.cancelRequestedAt),
     outcome: winner(a.outcome, b.outcome, RUN_OUTCOME_RANK),
     stages: pick(a.stages, b.stages),
     steps,
@@ -291,14 +353,18 @@ function joinStep(a: StepFacts, b: StepFacts): StepFacts {
   };
 }
 
-/** The outcome that ended last; at the same end, the higher rank; then the smaller value. */
-function winner<O extends { readonly status: string; readonly endedAt?: string }>(
+/**
+ * The outcome the state machine stated over one the reconciler inferred; then the one that ended
+ * last; at the same end, the higher rank; then the smaller value.
+ */
+function winner<O extends { readonly status: string; readonly endedAt?: string; readonly reconciled?: true }>(
   a: O | undefined,
   b: O | undefined,
   rank: Record<O["status"], number>,
 ): O | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
+  if (Boolean(a.reconciled) !== Boolean(b.reconciled)) return a.reconciled ? b : a;
   const byEnd =
     a.endedAt === undefined || b.endedAt === undefined
       ? (a.endedAt === undefined ? 0 : 1) - (b.endedAt === undefined ? 0 : 1)
@@ -332,10 +398,14 @@ function latest(a: string | undefined, b: string | undefined): string | undefine
 
 function recordOf(facts: RunFacts): RunRecord {
   const { outcome } = facts;
+  const queued = facts.queuedAt !== undefined && !facts.began && facts.steps.size === 0;
+  const status: RunStatus = outcome?.status ?? (queued ? "queued" : "running");
+  // A run that ended failed or cancelled ends the steps it left going (see the rules above).
+  const endsSteps = outcome?.status === "failed" || outcome?.status === "cancelled" ? outcome : undefined;
   return compact({
     runId: facts.runId,
     pipeline: facts.pipeline,
-    status: outcome?.status ?? "running",
+    status,
     trigger: facts.trigger,
     startedAt: facts.startedAt,
     endedAt: outcome?.endedAt,
@@ -343,15 +413,27 @@ function recordOf(facts: RunFacts): RunRecord {
     rows: outcome?.rows,
     error: outcome?.error,
     failedSteps: outcome?.failedSteps,
-    activeRunId: outcome?.activeRunId,
+    reason: outcome?.reason,
+    cancelledSteps: outcome?.cancelledSteps,
+    reconciled: outcome?.reconciled,
+    activeRunId: outcome ? outcome.activeRunId : facts.waitingFor,
+    queuedAt: facts.queuedAt,
+    cancelRequestedAt: facts.cancelRequestedAt,
     stages: facts.stages,
-    steps: orderSteps([...facts.steps.values()], facts.stages).map(stepRecordOf),
+    steps: orderSteps([...facts.steps.values()], facts.stages).map((step) => stepRecordOf(step, endsSteps)),
     updatedAt: facts.updatedAt,
   }) as RunRecord;
 }
 
-function stepRecordOf(step: StepFacts): StepRecord {
-  const { outcome } = step;
+function stepRecordOf(step: StepFacts, runEnd?: RunOutcome): StepRecord {
+  const outcome: StepOutcome | undefined =
+    step.outcome ??
+    (runEnd && {
+      status: "failed",
+      endedAt: runEnd.endedAt,
+      reason: "aborted",
+      error: `the run ${runEnd.status === "cancelled" ? "was cancelled" : "failed"} while this step was going${runEnd.error ? ` (${runEnd.error})` : ""}`,
+    });
   return compact({
     stage: step.stage,
     step: step.step,
@@ -369,6 +451,8 @@ function stepRecordOf(step: StepFacts): StepRecord {
     reason: outcome?.reason,
     error: outcome?.error,
     warning: outcome?.warning,
+    reconciled: outcome?.reconciled,
+    inferred: step.outcome === undefined && outcome !== undefined ? true : undefined,
   }) as StepRecord;
 }
 

@@ -13,7 +13,12 @@ export interface PipelineDeps {
     cancel(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus>;
   };
   readonly publisher: EventPublisher;
-  readonly ledger: Pick<RunLedger, "acquireRunLock" | "releaseRunLock">;
+  readonly ledger: Pick<RunLedger, "acquireRunLock" | "releaseRunLock" | "getRun">;
+  /**
+   * Who runs the runs, recorded with each lock: embedded, the control plane's session, so that a
+   * restart can tell the runs of a process that is gone; absent on AWS (the execution is).
+   */
+  readonly owner?: string;
   readonly now: () => Date;
   readonly logger: Logger;
   readonly settings: PipelineSettings;

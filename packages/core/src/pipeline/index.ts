@@ -31,7 +31,17 @@ export {
 } from "./bounds";
 export { DEFAULT_PIPELINE_SETTINGS, type PipelineDeps, type PipelineSettings } from "./deps";
 export { applyStepGuards } from "./guards";
-export { manualRunId, parseRunId, scheduledRunId } from "./run-id";
+export { queueEntry } from "./queue";
+export {
+  type ExecutionEnd,
+  type ExecutionEnding,
+  type ReconcileDeps,
+  type ReconcileInput,
+  type ReconcileResult,
+  reconcileInputOf,
+  reconcileRun,
+} from "./reconcile";
+export { manualRunId, parseRunId, runRequestedAt, scheduledRunId } from "./run-id";
 export { publishRunEvent, runLock, runLockLifetimeMinutes } from "./run-tasks";
 export {
   type ScheduledRunDeps,

@@ -1,4 +1,5 @@
-import { monotonicFactory } from "ulid";
+import { decodeTime, monotonicFactory } from "ulid";
+import type { RunTrigger } from "../events";
 import { PIPELINE_NAME } from "../names";
 
 /**
@@ -30,4 +31,14 @@ export function parseRunId(runId: string): { pipeline: string; kind: "schedule" 
   const match = RUN_ID.exec(runId);
   if (!match?.[1] || !match[2]) return undefined;
   return { pipeline: match[1], kind: match[2].startsWith("m") ? "manual" : "schedule" };
+}
+
+/**
+ * When a run was asked for: a scheduled run's fire time, a manual run's request time (the time of
+ * the ULID in its id). Queued runs start in this order.
+ */
+export function runRequestedAt(runId: string, trigger: RunTrigger): Date {
+  if (trigger.scheduledTime) return new Date(trigger.scheduledTime);
+  const ulid = /-m([0-9A-HJKMNP-TV-Z]{26})$/.exec(runId)?.[1];
+  return ulid ? new Date(decodeTime(ulid)) : new Date(0);
 }

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import type { PipelineSpec } from "../config";
 import { createEvent } from "../events";
-import { runHoldSeconds } from "./bounds";
+import { queueWaitSeconds, runHoldSeconds } from "./bounds";
 import type { PipelineDeps } from "./deps";
+import { queueEntry } from "./queue";
+import { runRequestedAt } from "./run-id";
 import { stepErrored } from "./step-tasks";
 import { describeTaskError } from "./task-error";
 import {
@@ -26,7 +28,10 @@ export function runLockLifetimeMinutes(pipeline: PipelineSpec, slackMinutes: num
 
 /**
  * Takes or gives back the pipeline's run lock. When another run holds it, the overlap policy
- * decides: `skip` ends this run as PipelineRunSkipped without touching any tool; `queue` waits.
+ * decides: `skip` ends this run as PipelineRunSkipped without touching any tool; `queue` takes the
+ * run's place in the pipeline's queue (first asked, first started), announces it once as
+ * PipelineRunQueued, and waits; a run that waited as long as the run ahead of it can take gives up
+ * (PipelineRunSkipped, queue-timeout) and leaves the queue.
  */
 export async function runLock(input: LockInput, deps: PipelineDeps): Promise<LockOutput> {
   if (input.action === "release") {
@@ -36,23 +41,55 @@ export async function runLock(input: LockInput, deps: PipelineDeps): Promise<Loc
   const { pipeline } = input;
   const now = deps.now();
   const minutes = runLockLifetimeMinutes(pipeline, deps.settings.lockSlackMinutes);
+  const queue =
+    pipeline.overlap === "queue"
+      ? queueEntry(pipeline, runRequestedAt(input.runId, input.trigger))
+      : undefined;
   const lock = await deps.ledger.acquireRunLock({
     pipeline: pipeline.name,
     runId: input.runId,
     expiresAt: new Date(now.getTime() + minutes * 60_000).toISOString(),
     now: now.toISOString(),
+    ...(deps.owner === undefined ? {} : { owner: deps.owner }),
+    ...(queue === undefined ? {} : { queue }),
   });
   if (lock.acquired) return { outcome: "acquired", waitSeconds: 0, activeRunId: null };
-  if (pipeline.overlap === "queue") {
-    return { outcome: "wait", waitSeconds: deps.settings.queueWaitSeconds, activeRunId: lock.heldBy };
+  const context = { pipeline: pipeline.name, now };
+  if (queue !== undefined && now.getTime() < Date.parse(queue.expiresAt)) {
+    if ((await deps.ledger.getRun(input.runId))?.status !== "queued") {
+      await deps.publisher.publish([
+        createEvent(
+          "PipelineRunQueued",
+          {
+            runId: input.runId,
+            trigger: input.trigger,
+            requestedAt: queue.requestedAt,
+            waitingFor: lock.heldBy,
+          },
+          context,
+        ),
+      ]);
+    }
+    // asks again at a pace that keeps a whole wait within MAX_QUEUE_POLLS asks (the history budget)
+    return {
+      outcome: "wait",
+      waitSeconds: queueWaitSeconds(pipeline, deps.settings),
+      activeRunId: lock.heldBy,
+    };
   }
   await deps.publisher.publish([
     createEvent(
       "PipelineRunSkipped",
-      { runId: input.runId, trigger: input.trigger, reason: "overlap", activeRunId: lock.heldBy },
-      { pipeline: pipeline.name, now },
+      {
+        runId: input.runId,
+        trigger: input.trigger,
+        reason: queue === undefined ? "overlap" : "queue-timeout",
+        activeRunId: lock.heldBy,
+      },
+      context,
     ),
   ]);
+  if (queue !== undefined) await deps.ledger.releaseRunLock({ pipeline: pipeline.name, runId: input.runId });
   return { outcome: "skipped", waitSeconds: 0, activeRunId: lock.heldBy };
 }
 

@@ -55,3 +55,14 @@ export class RunActiveError extends TapestryError {
     );
   }
 }
+
+/** A cancel of a run that has ended already. Answered with 409. */
+export class RunEndedError extends TapestryError {
+  override readonly name = "RunEndedError";
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`run "${runId}" has ended (${status}): there is nothing to cancel`);
+  }
+}

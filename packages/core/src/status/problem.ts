@@ -81,6 +81,17 @@ export function runActiveProblem(pipeline: string, activeRunId: string, instance
   };
 }
 
+/** A cancel of a run that has ended. */
+export function runEndedProblem(runId: string, status: string, instance: string): Problem {
+  return {
+    type: `${TYPE_PREFIX}run-ended`,
+    title: "This run has ended",
+    status: 409,
+    detail: `run "${runId}" has ended (${status}): there is nothing to cancel`,
+    instance,
+  };
+}
+
 /** A start with a run id that was used before (the run starter refused it); no second run was started. */
 export function runAlreadyStartedProblem(runId: string, instance: string): Problem {
   return {
@@ -134,6 +145,10 @@ export function problemFromError(error: unknown, instance: string): Problem {
     case "RunActiveError": {
       const { pipeline, activeRunId } = named as Error & { pipeline: string; activeRunId: string };
       return runActiveProblem(pipeline, activeRunId, instance);
+    }
+    case "RunEndedError": {
+      const { runId, status } = named as Error & { runId: string; status: string };
+      return runEndedProblem(runId, status, instance);
     }
     case "RunAlreadyStartedError":
       return runAlreadyStartedProblem((named as Error & { runId: string }).runId, instance);

@@ -1,8 +1,9 @@
 import type { PipelineSpec, TapestryConfig } from "../config/schema";
-import type { RunTrigger, TapestryEvent } from "../events";
+import { createEvent, type EventPublisher, type RunTrigger, type TapestryEvent } from "../events";
 import type { RunLedger, RunRecord } from "../ledger/port";
+import { queueEntry } from "../pipeline/queue";
 import { manualRunId } from "../pipeline/run-id";
-import { PipelineNotFoundError, RunActiveError, RunNotFoundError } from "./errors";
+import { PipelineNotFoundError, RunActiveError, RunEndedError, RunNotFoundError } from "./errors";
 import type { RunsQuery } from "./requests";
 import {
   describePipeline,
@@ -25,16 +26,47 @@ export interface StatusContext {
   readonly ledger: RunLedger;
   now(): Date;
   readonly nextFireTime: NextFireTime;
+  /** the control plane's own health, where the deployment can tell it (embedded: its bus's dead letters) */
+  readonly controlPlane?: () => ControlPlaneHealth;
 }
 
-/** Starts a pipeline run (Step Functions StartExecution on AWS, the embedded ASL runner locally). */
+export interface ControlPlaneHealth {
+  /** events the ledger (or another consumer) could not take after every retry: the run records may be missing them */
+  readonly deadLetters: number;
+}
+
+/**
+ * Starts a pipeline run (Step Functions StartExecution on AWS, the embedded ASL runner locally).
+ * A run id that was started before is refused with RunAlreadyStartedError.
+ */
 export interface RunStarter {
   start(pipeline: PipelineSpec, runId: string, trigger: RunTrigger): Promise<void>;
+}
+
+/** Starts and stops pipeline runs: what the status API's manual runs and cancels go through. */
+export interface RunController extends RunStarter {
+  /**
+   * Stops the run's execution (Step Functions StopExecution on AWS, the runner's abort embedded);
+   * the run reconciler then cancels its jobs, records its outcome and frees its lock. A run whose
+   * execution has ended already is left as it is.
+   */
+  stop(runId: string): Promise<void>;
+}
+
+/**
+ * What a request that changes a run writes: the event is recorded in the ledger at once (so the
+ * next read sees it: a queued run is at its Location as soon as it is accepted), then published on
+ * the bus (where the projector's copy of it changes nothing).
+ */
+export interface RunRequestContext extends StatusContext {
+  readonly runs: RunController;
+  readonly events: EventPublisher;
 }
 
 export interface StatusOverview {
   readonly generatedAt: string;
   readonly pipelines: readonly PipelineStatusView[];
+  readonly controlPlane?: ControlPlaneHealth;
 }
 
 export interface RunsPageView {
@@ -52,7 +84,14 @@ export interface RunEventsView {
 export interface TriggerAccepted {
   readonly runId: string;
   readonly pipeline: string;
-  readonly status: "accepted";
+  /** accepted: it starts now; queued: it waits for the run ahead of it (overlap: queue) */
+  readonly status: "accepted" | "queued";
+}
+
+export interface CancelAccepted {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: "cancelling";
 }
 
 /** How many recent runs are searched for a pipeline's last counted run when its newest runs were skipped. */
@@ -88,7 +127,8 @@ export async function statusOverview(ctx: StatusContext): Promise<StatusOverview
       return pipelineStatus(spec, last, nextScheduledAt(spec, now, ctx.nextFireTime));
     }),
   );
-  return { generatedAt: now.toISOString(), pipelines };
+  const controlPlane = ctx.controlPlane?.();
+  return { generatedAt: now.toISOString(), pipelines, ...(controlPlane ? { controlPlane } : {}) };
 }
 
 /** GET /pipelines */
@@ -134,21 +174,69 @@ export async function runEvents(ctx: StatusContext, runId: string): Promise<RunE
 
 /**
  * POST /pipelines/{name}/runs. Refused with RunActiveError when a run holds the pipeline's lock and
- * the overlap policy is `skip`; with `queue` the run is started and waits for the lock in the state
- * machine. The lock check is advisory: two requests racing past it are settled by the state
- * machine's own lock (the loser is recorded as skipped).
+ * the overlap policy is `skip` (the check is advisory: two requests racing past it are settled by
+ * the state machine's own lock, the loser recorded as skipped). With `queue`, a run that must wait
+ * takes its place in the pipeline's queue now, in the order of the requests, and is recorded as
+ * queued before the answer: its Location and the run lists show it at once.
  */
-export async function triggerManualRun(
-  ctx: StatusContext & { readonly runs: RunStarter },
-  name: string,
-): Promise<TriggerAccepted> {
+export async function triggerManualRun(ctx: RunRequestContext, name: string): Promise<TriggerAccepted> {
   const spec = findPipeline(ctx.config, name);
   const now = ctx.now();
-  if (spec.overlap === "skip") {
-    const lock = await ctx.ledger.getRunLock(spec.name, now.toISOString());
-    if (lock) throw new RunActiveError(spec.name, lock.runId);
-  }
+  const at = now.toISOString();
+  const lock = await ctx.ledger.getRunLock(spec.name, at);
+  if (spec.overlap === "skip" && lock) throw new RunActiveError(spec.name, lock.runId);
   const runId = manualRunId(spec.name, now);
-  await ctx.runs.start(spec, runId, { kind: "manual" });
-  return { runId, pipeline: spec.name, status: "accepted" };
+  const trigger: RunTrigger = { kind: "manual" };
+  let status: TriggerAccepted["status"] = "accepted";
+  if (spec.overlap === "queue") {
+    const ahead = lock?.runId ?? (await ctx.ledger.listQueuedRuns(spec.name, at))[0]?.runId;
+    if (ahead !== undefined) {
+      await ctx.ledger.enqueueRun({ pipeline: spec.name, runId, now: at, ...queueEntry(spec, now) });
+      await ctx.events.publish([
+        createEvent(
+          "PipelineRunQueued",
+          { runId, trigger, requestedAt: at, waitingFor: ahead },
+          { pipeline: spec.name, now },
+        ),
+      ]);
+      status = "queued";
+    }
+  }
+  await ctx.runs.start(spec, runId, trigger);
+  return { runId, pipeline: spec.name, status };
+}
+
+/**
+ * POST /runs/{runId}/cancel: records the request (PipelineRunCancelRequested, visible at once) and
+ * stops the run's execution; the run reconciler cancels its jobs, frees its lock and records it
+ * cancelled. A run that has ended is refused with RunEndedError (409).
+ */
+export async function cancelRun(
+  ctx: RunRequestContext,
+  runId: string,
+  note?: string,
+): Promise<CancelAccepted> {
+  const run = await ctx.ledger.getRun(runId);
+  if (!run) throw new RunNotFoundError(runId);
+  if (run.status !== "running" && run.status !== "queued") throw new RunEndedError(runId, run.status);
+  const now = ctx.now();
+  await ctx.events.publish([
+    createEvent(
+      "PipelineRunCancelRequested",
+      { runId, requestedAt: now.toISOString(), ...(note === undefined ? {} : { note }) },
+      { pipeline: run.pipeline, now },
+    ),
+  ]);
+  await ctx.runs.stop(runId);
+  return { runId, pipeline: run.pipeline, status: "cancelling" };
+}
+
+/** An EventPublisher that records each event in the ledger before it publishes it (see RunRequestContext). */
+export function recordingPublisher(ledger: Pick<RunLedger, "record">, bus: EventPublisher): EventPublisher {
+  return {
+    publish: async (events) => {
+      for (const event of events) await ledger.record(event);
+      await bus.publish(events);
+    },
+  };
 }

@@ -65,6 +65,10 @@ export interface StepRunView {
   readonly reason?: StepFailureReason;
   readonly error?: string;
   readonly warning?: string;
+  /** no event of the step stated its outcome: its run ended while it was going */
+  readonly inferred?: boolean;
+  /** the outcome was stated by the run reconciler */
+  readonly reconciled?: true;
 }
 
 export interface RunDetailView extends RunSummaryView {
@@ -153,13 +157,14 @@ export function pipelineHealth(spec: PipelineSpec, lastRun: RunRecord | undefine
 /** The next time the schedule fires, as ISO text; null when the schedule is disabled or never fires again. */
 export function nextScheduledAt(spec: PipelineSpec, now: Date, nextFireTime: NextFireTime): string | null {
   if (!spec.schedule.enabled) return null;
-  return nextFireTime(spec.schedule, now)?.toISOString() ?? null;
+  return nextFireTime(spec, now)?.toISOString() ?? null;
 }
 
-export type NextFireTime = (
-  schedule: { expression: string; timezone: string },
-  after: Date,
-) => Date | undefined;
+/**
+ * When the pipeline's schedule fires next after `after`, as its scheduler will fire it (a `rate()`
+ * schedule counts from the scheduler's own start, which only the scheduler knows).
+ */
+export type NextFireTime = (pipeline: PipelineSpec, after: Date) => Date | undefined;
 
 /** One pipeline's line of `/status`. */
 export function pipelineStatus(
@@ -202,8 +207,13 @@ export function runSummary(run: RunRecord): RunSummaryView {
     durationMs: run.durationMs,
     rows: run.rows,
     error: run.error,
+    reason: run.reason,
     failedSteps: run.failedSteps ? [...run.failedSteps] : undefined,
+    cancelledSteps: run.cancelledSteps ? [...run.cancelledSteps] : undefined,
     activeRunId: run.activeRunId,
+    queuedAt: run.queuedAt,
+    cancelRequestedAt: run.cancelRequestedAt,
+    reconciled: run.reconciled,
     updatedAt: run.updatedAt,
   });
 }
@@ -226,6 +236,8 @@ export function stepRunView(step: StepRecord): StepRunView {
     reason: step.reason,
     error: step.error,
     warning: step.warning,
+    inferred: step.inferred,
+    reconciled: step.reconciled,
   });
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -5,33 +6,28 @@ import {
   DEFAULT_PIPELINE_SETTINGS,
   definitionTimeoutSeconds,
   type Logger,
-  manualRunId,
   type PipelineDeps,
   type PipelineSettings,
   type PipelineSpec,
   type RunTrigger,
   type SecretReader,
-  scheduledRunId,
   silentLogger,
   type TapestryConfig,
   TapestryError,
   type TapestryEvent,
   type ToolName,
 } from "@tapestry/core";
-import { createEvent } from "@tapestry/core/events";
-import { nextFireTime } from "@tapestry/core/schedule";
+import { type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
+import { recordingPublisher, type TriggerAccepted, triggerManualRun } from "@tapestry/core/status";
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
-import { LocalEventBus } from "../bus";
+import { type DeadLetter, LocalEventBus } from "../bus";
 import { SqliteRunLedger } from "../ledger";
-import {
-  ExecutionAlreadyExistsError,
-  type LocalExecution,
-  LocalStepFunctions,
-} from "../runner/local-step-functions";
+import { type LocalExecution, LocalStepFunctions } from "../runner/local-step-functions";
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
 import { createWarehouseRunners, kickstartBindings, Warehouse } from "../warehouse";
+import { LocalRuns } from "./local-runs";
 import { generateSandboxCredentials, sandboxedTools, withSandboxAuth } from "./sandboxed-tools";
 import {
   type FunctionTimeoutOverrides,
@@ -60,6 +56,10 @@ export interface ControlPlaneOptions {
   readonly settings?: Partial<PipelineSettings>;
   readonly now?: () => Date;
   readonly onEvent?: (event: TapestryEvent) => void;
+  /** an event the ledger (or the console) could not take after every retry */
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** how long a job's cancel may take when a run is stopped or reconciled (default 20 s) */
+  readonly cancelTimeoutMs?: number;
   readonly logger?: Logger;
   readonly powertoolsLogLevel?: PowertoolsLogLevel;
   /** tests: Wait states in milliseconds, Retry pauses in milliseconds */
@@ -71,8 +71,10 @@ export interface ControlPlaneOptions {
 
 export interface StartedRun {
   readonly runId: string;
-  /** absent when the run id had been started before (a duplicate fire) */
+  /** absent when the run was not started (a duplicate fire of a scheduled time) */
   readonly execution?: LocalExecution;
+  /** manual runs: accepted, or queued behind the run ahead (overlap: queue) */
+  readonly status?: TriggerAccepted["status"];
 }
 
 export interface ControlPlane {
@@ -80,12 +82,26 @@ export interface ControlPlane {
   readonly ledger: SqliteRunLedger;
   readonly sandboxes: SandboxSet;
   readonly executions: LocalStepFunctions;
-  /** starts a run now (manual) or for a scheduled time (as the scheduler does) */
-  startRun(pipeline: string, trigger: RunTrigger, runId?: string): Promise<StartedRun>;
+  readonly runs: LocalRuns;
+  /**
+   * Starts a run as the status API or the scheduler does, through core's paths: a manual run is
+   * refused with RunActiveError while a run of a `skip` pipeline holds its lock; a scheduled fire
+   * derives its run id from the scheduled time, and a duplicate fire starts nothing.
+   */
+  startRun(pipeline: string, trigger: RunTrigger): Promise<StartedRun>;
+  /** what start-up found left unfinished by a control plane that is gone, and ended */
+  readonly leftovers: readonly ReconcileResult[];
   nextFire(pipeline: string): Date | undefined;
-  /** resolves once every run started so far has ended and its events are in the ledger */
+  /** events the bus could not deliver after every retry */
+  deadLetters(): readonly DeadLetter[];
+  /** resolves once every run started so far has ended, been reconciled, and its events are in the ledger */
   idle(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Stops the control plane: no schedule fires, every run in flight is stopped (no new state, no
+   * new job), its jobs cancelled and its outcome recorded; then the API, the bus, the sandboxes
+   * and the ledger close. Answers what became of the stopped runs.
+   */
+  stop(cause?: string): Promise<readonly ReconcileResult[]>;
 }
 
 /**
@@ -135,7 +151,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     });
     stops.push(() => sandboxes.close());
 
-    const bus = new LocalEventBus();
+    const bus = new LocalEventBus({ logger, onDeadLetter: options.onDeadLetter });
     stops.push(() => bus.drain());
     bus.subscribe("ledger-projector", { source: ["tapestry.pipeline"] }, (event) => ledger.record(event));
     if (options.onEvent) {
@@ -150,27 +166,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       realTools,
       options.realSecrets ?? (async (name) => Promise.reject(new Error(`no local secret named ${name}`))),
     );
-    const core: PipelineDeps = {
-      connectors: new ConnectorRegistry(tools, { secrets, logger }),
-      publisher: {
-        publish: async (events) => {
-          await bus.put(events);
-        },
-      },
-      ledger,
-      now,
-      logger,
-      settings: { ...DEFAULT_PIPELINE_SETTINGS, ...options.settings },
-    };
-    const executions = new LocalStepFunctions({
-      definitionPath: join(options.repoRoot, "state-machines", "pipeline-run.asl.json"),
-      handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel, options.functionTimeoutOverrides),
-      runTimeoutSeconds: definitionTimeoutSeconds(options.config.pipelines, core.settings),
-      waitTimeOverrides: options.waitTimeOverrides,
-      retryIntervalOverrides: options.retryIntervalOverrides,
-    });
-    stops.push(() => abortRunning(executions, core, ledger));
-
+    const connectors = new ConnectorRegistry(tools, { secrets, logger });
     const pipelines = new Map(options.config.pipelines.map((p) => [p.name, p]));
     const sandboxPoll = options.sandboxPollSeconds ?? 1;
     const runInput = (pipeline: PipelineSpec): PipelineSpec => ({
@@ -185,52 +181,68 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       })),
     });
 
-    const startRun = async (name: string, trigger: RunTrigger, runId?: string): Promise<StartedRun> => {
-      const pipeline = pipelines.get(name);
-      if (!pipeline) throw new Error(`no pipeline named ${name}`);
-      const id =
-        runId ??
-        (trigger.kind === "schedule" && trigger.scheduledTime
-          ? scheduledRunId(name, new Date(trigger.scheduledTime))
-          : manualRunId(name, now()));
-      // A duplicate fire of the same scheduled time: the id is taken, here or in the ledger of an earlier session.
-      if (await ledger.getRun(id)) return { runId: id };
-      try {
-        return {
-          runId: id,
-          execution: executions.startExecution(id, { runId: id, trigger, pipeline: runInput(pipeline) }),
-        };
-      } catch (error) {
-        if (error instanceof ExecutionAlreadyExistsError) return { runId: id };
-        throw error;
-      }
+    // this process's session: the owner of every lock it takes (see LocalRuns)
+    const session = `local:${process.pid}:${randomUUID()}`;
+    const core: PipelineDeps = {
+      connectors,
+      publisher: bus,
+      ledger,
+      now,
+      logger,
+      settings: { ...DEFAULT_PIPELINE_SETTINGS, ...options.settings },
+      owner: session,
     };
+    const executions = new LocalStepFunctions({
+      definitionPath: join(options.repoRoot, "state-machines", "pipeline-run.asl.json"),
+      handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel, options.functionTimeoutOverrides),
+      runTimeoutSeconds: definitionTimeoutSeconds(options.config.pipelines, core.settings),
+      waitTimeOverrides: options.waitTimeOverrides,
+      retryIntervalOverrides: options.retryIntervalOverrides,
+    });
+    const runs = new LocalRuns({
+      session,
+      executions,
+      ledger,
+      bus,
+      runInput,
+      logger,
+      reconcile: {
+        connectors,
+        pipeline: (name) => pipelines.get(name),
+        now,
+        jobs: options.config.reconcile.jobs,
+        cancelTimeoutMs: options.cancelTimeoutMs,
+      },
+    });
+    // Before anything starts: what a control plane that is gone left unfinished is ended now.
+    const leftovers = await runs.reconcileLeftovers();
+    stops.push(async () => {
+      await runs.stopAll("the embedded control plane was stopped while the run was going");
+    });
 
     const scheduler = new LocalScheduler({
       pipelines: options.config.pipelines,
       onFire: async (pipeline, scheduledTime) => {
-        await startRun(pipeline.name, { kind: "schedule", scheduledTime: scheduledTime.toISOString() });
+        await startScheduledRun({ scheduledTime: scheduledTime.toISOString(), pipeline }, { runs, logger });
       },
       logger,
     });
     if (options.schedule !== false) scheduler.start();
     stops.push(() => scheduler.stop());
 
+    const statusContext = {
+      config: options.config,
+      ledger,
+      now,
+      // a rate() schedule counts from the scheduler's start: ask the scheduler itself
+      nextFireTime: (pipeline: PipelineSpec) => scheduler.nextFire(pipeline.name),
+      controlPlane: () => ({ deadLetters: bus.deadLetters().length }),
+    };
+    const requests = { ...statusContext, runs, events: recordingPublisher(ledger, bus) };
     const api: ApiServer = await startApiServer({
       host: options.host ?? "127.0.0.1",
       port: options.port,
-      handler: createStatusApiHandler({
-        config: options.config,
-        ledger,
-        runs: {
-          start: async (pipeline, runId, trigger) => {
-            await startRun(pipeline.name, trigger, runId);
-          },
-        },
-        now,
-        nextFireTime: (schedule, after) => nextFireTime(schedule, after),
-        logger,
-      }),
+      handler: createStatusApiHandler({ ...statusContext, runs, bus, logger }),
     }).catch((error: unknown) => {
       const inUse = (error as { code?: string }).code === "EADDRINUSE";
       throw new TapestryError(
@@ -242,51 +254,50 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     });
     stops.push(() => api.close());
 
+    const startRun = async (name: string, trigger: RunTrigger): Promise<StartedRun> => {
+      const pipeline = pipelines.get(name);
+      if (!pipeline) throw new TapestryError(`no pipeline named ${name}`);
+      if (trigger.kind === "schedule" && trigger.scheduledTime) {
+        const { runId, started } = await startScheduledRun(
+          { scheduledTime: trigger.scheduledTime, pipeline },
+          { runs, logger },
+        );
+        return { runId, ...(started ? { execution: runs.execution(runId) } : {}) };
+      }
+      const accepted = await triggerManualRun(requests, name);
+      return { runId: accepted.runId, status: accepted.status, execution: runs.execution(accepted.runId) };
+    };
+
+    let stopped: Promise<readonly ReconcileResult[]> | undefined;
     return {
       apiUrl: api.url,
       ledger,
       sandboxes,
       executions,
+      runs,
       startRun,
+      leftovers,
       nextFire: (name) => scheduler.nextFire(name),
+      deadLetters: () => bus.deadLetters(),
       idle: async () => {
         await executions.idle();
+        await runs.settledReconciliations();
         await bus.drain();
       },
-      stop: stopAll,
+      stop: (cause) => {
+        stopped ??= (async () => {
+          await scheduler.stop();
+          const results = await runs.stopAll(
+            cause ?? "the embedded control plane was stopped while the run was going",
+          );
+          await stopAll();
+          return results;
+        })();
+        return stopped;
+      },
     };
   } catch (error) {
     await stopAll();
     throw error;
-  }
-}
-
-/**
- * Ctrl-C while runs are going: abort them, and close each one properly so a restart is not
- * blocked by a lock nobody holds: a PipelineRunFailed event, then the lock released.
- */
-async function abortRunning(executions: LocalStepFunctions, core: PipelineDeps, ledger: SqliteRunLedger) {
-  const running = executions.executions().filter((e) => e.isRunning());
-  for (const execution of running) execution.abort();
-  for (const execution of running) {
-    await execution.outcome;
-    const input = execution.input as { runId: string; pipeline: PipelineSpec };
-    const run = await ledger.getRun(input.runId);
-    if (run?.status !== "running") continue;
-    const now = core.now();
-    await core.publisher.publish([
-      createEvent(
-        "PipelineRunFailed",
-        {
-          runId: input.runId,
-          startedAt: run.startedAt,
-          endedAt: now.toISOString(),
-          failedSteps: run.steps.filter((s) => s.status === "running").map((s) => s.step),
-          error: "aborted: the embedded control plane was stopped while the run was going",
-        },
-        { pipeline: input.pipeline.name, now },
-      ),
-    ]);
-    await ledger.releaseRunLock({ pipeline: input.pipeline.name, runId: input.runId });
   }
 }

@@ -1,5 +1,6 @@
 import type { TapestryEvent } from "@tapestry/core/events";
 import { createColors } from "picocolors";
+import type { DeadLetter } from "../bus";
 
 const seconds = (ms: number | undefined) => (ms === undefined ? "" : `${(ms / 1000).toFixed(1)} s`);
 const count = (n: number | undefined, unit: string) =>
@@ -42,7 +43,34 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
     }
     case "PipelineRunSkipped": {
       const d = event.detail.data;
-      return line(c.yellow(`↷ run ${d.runId} skipped: run ${d.activeRunId} is still going (overlap: skip)`));
+      const why =
+        d.reason === "queue-timeout"
+          ? `it waited longer than a run can take for run ${d.activeRunId} (overlap: queue)`
+          : `run ${d.activeRunId} is still going (overlap: skip)`;
+      return line(c.yellow(`↷ run ${d.runId} skipped: ${why}`));
+    }
+    case "PipelineRunQueued": {
+      const d = event.detail.data;
+      return line(c.yellow(`… run ${d.runId} queued behind run ${d.waitingFor} (overlap: queue)`));
+    }
+    case "PipelineRunCancelRequested": {
+      const d = event.detail.data;
+      return line(c.yellow(`■ run ${d.runId}: cancel requested${d.note ? ` (${d.note})` : ""}`));
+    }
+    case "PipelineRunCancelled": {
+      const d = event.detail.data;
+      const steps = d.cancelledSteps.length > 0 ? `; jobs cancelled: ${d.cancelledSteps.join(", ")}` : "";
+      return line(c.yellow(`■ run ${d.runId} cancelled${steps}${d.error ? `; ${d.error}` : ""}`));
     }
   }
+}
+
+/** A bus delivery that failed for good: the ledger (or the console) is missing an event. */
+export function formatDeadLetter(letter: DeadLetter, options: { color: boolean }): string {
+  const c = createColors(options.color);
+  const time = c.dim(letter.failedAt.slice(11, 19));
+  const { detail } = letter.event;
+  return c.red(
+    `${time} ✘ ${letter.subscription} could not take ${letter.event["detail-type"]} of run ${detail.metadata.correlationId} after ${letter.attempts} attempts: ${letter.errorMessage} (counted in /status as controlPlane.deadLetters)`,
+  );
 }

@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
-import { TapestryError } from "@tapestry/core/errors";
-import type { TapestryEvent } from "@tapestry/core/events";
+import { LedgerUnavailableError, TapestryError } from "@tapestry/core/errors";
+import { factKey, type TapestryEvent } from "@tapestry/core/events";
 import {
   checkPageLimit,
   decodeRunCursor,
@@ -11,7 +11,9 @@ import {
   type LockResult,
   ledgerInstant,
   projectRun,
+  type QueueEntryRequest,
   type RunLedger,
+  type RunLockHolder,
   type RunLockRequest,
   type RunPage,
   type RunRecord,
@@ -20,10 +22,12 @@ import {
 /**
  * The embedded control plane's run ledger, on SQLite (`node:sqlite`, built into Node 24).
  *
- * - events: every event once (its ULID is the key), with its run, pipeline and time;
+ * - events: every event once (its ULID is the key), with its run, pipeline, time and fact key (a
+ *   second event stating the same fact of the run is not stored: see `factKey`);
  * - runs: each run's record, re-projected from all its events whenever a new one arrives (in the
  *   same transaction as the insert), and the time of its earliest event, by which runs are listed;
- * - locks: one run lock per pipeline, with its expiry.
+ * - locks: one run lock per pipeline, with its expiry and its owner (the control plane's session);
+ * - queue: the runs of `overlap: queue` pipelines waiting for the lock, first asked first.
  *
  * Times are stored as UTC ISO 8601 with milliseconds (`Date#toISOString`), so text order is time
  * order. Every write runs in a `BEGIN IMMEDIATE` transaction: two processes sharing a file
@@ -46,6 +50,7 @@ export class SqliteRunLedger implements RunLedger {
         db.exec("PRAGMA synchronous = NORMAL");
       }
       db.exec(SCHEMA);
+      migrate(db);
       return new SqliteRunLedger(db);
     } catch (error) {
       db.close();
@@ -60,28 +65,86 @@ export class SqliteRunLedger implements RunLedger {
   async acquireRunLock(input: RunLockRequest): Promise<LockResult> {
     const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
     const now = ledgerInstant(input.now, "now");
-    return this.transaction(() => {
-      const taken = this.statements.takeLock.run(input.pipeline, input.runId, expiresAt, now);
-      if (Number(taken.changes) === 1) return { acquired: true } as const;
-      const holder = this.statements.getLock.get(input.pipeline);
-      return { acquired: false, heldBy: text(holder?.run_id, "locks.run_id") } as const;
+    return this.transaction((): LockResult => {
+      if (input.queue) this.enqueue(input.pipeline, input.runId, input.queue);
+      const queue = this.liveQueue(input.pipeline, now);
+      const place = queue.findIndex((entry) => entry.runId === input.runId);
+      const head = queue[0];
+      const holder = this.statements.getLiveLock.get(input.pipeline, now);
+      const heldBy = holder === undefined ? undefined : text(holder.run_id, "locks.run_id");
+      // First asked, first started: a queued run takes the lock only when its turn has come.
+      if (input.queue && head !== undefined && head.runId !== input.runId && heldBy !== input.runId) {
+        return {
+          acquired: false,
+          heldBy: heldBy ?? head.runId,
+          ...(place >= 0 ? { position: place + 1 } : {}),
+        };
+      }
+      const taken = this.statements.takeLock.run(
+        input.pipeline,
+        input.runId,
+        expiresAt,
+        now,
+        input.owner ?? null,
+      );
+      if (Number(taken.changes) === 1) {
+        this.statements.dequeue.run(input.pipeline, input.runId);
+        return { acquired: true };
+      }
+      return {
+        acquired: false,
+        heldBy: text(this.statements.getLock.get(input.pipeline)?.run_id, "locks.run_id"),
+        ...(place >= 0 ? { position: place + 1 } : {}),
+      };
     });
   }
 
-  async getRunLock(pipeline: string, now: string): Promise<{ runId: string; expiresAt: string } | undefined> {
+  async getRunLock(pipeline: string, now: string): Promise<RunLockHolder | undefined> {
     const row = this.statements.getLiveLock.get(pipeline, ledgerInstant(now, "now"));
-    if (row === undefined) return undefined;
-    return { runId: text(row.run_id, "locks.run_id"), expiresAt: text(row.expires_at, "locks.expires_at") };
+    return row === undefined ? undefined : lockOfRow(row);
   }
 
   async releaseRunLock(input: { pipeline: string; runId: string }): Promise<void> {
-    this.transaction(() => this.statements.releaseLock.run(input.pipeline, input.runId));
+    this.transaction(() => {
+      this.statements.releaseLock.run(input.pipeline, input.runId);
+      this.statements.dequeue.run(input.pipeline, input.runId);
+    });
+  }
+
+  async enqueueRun(
+    input: { pipeline: string; runId: string; now: string } & QueueEntryRequest,
+  ): Promise<number> {
+    const now = ledgerInstant(input.now, "now");
+    return this.transaction(() => {
+      this.enqueue(input.pipeline, input.runId, input);
+      return this.liveQueue(input.pipeline, now).findIndex((entry) => entry.runId === input.runId) + 1;
+    });
+  }
+
+  async listQueuedRuns(
+    pipeline: string,
+    now: string,
+  ): Promise<readonly { runId: string; requestedAt: string }[]> {
+    return this.liveQueue(pipeline, ledgerInstant(now, "now"));
+  }
+
+  /** Every run lock held, expired or not (the embedded control plane's restart looks for dead owners). */
+  async listRunLocks(): Promise<readonly RunLockHolder[]> {
+    return this.statements.allLocks.all().map(lockOfRow);
+  }
+
+  /** The runs whose record is not an outcome yet (queued or running), oldest first. */
+  async listUnfinishedRuns(): Promise<readonly RunRecord[]> {
+    return this.statements.unfinishedRuns.all().map(recordOfRow);
   }
 
   async record(event: TapestryEvent): Promise<void> {
     const incoming = incomingEvent(event);
     const { runId } = incoming;
+    const fact = factKey(incoming.event);
     this.transaction(() => {
+      // a second copy of a fact (a retried task's) changes nothing, whatever its id
+      if (this.statements.getFact.get(runId, fact) !== undefined) return;
       const inserted = this.statements.insertEvent.run(
         incoming.id,
         runId,
@@ -89,6 +152,7 @@ export class SqliteRunLedger implements RunLedger {
         incoming.occurredAt,
         incoming.event["detail-type"],
         JSON.stringify(incoming.event),
+        fact,
       );
       if (Number(inserted.changes) === 0) return; // seen before: nothing changes
       const rows = this.statements.eventsOfRun.all(runId);
@@ -151,8 +215,28 @@ export class SqliteRunLedger implements RunLedger {
     return this.statements.eventsOfRun.all(runId).map(eventOfRow);
   }
 
+  private enqueue(pipeline: string, runId: string, entry: QueueEntryRequest): void {
+    this.statements.enqueue.run(
+      pipeline,
+      runId,
+      ledgerInstant(entry.requestedAt, "requestedAt"),
+      ledgerInstant(entry.expiresAt, "queue.expiresAt"),
+    );
+  }
+
+  private liveQueue(pipeline: string, now: string): { runId: string; requestedAt: string }[] {
+    return this.statements.liveQueue.all(pipeline, now).map((row) => ({
+      runId: text(row.run_id, "queue.run_id"),
+      requestedAt: text(row.requested_at, "queue.requested_at"),
+    }));
+  }
+
   private transaction<T>(work: () => T): T {
-    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      throw unavailable(error);
+    }
     try {
       const result = work();
       this.db.exec("COMMIT");
@@ -186,24 +270,79 @@ CREATE TABLE IF NOT EXISTS locks (
   run_id TEXT NOT NULL,
   expires_at TEXT NOT NULL
 ) STRICT;
-PRAGMA user_version = 1;
 `;
+
+/**
+ * Version 2 (this release): each event's fact key (unique within its run), each lock's owner, and
+ * the queue. Ledgers of version 1 are migrated in place: the fact keys of their events are filled
+ * in event order, the first copy of a fact keeping the key (later copies stay, keyless).
+ */
+function migrate(db: DatabaseSync): void {
+  const row = db.prepare("PRAGMA user_version").get();
+  const version = Number(row?.user_version ?? 0) || 1;
+  if (version >= 2) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec("ALTER TABLE events ADD COLUMN fact_key TEXT");
+    db.exec("ALTER TABLE locks ADD COLUMN owner TEXT");
+    db.exec(`CREATE TABLE IF NOT EXISTS queue (
+      pipeline TEXT NOT NULL,
+      run_id TEXT NOT NULL,
+      requested_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL,
+      PRIMARY KEY (pipeline, run_id)
+    ) STRICT`);
+    const seen = new Set<string>();
+    const setKey = db.prepare("UPDATE events SET fact_key = ? WHERE id = ?");
+    for (const event of db
+      .prepare("SELECT id, run_id, body FROM events ORDER BY run_id, occurred_at, id")
+      .all()) {
+      const key = `${text(event.run_id, "events.run_id")}\u0000${factKey(eventOfRow(event))}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      setKey.run(factKey(eventOfRow(event)), text(event.id, "events.id"));
+    }
+    db.exec("CREATE UNIQUE INDEX IF NOT EXISTS events_by_fact ON events (run_id, fact_key)");
+    db.exec("PRAGMA user_version = 2");
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
 
 function prepareStatements(db: DatabaseSync) {
   const statement = (sql: string): StatementSync => db.prepare(sql);
   return {
     // free, expired or already ours (re-entrant: the new expiry replaces the old one)
     takeLock: statement(
-      `INSERT INTO locks (pipeline, run_id, expires_at) VALUES (?1, ?2, ?3)
-       ON CONFLICT (pipeline) DO UPDATE SET run_id = excluded.run_id, expires_at = excluded.expires_at
+      `INSERT INTO locks (pipeline, run_id, expires_at, owner) VALUES (?1, ?2, ?3, ?5)
+       ON CONFLICT (pipeline) DO UPDATE SET
+         run_id = excluded.run_id, expires_at = excluded.expires_at, owner = excluded.owner
        WHERE locks.expires_at <= ?4 OR locks.run_id = excluded.run_id`,
     ),
-    getLock: statement("SELECT run_id, expires_at FROM locks WHERE pipeline = ?"),
-    getLiveLock: statement("SELECT run_id, expires_at FROM locks WHERE pipeline = ? AND expires_at > ?"),
+    getLock: statement("SELECT pipeline, run_id, expires_at, owner FROM locks WHERE pipeline = ?"),
+    getLiveLock: statement(
+      "SELECT pipeline, run_id, expires_at, owner FROM locks WHERE pipeline = ? AND expires_at > ?",
+    ),
+    allLocks: statement("SELECT pipeline, run_id, expires_at, owner FROM locks ORDER BY pipeline"),
     releaseLock: statement("DELETE FROM locks WHERE pipeline = ? AND run_id = ?"),
+    enqueue: statement(
+      "INSERT OR IGNORE INTO queue (pipeline, run_id, requested_at, expires_at) VALUES (?, ?, ?, ?)",
+    ),
+    liveQueue: statement(
+      `SELECT run_id, requested_at FROM queue WHERE pipeline = ? AND expires_at > ?
+       ORDER BY requested_at, run_id`,
+    ),
+    dequeue: statement("DELETE FROM queue WHERE pipeline = ? AND run_id = ?"),
+    getFact: statement("SELECT 1 FROM events WHERE run_id = ? AND fact_key = ?"),
     insertEvent: statement(
-      `INSERT OR IGNORE INTO events (id, run_id, pipeline, occurred_at, detail_type, body)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO events (id, run_id, pipeline, occurred_at, detail_type, body, fact_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    unfinishedRuns: statement(
+      `SELECT run_id, first_event_at, record FROM runs
+       WHERE json_extract(record, '$.status') IN ('queued', 'running') ORDER BY first_event_at, run_id`,
     ),
     eventsOfRun: statement("SELECT occurred_at, body FROM events WHERE run_id = ? ORDER BY occurred_at, id"),
     upsertRun: statement(
@@ -228,6 +367,26 @@ function text(value: SQLOutputValue | undefined, column: string): string {
   if (typeof value !== "string")
     throw new TapestryError(`the SQLite ledger is damaged: ${column} is not text`);
   return value;
+}
+
+function lockOfRow(row: Record<string, SQLOutputValue>): RunLockHolder {
+  const owner = row.owner;
+  return {
+    pipeline: text(row.pipeline, "locks.pipeline"),
+    runId: text(row.run_id, "locks.run_id"),
+    expiresAt: text(row.expires_at, "locks.expires_at"),
+    ...(typeof owner === "string" ? { owner } : {}),
+  };
+}
+
+/** SQLite answering "busy" past its timeout (another process holds the file) is worth retrying. */
+function unavailable(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  return /database is (locked|busy)/i.test(message)
+    ? new LedgerUnavailableError(`the SQLite ledger is busy (another process holds it): ${message}`, {
+        cause: error,
+      })
+    : error;
 }
 
 function recordOfRow(row: Record<string, SQLOutputValue>): RunRecord {

@@ -6,14 +6,20 @@ import {
   type PipelineRunFunction,
   taskResources,
 } from "@tapestry/core/pipeline";
-import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import {
+  ExecutionAbortedError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type StateMachineDefinition,
+} from "aws-local-stepfunctions";
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
 
 export type ExecutionOutcome =
   | { readonly status: "SUCCEEDED"; readonly output: unknown }
   | { readonly status: "FAILED"; readonly error: string; readonly cause: string }
-  | { readonly status: "ABORTED" };
+  | { readonly status: "TIMED_OUT" }
+  | { readonly status: "ABORTED"; readonly cause?: string };
 
 export interface LocalExecution {
   readonly name: string;
@@ -27,7 +33,18 @@ export interface LocalExecution {
   transitions(): number;
   /** the names of the states entered, in order */
   statesEntered(): readonly string[];
-  abort(): void;
+  /**
+   * Stops the execution as StopExecution does: no state is entered after it, and no Task starts
+   * (a Task whose handler is already running finishes; `settled()` waits for it).
+   */
+  abort(cause?: string): void;
+  /** resolves when no task handler of the execution is running any more (never rejects) */
+  settled(): Promise<void>;
+}
+
+/** Raised instead of running a Task of an execution that was aborted: nothing runs after a stop. */
+export class ExecutionStoppedError extends TapestryError {
+  override readonly name = "ExecutionStoppedError";
 }
 
 /**
@@ -99,14 +116,22 @@ export class LocalStepFunctions {
     type RunOptions = NonNullable<Parameters<StateMachine["run"]>[1]>;
     type Json = Parameters<StateMachine["run"]>[0];
     const failedMaps = new Set<string>();
+    const inFlight = new Set<Promise<unknown>>();
+    let stopped: string | undefined;
     const guarded: Record<string, TaskHandler> = {};
     for (const [state, handler] of Object.entries(this.taskHandlers)) {
       guarded[state] = async (taskInput) => {
         // Let the event log catch up with a MapIterationFailed logged just before this Task.
         await new Promise((resolve) => setImmediate(resolve));
+        // aws-local-stepfunctions keeps running Map iterations (and their Tasks) after an abort;
+        // Step Functions enters no state after StopExecution: neither does this runner.
+        if (stopped !== undefined)
+          throw new ExecutionStoppedError(`${state} not run: the execution was stopped`);
         const failed = [...failedMaps].find((map) => this.tasksInMaps.get(map)?.has(state));
         if (failed) throw new MapAlreadyFailedError(`${state} not run: an iteration of ${failed} has failed`);
-        return handler(taskInput);
+        const running = handler(taskInput);
+        inFlight.add(running);
+        return running.finally(() => inFlight.delete(running));
       };
     }
     const run = this.machine.run(input as Json, {
@@ -130,7 +155,8 @@ export class LocalStepFunctions {
     const outcome = run.result.then(
       (output): ExecutionOutcome => ({ status: "SUCCEEDED", output }),
       (error: unknown): ExecutionOutcome => {
-        if (error instanceof ExecutionAbortedError) return { status: "ABORTED" };
+        if (error instanceof ExecutionAbortedError) return { status: "ABORTED", cause: stopped };
+        if (error instanceof ExecutionTimeoutError) return { status: "TIMED_OUT" };
         const caught = (error as { cause?: { name?: string; message?: string; cause?: unknown } }).cause;
         return {
           status: "FAILED",
@@ -152,7 +178,13 @@ export class LocalStepFunctions {
       isRunning: () => running,
       transitions: () => entered.length,
       statesEntered: () => entered,
-      abort: () => run.abort(),
+      abort: (cause = "stopped") => {
+        stopped ??= cause;
+        run.abort();
+      },
+      settled: async () => {
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      },
     };
     this.all.set(name, execution);
     return execution;
@@ -160,6 +192,10 @@ export class LocalStepFunctions {
 
   executions(): readonly LocalExecution[] {
     return [...this.all.values()];
+  }
+
+  execution(name: string): LocalExecution | undefined {
+    return this.all.get(name);
   }
 
   /** Resolves when every execution started so far has ended. */

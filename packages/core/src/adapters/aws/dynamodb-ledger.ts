@@ -6,19 +6,22 @@ import {
   PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { TapestryError } from "../../errors";
-import type { TapestryEvent } from "../../events";
+import { LedgerUnavailableError, TapestryError } from "../../errors";
+import { factKey, type TapestryEvent } from "../../events";
 import {
   checkPageLimit,
+  compareEvents,
   decodeRunCursor,
   encodeRunCursor,
   incomingEvent,
   type LockResult,
   ledgerInstant,
   projectRun,
+  type QueueEntryRequest,
   type RunCursor,
   type RunLedger,
   RunLockContendedError,
+  type RunLockHolder,
   type RunLockRequest,
   type RunPage,
   type RunRecord,
@@ -33,14 +36,34 @@ export interface DynamoDbRunLedgerOptions {
 
 type Item = NonNullable<GetCommandOutput["Item"]>;
 
+interface QueueItem {
+  readonly runId: string;
+  readonly requestedAt: string;
+  readonly expiresAt: string;
+}
+
 const PK = LEDGER_TABLE.partitionKey;
 const SK = LEDGER_TABLE.sortKey;
 const TTL = LEDGER_TABLE.timeToLiveAttribute;
 const RUNS_BY_PIPELINE = LEDGER_TABLE.runsByPipelineIndex;
 
 const LOCK_SORT_KEY = "LOCK";
+const QUEUE_SORT_KEY_PREFIX = "QUEUE#";
 const RUN_SORT_KEY = "RUN";
 const EVENT_SORT_KEY_PREFIX = "EVENT#";
+
+/**
+ * DynamoDB's answers that say "not now" rather than "no": after the SDK's own retries they become
+ * LedgerUnavailableError, which the state machine retries by name.
+ */
+const TRANSIENT_ERRORS = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "TimeoutError",
+]);
 
 /**
  * Between a refused lock put and the read of its holder, the holder may release the lock (or it
@@ -53,9 +76,13 @@ const LOCK_BACKOFF = { baseDelayMs: 20, maxDelayMs: 200 } as const;
 /**
  * The deployed control plane's run ledger, on one DynamoDB table (see LEDGER_TABLE):
  *
- * - `LOCK#<pipeline>` / `LOCK`: the pipeline's run lock (runId, expiresAt, and a TTL so DynamoDB
- *   eventually sweeps stale locks; expiry is decided by expiresAt alone);
- * - `RUN#<runId>` / `EVENT#<occurredAt>#<event id>`: every event once, in (occurredAt, id) order;
+ * - `LOCK#<pipeline>` / `LOCK`: the pipeline's run lock (runId, expiresAt, owner, and a TTL so
+ *   DynamoDB eventually sweeps stale locks; expiry is decided by expiresAt alone);
+ * - `LOCK#<pipeline>` / `QUEUE#<requestedAt>#<runId>`: a queued run's place (overlap: queue), in
+ *   the order the runs were asked for, with its expiry (and a TTL);
+ * - `RUN#<runId>` / `EVENT#<fact key>`: every fact of the run once (see `factKey`: a retried task's
+ *   second copy of an event is not stored); ledgers of earlier releases keyed events
+ *   `EVENT#<occurredAt>#<id>`, which are read the same way;
  * - `RUN#<runId>` / `RUN`: the run's record, re-projected from all its events whenever a new one
  *   arrives, with the number of events it was projected from; it is also the item of the
  *   `runsByPipeline` index (`PIPELINE#<pipeline>` / `<firstEventAt>#<runId>`), which lists runs.
@@ -80,11 +107,31 @@ export class DynamoDbRunLedger implements RunLedger {
   async acquireRunLock(input: RunLockRequest): Promise<LockResult> {
     const expiresAt = ledgerInstant(input.expiresAt, "expiresAt");
     const now = ledgerInstant(input.now, "now");
-    return retry((attempt) => this.tryRunLock(input, expiresAt, now, attempt), {
+    let position: { position?: number } = {};
+    if (input.queue) {
+      await this.putQueueEntry(input.pipeline, input.runId, input.queue);
+      const queue = await this.liveQueue(input.pipeline, now);
+      const place = queue.findIndex((entry) => entry.runId === input.runId);
+      position = place >= 0 ? { position: place + 1 } : {};
+      const head = queue[0];
+      // First asked, first started: a queued run takes the lock only when its turn has come.
+      if (head !== undefined && head.runId !== input.runId) {
+        const holder = await this.readLock(input.pipeline);
+        const live = holder !== undefined && holder.expiresAt > now ? holder : undefined;
+        if (live?.runId !== input.runId)
+          return { acquired: false, heldBy: live?.runId ?? head.runId, ...position };
+      }
+    }
+    const result = await retry((attempt) => this.tryRunLock(input, expiresAt, now, attempt), {
       ...LOCK_BACKOFF,
       maxAttempts: LOCK_ATTEMPTS,
       retryable: (error) => error instanceof RunLockContendedError,
     });
+    if (result.acquired) {
+      if (input.queue) await this.deleteQueueEntry(input.pipeline, input.runId);
+      return result;
+    }
+    return { ...result, ...position };
   }
 
   private async tryRunLock(
@@ -94,22 +141,25 @@ export class DynamoDbRunLedger implements RunLedger {
     attempt: number,
   ): Promise<LockResult> {
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            [PK]: lockPartitionKey(input.pipeline),
-            [SK]: LOCK_SORT_KEY,
-            runId: input.runId,
-            expiresAt,
-            // rounded up: TTL may delete an item any time after it, and must never free a live lock
-            [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
-          },
-          // free, expired or already ours (re-entrant: the new expiry replaces the old one)
-          ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
-          ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
-          ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
-        }),
+      await this.guard(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [PK]: lockPartitionKey(input.pipeline),
+              [SK]: LOCK_SORT_KEY,
+              runId: input.runId,
+              ...(input.owner === undefined ? {} : { owner: input.owner }),
+              expiresAt,
+              // rounded up: TTL may delete an item any time after it, and must never free a live lock
+              [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
+            },
+            // free, expired or already ours (re-entrant: the new expiry replaces the old one)
+            ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
+            ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
+            ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
+          }),
+        ),
       );
       return { acquired: true };
     } catch (error) {
@@ -125,22 +175,41 @@ export class DynamoDbRunLedger implements RunLedger {
     );
   }
 
-  async getRunLock(pipeline: string, now: string): Promise<{ runId: string; expiresAt: string } | undefined> {
+  async getRunLock(pipeline: string, now: string): Promise<RunLockHolder | undefined> {
     const at = ledgerInstant(now, "now");
     const holder = await this.readLock(pipeline);
     return holder !== undefined && holder.expiresAt > at ? holder : undefined;
   }
 
+  async enqueueRun(
+    input: { pipeline: string; runId: string; now: string } & QueueEntryRequest,
+  ): Promise<number> {
+    const now = ledgerInstant(input.now, "now");
+    await this.putQueueEntry(input.pipeline, input.runId, input);
+    const queue = await this.liveQueue(input.pipeline, now);
+    return queue.findIndex((entry) => entry.runId === input.runId) + 1;
+  }
+
+  async listQueuedRuns(
+    pipeline: string,
+    now: string,
+  ): Promise<readonly { runId: string; requestedAt: string }[]> {
+    return this.liveQueue(pipeline, ledgerInstant(now, "now"));
+  }
+
   async releaseRunLock(input: { pipeline: string; runId: string }): Promise<void> {
+    await this.deleteQueueEntry(input.pipeline, input.runId);
     try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { [PK]: lockPartitionKey(input.pipeline), [SK]: LOCK_SORT_KEY },
-          ConditionExpression: "#runId = :runId",
-          ExpressionAttributeNames: { "#runId": "runId" },
-          ExpressionAttributeValues: { ":runId": input.runId },
-        }),
+      await this.guard(() =>
+        this.client.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: { [PK]: lockPartitionKey(input.pipeline), [SK]: LOCK_SORT_KEY },
+            ConditionExpression: "#runId = :runId",
+            ExpressionAttributeNames: { "#runId": "runId" },
+            ExpressionAttributeValues: { ":runId": input.runId },
+          }),
+        ),
       );
     } catch (error) {
       // nobody holds it, or another run does: either way not ours to release
@@ -153,19 +222,22 @@ export class DynamoDbRunLedger implements RunLedger {
     const { runId } = incoming;
     let seenBefore = false;
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            [PK]: runPartitionKey(runId),
-            [SK]: `${EVENT_SORT_KEY_PREFIX}${incoming.occurredAt}#${incoming.id}`,
-            body: JSON.stringify(incoming.event),
-            detailType: incoming.event["detail-type"],
-            pipeline: incoming.pipeline,
-          },
-          ConditionExpression: "attribute_not_exists(#pk)",
-          ExpressionAttributeNames: { "#pk": PK },
-        }),
+      await this.guard(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [PK]: runPartitionKey(runId),
+              // one item per fact: a second copy of the fact (a retried task's) is refused below
+              [SK]: `${EVENT_SORT_KEY_PREFIX}${factKey(incoming.event)}`,
+              body: JSON.stringify(incoming.event),
+              detailType: incoming.event["detail-type"],
+              pipeline: incoming.pipeline,
+            },
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": PK },
+          }),
+        ),
       );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
@@ -182,24 +254,26 @@ export class DynamoDbRunLedger implements RunLedger {
     if (run === undefined || first === undefined) return;
     const firstEventAt = ledgerInstant(first.detail.metadata.occurredAt, "occurredAt");
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            [PK]: runPartitionKey(runId),
-            [SK]: RUN_SORT_KEY,
-            record: JSON.stringify(run),
-            pipeline: run.pipeline,
-            firstEventAt,
-            eventCount: events.length,
-            [RUNS_BY_PIPELINE.partitionKey]: pipelineIndexKey(run.pipeline),
-            [RUNS_BY_PIPELINE.sortKey]: `${firstEventAt}#${runId}`,
-          },
-          // a projector that saw fewer events (a subset of ours) never overwrites one that saw more
-          ConditionExpression: "attribute_not_exists(#pk) OR #eventCount <= :eventCount",
-          ExpressionAttributeNames: { "#pk": PK, "#eventCount": "eventCount" },
-          ExpressionAttributeValues: { ":eventCount": events.length },
-        }),
+      await this.guard(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              [PK]: runPartitionKey(runId),
+              [SK]: RUN_SORT_KEY,
+              record: JSON.stringify(run),
+              pipeline: run.pipeline,
+              firstEventAt,
+              eventCount: events.length,
+              [RUNS_BY_PIPELINE.partitionKey]: pipelineIndexKey(run.pipeline),
+              [RUNS_BY_PIPELINE.sortKey]: `${firstEventAt}#${runId}`,
+            },
+            // a projector that saw fewer events (a subset of ours) never overwrites one that saw more
+            ConditionExpression: "attribute_not_exists(#pk) OR #eventCount <= :eventCount",
+            ExpressionAttributeNames: { "#pk": PK, "#eventCount": "eventCount" },
+            ExpressionAttributeValues: { ":eventCount": events.length },
+          }),
+        ),
       );
     } catch (error) {
       // a concurrent projector saw more events than we did: its record already includes ours
@@ -208,12 +282,14 @@ export class DynamoDbRunLedger implements RunLedger {
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const { Item: item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: runPartitionKey(runId), [SK]: RUN_SORT_KEY },
-        ConsistentRead: true,
-      }),
+    const { Item: item } = await this.guard(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [PK]: runPartitionKey(runId), [SK]: RUN_SORT_KEY },
+          ConsistentRead: true,
+        }),
+      ),
     );
     return item === undefined ? undefined : recordOfItem(item);
   }
@@ -261,14 +337,16 @@ export class DynamoDbRunLedger implements RunLedger {
 
   /** How many events the run's stored record was projected from (0: it has none). */
   private async projectedEventCount(runId: string): Promise<number> {
-    const { Item: item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: runPartitionKey(runId), [SK]: RUN_SORT_KEY },
-        ProjectionExpression: "#eventCount",
-        ExpressionAttributeNames: { "#eventCount": "eventCount" },
-        ConsistentRead: true,
-      }),
+    const { Item: item } = await this.guard(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [PK]: runPartitionKey(runId), [SK]: RUN_SORT_KEY },
+          ProjectionExpression: "#eventCount",
+          ExpressionAttributeNames: { "#eventCount": "eventCount" },
+          ConsistentRead: true,
+        }),
+      ),
     );
     if (item === undefined) return 0;
     const count: unknown = item.eventCount;
@@ -278,26 +356,125 @@ export class DynamoDbRunLedger implements RunLedger {
     return count;
   }
 
-  /** Every event of the run, in (occurredAt, id) order: the sort key's order. */
+  /** Every event of the run, in (occurredAt, id) order. */
   private async eventsOfRun(runId: string): Promise<TapestryEvent[]> {
     const events: TapestryEvent[] = [];
     let startKey: Item | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :eventPrefix)",
-          ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-          ExpressionAttributeValues: { ":pk": runPartitionKey(runId), ":eventPrefix": EVENT_SORT_KEY_PREFIX },
-          // the projection must see the event just written, and every one before it
-          ConsistentRead: true,
-          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-        }),
+      const page = await this.guard(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :eventPrefix)",
+            ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+            ExpressionAttributeValues: {
+              ":pk": runPartitionKey(runId),
+              ":eventPrefix": EVENT_SORT_KEY_PREFIX,
+            },
+            // the projection must see the event just written, and every one before it
+            ConsistentRead: true,
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          }),
+        ),
       );
       for (const item of page.Items ?? []) events.push(eventOfItem(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return events;
+    // the sort key is the fact, not the time
+    return events.sort(compareEvents);
+  }
+
+  private async putQueueEntry(pipeline: string, runId: string, entry: QueueEntryRequest): Promise<void> {
+    // a place once taken is kept: asking again (at another time) does not move a run back
+    if ((await this.queueEntries(pipeline)).some((e) => e.runId === runId)) return;
+    const requestedAt = ledgerInstant(entry.requestedAt, "requestedAt");
+    const expiresAt = ledgerInstant(entry.expiresAt, "queue.expiresAt");
+    await this.guard(() =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: lockPartitionKey(pipeline),
+            [SK]: `${QUEUE_SORT_KEY_PREFIX}${requestedAt}#${runId}`,
+            runId,
+            requestedAt,
+            expiresAt,
+            [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
+          },
+        }),
+      ),
+    );
+  }
+
+  /** The live entries of a pipeline's queue, first asked first (the sort key's order). */
+  private async liveQueue(pipeline: string, now: string): Promise<{ runId: string; requestedAt: string }[]> {
+    return (await this.queueEntries(pipeline))
+      .filter((entry) => entry.expiresAt > now)
+      .map(({ runId, requestedAt }) => ({ runId, requestedAt }));
+  }
+
+  /** Every entry of a pipeline's queue, expired ones included (DynamoDB's TTL sweeps them eventually). */
+  private async queueEntries(pipeline: string): Promise<QueueItem[]> {
+    const entries: QueueItem[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.guard(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :queuePrefix)",
+            ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+            ExpressionAttributeValues: {
+              ":pk": lockPartitionKey(pipeline),
+              ":queuePrefix": QUEUE_SORT_KEY_PREFIX,
+            },
+            // who is first must be read after every place taken before
+            ConsistentRead: true,
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        entries.push({
+          runId: stringAttribute(item, "runId"),
+          requestedAt: stringAttribute(item, "requestedAt"),
+          expiresAt: stringAttribute(item, "expiresAt"),
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return entries;
+  }
+
+  private async deleteQueueEntry(pipeline: string, runId: string): Promise<void> {
+    const entry = (await this.queueEntries(pipeline)).find((e) => e.runId === runId);
+    if (entry === undefined) return;
+    await this.guard(() =>
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: {
+            [PK]: lockPartitionKey(pipeline),
+            [SK]: `${QUEUE_SORT_KEY_PREFIX}${entry.requestedAt}#${runId}`,
+          },
+        }),
+      ),
+    );
+  }
+
+  /** A call to DynamoDB, with its "not now" answers named for the state machine's Retry. */
+  private async guard<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof Error && TRANSIENT_ERRORS.has(error.name)) {
+        throw new LedgerUnavailableError(
+          `the DynamoDB ledger ${this.tableName} is unavailable for now (${error.name}): try again`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
   /**
@@ -309,17 +486,19 @@ export class DynamoDbRunLedger implements RunLedger {
     const items: Item[] = [];
     let next = startKey;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: RUNS_BY_PIPELINE.name,
-          KeyConditionExpression: "#gsi1pk = :gsi1pk",
-          ExpressionAttributeNames: { "#gsi1pk": RUNS_BY_PIPELINE.partitionKey },
-          ExpressionAttributeValues: { ":gsi1pk": pipelineIndexKey(pipeline) },
-          ScanIndexForward: false,
-          Limit: wanted - items.length,
-          ...(next === undefined ? {} : { ExclusiveStartKey: next }),
-        }),
+      const page = await this.guard(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: RUNS_BY_PIPELINE.name,
+            KeyConditionExpression: "#gsi1pk = :gsi1pk",
+            ExpressionAttributeNames: { "#gsi1pk": RUNS_BY_PIPELINE.partitionKey },
+            ExpressionAttributeValues: { ":gsi1pk": pipelineIndexKey(pipeline) },
+            ScanIndexForward: false,
+            Limit: wanted - items.length,
+            ...(next === undefined ? {} : { ExclusiveStartKey: next }),
+          }),
+        ),
       );
       items.push(...(page.Items ?? []));
       next = page.LastEvaluatedKey;
@@ -327,17 +506,25 @@ export class DynamoDbRunLedger implements RunLedger {
     return items.slice(0, wanted);
   }
 
-  private async readLock(pipeline: string): Promise<{ runId: string; expiresAt: string } | undefined> {
-    const { Item: item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: lockPartitionKey(pipeline), [SK]: LOCK_SORT_KEY },
-        // a lock read must see the latest put or delete, or two runs could both believe they hold it
-        ConsistentRead: true,
-      }),
+  private async readLock(pipeline: string): Promise<RunLockHolder | undefined> {
+    const { Item: item } = await this.guard(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [PK]: lockPartitionKey(pipeline), [SK]: LOCK_SORT_KEY },
+          // a lock read must see the latest put or delete, or two runs could both believe they hold it
+          ConsistentRead: true,
+        }),
+      ),
     );
     if (item === undefined) return undefined;
-    return { runId: stringAttribute(item, "runId"), expiresAt: stringAttribute(item, "expiresAt") };
+    const owner: unknown = item.owner;
+    return {
+      pipeline,
+      runId: stringAttribute(item, "runId"),
+      expiresAt: stringAttribute(item, "expiresAt"),
+      ...(typeof owner === "string" ? { owner } : {}),
+    };
   }
 }
 

@@ -7,4 +7,7 @@ export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventb
 export { LEDGER_TABLE } from "./ledger-table";
 export { type SecretListing, SsmSecretStore } from "./secret-store";
 export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
-export { StepFunctionsRunStarter, type StepFunctionsRunStarterOptions } from "./step-functions-run-starter";
+export {
+  StepFunctionsRunController,
+  type StepFunctionsRunControllerOptions,
+} from "./step-functions-run-controller";

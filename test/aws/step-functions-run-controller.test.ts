@@ -1,5 +1,5 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { StepFunctionsRunStarter } from "@tapestry/core/adapters/aws";
+import { StepFunctionsRunController } from "@tapestry/core/adapters/aws";
 import { RunAlreadyStartedError, TapestryError } from "@tapestry/core/errors";
 import { silentLogger } from "@tapestry/core/logging";
 import { runInputSchema, scheduledRunId, startScheduledRun } from "@tapestry/core/pipeline";
@@ -10,7 +10,7 @@ import { PIPELINE, STATE_MACHINE_ARN } from "./harness";
 
 const sfn = mockClient(SFNClient);
 const starter = () =>
-  new StepFunctionsRunStarter({
+  new StepFunctionsRunController({
     client: new SFNClient({ region: "us-east-1" }),
     stateMachineArn: STATE_MACHINE_ARN,
   });
@@ -28,7 +28,7 @@ beforeEach(() => {
 
 afterAll(() => sfn.restore());
 
-describe("StepFunctionsRunStarter", () => {
+describe("StepFunctionsRunController", () => {
   it("starts an execution named by the run id, with the state machine's execution input", async () => {
     await starter().start(PIPELINE, RUN_ID, { kind: "schedule", scheduledTime: "2026-03-02T11:00:00.000Z" });
     const calls = sfn.commandCalls(StartExecutionCommand);

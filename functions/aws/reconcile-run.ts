@@ -1,0 +1,9 @@
+/**
+ * Lambda target of the rule on Step Functions' status changes of the pipeline-run state machine
+ * (FAILED, TIMED_OUT, ABORTED): gives the run its one recorded outcome, cancels the jobs it left
+ * running and frees its lock.
+ */
+import { createReconcileRunHandler } from "../pipeline/reconcile-run";
+import { reconcileRunDeps } from "./runtime";
+
+export const handler = createReconcileRunHandler(reconcileRunDeps());

@@ -1,0 +1,328 @@
+import type { PipelineSpec, StepSpec } from "../config";
+import type { CallOptions, JobStatus } from "../connectors/types";
+import { createEvent, type EventPublisher, type RunFailureReason, type TapestryEvent } from "../events";
+import type { RunLedger, RunRecord, StepRecord } from "../ledger";
+import type { Logger } from "../logging";
+import { parseRunId } from "./run-id";
+
+/**
+ * How a run's execution ended outside the state machine's own paths: stopped (by a cancel request,
+ * by hand, or with the process that ran it), past its TimeoutSeconds, past Step Functions' history
+ * limit, or failed where no Catch took it.
+ */
+export type ExecutionEnding = Extract<RunFailureReason, "aborted" | "timed-out" | "history-limit" | "error">;
+
+export interface ReconcileInput {
+  readonly runId: string;
+  readonly ending: ExecutionEnding;
+  /** what the engine or the caller knows of it, e.g. the execution's error and cause */
+  readonly detail?: string;
+}
+
+export interface ReconcileDeps {
+  readonly ledger: Pick<RunLedger, "getRun" | "releaseRunLock">;
+  readonly publisher: EventPublisher;
+  readonly connectors: { cancel(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> };
+  /** the pipeline's spec by name (its steps tell the connectors what a job is) */
+  readonly pipeline: (name: string) => PipelineSpec | undefined;
+  readonly now: () => Date;
+  readonly logger: Logger;
+  /** the tools' jobs still running: cancel them (default), or leave them running and say so */
+  readonly jobs?: "cancel" | "leave";
+  /** how long one job's cancel may take before it is reported as not cancelled (default 20 s) */
+  readonly cancelTimeoutMs?: number;
+}
+
+export interface ReconcileResult {
+  readonly runId: string;
+  /** already-ended: the ledger held an outcome; only the lock was made sure of */
+  readonly outcome: "already-ended" | "failed" | "cancelled";
+  /** steps whose job was cancelled (or had ended by itself) */
+  readonly closed: readonly string[];
+  /** steps whose job could not be cancelled, or was left running on purpose, with why */
+  readonly notCancelled: readonly {
+    readonly step: string;
+    readonly externalId?: string;
+    readonly why: string;
+  }[];
+}
+
+const TERMINAL = new Set<RunRecord["status"]>(["succeeded", "failed", "cancelled", "skipped"]);
+
+const ENDINGS: Record<ExecutionEnding, string> = {
+  aborted: "the run's execution was stopped before it finished",
+  "timed-out": "the run's execution ran past its time limit (the state machine's TimeoutSeconds)",
+  "history-limit":
+    "the run's execution passed Step Functions' limit of 25,000 history events: make its steps' pollIntervalSeconds longer or their timeoutMinutes shorter (docs/performance.md)",
+  error: "the run's execution failed outside the state machine's own paths",
+};
+
+/**
+ * Gives a run whose execution ended outside the state machine's paths its one recorded outcome:
+ * every step it left going is closed (its job cancelled, or, if the job had ended by itself, the
+ * job's own outcome recorded), then PipelineRunCancelled (when a cancel was asked for) or
+ * PipelineRunFailed with the reason, then the run lock and the run's place in the queue are
+ * released. The same on AWS (Step Functions' status change events) and embedded (runs of a process
+ * that is gone, runs stopped with the process).
+ *
+ * Idempotent: a run the ledger already shows ended gets its lock released and nothing else, and a
+ * second delivery halfway through finishes what the first left. What the reconciler states is
+ * marked `reconciled`, so an outcome the state machine stated itself (published just before the
+ * end, not yet projected) stays the truth.
+ */
+export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const run = await deps.ledger.getRun(input.runId);
+  const pipelineName = run?.pipeline ?? parseRunId(input.runId)?.pipeline;
+  if (pipelineName === undefined) {
+    deps.logger.warn("reconcile: not a run id, nothing to do", { runId: input.runId });
+    return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
+  }
+  const release = () => deps.ledger.releaseRunLock({ pipeline: pipelineName, runId: input.runId });
+  if (run && TERMINAL.has(run.status)) {
+    await release();
+    return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
+  }
+
+  const spec = deps.pipeline(pipelineName);
+  const going = (run?.steps ?? []).filter((step) => step.status === "running");
+  const closings = await Promise.all(going.map((step) => closeStep(step, spec, input, deps)));
+  const now = deps.now();
+  const context = { pipeline: pipelineName, now };
+  const stepEvents = closings.flatMap((c) => (c.event ? [c.event] : []));
+  if (stepEvents.length > 0) await deps.publisher.publish(stepEvents);
+
+  const closed = closings.filter((c) => c.closed).map((c) => c.step);
+  const notCancelled = closings.flatMap((c) => (c.problem ? [c.problem] : []));
+  const notCancelledText =
+    notCancelled.length > 0
+      ? `not cancelled: ${notCancelled.map((p) => `${p.step}${p.externalId ? ` (job ${p.externalId})` : ""}: ${p.why}`).join("; ")}`
+      : undefined;
+  const timing = {
+    startedAt: run?.startedAt,
+    endedAt: now.toISOString(),
+    durationMs: run?.startedAt ? Math.max(0, now.getTime() - Date.parse(run.startedAt)) : undefined,
+  };
+
+  const cancelled = run?.cancelRequestedAt !== undefined && input.ending === "aborted";
+  if (cancelled) {
+    await deps.publisher.publish([
+      createEvent(
+        "PipelineRunCancelled",
+        { runId: input.runId, ...timing, cancelledSteps: closed, error: notCancelledText },
+        context,
+      ),
+    ]);
+  } else {
+    const error = [`${input.ending}: ${ENDINGS[input.ending]}`, input.detail, notCancelledText]
+      .filter(Boolean)
+      .join("; ");
+    await deps.publisher.publish([
+      createEvent(
+        "PipelineRunFailed",
+        {
+          runId: input.runId,
+          ...timing,
+          failedSteps: going.map((step) => step.step),
+          error,
+          reason: input.ending,
+          reconciled: true,
+        },
+        context,
+      ),
+    ]);
+  }
+  await release();
+  deps.logger.info("run reconciled", {
+    runId: input.runId,
+    ending: input.ending,
+    outcome: cancelled ? "cancelled" : "failed",
+    closed,
+    notCancelled: notCancelled.map((p) => p.step),
+  });
+  return { runId: input.runId, outcome: cancelled ? "cancelled" : "failed", closed, notCancelled };
+}
+
+interface StepClosing {
+  readonly step: string;
+  readonly event?: TapestryEvent;
+  /** the job is not running any more (cancelled by us, or ended by itself) */
+  readonly closed: boolean;
+  readonly problem?: ReconcileResult["notCancelled"][number];
+}
+
+/** Cancels (or leaves) one step's job and says what became of the step. */
+async function closeStep(
+  step: StepRecord,
+  spec: PipelineSpec | undefined,
+  input: ReconcileInput,
+  deps: ReconcileDeps,
+): Promise<StepClosing> {
+  const stepSpec = spec?.stages.flatMap((stage) => stage.steps).find((s) => s.name === step.step);
+  const ref = { runId: input.runId, stage: step.stage, step: step.step, tool: step.tool };
+  const aborted = (error: string, problem?: StepClosing["problem"]): StepClosing => {
+    const now = deps.now();
+    return {
+      step: step.step,
+      closed: problem === undefined,
+      problem,
+      event: createEvent(
+        "StepFailed",
+        {
+          ...ref,
+          externalId: step.externalId,
+          url: step.url,
+          reason: "aborted",
+          error,
+          startedAt: step.startedAt,
+          endedAt: now.toISOString(),
+          durationMs: step.startedAt ? Math.max(0, now.getTime() - Date.parse(step.startedAt)) : undefined,
+          reconciled: true,
+        },
+        { pipeline: spec?.name ?? parseRunId(input.runId)?.pipeline ?? "", now },
+      ),
+    };
+  };
+  const why = `the run ended (${input.ending})`;
+  const { externalId } = step;
+  if (externalId === undefined) {
+    return aborted(`${why} while the step was starting its ${step.tool} job: no job id was recorded`, {
+      step: step.step,
+      why: "no job id was recorded (the start was in flight): look for it in the tool",
+    });
+  }
+  if (deps.jobs === "leave") {
+    return aborted(`${why}; its ${step.tool} job ${externalId} was left running (reconcile: leave)`, {
+      step: step.step,
+      externalId,
+      why: "left running on purpose (reconcile: leave)",
+    });
+  }
+  if (stepSpec === undefined) {
+    return aborted(
+      `${why}; its ${step.tool} job ${externalId} could not be cancelled: the step is no longer in the config`,
+      {
+        step: step.step,
+        externalId,
+        why: "the step is no longer in the config",
+      },
+    );
+  }
+  let status: JobStatus;
+  try {
+    // the HTTP client stops at the deadline; the timeout is the backstop for anything else that hangs
+    const limitMs = deps.cancelTimeoutMs ?? 20_000;
+    status = await withTimeout(
+      deps.connectors.cancel(stepSpec, externalId, { deadline: Date.now() + limitMs }),
+      limitMs,
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.logger.error("reconcile: cancelling a job failed", {
+      runId: input.runId,
+      step: step.step,
+      externalId,
+      error: message,
+    });
+    return aborted(`${why}; cancelling its ${step.tool} job ${externalId} failed: ${message}`, {
+      step: step.step,
+      externalId,
+      why: message,
+    });
+  }
+  const now = deps.now();
+  const timing = {
+    startedAt: step.startedAt ?? now.toISOString(),
+    endedAt: now.toISOString(),
+    durationMs: step.startedAt ? Math.max(0, now.getTime() - Date.parse(step.startedAt)) : 0,
+  };
+  const context = { pipeline: spec?.name ?? "", now };
+  // The job ended by itself before the cancel: its own outcome is the step's.
+  if (status.state === "succeeded") {
+    return {
+      step: step.step,
+      closed: true,
+      event: createEvent(
+        "StepSucceeded",
+        {
+          ...ref,
+          externalId,
+          url: status.url ?? step.url,
+          toolStatus: status.toolStatus,
+          rows: status.rows,
+          bytes: status.bytes,
+          ...timing,
+          warning: status.error,
+        },
+        context,
+      ),
+    };
+  }
+  if (status.state === "failed") {
+    return {
+      step: step.step,
+      closed: true,
+      event: createEvent(
+        "StepFailed",
+        {
+          ...ref,
+          externalId,
+          url: status.url ?? step.url,
+          toolStatus: status.toolStatus,
+          reason: status.reason ?? "failed",
+          error: status.error ?? `${step.tool} job ${externalId} ended as ${status.toolStatus}`,
+          rows: status.rows,
+          bytes: status.bytes,
+          ...timing,
+        },
+        context,
+      ),
+    };
+  }
+  return aborted(`${why}; its ${step.tool} job ${externalId} was cancelled (${status.toolStatus})`);
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    const limit = ms < 1000 ? `${ms} ms` : `${ms / 1000} s`;
+    timer = setTimeout(() => reject(new Error(`no answer within ${limit}`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An execution of the pipeline-run state machine that ended in one of the statuses the run
+ * reconciler handles (Step Functions' "Execution Status Change" event, or the embedded runner's
+ * outcome), with the error and cause the engine recorded when it has them.
+ */
+export interface ExecutionEnd {
+  readonly runId: string;
+  readonly status: "FAILED" | "TIMED_OUT" | "ABORTED";
+  readonly error?: string | null;
+  readonly cause?: string | null;
+}
+
+/**
+ * The reason a run failed, from how its execution ended. Step Functions fails an execution that
+ * passes its 25,000-event history with a message naming the history; any other failure outside
+ * the state machine's Catch clauses is `error`. (A run that failed by its own paths ends FAILED
+ * too, with its outcome already recorded: the reconciler finds it ended and only frees its lock.)
+ */
+export function reconcileInputOf(end: ExecutionEnd): ReconcileInput {
+  const said = [end.error, end.cause].filter((part): part is string => Boolean(part)).join(": ");
+  const detail = said
+    ? `Step Functions: ${said.length > 500 ? `${said.slice(0, 497)}...` : said}`
+    : undefined;
+  switch (end.status) {
+    case "ABORTED":
+      return { runId: end.runId, ending: "aborted", detail };
+    case "TIMED_OUT":
+      return { runId: end.runId, ending: "timed-out", detail };
+    case "FAILED":
+      return {
+        runId: end.runId,
+        ending: /history/i.test(said) && /25,?000|limit|quota|exceed/i.test(said) ? "history-limit" : "error",
+        detail,
+      };
+  }
+}

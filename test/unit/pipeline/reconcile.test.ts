@@ -1,0 +1,203 @@
+import { type PipelineSpec, parseConfig, type StepSpec } from "@tapestry/core/config";
+import type { JobStatus } from "@tapestry/core/connectors";
+import type { TapestryEvent } from "@tapestry/core/events";
+import { silentLogger } from "@tapestry/core/logging";
+import { type ExecutionEnd, reconcileInputOf, reconcileRun } from "@tapestry/core/pipeline";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteRunLedger } from "../../../packages/local/src/ledger";
+import kickstart from "../../../tapestry.config";
+import { at, iso, PIPELINE, successfulRun } from "../../ledger/run-events";
+
+/**
+ * The run reconciler over a real ledger (SQLite in memory) and a scripted connector: what a run
+ * whose execution ended outside the state machine's paths ends as, and what it does to the jobs.
+ */
+
+const SPEC: PipelineSpec = { ...(parseConfig(kickstart).pipelines[0] as PipelineSpec), name: PIPELINE };
+const STAGE_OF: Record<string, string> = {
+  "zoom-webinar-registrants": "ingest",
+  "salesforce-contacts": "ingest",
+};
+
+let ledger: SqliteRunLedger;
+let published: TapestryEvent[];
+let cancels: { step: string; externalId: string }[];
+let answer: (step: StepSpec, externalId: string) => Promise<JobStatus>;
+
+const deps = (overrides: Partial<Parameters<typeof reconcileRun>[1]> = {}) => ({
+  ledger,
+  publisher: {
+    publish: async (events: readonly TapestryEvent[]) => {
+      published.push(...events);
+      for (const event of events) await ledger.record(event);
+    },
+  },
+  connectors: {
+    cancel: async (step: StepSpec, externalId: string) => {
+      cancels.push({ step: step.name, externalId });
+      return answer(step, externalId);
+    },
+  },
+  pipeline: (name: string) => (name === PIPELINE ? SPEC : undefined),
+  now: () => at(300),
+  logger: silentLogger,
+  ...overrides,
+});
+
+/** The kickstart run's first events: started, both ingest steps started (jobs 101 and 102), one lock held. */
+async function runInFlight(): Promise<string> {
+  const { runId, events } = successfulRun(PIPELINE, at(0));
+  for (const event of events.slice(0, 3)) await ledger.record(event);
+  await ledger.acquireRunLock({ pipeline: PIPELINE, runId, expiresAt: iso(9000), now: iso(0) });
+  return runId;
+}
+
+const cancelled = (toolStatus = "cancelled"): JobStatus => ({
+  state: "cancelled",
+  toolStatus,
+  reason: "cancelled",
+});
+
+beforeEach(() => {
+  ledger = SqliteRunLedger.open(":memory:");
+  published = [];
+  cancels = [];
+  answer = async () => cancelled();
+});
+
+afterEach(() => ledger.close());
+
+describe("reconcileRun", () => {
+  it("cancels the jobs a stopped run left going, closes its steps, records it failed (aborted) and frees its lock", async () => {
+    const runId = await runInFlight();
+    const result = await reconcileRun({ runId, ending: "aborted", detail: "stopped by hand" }, deps());
+
+    expect(result).toMatchObject({ outcome: "failed", notCancelled: [] });
+    expect([...result.closed].sort()).toEqual(["salesforce-contacts", "zoom-webinar-registrants"]);
+    expect(cancels.map((c) => c.externalId).sort()).toEqual(["job-101", "job-102"]);
+    const run = await ledger.getRun(runId);
+    expect(run).toMatchObject({ status: "failed", reason: "aborted", reconciled: true });
+    expect(run?.error).toMatch(
+      /^aborted: the run's execution was stopped before it finished; stopped by hand/,
+    );
+    expect(run?.steps.map((s) => [s.step, s.status, s.reason, STAGE_OF[s.step]])).toEqual([
+      ["zoom-webinar-registrants", "failed", "aborted", "ingest"],
+      ["salesforce-contacts", "failed", "aborted", "ingest"],
+    ]);
+    expect(run?.steps.every((s) => s.inferred === undefined)).toBe(true);
+    expect(await ledger.getRunLock(PIPELINE, iso(301))).toBeUndefined();
+  });
+
+  it("keeps a job's own outcome when it had ended by itself: its rows, or its failure", async () => {
+    const runId = await runInFlight();
+    answer = async (_, id) =>
+      id === "job-101"
+        ? { state: "succeeded", toolStatus: "succeeded", rows: 40 }
+        : { state: "failed", toolStatus: "failed", reason: "failed", error: "sync failed in Airbyte" };
+    await reconcileRun({ runId, ending: "timed-out" }, deps());
+    const run = await ledger.getRun(runId);
+    expect(run?.reason).toBe("timed-out");
+    expect(run?.steps.map((s) => [s.step, s.status, s.rows ?? null, s.reason ?? null])).toEqual([
+      ["zoom-webinar-registrants", "succeeded", 40, null],
+      ["salesforce-contacts", "failed", null, "failed"],
+    ]);
+  });
+
+  it("says which jobs it could not cancel, and why, in the step, the run and its answer", async () => {
+    const runId = await runInFlight();
+    answer = async (_, id) => {
+      if (id === "job-102") throw new Error("airbyte cancel job (DELETE /jobs/102) failed with HTTP 503");
+      return cancelled();
+    };
+    const result = await reconcileRun({ runId, ending: "aborted" }, deps());
+    expect(result.notCancelled).toEqual([
+      { step: "salesforce-contacts", externalId: "job-102", why: expect.stringContaining("HTTP 503") },
+    ]);
+    const run = await ledger.getRun(runId);
+    expect(run?.error).toContain("not cancelled: salesforce-contacts (job job-102)");
+    expect(run?.steps.find((s) => s.step === "salesforce-contacts")?.error).toContain("failed with HTTP 503");
+  });
+
+  it("gives up on a cancel that takes too long, and reports it", async () => {
+    const runId = await runInFlight();
+    answer = () => new Promise(() => undefined);
+    const result = await reconcileRun({ runId, ending: "aborted" }, deps({ cancelTimeoutMs: 20 }));
+    expect(result.notCancelled.map((p) => p.why)).toEqual([
+      "no answer within 20 ms",
+      "no answer within 20 ms",
+    ]);
+    expect((await ledger.getRun(runId))?.status).toBe("failed");
+  });
+
+  it("leaves the jobs running when the config says so, and reports each one", async () => {
+    const runId = await runInFlight();
+    const result = await reconcileRun({ runId, ending: "aborted" }, deps({ jobs: "leave" }));
+    expect(cancels).toEqual([]);
+    expect(result.notCancelled.map((p) => [p.step, p.why])).toEqual([
+      ["zoom-webinar-registrants", "left running on purpose (reconcile: leave)"],
+      ["salesforce-contacts", "left running on purpose (reconcile: leave)"],
+    ]);
+  });
+
+  it("records a run whose cancel was requested as cancelled, with the steps whose jobs it cancelled", async () => {
+    const runId = await runInFlight();
+    await ledger.record(
+      (await import("@tapestry/core/events")).createEvent(
+        "PipelineRunCancelRequested",
+        { runId, requestedAt: iso(200) },
+        { pipeline: PIPELINE, now: at(200) },
+      ),
+    );
+    const result = await reconcileRun({ runId, ending: "aborted" }, deps());
+    expect(result.outcome).toBe("cancelled");
+    expect(await ledger.getRun(runId)).toMatchObject({
+      status: "cancelled",
+      cancelRequestedAt: iso(200),
+      cancelledSteps: ["zoom-webinar-registrants", "salesforce-contacts"],
+    });
+  });
+
+  it("only frees the lock of a run the ledger already shows ended, and a second delivery changes nothing", async () => {
+    const runId = await runInFlight();
+    await reconcileRun({ runId, ending: "aborted" }, deps());
+    const events = published.length;
+    await ledger.acquireRunLock({ pipeline: PIPELINE, runId, expiresAt: iso(9000), now: iso(400) });
+
+    const again = await reconcileRun({ runId, ending: "aborted" }, deps());
+    expect(again.outcome).toBe("already-ended");
+    expect(published).toHaveLength(events);
+    expect(cancels).toHaveLength(2);
+    expect(await ledger.getRunLock(PIPELINE, iso(401))).toBeUndefined();
+  });
+
+  it("records an outcome for a run that died before its first event, and frees its lock", async () => {
+    const runId = `${PIPELINE}-20260301T070000Z`;
+    await ledger.acquireRunLock({ pipeline: PIPELINE, runId, expiresAt: iso(9000), now: iso(0) });
+    const result = await reconcileRun({ runId, ending: "error", detail: "States.Runtime" }, deps());
+    expect(result.outcome).toBe("failed");
+    expect(await ledger.getRun(runId)).toMatchObject({ status: "failed", reason: "error", failedSteps: [] });
+    expect(await ledger.getRunLock(PIPELINE, iso(1))).toBeUndefined();
+  });
+});
+
+describe("reconcileInputOf", () => {
+  const end = (status: ExecutionEnd["status"], error?: string, cause?: string): ExecutionEnd => ({
+    runId: "r",
+    status,
+    error,
+    cause,
+  });
+
+  it.each([
+    [end("ABORTED"), "aborted"],
+    [end("TIMED_OUT", "States.Timeout"), "timed-out"],
+    [
+      end("FAILED", "States.Runtime", "The execution reached the maximum number of history events (25000)."),
+      "history-limit",
+    ],
+    [end("FAILED", "Lambda.Unknown", "The cause could not be determined"), "error"],
+    [end("FAILED"), "error"],
+  ] as const)("%j ends %s", (execution, ending) => {
+    expect(reconcileInputOf(execution).ending).toBe(ending);
+  });
+});

@@ -8,7 +8,7 @@
  * always locally) CORS is closed: every preflight is refused, so no page elsewhere can send JSON.
  *
  * Hand-written rather than @middy/http-cors: that middleware takes one methods list for every
- * route and answers every OPTIONS 204 (ADR 0009).
+ * route and answers every OPTIONS 204 (ADR 0012).
  */
 import type { MiddlewareObj, Request } from "@middy/core";
 import { type Problem, problem, routeNotFoundProblem } from "@tapestry/core/status";

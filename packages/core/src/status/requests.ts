@@ -71,7 +71,7 @@ export function parseRunIdParam(raw: string | undefined): string {
  * A request that may change something (POST, PUT, PATCH) must say `Content-Type: application/json`
  * (or another JSON media type), with or without a body. A web page can send a JSON type only after
  * a CORS preflight, so the rule keeps other sites from driving the API through a user's browser
- * (locally the API has no other lock; ADR 0009). Throws UnsupportedMediaTypeError (415).
+ * (locally the API has no other lock; ADR 0012). Throws UnsupportedMediaTypeError (415).
  */
 export function requireJsonContentType(contentType: string | undefined): void {
   if (contentType === undefined || !isJsonMediaType(contentType)) {

@@ -16,8 +16,8 @@ import { type ApiServer, startApiServer } from "../../packages/local/src/api-ser
 import { SqliteRunLedger } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
 import { startStubServer } from "../support/stub-server";
-import { checkAnswer } from "./openapi-validator";
 import { plan, scheduledRun, skippedRun } from "./run-events";
+import { checkAnswer } from "./status-api-answers";
 
 /** The status API over real HTTP: the kickstart config plus one pipeline per health, a real (in-memory) SQLite ledger. */
 

@@ -12,7 +12,7 @@ import { scheduledRunId } from "@tapestry/core/pipeline";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkAnswer } from "../api/openapi-validator";
+import { checkAnswer } from "../api/status-api-answers";
 import {
   coldStart,
   deploy,

@@ -1,16 +1,15 @@
 /**
  * functions/aws/reconcile-run: the target of the rule on Step Functions' "Execution Status
  * Change" events (FAILED, TIMED_OUT, ABORTED) of the pipeline-run state machine. DynamoDB is the
- * ledger's table fake behind aws-sdk-client-mock; EventBridge is mocked and its entries are
+ * ledger's table on an emulator (dynalite on 127.0.0.1, reached by the function's own client
+ * through AWS_ENDPOINT_URL_DYNAMODB); EventBridge is mocked and its entries are
  * projected into that ledger (as the projector would); SSM serves the dbt Cloud token; the job
  * the run left running is a real run in the dbt Cloud sandbox on 127.0.0.1.
  */
 
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { parseConfig, type TapestryConfigInput } from "@tapestry/core/config";
 import { createEvent, eventFromEnvelope, type TapestryEvent } from "@tapestry/core/events";
 import { scheduledRunId } from "@tapestry/core/pipeline";
@@ -18,8 +17,7 @@ import { type DbtCloudSandbox, parseScenario, startDbtCloudSandbox } from "@tape
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DynamoDbRunLedger } from "../../packages/core/src/adapters/aws/dynamodb-ledger";
-import { LEDGER_TABLE } from "../../packages/core/src/adapters/aws/ledger-table";
-import { DynamoDbTableFake, serveTableThroughMock } from "../support/dynamodb-table-fake";
+import { type EmulatedLedgerTable, startLedgerTable } from "../support/dynamodb-emulator";
 import {
   ACCOUNT,
   BASE_ENV,
@@ -35,7 +33,6 @@ import {
   undeploy,
 } from "./harness";
 
-const dynamo = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
 const ssm = mockClient(SSMClient);
 const sfn = mockClient(SFNClient);
@@ -48,7 +45,7 @@ const T0 = new Date("2026-03-02T11:00:01.000Z");
 
 let sandbox: DbtCloudSandbox;
 let config: TapestryConfigInput;
-let table: DynamoDbTableFake;
+let table: EmulatedLedgerTable;
 let ledger: DynamoDbRunLedger;
 
 beforeAll(async () => {
@@ -68,22 +65,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox.close();
-  for (const mock of [dynamo, eventBridge, ssm, sfn]) mock.restore();
+  for (const mock of [eventBridge, ssm, sfn]) mock.restore();
 });
 
-beforeEach(() => {
-  for (const mock of [dynamo, eventBridge, ssm, sfn]) mock.reset();
-  table = new DynamoDbTableFake({
-    tableName: LEDGER_TABLE_NAME,
-    partitionKey: LEDGER_TABLE.partitionKey,
-    sortKey: LEDGER_TABLE.sortKey,
-    indexes: [LEDGER_TABLE.runsByPipelineIndex],
-  });
-  serveTableThroughMock(dynamo, table);
-  ledger = new DynamoDbRunLedger({
-    client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION })),
-    tableName: LEDGER_TABLE_NAME,
-  });
+beforeEach(async () => {
+  for (const mock of [eventBridge, ssm, sfn]) mock.reset();
+  table = await startLedgerTable(LEDGER_TABLE_NAME);
+  ledger = new DynamoDbRunLedger({ client: table.client(), tableName: LEDGER_TABLE_NAME });
   ssm
     .on(GetParameterCommand, { Name: PARAMETER, WithDecryption: true })
     .resolves({ Parameter: { Name: PARAMETER, Type: "SecureString", Value: TOKEN } });
@@ -106,12 +94,16 @@ beforeEach(() => {
       TAPESTRY_LEDGER_TABLE: LEDGER_TABLE_NAME,
       TAPESTRY_EVENT_BUS: EVENT_BUS_NAME,
       TAPESTRY_STATE_MACHINE_ARN: STATE_MACHINE_ARN,
+      AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
     },
     config,
   );
 });
 
-afterEach(() => undeploy());
+afterEach(async () => {
+  undeploy();
+  await table.close();
+});
 
 const load = () => coldStart(() => import("../../functions/aws/reconcile-run"));
 

@@ -11,11 +11,13 @@ import {
   PutCommand,
   type PutCommandInput,
   QueryCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
 } from "@aws-sdk/lib-dynamodb";
 import { LedgerUnavailableError, TapestryError } from "@tapestry/core/errors";
 import { createEvent, factKey, type TapestryEvent } from "@tapestry/core/events";
 import { InvalidCursorError, LedgerInputError, projectRun } from "@tapestry/core/ledger";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { type AwsClientStub, type AwsCommand, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 // the module itself, not the barrel: the barrel also loads the other AWS adapters
 import { DynamoDbRunLedger } from "../../packages/core/src/adapters/aws/dynamodb-ledger";
@@ -448,7 +450,8 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
 
       // in the order they occurred, although DynamoDB answers them in the order of their facts
       expect(await harness.ledger.listEvents(runId)).toEqual(events);
-      // 11 events, 2 a page: 6 pages, the last one short, each resuming after the previous page's last fact
+      // 10 events, 2 a page: 5 full pages and an empty sixth (a full page comes with a LastEvaluatedKey),
+      // each resuming after the previous page's last fact
       const factKeys = events.map((e) => `EVENT#${factKey(e)}`).sort();
       expect(inputs.queries().map((query) => query.ExclusiveStartKey?.[SK])).toEqual([
         undefined,
@@ -503,27 +506,19 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
   describe("DynamoDB failures", () => {
     type Mock = Harness["mock"];
     /** each command: how to make it fail, and how many were sent */
-    const failures: [string, (mock: Mock, error: Error) => void, (mock: Mock) => number][] = [
+    const failure = <TIn extends ServiceInputTypes, TOut extends ServiceOutputTypes>(
+      command: new (input: TIn) => AwsCommand<TIn, TOut>,
+    ) =>
       [
-        "PutCommand",
-        (mock, error) => mock.on(PutCommand).rejects(error),
-        (mock) => mock.commandCalls(PutCommand).length,
-      ],
-      [
-        "GetCommand",
-        (mock, error) => mock.on(GetCommand).rejects(error),
-        (mock) => mock.commandCalls(GetCommand).length,
-      ],
-      [
-        "DeleteCommand",
-        (mock, error) => mock.on(DeleteCommand).rejects(error),
-        (mock) => mock.commandCalls(DeleteCommand).length,
-      ],
-      [
-        "QueryCommand",
-        (mock, error) => mock.on(QueryCommand).rejects(error),
-        (mock) => mock.commandCalls(QueryCommand).length,
-      ],
+        command.name,
+        (mock: Mock, error: Error) => mock.on(command).rejects(error),
+        (mock: Mock) => mock.commandCalls(command).length,
+      ] as const;
+    const failures = [
+      failure(PutCommand),
+      failure(GetCommand),
+      failure(DeleteCommand),
+      failure(QueryCommand),
     ];
 
     it.each(failures)("propagate from a %s, when not ConditionalCheckFailed", async (_, fail, sentCount) => {

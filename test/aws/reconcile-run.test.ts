@@ -9,36 +9,35 @@
 
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { parseConfig, type TapestryConfigInput } from "@tapestry/core/config";
 import { createEvent, eventFromEnvelope, type TapestryEvent } from "@tapestry/core/events";
 import { scheduledRunId } from "@tapestry/core/pipeline";
-import { type DbtCloudSandbox, parseScenario, startDbtCloudSandbox } from "@tapestry/local/sandboxes";
+import type { DbtCloudSandbox } from "@tapestry/local/sandboxes";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DynamoDbRunLedger } from "../../packages/core/src/adapters/aws/dynamodb-ledger";
 import { type EmulatedLedgerTable, startLedgerTable } from "../support/dynamodb-emulator";
 import {
   ACCOUNT,
-  BASE_ENV,
   coldStart,
   deploy,
-  EVENT_BUS_NAME,
-  KICKSTART,
+  entryTestHooks,
+  FULL_ENV,
   LEDGER_TABLE_NAME,
   lambdaContext,
   REGION,
-  STAGE,
   STATE_MACHINE_ARN,
-  undeploy,
+  serveSecret,
+  startDbtCloudBehindKickstart,
 } from "./harness";
 
 const eventBridge = mockClient(EventBridgeClient);
 const ssm = mockClient(SSMClient);
 const sfn = mockClient(SFNClient);
+entryTestHooks(eventBridge, ssm, sfn);
 
 const TOKEN = "dbtc_reconciler_canary_71b3";
-const PARAMETER = `/tapestry/${STAGE}/DBT_CLOUD_TOKEN`;
 const PIPELINE = "rain-shield-audience";
 const RUN_ID = scheduledRunId(PIPELINE, new Date("2026-03-02T11:00:00.000Z"));
 const T0 = new Date("2026-03-02T11:00:01.000Z");
@@ -49,32 +48,17 @@ let table: EmulatedLedgerTable;
 let ledger: DynamoDbRunLedger;
 
 beforeAll(async () => {
-  sandbox = await startDbtCloudSandbox({
-    scenario: parseScenario({
-      "dbt-cloud": { defaults: { queuedMs: 20, durationMs: 60_000 }, auth: { kind: "token", token: TOKEN } },
-    })["dbt-cloud"],
-  });
-  config = {
-    ...KICKSTART,
-    tools: {
-      ...KICKSTART.tools,
-      "dbt-cloud": { baseUrl: sandbox.baseUrl, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
-    },
-  };
+  ({ sandbox, config } = await startDbtCloudBehindKickstart(TOKEN, { queuedMs: 20, durationMs: 60_000 }));
 });
 
 afterAll(async () => {
   await sandbox.close();
-  for (const mock of [eventBridge, ssm, sfn]) mock.restore();
 });
 
 beforeEach(async () => {
-  for (const mock of [eventBridge, ssm, sfn]) mock.reset();
   table = await startLedgerTable(LEDGER_TABLE_NAME);
   ledger = new DynamoDbRunLedger({ client: table.client(), tableName: LEDGER_TABLE_NAME });
-  ssm
-    .on(GetParameterCommand, { Name: PARAMETER, WithDecryption: true })
-    .resolves({ Parameter: { Name: PARAMETER, Type: "SecureString", Value: TOKEN } });
+  serveSecret(ssm, "DBT_CLOUD_TOKEN", TOKEN);
   // the bus: what is put is projected into the ledger, as the projector's rule does
   eventBridge.on(PutEventsCommand).callsFake(async (input: { Entries?: PutEventsRequestEntry[] }) => {
     for (const entry of input.Entries ?? []) {
@@ -88,20 +72,10 @@ beforeEach(async () => {
     }
     return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `eb-${i}` })) };
   });
-  deploy(
-    {
-      ...BASE_ENV,
-      TAPESTRY_LEDGER_TABLE: LEDGER_TABLE_NAME,
-      TAPESTRY_EVENT_BUS: EVENT_BUS_NAME,
-      TAPESTRY_STATE_MACHINE_ARN: STATE_MACHINE_ARN,
-      AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
-    },
-    config,
-  );
+  deploy({ ...FULL_ENV, AWS_ENDPOINT_URL_DYNAMODB: table.endpoint }, config);
 });
 
 afterEach(async () => {
-  undeploy();
   await table.close();
 });
 

@@ -1,7 +1,7 @@
 import type { PipelineSpec } from "@tapestry/core/config";
 import { createEvent, type TapestryEvent } from "@tapestry/core/events";
 import { scheduledRunId } from "@tapestry/core/pipeline";
-import { skippedRun as skippedRunOf, stepEvents } from "../ledger/run-events";
+import { type RunEvents, skippedRun as skippedRunOf, stepEvents } from "../ledger/run-events";
 
 /** Events of whole runs of a configured pipeline, built with createEvent, for the status API tests. */
 
@@ -18,11 +18,7 @@ export function plan(spec: PipelineSpec) {
  * A scheduled run fired at `start`: every step succeeds; or the first step fails its minRows guard
  * and the run fails; or the first stage's steps have started and nothing has ended yet.
  */
-export function scheduledRun(
-  spec: PipelineSpec,
-  start: Date,
-  outcome: Outcome,
-): { runId: string; events: TapestryEvent[] } {
+export function scheduledRun(spec: PipelineSpec, start: Date, outcome: Outcome): RunEvents {
   const runId = scheduledRunId(spec.name, start);
   const base = start.getTime();
   const ctx = (s: number) => ({ pipeline: spec.name, now: new Date(base + s * 1000) });

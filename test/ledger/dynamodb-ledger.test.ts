@@ -11,6 +11,7 @@ import {
   PutCommand,
   type PutCommandInput,
   QueryCommand,
+  type QueryCommandInput,
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from "@aws-sdk/lib-dynamodb";
@@ -585,6 +586,17 @@ describe("the DynamoDB emulator (dynalite) answers as DynamoDB", () => {
     await table.close();
   });
 
+  /** A query of the runsByPipeline index for one partition. */
+  const indexQuery = (partition: string, input: Partial<QueryCommandInput>) =>
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      IndexName: INDEX.name,
+      KeyConditionExpression: "#p = :p",
+      ExpressionAttributeNames: { "#p": INDEX.partitionKey },
+      ExpressionAttributeValues: { ":p": partition },
+      ...input,
+    });
+
   const refusal = (command: Promise<unknown>) =>
     command.then(
       () => {
@@ -656,20 +668,10 @@ describe("the DynamoDB emulator (dynalite) answers as DynamoDB", () => {
         ),
       ),
     ).toMatchObject({ name: "ValidationException", message: expect.stringContaining("unused") });
-    expect(
-      await refusal(
-        client.send(
-          new QueryCommand({
-            TableName: TABLE_NAME,
-            IndexName: INDEX.name,
-            KeyConditionExpression: "#p = :p",
-            ExpressionAttributeNames: { "#p": INDEX.partitionKey },
-            ExpressionAttributeValues: { ":p": "PIPELINE#x" },
-            ConsistentRead: true,
-          }),
-        ),
-      ),
-    ).toMatchObject({ name: "ValidationException", message: expect.stringContaining("Consistent reads") });
+    expect(await refusal(client.send(indexQuery("PIPELINE#x", { ConsistentRead: true })))).toMatchObject({
+      name: "ValidationException",
+      message: expect.stringContaining("Consistent reads"),
+    });
     expect(
       await refusal(client.send(new GetCommand({ TableName: "another-table", Key: key }))),
     ).toMatchObject({
@@ -710,12 +712,7 @@ describe("the DynamoDB emulator (dynalite) answers as DynamoDB", () => {
     }
     const page = (Limit: number, ExclusiveStartKey?: Record<string, unknown>, on = client) =>
       on.send(
-        new QueryCommand({
-          TableName: TABLE_NAME,
-          IndexName: INDEX.name,
-          KeyConditionExpression: "#p = :p",
-          ExpressionAttributeNames: { "#p": INDEX.partitionKey },
-          ExpressionAttributeValues: { ":p": "PIPELINE#p" },
+        indexQuery("PIPELINE#p", {
           ScanIndexForward: false,
           Limit,
           ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),

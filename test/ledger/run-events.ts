@@ -38,6 +38,12 @@ export const STAGES = [
   { name: "activate", steps: [{ name: "mailchimp-audience", tool: "grouparoo" as const }] },
 ];
 
+/** A run's id and its events, in (occurredAt, id) order. */
+export interface RunEvents {
+  readonly runId: string;
+  readonly events: TapestryEvent[];
+}
+
 /** A step of a run, as its events name it. */
 export interface StepOfRun {
   readonly stage: string;
@@ -82,7 +88,7 @@ export function stepEvents(pipeline: string, runId: string, base: number, of: St
 }
 
 /** A scheduled run in which every step succeeds: 10 events over 201 seconds from `start`. */
-export function successfulRun(pipeline: string, start: Date): { runId: string; events: TapestryEvent[] } {
+export function successfulRun(pipeline: string, start: Date): RunEvents {
   const runId = runIdAt(pipeline, start);
   const base = start.getTime();
   const ctx = (seconds: number) => ({ pipeline, now: at(seconds, base) });
@@ -143,7 +149,7 @@ export function successfulRun(pipeline: string, start: Date): { runId: string; e
 }
 
 /** A manual run whose second ingest step fails its minRows guard: 6 events over 62 seconds. */
-export function failedRun(pipeline: string, start: Date): { runId: string; events: TapestryEvent[] } {
+export function failedRun(pipeline: string, start: Date): RunEvents {
   const runId = runIdAt(pipeline, start);
   const base = start.getTime();
   const ctx = (seconds: number) => ({ pipeline, now: at(seconds, base) });
@@ -188,11 +194,7 @@ export function failedRun(pipeline: string, start: Date): { runId: string; event
 }
 
 /** A scheduled fire skipped because `activeRunId` was still going: one event. */
-export function skippedRun(
-  pipeline: string,
-  start: Date,
-  activeRunId: string,
-): { runId: string; events: TapestryEvent[] } {
+export function skippedRun(pipeline: string, start: Date, activeRunId: string): RunEvents {
   const runId = runIdAt(pipeline, start);
   return {
     runId,
@@ -215,11 +217,7 @@ export function skippedRun(
  * A scheduled fire queued behind `activeRunId` (overlap: queue), then cancelled on request while
  * it waited: queued, cancel requested, cancelled (no step ever started).
  */
-export function cancelledQueuedRun(
-  pipeline: string,
-  start: Date,
-  activeRunId: string,
-): { runId: string; events: TapestryEvent[] } {
+export function cancelledQueuedRun(pipeline: string, start: Date, activeRunId: string): RunEvents {
   const runId = runIdAt(pipeline, start);
   const ctx = (seconds: number) => ({ pipeline, now: at(seconds, start.getTime()) });
   const trigger = { kind: "schedule" as const, scheduledTime: start.toISOString() };

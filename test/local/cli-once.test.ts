@@ -91,166 +91,150 @@ function summaryTable(result: CliResult): string[][] {
   return rows;
 }
 
-describe("tapestry local --once (child process)", () => {
-  it(
-    "runs the kickstart pipeline against the sandboxes, prints each event and the summary, exits 0",
-    async () => {
-      const stateDir = join(tempDir(), "state");
-      const result = await runOnce(["--state-dir", stateDir]);
+describe("tapestry local --once (child process)", { timeout: TEST_TIMEOUT_MS }, () => {
+  it("runs the kickstart pipeline against the sandboxes, prints each event and the summary, exits 0", async () => {
+    const stateDir = join(tempDir(), "state");
+    const result = await runOnce(["--state-dir", stateDir]);
 
-      // --port 0: the status API tells which port it got
-      const api = result.stdout.match(/status API at http:\/\/127\.0\.0\.1:(\d+)/);
-      expect(Number(api?.[1])).toBeGreaterThan(0);
+    // --port 0: the status API tells which port it got
+    const api = result.stdout.match(/status API at http:\/\/127\.0\.0\.1:(\d+)/);
+    expect(Number(api?.[1])).toBeGreaterThan(0);
 
-      const started = matching(result, /▶ run (\S+) started \(manual\)$/);
-      expect(started).toHaveLength(1);
-      const runId = started[0]?.match(/run (\S+) started/)?.[1] ?? "";
-      // the run's rows are its steps' rows: 40 + 45 + 58 + 58
-      expect(runId).toMatch(/^rain-shield-audience-/);
+    const started = matching(result, /▶ run (\S+) started \(manual\)$/);
+    expect(started).toHaveLength(1);
+    const runId = started[0]?.match(/run (\S+) started/)?.[1] ?? "";
+    // the run's rows are its steps' rows: 40 + 45 + 58 + 58
+    expect(runId).toMatch(/^rain-shield-audience-/);
 
-      for (const [step, tool] of [
-        ["ingest/zoom-webinar-registrants", "airbyte"],
-        ["ingest/salesforce-contacts", "airbyte"],
-        ["transform/email-model", "dbt-cloud"],
-        ["sync/mailchimp-audience", "grouparoo"],
-      ] as const) {
-        expect(
-          matching(result, new RegExp(`^\\S+ rain-shield-audience {3}${step} ${tool} started job \\S+$`)),
-          step,
-        ).toHaveLength(1);
-        expect(matching(result, new RegExp(`✓ ${step} ${tool}\\b`)), step).toHaveLength(1);
-      }
-      expect(matching(result, /✓ ingest\/zoom-webinar-registrants airbyte 40 rows, \d+\.\d s$/)).toHaveLength(
-        1,
-      );
-      expect(matching(result, /✓ ingest\/salesforce-contacts airbyte 45 rows, \d+\.\d s$/)).toHaveLength(1);
-      // dbt Cloud reports the rows its model wrote (run_results.json): the 58 e-mail addresses
-      expect(matching(result, /✓ transform\/email-model dbt-cloud 58 rows, \d+\.\d s$/)).toHaveLength(1);
-      expect(matching(result, /✓ sync\/mailchimp-audience grouparoo 58 rows, \d+\.\d s$/)).toHaveLength(1);
+    for (const [step, tool] of [
+      ["ingest/zoom-webinar-registrants", "airbyte"],
+      ["ingest/salesforce-contacts", "airbyte"],
+      ["transform/email-model", "dbt-cloud"],
+      ["sync/mailchimp-audience", "grouparoo"],
+    ] as const) {
       expect(
-        matching(result, new RegExp(`✔ run ${runId} succeeded: 201 rows in \\d+\\.\\d s$`)),
+        matching(result, new RegExp(`^\\S+ rain-shield-audience {3}${step} ${tool} started job \\S+$`)),
+        step,
       ).toHaveLength(1);
-      expect(matching(result, /✗|✘|failed/)).toEqual([]);
+      expect(matching(result, new RegExp(`✓ ${step} ${tool}\\b`)), step).toHaveLength(1);
+    }
+    expect(matching(result, /✓ ingest\/zoom-webinar-registrants airbyte 40 rows, \d+\.\d s$/)).toHaveLength(
+      1,
+    );
+    expect(matching(result, /✓ ingest\/salesforce-contacts airbyte 45 rows, \d+\.\d s$/)).toHaveLength(1);
+    // dbt Cloud reports the rows its model wrote (run_results.json): the 58 e-mail addresses
+    expect(matching(result, /✓ transform\/email-model dbt-cloud 58 rows, \d+\.\d s$/)).toHaveLength(1);
+    expect(matching(result, /✓ sync\/mailchimp-audience grouparoo 58 rows, \d+\.\d s$/)).toHaveLength(1);
+    expect(matching(result, new RegExp(`✔ run ${runId} succeeded: 201 rows in \\d+\\.\\d s$`))).toHaveLength(
+      1,
+    );
+    expect(matching(result, /✗|✘|failed/)).toEqual([]);
 
-      const [header, ...rows] = summaryTable(result);
-      expect(header).toEqual(["pipeline", "run", "status", "steps", "rows", "duration"]);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toEqual([
-        "rain-shield-audience",
-        runId,
-        "succeeded",
-        "4 ok",
-        "201",
-        expect.stringMatching(/^\d+\.\d s$/),
-      ]);
+    const [header, ...rows] = summaryTable(result);
+    expect(header).toEqual(["pipeline", "run", "status", "steps", "rows", "duration"]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toEqual([
+      "rain-shield-audience",
+      runId,
+      "succeeded",
+      "4 ok",
+      "201",
+      expect.stringMatching(/^\d+\.\d s$/),
+    ]);
 
-      const audience = JSON.parse(readFileSync(join(stateDir, "exports", "mailchimp-audience.json"), "utf8"));
-      expect(Array.isArray(audience)).toBe(true);
-      expect(audience).toHaveLength(58);
-      expect(result.code, result.stderr || result.stdout).toBe(0);
-    },
-    TEST_TIMEOUT_MS,
-  );
+    const audience = JSON.parse(readFileSync(join(stateDir, "exports", "mailchimp-audience.json"), "utf8"));
+    expect(Array.isArray(audience)).toBe(true);
+    expect(audience).toHaveLength(58);
+    expect(result.code, result.stderr || result.stdout).toBe(0);
+  });
 
-  it(
-    "exits 1 when a step fails: the summary names the failed step, its reason and message; later stages never start",
-    async () => {
-      const dir = tempDir();
-      const message = 'Database Error in model email_audience: relation "stg_zoom__webinars" does not exist';
-      const scenario = join(dir, "dbt-errors.yaml");
-      writeFileSync(
-        scenario,
-        ["dbt-cloud:", "  outcomes:", "    - outcome: failed", `      error: '${message}'`, ""].join("\n"),
-      );
-      const result = await runOnce(["--state-dir", join(dir, "state"), "--scenario", scenario]);
+  it("exits 1 when a step fails: the summary names the failed step, its reason and message; later stages never start", async () => {
+    const dir = tempDir();
+    const message = 'Database Error in model email_audience: relation "stg_zoom__webinars" does not exist';
+    const scenario = join(dir, "dbt-errors.yaml");
+    writeFileSync(
+      scenario,
+      ["dbt-cloud:", "  outcomes:", "    - outcome: failed", `      error: '${message}'`, ""].join("\n"),
+    );
+    const result = await runOnce(["--state-dir", join(dir, "state"), "--scenario", scenario]);
 
-      expect(matching(result, /✓ ingest\/zoom-webinar-registrants airbyte 40 rows/)).toHaveLength(1);
-      expect(matching(result, /✓ ingest\/salesforce-contacts airbyte 45 rows/)).toHaveLength(1);
-      expect(matching(result, /transform\/email-model dbt-cloud started job/)).toHaveLength(1);
-      const stepFailed = matching(result, /✗ transform\/email-model dbt-cloud failed \(failed\): /);
-      expect(stepFailed).toHaveLength(1);
-      expect(stepFailed[0]).toContain(message);
-      expect(matching(result, /✘ run \S+ failed: /)).toHaveLength(1);
-      expect(result.stdout).not.toContain("sync/mailchimp-audience");
+    expect(matching(result, /✓ ingest\/zoom-webinar-registrants airbyte 40 rows/)).toHaveLength(1);
+    expect(matching(result, /✓ ingest\/salesforce-contacts airbyte 45 rows/)).toHaveLength(1);
+    expect(matching(result, /transform\/email-model dbt-cloud started job/)).toHaveLength(1);
+    const stepFailed = matching(result, /✗ transform\/email-model dbt-cloud failed \(failed\): /);
+    expect(stepFailed).toHaveLength(1);
+    expect(stepFailed[0]).toContain(message);
+    expect(matching(result, /✘ run \S+ failed: /)).toHaveLength(1);
+    expect(result.stdout).not.toContain("sync/mailchimp-audience");
 
-      const [, ...rows] = summaryTable(result);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]?.[0]).toBe("rain-shield-audience");
-      expect(rows[0]?.[2]).toBe("failed");
-      expect(rows[0]?.[3]).toBe("2 ok, 1 failed");
-      const stepLine = matching(result, /^ {2}transform\/email-model \(dbt-cloud, failed\): /);
-      expect(stepLine).toHaveLength(1);
-      expect(stepLine[0]).toContain(message);
+    const [, ...rows] = summaryTable(result);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.[0]).toBe("rain-shield-audience");
+    expect(rows[0]?.[2]).toBe("failed");
+    expect(rows[0]?.[3]).toBe("2 ok, 1 failed");
+    const stepLine = matching(result, /^ {2}transform\/email-model \(dbt-cloud, failed\): /);
+    expect(stepLine).toHaveLength(1);
+    expect(stepLine[0]).toContain(message);
 
-      expect(result.code, result.stderr || result.stdout).toBe(1);
-    },
-    TEST_TIMEOUT_MS,
-  );
+    expect(result.code, result.stderr || result.stdout).toBe(1);
+  });
 
-  it(
-    "exits 2 on an invalid config, naming the path and the problem, and creates no state",
-    async () => {
-      const dir = tempDir();
-      const config = join(dir, "bad.config.ts");
-      const stage = (name: string, step: Record<string, unknown>) => ({ name, steps: [step] });
-      const invalid = {
-        tools: {
-          airbyte: { baseUrl: "https://api.airbyte.com/v1", auth: { kind: "none" } },
-          "dbt-cloud": { baseUrl: "https://cloud.getdbt.com", tokenSecret: "DBT_CLOUD_TOKEN" },
+  it("exits 2 on an invalid config, naming the path and the problem, and creates no state", async () => {
+    const dir = tempDir();
+    const config = join(dir, "bad.config.ts");
+    const stage = (name: string, step: Record<string, unknown>) => ({ name, steps: [step] });
+    const invalid = {
+      tools: {
+        airbyte: { baseUrl: "https://api.airbyte.com/v1", auth: { kind: "none" } },
+        "dbt-cloud": { baseUrl: "https://cloud.getdbt.com", tokenSecret: "DBT_CLOUD_TOKEN" },
+      },
+      pipelines: [
+        {
+          name: "rain-shield-audience",
+          schedule: { expression: "cron(0 6 * * ? *)", timezone: "America/New_York" },
+          overlap: "skip",
+          stages: [
+            stage("ingest", {
+              name: "zoom-webinar-registrants",
+              tool: "airbyte",
+              connectionId: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11",
+              timeoutMinutes: 60,
+            }),
+            stage("transform", {
+              name: "email-model",
+              tool: "dbt-cloud",
+              accountId: 70403,
+              jobId: "abc",
+              timeoutMinutes: 30,
+            }),
+          ],
         },
-        pipelines: [
-          {
-            name: "rain-shield-audience",
-            schedule: { expression: "cron(0 6 * * ? *)", timezone: "America/New_York" },
-            overlap: "skip",
-            stages: [
-              stage("ingest", {
-                name: "zoom-webinar-registrants",
-                tool: "airbyte",
-                connectionId: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11",
-                timeoutMinutes: 60,
-              }),
-              stage("transform", {
-                name: "email-model",
-                tool: "dbt-cloud",
-                accountId: 70403,
-                jobId: "abc",
-                timeoutMinutes: 30,
-              }),
-            ],
-          },
-        ],
-      };
-      writeFileSync(config, `export default ${JSON.stringify(invalid, null, 2)};\n`);
-      const stateDir = join(dir, "state");
-      const result = await runOnce(["--config", config, "--state-dir", stateDir]);
-      expect(result.code, result.stdout).toBe(2);
-      expect(result.stderr).toContain(
-        `pipelines[0].stages[1].steps[0].jobId: expected a positive integer, got "abc"`,
-      );
-      expect(result.stdout).toBe("");
-      expect(existsSync(stateDir)).toBe(false);
-    },
-    TEST_TIMEOUT_MS,
-  );
+      ],
+    };
+    writeFileSync(config, `export default ${JSON.stringify(invalid, null, 2)};\n`);
+    const stateDir = join(dir, "state");
+    const result = await runOnce(["--config", config, "--state-dir", stateDir]);
+    expect(result.code, result.stdout).toBe(2);
+    expect(result.stderr).toContain(
+      `pipelines[0].stages[1].steps[0].jobId: expected a positive integer, got "abc"`,
+    );
+    expect(result.stdout).toBe("");
+    expect(existsSync(stateDir)).toBe(false);
+  });
 
-  it(
-    "exits 2 on an invalid scenario, naming the scenario file and the problem",
-    async () => {
-      const dir = tempDir();
-      const scenario = join(dir, "typo.yaml");
-      writeFileSync(
-        scenario,
-        ["airbyte:", "  rules:", "    - { on: getJob, respnd: { status: 500 } }", ""].join("\n"),
-      );
-      const stateDir = join(dir, "state");
-      const result = await runOnce(["--state-dir", stateDir, "--scenario", scenario]);
-      expect(result.code, result.stdout).toBe(2);
-      expect(result.stderr).toContain(`scenario ${scenario} is invalid`);
-      expect(result.stderr).toContain("airbyte.rules[0].respnd: unknown key");
-      expect(result.stdout).toBe("");
-      expect(existsSync(stateDir)).toBe(false);
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it("exits 2 on an invalid scenario, naming the scenario file and the problem", async () => {
+    const dir = tempDir();
+    const scenario = join(dir, "typo.yaml");
+    writeFileSync(
+      scenario,
+      ["airbyte:", "  rules:", "    - { on: getJob, respnd: { status: 500 } }", ""].join("\n"),
+    );
+    const stateDir = join(dir, "state");
+    const result = await runOnce(["--state-dir", stateDir, "--scenario", scenario]);
+    expect(result.code, result.stdout).toBe(2);
+    expect(result.stderr).toContain(`scenario ${scenario} is invalid`);
+    expect(result.stderr).toContain("airbyte.rules[0].respnd: unknown key");
+    expect(result.stdout).toBe("");
+    expect(existsSync(stateDir)).toBe(false);
+  });
 });

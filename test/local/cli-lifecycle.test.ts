@@ -8,6 +8,7 @@ import { SqliteRunLedger } from "@tapestry/local/ledger";
 import { type SandboxSet, startSandboxes } from "@tapestry/local/sandboxes";
 import { afterEach, describe, expect, it } from "vitest";
 import kickstart from "../../tapestry.config";
+import { CLI, childEnv, NODE } from "../support/tapestry-cli";
 
 /**
  * `tapestry local` as a user runs it (a child process on the project's Node 24), stopped by a
@@ -16,8 +17,6 @@ import kickstart from "../../tapestry.config";
  * and the test can count what reached them after the signal: triggers of later stages, cancels.
  */
 
-const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
-const CLI = join(REPO_ROOT, "packages", "cli", "bin", "tapestry.js");
 const PIPELINE = "rain-shield-audience";
 /** the issue's bar: a stopped control plane is gone within 5 s of the signal */
 const EXIT_WITHIN_MS = 5_000;
@@ -121,10 +120,11 @@ interface Local {
 }
 
 function local(t: Tools, args: readonly string[]): Local {
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.TAPESTRY_SANDBOX_SCENARIO;
-  delete env.TAPESTRY_PORT;
-  for (const [name, value] of Object.entries(CREDENTIALS)) env[`TAPESTRY_SECRET_${name}`] = value;
+  const env = childEnv(
+    Object.fromEntries(
+      Object.entries(CREDENTIALS).map(([name, value]) => [`TAPESTRY_SECRET_${name}`, value]),
+    ),
+  );
   const child = spawn(
     NODE,
     [

@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "@tapestry/local";
 import { afterEach, describe, expect, it } from "vitest";
+import { type CliResult, runTapestryOnce } from "../support/tapestry-cli";
 
 /**
  * `tapestry local --once` as a user runs it: a child process on the project's Node 24, the
@@ -11,18 +10,9 @@ import { afterEach, describe, expect, it } from "vitest";
  * `--port 0`, so these tests run alongside anything else.
  */
 
-const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
-const CLI = join(REPO_ROOT, "packages", "cli", "bin", "tapestry.js");
 const SPAWN_LIMIT_MS = 20_000;
 const TEST_TIMEOUT_MS = 60_000;
 const SUMMARY_HEADER = /^pipeline\s+run\s+status\s+steps\s+rows\s+duration\s*$/m;
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly lines: readonly string[];
-}
 
 const temps: string[] = [];
 afterEach(() => {
@@ -35,46 +25,8 @@ function tempDir(): string {
   return dir;
 }
 
-/**
- * Runs `tapestry local --once --port 0 <args>` from the repository root. A process still there
- * 20 s after its start is killed and the test fails: `--once` must end on its own.
- */
-function runOnce(args: readonly string[]): Promise<CliResult> {
-  const env = { ...process.env };
-  // the developer's own settings must not leak into the child
-  delete env.TAPESTRY_SANDBOX_SCENARIO;
-  delete env.TAPESTRY_PORT;
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI, "local", "--once", "--port", "0", ...args], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    const timers = [setTimeout(() => child.kill("SIGKILL"), SPAWN_LIMIT_MS)];
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", (error) => {
-      for (const timer of timers) clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      for (const timer of timers) clearTimeout(timer);
-      if (signal) {
-        reject(
-          new Error(`tapestry local --once was killed (${signal})\nstdout:\n${stdout}\nstderr:\n${stderr}`),
-        );
-        return;
-      }
-      resolve({ code, stdout, stderr, lines: stdout.split("\n") });
-    });
-  });
-}
+/** `tapestry local --once --port 0 <args>` from the repository's root; killed (and failed) after 20 s. */
+const runOnce = (args: readonly string[]) => runTapestryOnce(args, { limitMs: SPAWN_LIMIT_MS });
 
 /** The lines of stdout that match, for "exactly one line per event" checks. */
 const matching = (result: CliResult, pattern: RegExp) => result.lines.filter((line) => pattern.test(line));

@@ -644,39 +644,47 @@ describe("the DynamoDB emulator (dynalite) answers as DynamoDB", () => {
   });
 
   it("refuses what DynamoDB refuses: undefined or unused placeholders, ConsistentRead on an index, another table", async () => {
-    expect(
-      await refusal(
-        client.send(
-          new PutCommand({
-            TableName: TABLE_NAME,
-            Item: key,
-            ConditionExpression: "attribute_not_exists(#pk)",
-          }),
-        ),
-      ),
-    ).toMatchObject({ name: "ValidationException" });
-    expect(
-      await refusal(
-        client.send(
-          new PutCommand({
-            TableName: TABLE_NAME,
-            Item: key,
-            ConditionExpression: "#n <= :n",
-            ExpressionAttributeNames: { "#n": "eventCount", "#unused": "x" },
-            ExpressionAttributeValues: { ":n": 9 },
-          }),
-        ),
-      ),
-    ).toMatchObject({ name: "ValidationException", message: expect.stringContaining("unused") });
-    expect(await refusal(client.send(indexQuery("PIPELINE#x", { ConsistentRead: true })))).toMatchObject({
-      name: "ValidationException",
-      message: expect.stringContaining("Consistent reads"),
-    });
-    expect(
-      await refusal(client.send(new GetCommand({ TableName: "another-table", Key: key }))),
-    ).toMatchObject({
-      name: "ResourceNotFoundException",
-    });
+    const refusals: [string, () => Promise<unknown>, object][] = [
+      [
+        "an undefined placeholder",
+        () =>
+          client.send(
+            new PutCommand({
+              TableName: TABLE_NAME,
+              Item: key,
+              ConditionExpression: "attribute_not_exists(#pk)",
+            }),
+          ),
+        { name: "ValidationException" },
+      ],
+      [
+        "an unused placeholder",
+        () =>
+          client.send(
+            new PutCommand({
+              TableName: TABLE_NAME,
+              Item: key,
+              ConditionExpression: "#n <= :n",
+              ExpressionAttributeNames: { "#n": "eventCount", "#unused": "x" },
+              ExpressionAttributeValues: { ":n": 9 },
+            }),
+          ),
+        { name: "ValidationException", message: expect.stringContaining("unused") },
+      ],
+      [
+        "ConsistentRead on an index",
+        () => client.send(indexQuery("PIPELINE#x", { ConsistentRead: true })),
+        { name: "ValidationException", message: expect.stringContaining("Consistent reads") },
+      ],
+      [
+        "another table",
+        () => client.send(new GetCommand({ TableName: "another-table", Key: key })),
+        { name: "ResourceNotFoundException" },
+      ],
+    ];
+    for (const [what, send, expected] of refusals) {
+      expect(await refusal(send()), what).toMatchObject(expected);
+    }
     expect(await table.items()).toEqual([{ ...key, eventCount: 3, runId: "a" }]);
   });
 

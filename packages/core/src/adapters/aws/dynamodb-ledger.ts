@@ -358,30 +358,33 @@ export class DynamoDbRunLedger implements RunLedger {
 
   /** Every event of the run, in (occurredAt, id) order. */
   private async eventsOfRun(runId: string): Promise<TapestryEvent[]> {
-    const events: TapestryEvent[] = [];
+    // the projection must see the event just written, and every one before it
+    const items = await this.itemsWithPrefix(runPartitionKey(runId), EVENT_SORT_KEY_PREFIX);
+    // the sort key is the fact, not the time
+    return items.map(eventOfItem).sort(compareEvents);
+  }
+
+  /** Every item of a partition whose sort key starts with `prefix`, read consistently, page after page. */
+  private async itemsWithPrefix(partitionKey: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
     let startKey: Item | undefined;
     do {
       const page = await this.guard(() =>
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :eventPrefix)",
+            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
             ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-            ExpressionAttributeValues: {
-              ":pk": runPartitionKey(runId),
-              ":eventPrefix": EVENT_SORT_KEY_PREFIX,
-            },
-            // the projection must see the event just written, and every one before it
+            ExpressionAttributeValues: { ":pk": partitionKey, ":prefix": prefix },
             ConsistentRead: true,
             ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
           }),
         ),
       );
-      for (const item of page.Items ?? []) events.push(eventOfItem(item));
+      items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    // the sort key is the fact, not the time
-    return events.sort(compareEvents);
+    return items;
   }
 
   private async putQueueEntry(pipeline: string, runId: string, entry: QueueEntryRequest): Promise<void> {
@@ -415,35 +418,13 @@ export class DynamoDbRunLedger implements RunLedger {
 
   /** Every entry of a pipeline's queue, expired ones included (DynamoDB's TTL sweeps them eventually). */
   private async queueEntries(pipeline: string): Promise<QueueItem[]> {
-    const entries: QueueItem[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.guard(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :queuePrefix)",
-            ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-            ExpressionAttributeValues: {
-              ":pk": lockPartitionKey(pipeline),
-              ":queuePrefix": QUEUE_SORT_KEY_PREFIX,
-            },
-            // who is first must be read after every place taken before
-            ConsistentRead: true,
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        entries.push({
-          runId: stringAttribute(item, "runId"),
-          requestedAt: stringAttribute(item, "requestedAt"),
-          expiresAt: stringAttribute(item, "expiresAt"),
-        });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return entries;
+    // who is first must be read after every place taken before: consistently
+    const items = await this.itemsWithPrefix(lockPartitionKey(pipeline), QUEUE_SORT_KEY_PREFIX);
+    return items.map((item) => ({
+      runId: stringAttribute(item, "runId"),
+      requestedAt: stringAttribute(item, "requestedAt"),
+      expiresAt: stringAttribute(item, "expiresAt"),
+    }));
   }
 
   private async deleteQueueEntry(pipeline: string, runId: string): Promise<void> {

@@ -18,6 +18,7 @@ import {
   type ToolName,
 } from "@tapestry/core";
 import { type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
+import { nextFireTime } from "@tapestry/core/schedule";
 import { recordingPublisher, type TriggerAccepted, triggerManualRun } from "@tapestry/core/status";
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
@@ -234,8 +235,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       config: options.config,
       ledger,
       now,
-      // a rate() schedule counts from the scheduler's start: ask the scheduler itself
-      nextFireTime: (pipeline: PipelineSpec) => scheduler.nextFire(pipeline.name),
+      // the armed scheduler's next fire; unarmed (--once), the fire it would arm (the same rule)
+      nextFireTime: (pipeline: PipelineSpec, after: Date) =>
+        scheduler.nextFire(pipeline.name) ?? nextFireTime(pipeline.schedule, after),
       controlPlane: () => ({ deadLetters: bus.deadLetters().length }),
     };
     const requests = { ...statusContext, runs, events: recordingPublisher(ledger, bus) };

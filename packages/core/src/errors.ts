@@ -1,4 +1,5 @@
 import type { ToolName } from "./names";
+import { type Problem, type ProblemAnswer, type ProblemSource, problemOf } from "./problem-details";
 
 /**
  * Every error that crosses a boundary is a named subclass of TapestryError, so that ASL
@@ -7,6 +8,26 @@ import type { ToolName } from "./names";
  */
 export class TapestryError extends Error {
   override readonly name: string = "TapestryError";
+}
+
+/**
+ * An error that the status API answers with a problem of its own (RFC 9457), decided here, with
+ * the error, by its subclass: `problemFromError` asks any thrown value for `toProblem` and knows no
+ * error by name. The answer is kept in a private field, so logs and JSON of the error do not repeat it.
+ */
+export abstract class ProblemError extends TapestryError implements ProblemSource {
+  readonly #answer: ProblemAnswer;
+
+  constructor(message: string, answer: ProblemAnswer, options?: { cause?: unknown }) {
+    super(message, options);
+    this.#answer = answer;
+  }
+
+  /** The problem about `instance` (the request's path); its detail is the message unless the answer says otherwise. */
+  toProblem(instance: string): Problem {
+    const { detail = this.message, extras, ...kind } = this.#answer;
+    return problemOf(kind, detail, instance, extras);
+  }
 }
 
 /** One problem in a configuration: where it is and what to do about it. */
@@ -146,13 +167,22 @@ export class EventPublishError extends TapestryError {
  * A run id was started before: run ids are execution names, and the service refuses a second
  * execution with the same name. For a scheduled run that is a duplicate delivery of the same fire.
  */
-export class RunAlreadyStartedError extends TapestryError {
+export class RunAlreadyStartedError extends ProblemError {
   override readonly name = "RunAlreadyStartedError";
   constructor(
     readonly runId: string,
     options?: { cause?: unknown },
   ) {
-    super(`run "${runId}" was already started: a run id starts one run only`, options);
+    super(
+      `run "${runId}" was already started: a run id starts one run only`,
+      {
+        status: 409,
+        type: "run-already-started",
+        title: "This run was already started",
+        detail: `run "${runId}" was already started; no second run was started: try again to start a new run`,
+      },
+      options,
+    );
   }
 }
 

@@ -126,6 +126,17 @@ export class ToolResponseError extends ToolError {
 }
 
 /**
+ * A step names a tool the config has no section for. The config's checks refuse such a config,
+ * so this is met only by a registry built from other tools than its pipelines use.
+ */
+export class ToolNotConfiguredError extends ToolError {
+  override readonly name = "ToolNotConfiguredError";
+  constructor(tool: ToolName) {
+    super(tool, `tools.${tool} is not configured: add its endpoint and secret names`);
+  }
+}
+
+/**
  * A secret the config names has no value in the stage's secret store (no SSM parameter
  * `/tapestry/<stage>/<NAME>` on AWS). Retrying will not help; the fix is to set it, and the
  * message says how. It names the secret, never a value.
@@ -142,6 +153,36 @@ export class SecretNotSetError extends TapestryError {
       options,
     );
   }
+}
+
+/**
+ * A secret is set but could not be read, for a reason a retry will not cure: the store refused
+ * the read (IAM, the KMS key), it holds no text, or there is no one to ask for it. The message
+ * names the secret and the fix, never a value.
+ */
+export class SecretReadError extends TapestryError {
+  override readonly name: string = "SecretReadError";
+  constructor(
+    readonly secret: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A secret could not be read for now: the store throttled the read, timed out, or failed on its
+ * side, after the SDK's own retries. Worth retrying later: a tool task retries it by this name
+ * (the tool retry class, pipeline/task-errors.ts), so a passing SSM hiccup does not fail a step.
+ */
+export class SecretUnavailableError extends SecretReadError {
+  override readonly name = "SecretUnavailableError";
+}
+
+/** A secret's value that cannot be stored (empty, or longer than the store takes); the message never shows it. */
+export class InvalidSecretValueError extends TapestryError {
+  override readonly name = "InvalidSecretValueError";
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { StepSpec, ToolsConfig } from "../config";
-import { TapestryError, ToolAuthError, type ToolName } from "../errors";
+import { ToolAuthError, type ToolName, ToolNotConfiguredError } from "../errors";
 import { createAirbyteConnector } from "./airbyte/connector";
 import { createDbtCloudConnector } from "./dbt-cloud/connector";
 import { createGrouparooConnector } from "./grouparoo/connector";
@@ -70,8 +70,7 @@ export class ConnectorRegistry {
   }
 
   private build(tool: ToolName): Promise<StepConnector<never>> {
-    const missing = () =>
-      new TapestryError(`tools.${tool} is not configured: add its endpoint and secret names`);
+    const missing = () => new ToolNotConfiguredError(tool);
     switch (tool) {
       case "airbyte":
         return this.tools.airbyte

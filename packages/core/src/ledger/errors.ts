@@ -26,6 +26,21 @@ export class InvalidCursorError extends ProblemError {
 }
 
 /**
+ * What the ledger holds is not what its adapter wrote (an attribute or a column of the wrong
+ * type): edited by hand, or written by another release. Not transient: no task retries it, and
+ * the status API answers it as the opaque 500 (the message, in the log, names the item).
+ */
+export class LedgerDamagedError extends TapestryError {
+  override readonly name = "LedgerDamagedError";
+  constructor(
+    readonly store: "DynamoDB" | "SQLite",
+    problem: string,
+  ) {
+    super(`the ${store} ledger is damaged: ${problem}`);
+  }
+}
+
+/**
  * A ledger call got an argument it cannot use: an event of another run, an event whose pipeline
  * is neither in its metadata nor in its run id, a page limit below 1, a time that is not ISO 8601.
  */

@@ -165,7 +165,7 @@ export class SecretReadError extends TapestryError {
   constructor(
     readonly secret: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(message, options);
   }

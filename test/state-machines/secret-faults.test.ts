@@ -34,10 +34,7 @@ describe("a tool's secret that cannot be read when a step starts", () => {
     const start = vi
       .spyOn(ConnectorRegistry.prototype, "start")
       .mockRejectedValueOnce(
-        new SecretUnavailableError(
-          "SANDBOX_AIRBYTE_CLIENT_ID",
-          "secret SANDBOX_AIRBYTE_CLIENT_ID could not be read from SSM for now: ThrottlingException: Rate exceeded: try again",
-        ),
+        new SecretUnavailableError("SANDBOX_AIRBYTE_CLIENT_ID", "SSM: ThrottlingException: Rate exceeded"),
       );
 
     const { run, triggers } = await runOnce();

@@ -8,10 +8,15 @@ import {
   SSMClient,
 } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { DynamoDbRunLedger, SsmSecretStore } from "@tapestry/core/adapters/aws";
+import {
+  DynamoDbRunLedger,
+  InvalidSecretValueError,
+  SecretStoreError,
+  SsmSecretStore,
+} from "@tapestry/core/adapters/aws";
 import { parseConfig, type StepSpec } from "@tapestry/core/config";
-import { ConnectorRegistry } from "@tapestry/core/connectors";
-import { InvalidSecretValueError, SecretReadError, ToolNotConfiguredError } from "@tapestry/core/errors";
+import { ConnectorRegistry, ToolNotConfiguredError } from "@tapestry/core/connectors";
+import { SecretReadError } from "@tapestry/core/errors";
 import { LedgerDamagedError } from "@tapestry/core/ledger";
 import { PIPELINE_RUN_FUNCTIONS } from "@tapestry/core/pipeline";
 import { REPO_ROOT } from "@tapestry/local";
@@ -19,7 +24,6 @@ import { LocalStepFunctions, TaskHandlerMissingError } from "@tapestry/local/run
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { promptingSecretReader } from "../../packages/cli/src/prompt-secrets";
-import { SecretStoreError } from "../../packages/core/src/adapters/aws/secret-store";
 import kickstart from "../../tapestry.config";
 
 /**

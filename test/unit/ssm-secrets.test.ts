@@ -200,7 +200,7 @@ describe("createSsmSecretReader", () => {
       expect(unavailable.name).toBe("SecretUnavailableError");
       expect(unavailable.secret).toBe("DBT_CLOUD_TOKEN");
       expect(unavailable.message).toMatch(
-        /^secret DBT_CLOUD_TOKEN of stage prod could not be read from SSM for now \(\/tapestry\/prod\/DBT_CLOUD_TOKEN\): .+: try again/,
+        /^secret DBT_CLOUD_TOKEN could not be read for now: SSM \(\/tapestry\/prod\/DBT_CLOUD_TOKEN\): .+: try again$/,
       );
       expect(unavailable.message).toContain(failure.message);
       expect(`${unavailable.message}\n${JSON.stringify(unavailable)}`).not.toContain(VALUE);

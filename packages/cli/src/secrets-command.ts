@@ -1,7 +1,12 @@
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { type SecretListing, SsmSecretStore, secretParameterName } from "@tapestry/core/adapters/aws";
+import {
+  InvalidSecretValueError,
+  type SecretListing,
+  SsmSecretStore,
+  secretParameterName,
+} from "@tapestry/core/adapters/aws";
 import { type SecretReference, secretReferences, type TapestryConfig } from "@tapestry/core/config";
-import { InvalidSecretValueError, TapestryError } from "@tapestry/core/errors";
+import { TapestryError } from "@tapestry/core/errors";
 import { Command, CommanderError } from "commander";
 import { loadConfig } from "./load-config";
 import { promptingSecretReader } from "./prompt-secrets";

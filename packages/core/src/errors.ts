@@ -126,17 +126,6 @@ export class ToolResponseError extends ToolError {
 }
 
 /**
- * A step names a tool the config has no section for. The config's checks refuse such a config,
- * so this is met only by a registry built from other tools than its pipelines use.
- */
-export class ToolNotConfiguredError extends ToolError {
-  override readonly name = "ToolNotConfiguredError";
-  constructor(tool: ToolName) {
-    super(tool, `tools.${tool} is not configured: add its endpoint and secret names`);
-  }
-}
-
-/**
  * A secret the config names has no value in the stage's secret store (no SSM parameter
  * `/tapestry/<stage>/<NAME>` on AWS). Retrying will not help; the fix is to set it, and the
  * message says how. It names the secret, never a value.
@@ -178,11 +167,10 @@ export class SecretReadError extends TapestryError {
  */
 export class SecretUnavailableError extends SecretReadError {
   override readonly name = "SecretUnavailableError";
-}
-
-/** A secret's value that cannot be stored (empty, or longer than the store takes); the message never shows it. */
-export class InvalidSecretValueError extends TapestryError {
-  override readonly name = "InvalidSecretValueError";
+  /** `why`: where the read went and what the store answered */
+  constructor(secret: string, why: string, options?: ErrorOptions) {
+    super(secret, `secret ${secret} could not be read for now: ${why}: try again`, options);
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ToolNotConfiguredError } from "@tapestry/core/connectors";
 import {
   EventPublishError,
   LedgerUnavailableError,
@@ -5,7 +6,6 @@ import {
   SecretReadError,
   SecretUnavailableError,
   ToolAuthError,
-  ToolNotConfiguredError,
   ToolRequestError,
   ToolResponseError,
   ToolTriggerUncertainError,

@@ -8,13 +8,13 @@ import {
   silentLogger,
   type TapestryEvent,
   ToolAuthError,
-  ToolNotConfiguredError,
   ToolRequestError,
   ToolResponseError,
   ToolTriggerUncertainError,
   ToolUnavailableError,
 } from "@tapestry/core";
 import type { PipelineSpec } from "@tapestry/core/config";
+import { ToolNotConfiguredError } from "@tapestry/core/connectors";
 import { LedgerDamagedError, RunLockContendedError } from "@tapestry/core/ledger";
 import {
   cancelStep,
@@ -126,7 +126,7 @@ const INSTANCES = new Map<TapestryErrorClass, { where: "tool" | "bus" | "ledger"
   [SecretNotSetError, { where: "tool", error: new SecretNotSetError("AIRBYTE_CLIENT_ID", "prod") }],
   [
     SecretUnavailableError,
-    { where: "tool", error: new SecretUnavailableError("AIRBYTE_CLIENT_ID", "ThrottlingException") },
+    { where: "tool", error: new SecretUnavailableError("AIRBYTE_CLIENT_ID", "SSM: ThrottlingException") },
   ],
   [SecretReadError, { where: "tool", error: new SecretReadError("AIRBYTE_CLIENT_ID", "AccessDenied") }],
   [ToolNotConfiguredError, { where: "tool", error: new ToolNotConfiguredError("airbyte") }],

@@ -1,3 +1,4 @@
+import { ToolNotConfiguredError } from "../connectors/registry";
 import {
   EventPublishError,
   LedgerUnavailableError,
@@ -6,7 +7,6 @@ import {
   SecretUnavailableError,
   type TapestryError,
   ToolAuthError,
-  ToolNotConfiguredError,
   ToolRequestError,
   ToolResponseError,
   ToolTriggerUncertainError,

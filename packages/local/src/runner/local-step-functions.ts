@@ -65,10 +65,7 @@ export class ExecutionAlreadyExistsError extends TapestryError {
 /** A Task state of the definition runs a resource that no handler given to the runner answers for. */
 export class TaskHandlerMissingError extends TapestryError {
   override readonly name = "TaskHandlerMissingError";
-  constructor(
-    readonly state: string,
-    readonly resource: string,
-  ) {
+  constructor(state: string, resource: string) {
     super(`Task state ${state} has no local handler for ${resource}`);
   }
 }

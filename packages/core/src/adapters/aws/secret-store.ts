@@ -6,7 +6,7 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from "@aws-sdk/client-ssm";
-import { InvalidSecretValueError, SecretNotSetError, TapestryError } from "../../errors";
+import { SecretNotSetError, TapestryError } from "../../errors";
 import { redact } from "../../logging";
 import { describeSdkError, isParameterNotFound, secretParameterName, secretsPath } from "./ssm-secrets";
 
@@ -19,6 +19,11 @@ export interface SecretListing {
   readonly version?: number;
   /** the parameter's type: "SecureString" unless someone created it by hand as plain text */
   readonly type?: string;
+}
+
+/** A value `tapestry secrets set` cannot store (empty, or longer than SSM takes); the message never shows it. */
+export class InvalidSecretValueError extends TapestryError {
+  override readonly name = "InvalidSecretValueError";
 }
 
 /** SSM refused to store, tag, list or remove a stage's secrets; the message names the call, the parameter and SSM's error. */

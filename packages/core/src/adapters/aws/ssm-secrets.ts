@@ -68,11 +68,9 @@ export function createSsmSecretReader(options: SsmSecretReaderOptions): SecretRe
     } catch (error) {
       if (isParameterNotFound(error)) throw new SecretNotSetError(name, stage, { cause: error });
       if (isTransientSdkError(error)) {
-        throw new SecretUnavailableError(
-          name,
-          `secret ${name} of stage ${stage} could not be read from SSM for now (${parameter}): ${describeSdkError(error)}: try again`,
-          { cause: error },
-        );
+        throw new SecretUnavailableError(name, `SSM (${parameter}): ${describeSdkError(error)}`, {
+          cause: error,
+        });
       }
       throw new SecretReadError(
         name,

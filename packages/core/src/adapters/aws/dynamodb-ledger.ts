@@ -6,7 +6,7 @@ import {
   PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { LedgerUnavailableError, TapestryError } from "../../errors";
+import { LedgerUnavailableError } from "../../errors";
 import { factKey, type TapestryEvent } from "../../events";
 import {
   checkPageLimit,
@@ -14,6 +14,7 @@ import {
   decodeRunCursor,
   encodeRunCursor,
   incomingEvent,
+  LedgerDamagedError,
   type LockResult,
   ledgerInstant,
   projectRun,
@@ -333,7 +334,7 @@ export class DynamoDbRunLedger implements RunLedger {
     if (item === undefined) return 0;
     const count: unknown = item.eventCount;
     if (typeof count !== "number") {
-      throw new TapestryError(`the DynamoDB ledger is damaged: eventCount of run ${runId} is not a number`);
+      throw new LedgerDamagedError("DynamoDB", `eventCount of run ${runId} is not a number`);
     }
     return count;
   }
@@ -538,8 +539,9 @@ function startKeyAfter(cursor: RunCursor): Item {
 function stringAttribute(item: Item, name: string): string {
   const value: unknown = item[name];
   if (typeof value !== "string") {
-    throw new TapestryError(
-      `the DynamoDB ledger is damaged: ${name} of item ${String(item[PK])} / ${String(item[SK])} is not a string`,
+    throw new LedgerDamagedError(
+      "DynamoDB",
+      `${name} of item ${String(item[PK])} / ${String(item[SK])} is not a string`,
     );
   }
   return value;

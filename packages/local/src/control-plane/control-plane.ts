@@ -10,6 +10,7 @@ import {
   type PipelineSettings,
   type PipelineSpec,
   type RunTrigger,
+  SecretReadError,
   type SecretReader,
   silentLogger,
   type TapestryConfig,
@@ -186,7 +187,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       sandboxes,
       credentials,
       realTools,
-      options.realSecrets ?? (async (name) => Promise.reject(new Error(`no local secret named ${name}`))),
+      options.realSecrets ??
+        (async (name) =>
+          Promise.reject(
+            new SecretReadError(
+              name,
+              `secret ${name} is needed by a tool run with --real, and no secret reader was given`,
+            ),
+          )),
     );
     const connectors = new ConnectorRegistry(tools, { secrets, logger });
     const pipelines = new Map(options.config.pipelines.map((p) => [p.name, p]));

@@ -1,4 +1,9 @@
-import { SecretNotSetError, ToolAuthError, ToolTriggerUncertainError } from "@tapestry/core/errors";
+import {
+  SecretNotSetError,
+  SecretReadError,
+  ToolAuthError,
+  ToolTriggerUncertainError,
+} from "@tapestry/core/errors";
 import {
   PIPELINE_RUN_TASKS,
   type PipelineRunTask,
@@ -146,8 +151,8 @@ const STEP_STATES: States = {
     parameters: { ...STEP_REF, "job.$": "$.job" },
     resultPath: "$.job",
     catches: [
-      // Refused or missing credentials could not cancel the job either, and it may have finished.
-      caught([ToolAuthError, SecretNotSetError], "$.failure", "StepErrored"),
+      // Refused, missing or unreadable credentials could not cancel the job either, and it may have finished.
+      caught([ToolAuthError, SecretNotSetError, SecretReadError], "$.failure", "StepErrored"),
       // Polling keeps failing: cancel the job rather than leave it running unwatched.
       caught([ANY_ERROR], "$.failure", "CancelAbandonedJob"),
     ],

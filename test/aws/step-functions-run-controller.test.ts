@@ -1,6 +1,6 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { StepFunctionsRunController } from "@tapestry/core/adapters/aws";
-import { RunAlreadyStartedError, TapestryError } from "@tapestry/core/errors";
+import { RunAlreadyStartedError, RunControlError } from "@tapestry/core/errors";
 import { silentLogger } from "@tapestry/core/logging";
 import { runInputSchema, scheduledRunId, startScheduledRun } from "@tapestry/core/pipeline";
 import type { RunStarter } from "@tapestry/core/status";
@@ -67,13 +67,13 @@ describe("StepFunctionsRunController", () => {
     expect((error as Error).cause).toBeInstanceOf(ExecutionAlreadyExists);
   });
 
-  it("wraps any other failure in a TapestryError that keeps its cause", async () => {
+  it("wraps any other failure in a RunControlError that keeps its cause", async () => {
     const denied = Object.assign(new Error("not authorized to perform: states:StartExecution"), {
       name: "AccessDeniedException",
     });
     sfn.on(StartExecutionCommand).rejects(denied);
     const error = await manualStartError();
-    expect(error).toBeInstanceOf(TapestryError);
+    expect(error).toBeInstanceOf(RunControlError);
     expect(error).not.toBeInstanceOf(RunAlreadyStartedError);
     expect((error as Error).message).toContain("AccessDeniedException");
     expect((error as Error).cause).toBe(denied);
@@ -119,7 +119,7 @@ describe("startScheduledRun", () => {
   it("lets every other failure through", async () => {
     const runs: RunStarter = {
       start: async () => {
-        throw new TapestryError("throttled");
+        throw new RunControlError("throttled");
       },
     };
     await expect(

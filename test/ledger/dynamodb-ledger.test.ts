@@ -293,9 +293,9 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
       for (const query of inputs.queries()) {
         expect(query).toEqual({
           TableName: TABLE_NAME,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :eventPrefix)",
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
           ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-          ExpressionAttributeValues: { ":pk": `RUN#${runId}`, ":eventPrefix": "EVENT#" },
+          ExpressionAttributeValues: { ":pk": `RUN#${runId}`, ":prefix": "EVENT#" },
           ConsistentRead: true,
         });
       }

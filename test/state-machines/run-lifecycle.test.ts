@@ -277,3 +277,22 @@ describe("one path for runs", () => {
     expect(status.controlPlane).toEqual({ deadLetters: 1 });
   });
 });
+
+describe("nextScheduledAt on the embedded status API", () => {
+  it("is the scheduler's next fire for a rate() schedule: the next whole interval, not now + rate", async () => {
+    const config = kickstartConfig((c) => {
+      const pipeline = c.pipelines[0];
+      if (pipeline) pipeline.schedule = { expression: "rate(1 hour)", timezone: "UTC", enabled: true };
+    });
+    const p = await plane({}, { config });
+    const before = Date.now();
+    const status = (await (await fetch(`${p.apiUrl}/status`)).json()) as {
+      pipelines: { name: string; nextScheduledAt: string }[];
+    };
+    const next = Date.parse(status.pipelines[0]?.nextScheduledAt ?? "");
+    // on the hour (rate() fires on whole intervals since 1970-01-01T00:00Z), within the next hour
+    expect(next % 3_600_000).toBe(0);
+    expect(next).toBeGreaterThan(before);
+    expect(next - before).toBeLessThanOrEqual(3_600_000);
+  });
+});

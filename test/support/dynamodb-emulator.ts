@@ -1,5 +1,5 @@
 /**
- * The run ledger's DynamoDB table on an emulator (ADR 0014): dynalite, in memory, on 127.0.0.1 at a
+ * The run ledger's DynamoDB table on an emulator (ADR 0015): dynalite, in memory, on 127.0.0.1 at a
  * port the system picks, one server per table so that tests share nothing. The real SDK clients
  * talk to it over HTTP with fake credentials; nothing leaves the machine.
  *

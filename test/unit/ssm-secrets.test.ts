@@ -2,8 +2,18 @@ import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSsmSecretReader, secretParameterName } from "../../packages/core/src/adapters/aws/ssm-secrets";
-import { SecretNotSetError, TapestryError } from "../../packages/core/src/errors";
+import {
+  createSsmSecretReader,
+  SecretReaderOptionsError,
+  secretParameterName,
+} from "../../packages/core/src/adapters/aws/ssm-secrets";
+import {
+  SecretNotSetError,
+  SecretReadError,
+  SecretUnavailableError,
+  TapestryError,
+} from "../../packages/core/src/errors";
+import { InvalidNameError } from "../../packages/core/src/names";
 
 const VALUE = "dbt-s3cr3t-value-9f2c";
 
@@ -32,13 +42,15 @@ describe("secretParameterName", () => {
     "_TOKEN",
     "TOKEN-1",
     `A${"B".repeat(128)}`,
-  ])("refuses the secret name %j, naming the rule", (name) => {
+  ])("refuses the secret name %j with InvalidNameError, naming the rule", (name) => {
+    expect(() => secretParameterName("prod", name)).toThrow(InvalidNameError);
     expect(() => secretParameterName("prod", name)).toThrow(/not a secret name: expected UPPER_SNAKE_CASE/);
   });
 
   it.each(["", "prod/../dev", "../prod", "prod/", "1prod", "a".repeat(33)])(
     "refuses the stage %j",
     (stage) => {
+      expect(() => secretParameterName(stage, "DBT_CLOUD_TOKEN")).toThrow(InvalidNameError);
       expect(() => secretParameterName(stage, "DBT_CLOUD_TOKEN")).toThrow(/is not a stage name/);
     },
   );
@@ -135,18 +147,96 @@ describe("createSsmSecretReader", () => {
     expect(await read("GROUPAROO_API_KEY")).toBe(VALUE);
   });
 
-  it("names the secret and the AWS error when SSM refuses the read", async () => {
+  it("names the secret and the AWS error when SSM refuses the read: SecretReadError, which no retry cures", async () => {
     const { ssm, read } = setup();
     const denied = Object.assign(new Error("not authorized to perform: ssm:GetParameter"), {
       name: "AccessDeniedException",
+      $metadata: { httpStatusCode: 400 },
     });
     ssm.on(GetParameterCommand).rejects(denied);
 
     const error = await read("GROUPAROO_API_KEY").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TapestryError);
-    expect(error).not.toBeInstanceOf(SecretNotSetError);
+    expect(error).toBeInstanceOf(SecretReadError);
+    expect((error as SecretReadError).name).toBe("SecretReadError");
+    expect((error as SecretReadError).secret).toBe("GROUPAROO_API_KEY");
     expect((error as Error).message).toMatch(
       /could not read secret GROUPAROO_API_KEY of stage prod from SSM \(\/tapestry\/prod\/GROUPAROO_API_KEY\): AccessDeniedException: not authorized/,
+    );
+  });
+
+  /** SSM's answers that say "not now" rather than "no", as the SDK raises them once its own retries are spent. */
+  const TRANSIENT: readonly (readonly [string, Error])[] = [
+    [
+      "throttling",
+      Object.assign(new Error("Rate exceeded"), {
+        name: "ThrottlingException",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    ],
+    [
+      "a service error",
+      Object.assign(new Error("internal error"), {
+        name: "InternalServerError",
+        $fault: "server",
+        $metadata: { httpStatusCode: 500 },
+      }),
+    ],
+    [
+      "a request timeout",
+      Object.assign(new Error("Connection timed out after 5000 ms"), { name: "TimeoutError" }),
+    ],
+    ["a reset connection", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })],
+  ];
+
+  it.each(TRANSIENT)(
+    "turns %s into SecretUnavailableError, the name the state machine retries, with no value in it",
+    async (_, failure) => {
+      const { ssm, read } = setup();
+      ssm.on(GetParameterCommand).rejects(failure);
+
+      const error = await read("DBT_CLOUD_TOKEN").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SecretUnavailableError);
+      const unavailable = error as SecretUnavailableError;
+      expect(unavailable.name).toBe("SecretUnavailableError");
+      expect(unavailable.secret).toBe("DBT_CLOUD_TOKEN");
+      expect(unavailable.message).toMatch(
+        /^secret DBT_CLOUD_TOKEN could not be read for now: SSM \(\/tapestry\/prod\/DBT_CLOUD_TOKEN\): .+: try again$/,
+      );
+      expect(unavailable.message).toContain(failure.message);
+      expect(`${unavailable.message}\n${JSON.stringify(unavailable)}`).not.toContain(VALUE);
+    },
+  );
+
+  it("reads the secret once SSM answers again (a transient failure is not cached)", async () => {
+    const { ssm, read } = setup();
+    ssm
+      .on(GetParameterCommand)
+      .rejectsOnce(TRANSIENT[0]?.[1] as Error)
+      .resolves({ Parameter: { Value: VALUE } });
+
+    await expect(read("DBT_CLOUD_TOKEN")).rejects.toBeInstanceOf(SecretUnavailableError);
+    expect(await read("DBT_CLOUD_TOKEN")).toBe(VALUE);
+  });
+
+  it("keeps a missing secret SecretNotSetError, never SecretUnavailableError (retrying cannot set it)", async () => {
+    const { ssm, read } = setup();
+    ssm
+      .on(GetParameterCommand)
+      .rejects(new ParameterNotFound({ message: "", $metadata: { httpStatusCode: 400 } }));
+
+    const error = await read("DBT_CLOUD_TOKEN").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretNotSetError);
+    expect(error).not.toBeInstanceOf(SecretUnavailableError);
+  });
+
+  it("refuses a parameter with no text value with SecretReadError naming the fix", async () => {
+    const { ssm, read } = setup();
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: "" } });
+
+    const error = await read("DBT_CLOUD_TOKEN").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretReadError);
+    expect((error as Error).message).toContain(
+      "set it again with `tapestry secrets set DBT_CLOUD_TOKEN --stage prod`",
     );
   });
 
@@ -164,4 +254,14 @@ describe("createSsmSecretReader", () => {
   it("refuses an invalid stage when built", () => {
     expect(() => createSsmSecretReader({ stage: "prod/../dev" })).toThrow(/is not a stage name/);
   });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])(
+    "refuses maxAgeSeconds %s when built",
+    (maxAgeSeconds) => {
+      expect(() => createSsmSecretReader({ stage: "prod", maxAgeSeconds })).toThrow(SecretReaderOptionsError);
+      expect(() => createSsmSecretReader({ stage: "prod", maxAgeSeconds })).toThrow(
+        /maxAgeSeconds must be 0 or more seconds/,
+      );
+    },
+  );
 });

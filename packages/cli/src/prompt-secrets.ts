@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { SecretReader } from "@tapestry/core/connectors";
-import { TapestryError } from "@tapestry/core/errors";
+import { SecretReadError } from "@tapestry/core/errors";
 
 /**
  * Secrets of the tools driven at their real endpoints (`tapestry local --real ...`), asked for
@@ -22,7 +22,8 @@ export function promptingSecretReader(input: NodeJS.ReadStream, output: NodeJS.W
 
 async function ask(name: string, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<string> {
   if (!input.isTTY) {
-    throw new TapestryError(
+    throw new SecretReadError(
+      name,
       `secret ${name} is needed for a tool run with --real, and there is no terminal to ask for it: run tapestry local in a terminal, or drop --real to use the sandbox`,
     );
   }
@@ -31,7 +32,7 @@ async function ask(name: string, input: NodeJS.ReadStream, output: NodeJS.WriteS
   const rl = createInterface({ input, terminal: true });
   try {
     const answer = (await rl.question("")).trim();
-    if (!answer) throw new TapestryError(`secret ${name} was left empty`);
+    if (!answer) throw new SecretReadError(name, `secret ${name} was left empty`);
     return answer;
   } finally {
     rl.close();

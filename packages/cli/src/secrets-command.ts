@@ -1,10 +1,20 @@
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { type SecretListing, SsmSecretStore, secretParameterName } from "@tapestry/core/adapters/aws";
+import {
+  InvalidSecretValueError,
+  type SecretListing,
+  SsmSecretStore,
+  secretParameterName,
+} from "@tapestry/core/adapters/aws";
 import { type SecretReference, secretReferences, type TapestryConfig } from "@tapestry/core/config";
 import { TapestryError } from "@tapestry/core/errors";
 import { Command, CommanderError } from "commander";
 import { loadConfig } from "./load-config";
 import { promptingSecretReader } from "./prompt-secrets";
+
+/** The command was not run as it must be (its arguments, or no AWS region): exit 2, and nothing was asked of AWS. */
+export class UsageError extends TapestryError {
+  override readonly name = "UsageError";
+}
 
 /** What `tapestry secrets` needs from the outside world; tests inject a mocked SSM client and streams. */
 export interface SecretsCommandDependencies {
@@ -98,7 +108,7 @@ export function createSecretsCommand(
       region = await client.config.region();
     } catch (error) {
       client.destroy();
-      const problem = new TapestryError(
+      const problem = new UsageError(
         "no AWS region: pass --region <region>, or set AWS_REGION (or a region in your AWS profile)",
         { cause: error },
       );
@@ -138,7 +148,7 @@ Deployed functions see a new value within 5 minutes (their cache).`,
       run(async () => {
         if (command.args.length !== 1 || name.startsWith("-")) {
           await usage(() => {
-            throw new TapestryError(
+            throw new UsageError(
               `tapestry secrets set takes one argument, the secret's NAME, and the options --stage, --region and --config (the rest is not repeated here, in case it is a value). The value is never an argument: pipe it in, e.g. printf %s "$TOKEN" | tapestry secrets set DBT_CLOUD_TOKEN --stage ${options.stage}, or run in a terminal to be asked for it`,
             );
           });
@@ -296,7 +306,9 @@ async function readValue(
     const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
     size += bytes.length;
     if (size > MAX_STDIN_BYTES) {
-      throw new TapestryError(`the value of ${name} on stdin is longer than ${MAX_STDIN_BYTES} bytes`);
+      throw new InvalidSecretValueError(
+        `the value of ${name} on stdin is longer than ${MAX_STDIN_BYTES} bytes`,
+      );
     }
     chunks.push(bytes);
   }
@@ -304,7 +316,7 @@ async function readValue(
     .toString("utf8")
     .replace(/\r?\n$/, "");
   if (value === "") {
-    throw new TapestryError(
+    throw new InvalidSecretValueError(
       `no value for ${name} on stdin: pipe it in, e.g. printf %s "$TOKEN" | tapestry secrets set ${name} --stage ${stage}, or run the command in a terminal to be asked for it`,
     );
   }

@@ -1,4 +1,5 @@
 import type { ToolName } from "./names";
+import { type Problem, type ProblemAnswer, type ProblemSource, problemOf } from "./problem-details";
 
 /**
  * Every error that crosses a boundary is a named subclass of TapestryError, so that ASL
@@ -7,6 +8,26 @@ import type { ToolName } from "./names";
  */
 export class TapestryError extends Error {
   override readonly name: string = "TapestryError";
+}
+
+/**
+ * An error that the status API answers with a problem of its own (RFC 9457), decided here, with
+ * the error, by its subclass: `problemFromError` asks any thrown value for `toProblem` and knows no
+ * error by name. The answer is kept in a private field, so logs and JSON of the error do not repeat it.
+ */
+export abstract class ProblemError extends TapestryError implements ProblemSource {
+  readonly #answer: ProblemAnswer;
+
+  constructor(message: string, answer: ProblemAnswer, options?: { cause?: unknown }) {
+    super(message, options);
+    this.#answer = answer;
+  }
+
+  /** The problem about `instance` (the request's path); its detail is the message unless the answer says otherwise. */
+  toProblem(instance: string): Problem {
+    const { detail = this.message, extras, ...kind } = this.#answer;
+    return problemOf(kind, detail, instance, extras);
+  }
 }
 
 /** One problem in a configuration: where it is and what to do about it. */
@@ -124,6 +145,35 @@ export class SecretNotSetError extends TapestryError {
 }
 
 /**
+ * A secret is set but could not be read, for a reason a retry will not cure: the store refused
+ * the read (IAM, the KMS key), it holds no text, or there is no one to ask for it. The message
+ * names the secret and the fix, never a value.
+ */
+export class SecretReadError extends TapestryError {
+  override readonly name: string = "SecretReadError";
+  constructor(
+    readonly secret: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A secret could not be read for now: the store throttled the read, timed out, or failed on its
+ * side, after the SDK's own retries. Worth retrying later: a tool task retries it by this name
+ * (the tool retry class, pipeline/task-errors.ts), so a passing SSM hiccup does not fail a step.
+ */
+export class SecretUnavailableError extends SecretReadError {
+  override readonly name = "SecretUnavailableError";
+  /** `why`: where the read went and what the store answered */
+  constructor(secret: string, why: string, options?: ErrorOptions) {
+    super(secret, `secret ${secret} could not be read for now: ${why}: try again`, options);
+  }
+}
+
+/**
  * Events could not be put on the event bus, even after retrying the entries that failed. The
  * message names the bus, the error codes and the events' types and ids, never their detail.
  */
@@ -146,13 +196,22 @@ export class EventPublishError extends TapestryError {
  * A run id was started before: run ids are execution names, and the service refuses a second
  * execution with the same name. For a scheduled run that is a duplicate delivery of the same fire.
  */
-export class RunAlreadyStartedError extends TapestryError {
+export class RunAlreadyStartedError extends ProblemError {
   override readonly name = "RunAlreadyStartedError";
   constructor(
     readonly runId: string,
     options?: { cause?: unknown },
   ) {
-    super(`run "${runId}" was already started: a run id starts one run only`, options);
+    super(
+      `run "${runId}" was already started: a run id starts one run only`,
+      {
+        status: 409,
+        type: "run-already-started",
+        title: "This run was already started",
+        detail: `run "${runId}" was already started; no second run was started: try again to start a new run`,
+      },
+      options,
+    );
   }
 }
 

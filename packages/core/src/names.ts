@@ -5,6 +5,8 @@
  * from here, so a rule cannot drift between the place that accepts a name and the place that uses it.
  */
 
+import { TapestryError } from "./errors";
+
 /** The tools Tapestry drives, in pipeline order. Adding one here makes the compiler ask for it everywhere. */
 export const TOOL_NAMES = ["airbyte", "dbt-cloud", "grouparoo"] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -46,6 +48,14 @@ export const DEPLOYMENT_STAGE_NAME: NameRule = {
   pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,31}$/,
   rule: "letters, digits and dashes, starting with a letter, at most 32 characters",
 };
+
+/**
+ * A name that breaks its rule where it is used (a stage or a secret name given to the SSM
+ * adapters or the CLI). The message gives the rule, and never repeats text that may be a secret.
+ */
+export class InvalidNameError extends TapestryError {
+  override readonly name = "InvalidNameError";
+}
 
 /** What to say when a secret value sits where a secret NAME belongs; the value itself is never repeated. */
 export const SECRET_VALUE_HINT =

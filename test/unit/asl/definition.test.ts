@@ -1,14 +1,17 @@
+import { ToolNotConfiguredError } from "@tapestry/core/connectors";
 import {
   EventPublishError,
   LedgerUnavailableError,
   SecretNotSetError,
+  SecretReadError,
+  SecretUnavailableError,
   ToolAuthError,
   ToolRequestError,
   ToolResponseError,
   ToolTriggerUncertainError,
   ToolUnavailableError,
 } from "@tapestry/core/errors";
-import { RunLockContendedError } from "@tapestry/core/ledger";
+import { LedgerDamagedError, RunLockContendedError } from "@tapestry/core/ledger";
 import {
   LAMBDA_TRANSIENT_ERRORS,
   PIPELINE_RUN_TASKS,
@@ -106,6 +109,8 @@ const ROUTES: readonly Row[] = [
   ["AcquireRunLock", LedgerUnavailableError, true, "PublishRunFailedBeforeStart"],
   ["AcquireRunLock", RunLockContendedError, true, "PublishRunFailedBeforeStart"],
   ["AcquireRunLock", EventPublishError, true, "PublishRunFailedBeforeStart"],
+  // what the ledger holds is not what it wrote: a second read finds the same
+  ["AcquireRunLock", LedgerDamagedError, false, "PublishRunFailedBeforeStart"],
   ["PublishRunStarted", EventPublishError, true, "PublishRunFailedBeforeStart"],
   ["StartStep", ToolUnavailableError, true, "StepErrored"],
   // the trigger may have reached the tool: look the job up before triggering again
@@ -115,6 +120,10 @@ const ROUTES: readonly Row[] = [
   ["StartStep", ToolRequestError, false, "StepErrored"],
   ["StartStep", ToolResponseError, false, "StepErrored"],
   ["StartStep", SecretNotSetError, false, "StepErrored"],
+  // SSM throttled or timed out the secret's read: worth another attempt; refused it: not
+  ["StartStep", SecretUnavailableError, true, "StepErrored"],
+  ["StartStep", SecretReadError, false, "StepErrored"],
+  ["StartStep", ToolNotConfiguredError, false, "StepErrored"],
   ["StartStep", EventPublishError, true, "StepErrored"],
   ["AdoptOrStartStep", ToolUnavailableError, true, "StepErrored"],
   ["AdoptOrStartStep", ToolTriggerUncertainError, true, "StepErrored"],
@@ -122,11 +131,18 @@ const ROUTES: readonly Row[] = [
   ["AdoptOrStartStep", ToolRequestError, false, "StepErrored"],
   ["AdoptOrStartStep", ToolResponseError, false, "StepErrored"],
   ["AdoptOrStartStep", SecretNotSetError, false, "StepErrored"],
+  ["AdoptOrStartStep", SecretUnavailableError, true, "StepErrored"],
+  ["AdoptOrStartStep", SecretReadError, false, "StepErrored"],
+  ["AdoptOrStartStep", ToolNotConfiguredError, false, "StepErrored"],
   ["AdoptOrStartStep", EventPublishError, true, "StepErrored"],
   ["PollStep", ToolUnavailableError, true, "CancelAbandonedJob"],
   // refused credentials could not cancel either, and the job may have finished
   ["PollStep", ToolAuthError, false, "StepErrored"],
   ["PollStep", SecretNotSetError, false, "StepErrored"],
+  ["PollStep", SecretReadError, false, "StepErrored"],
+  // still unreadable after the retries: cancel the job rather than leave it unwatched
+  ["PollStep", SecretUnavailableError, true, "CancelAbandonedJob"],
+  ["PollStep", ToolNotConfiguredError, false, "CancelAbandonedJob"],
   ["PollStep", ToolRequestError, false, "CancelAbandonedJob"],
   ["PollStep", ToolResponseError, false, "CancelAbandonedJob"],
   ["PollStep", EventPublishError, true, "CancelAbandonedJob"],

@@ -3,6 +3,8 @@ import {
   LedgerUnavailableError,
   parseConfig,
   SecretNotSetError,
+  SecretReadError,
+  SecretUnavailableError,
   silentLogger,
   type TapestryEvent,
   ToolAuthError,
@@ -12,7 +14,8 @@ import {
   ToolUnavailableError,
 } from "@tapestry/core";
 import type { PipelineSpec } from "@tapestry/core/config";
-import { RunLockContendedError } from "@tapestry/core/ledger";
+import { ToolNotConfiguredError } from "@tapestry/core/connectors";
+import { LedgerDamagedError, RunLockContendedError } from "@tapestry/core/ledger";
 import {
   cancelStep,
   DEFAULT_PIPELINE_SETTINGS,
@@ -121,9 +124,19 @@ const INSTANCES = new Map<TapestryErrorClass, { where: "tool" | "bus" | "ledger"
   [ToolRequestError, { where: "tool", error: new ToolRequestError("airbyte", "404", 404) }],
   [ToolResponseError, { where: "tool", error: new ToolResponseError("airbyte", "garbled") }],
   [SecretNotSetError, { where: "tool", error: new SecretNotSetError("AIRBYTE_CLIENT_ID", "prod") }],
+  [
+    SecretUnavailableError,
+    { where: "tool", error: new SecretUnavailableError("AIRBYTE_CLIENT_ID", "SSM: ThrottlingException") },
+  ],
+  [SecretReadError, { where: "tool", error: new SecretReadError("AIRBYTE_CLIENT_ID", "AccessDenied") }],
+  [ToolNotConfiguredError, { where: "tool", error: new ToolNotConfiguredError("airbyte") }],
   [EventPublishError, { where: "bus", error: new EventPublishError("refused") }],
   [LedgerUnavailableError, { where: "ledger", error: new LedgerUnavailableError("throttled") }],
   [RunLockContendedError, { where: "ledger", error: new RunLockContendedError("contended") }],
+  [
+    LedgerDamagedError,
+    { where: "ledger", error: new LedgerDamagedError("DynamoDB", "runId is not a string") },
+  ],
 ]);
 
 describe("the table of what each task can throw (core task-errors.ts)", () => {

@@ -2,5 +2,5 @@ export { AirbyteConnector, createAirbyteConnector } from "./airbyte/connector";
 export { describeTrigger } from "./answer";
 export { createDbtCloudConnector, DbtCloudConnector } from "./dbt-cloud/connector";
 export { createGrouparooConnector, GrouparooConnector } from "./grouparoo/connector";
-export { ConnectorRegistry } from "./registry";
+export { ConnectorRegistry, ToolNotConfiguredError } from "./registry";
 export type * from "./types";

@@ -1,5 +1,5 @@
 import type { StepSpec, ToolsConfig } from "../config";
-import { TapestryError, ToolAuthError, type ToolName } from "../errors";
+import { ToolAuthError, ToolError, type ToolName } from "../errors";
 import { createAirbyteConnector } from "./airbyte/connector";
 import { createDbtCloudConnector } from "./dbt-cloud/connector";
 import { createGrouparooConnector } from "./grouparoo/connector";
@@ -12,6 +12,17 @@ import type {
   StepContext,
   StepDescription,
 } from "./types";
+
+/**
+ * A step names a tool the registry was not given. The config's checks refuse a pipeline whose
+ * tool has no section, so this is met only by a registry built from other tools than its steps use.
+ */
+export class ToolNotConfiguredError extends ToolError {
+  override readonly name = "ToolNotConfiguredError";
+  constructor(tool: ToolName) {
+    super(tool, `tools.${tool} is not configured: add its endpoint and secret names`);
+  }
+}
 
 /**
  * The connectors of the configured tools, built on first use (a tool's secrets are read only
@@ -70,8 +81,7 @@ export class ConnectorRegistry {
   }
 
   private build(tool: ToolName): Promise<StepConnector<never>> {
-    const missing = () =>
-      new TapestryError(`tools.${tool} is not configured: add its endpoint and secret names`);
+    const missing = () => new ToolNotConfiguredError(tool);
     switch (tool) {
       case "airbyte":
         return this.tools.airbyte

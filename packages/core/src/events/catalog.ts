@@ -43,6 +43,14 @@ export type StepFailureReason = (typeof STEP_FAILURE_REASONS)[number];
 export const RUN_FAILURE_REASONS = ["step-failed", "error", "aborted", "timed-out", "history-limit"] as const;
 export type RunFailureReason = (typeof RUN_FAILURE_REASONS)[number];
 
+/** How a run that did not succeed ended: when (it may have ended before it started, e.g. queued). */
+const runEnd = {
+  runId,
+  startedAt: isoTime.optional(),
+  endedAt: isoTime,
+  durationMs: count.optional(),
+};
+
 const stepRef = {
   runId,
   stage: z.string(),
@@ -112,10 +120,7 @@ export const EVENT_CATALOG = {
   PipelineRunFailed: {
     version: 1,
     data: z.object({
-      runId,
-      startedAt: isoTime.optional(),
-      endedAt: isoTime,
-      durationMs: count.optional(),
+      ...runEnd,
       failedSteps: z.array(z.string()),
       error: z.string(),
       /** absent in events of earlier releases, which meant step-failed or error */
@@ -158,10 +163,7 @@ export const EVENT_CATALOG = {
   PipelineRunCancelled: {
     version: 1,
     data: z.object({
-      runId,
-      startedAt: isoTime.optional(),
-      endedAt: isoTime,
-      durationMs: count.optional(),
+      ...runEnd,
       /** the steps that were going, whose jobs were cancelled */
       cancelledSteps: z.array(z.string()),
       /** jobs that could not be cancelled, and why (absent when every cancel took) */

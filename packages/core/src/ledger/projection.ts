@@ -1,5 +1,5 @@
 import type { ToolName } from "../errors";
-import type { EventData, RunFailureReason, RunTrigger, TapestryEvent } from "../events";
+import type { EventData, RunTrigger, TapestryEvent } from "../events";
 import { parseRunId } from "../pipeline/run-id";
 import { LedgerInputError } from "./errors";
 import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from "./port";
@@ -40,31 +40,25 @@ import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from 
  * the planned ones of their stage, by stage name then step name.
  */
 
-type RunOutcome = {
-  readonly status: Exclude<RunStatus, "running" | "queued">;
-  readonly endedAt?: string;
-  readonly durationMs?: number;
-  readonly rows?: number;
-  readonly error?: string;
-  readonly failedSteps?: readonly string[];
-  readonly reason?: RunFailureReason;
-  readonly cancelledSteps?: readonly string[];
-  readonly activeRunId?: string;
-  readonly reconciled?: true;
-};
+/** What a terminal event states about its run: the record's outcome fields. */
+type RunOutcome = Pick<
+  RunRecord,
+  | "endedAt"
+  | "durationMs"
+  | "rows"
+  | "error"
+  | "failedSteps"
+  | "reason"
+  | "cancelledSteps"
+  | "activeRunId"
+  | "reconciled"
+> & { readonly status: Exclude<RunStatus, "running" | "queued"> };
 
-type StepOutcome = {
-  readonly status: Exclude<StepStatus, "running">;
-  readonly toolStatus?: string;
-  readonly rows?: number;
-  readonly bytes?: number;
-  readonly endedAt?: string;
-  readonly durationMs?: number;
-  readonly reason?: StepRecord["reason"];
-  readonly error?: string;
-  readonly warning?: string;
-  readonly reconciled?: true;
-};
+/** What a step's terminal event states about it: the step record's outcome fields. */
+type StepOutcome = Pick<
+  StepRecord,
+  "toolStatus" | "rows" | "bytes" | "endedAt" | "durationMs" | "reason" | "error" | "warning" | "reconciled"
+> & { readonly status: Exclude<StepStatus, "running"> };
 
 interface StepFacts {
   readonly stage: string;

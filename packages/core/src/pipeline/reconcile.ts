@@ -4,6 +4,7 @@ import { createEvent, type EventPublisher, type RunFailureReason, type TapestryE
 import type { RunLedger, RunRecord, StepRecord } from "../ledger";
 import type { Logger } from "../logging";
 import { parseRunId } from "./run-id";
+import { stepEndEvent } from "./step-end";
 
 /**
  * How a run's execution ended outside the state machine's own paths: stopped (by a cancel request,
@@ -229,53 +230,20 @@ async function closeStep(
       why: message,
     });
   }
-  const now = deps.now();
-  const timing = {
-    startedAt: step.startedAt ?? now.toISOString(),
-    endedAt: now.toISOString(),
-    durationMs: step.startedAt ? Math.max(0, now.getTime() - Date.parse(step.startedAt)) : 0,
-  };
-  const context = { pipeline: spec?.name ?? "", now };
   // The job ended by itself before the cancel: its own outcome is the step's.
-  if (status.state === "succeeded") {
+  if (status.state === "succeeded" || status.state === "failed") {
     return {
       step: step.step,
       closed: true,
-      event: createEvent(
-        "StepSucceeded",
-        {
-          ...ref,
-          externalId,
-          url: status.url ?? step.url,
-          toolStatus: status.toolStatus,
-          rows: status.rows,
-          bytes: status.bytes,
-          ...timing,
-          warning: status.error,
-        },
-        context,
-      ),
-    };
-  }
-  if (status.state === "failed") {
-    return {
-      step: step.step,
-      closed: true,
-      event: createEvent(
-        "StepFailed",
-        {
-          ...ref,
-          externalId,
-          url: status.url ?? step.url,
-          toolStatus: status.toolStatus,
-          reason: status.reason ?? "failed",
-          error: status.error ?? `${step.tool} job ${externalId} ended as ${status.toolStatus}`,
-          rows: status.rows,
-          bytes: status.bytes,
-          ...timing,
-        },
-        context,
-      ),
+      event: stepEndEvent({
+        ...ref,
+        pipeline: spec?.name ?? "",
+        externalId,
+        url: step.url,
+        startedAt: step.startedAt ?? deps.now().toISOString(),
+        status,
+        now: deps.now(),
+      }),
     };
   }
   return aborted(`${why}; its ${step.tool} job ${externalId} was cancelled (${status.toolStatus})`);

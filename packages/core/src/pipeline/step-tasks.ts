@@ -2,6 +2,7 @@ import type { CallOptions, JobStatus } from "../connectors/types";
 import { createEvent, type StepFailureReason } from "../events";
 import type { PipelineDeps } from "./deps";
 import { applyStepGuards } from "./guards";
+import { stepEndEvent } from "./step-end";
 import { describeTaskError } from "./task-error";
 import type { CancelStepInput, Job, PollStepInput, StartStepInput, StepErroredInput } from "./task-io";
 import { TASK_FUNCTION_TIMEOUT_SECONDS } from "./timeouts";
@@ -185,54 +186,24 @@ async function finish(
   forcedReason?: StepFailureReason,
 ): Promise<Job> {
   const { step, job } = input;
-  const now = deps.now();
-  const ref = { runId: input.runId, stage: input.stage, step: step.name, tool: step.tool };
-  const url = status.url ?? job.url ?? undefined;
-  const endedAt = now.toISOString();
-  const durationMs = Math.max(0, now.getTime() - Date.parse(job.startedAt));
-  const context = { pipeline: input.pipeline, now };
-  if (status.state === "succeeded") {
-    await deps.publisher.publish([
-      createEvent(
-        "StepSucceeded",
-        {
-          ...ref,
-          externalId: job.externalId,
-          url,
-          toolStatus: status.toolStatus,
-          rows: status.rows,
-          bytes: status.bytes,
-          startedAt: job.startedAt,
-          endedAt,
-          durationMs,
-          warning: status.error,
-        },
-        context,
-      ),
-    ]);
-    return { ...job, ...measures(status), state: "succeeded", waitSeconds: 0, url: url ?? null };
+  const event = stepEndEvent({
+    pipeline: input.pipeline,
+    runId: input.runId,
+    stage: input.stage,
+    step: step.name,
+    tool: step.tool,
+    externalId: job.externalId,
+    url: job.url ?? undefined,
+    startedAt: job.startedAt,
+    status,
+    reason: forcedReason,
+    now: deps.now(),
+  });
+  await deps.publisher.publish([event]);
+  const url = event.detail.data.url ?? null;
+  if (event["detail-type"] === "StepSucceeded") {
+    return { ...job, ...measures(status), state: "succeeded", waitSeconds: 0, url };
   }
-  const reason: StepFailureReason =
-    forcedReason ?? status.reason ?? (status.state === "cancelled" ? "cancelled" : "failed");
-  const error = status.error ?? `${step.tool} job ${job.externalId} ended as ${status.toolStatus}`;
-  await deps.publisher.publish([
-    createEvent(
-      "StepFailed",
-      {
-        ...ref,
-        externalId: job.externalId,
-        url,
-        toolStatus: status.toolStatus,
-        reason,
-        error,
-        rows: status.rows,
-        bytes: status.bytes,
-        startedAt: job.startedAt,
-        endedAt,
-        durationMs,
-      },
-      context,
-    ),
-  ]);
-  return { ...job, ...measures(status), state: "failed", waitSeconds: 0, reason, error, url: url ?? null };
+  const { reason, error } = event.detail.data;
+  return { ...job, ...measures(status), state: "failed", waitSeconds: 0, reason, error, url };
 }

@@ -1,7 +1,10 @@
+import { ToolNotConfiguredError } from "../connectors/registry";
 import {
   EventPublishError,
   LedgerUnavailableError,
   SecretNotSetError,
+  SecretReadError,
+  SecretUnavailableError,
   type TapestryError,
   ToolAuthError,
   ToolRequestError,
@@ -9,7 +12,7 @@ import {
   ToolTriggerUncertainError,
   ToolUnavailableError,
 } from "../errors";
-import { RunLockContendedError } from "../ledger/errors";
+import { LedgerDamagedError, RunLockContendedError } from "../ledger/errors";
 import type { PipelineRunFunction } from "./asl";
 
 /**
@@ -43,8 +46,11 @@ export const LAMBDA_TRANSIENT_ERRORS = [
  * second attempt would repeat, and goes to the task's Catch.
  */
 export const RETRY_CLASSES = {
-  /** calls a tool over HTTP: the tool was unreachable or kept failing after the client's own retries */
-  tool: [ToolUnavailableError],
+  /**
+   * calls a tool over HTTP: the tool was unreachable or kept failing after the client's own
+   * retries; or the tool's secret could not be read for now (SSM throttled or timed out)
+   */
+  tool: [ToolUnavailableError, SecretUnavailableError],
   /** puts events on the bus (a repeated publish is harmless: consumers drop a second copy of a fact) */
   publish: [EventPublishError],
   /** writes the run ledger: throttling, a service error or a timeout; the lock changing hands mid-request */
@@ -61,12 +67,16 @@ export interface TaskErrors {
   readonly throws: readonly TapestryErrorClass[];
 }
 
+/** What a call through the connector registry can raise: the tool's answers, and its secrets' reads. */
 const TOOL_FAILURES = [
   ToolUnavailableError,
   ToolAuthError,
   ToolRequestError,
   ToolResponseError,
+  ToolNotConfiguredError,
   SecretNotSetError,
+  SecretUnavailableError,
+  SecretReadError,
 ] as const;
 
 /**
@@ -75,11 +85,11 @@ const TOOL_FAILURES = [
  * failures are not listed: every Task's last Catch (States.ALL) takes them, on purpose unretried.
  */
 export const PIPELINE_RUN_TASKS = {
-  /** runLock acquire: the lock's conditional put; with overlap "skip", PipelineRunSkipped */
+  /** runLock acquire: the lock's conditional put (and a read of its holder); with overlap "skip", PipelineRunSkipped */
   acquireRunLock: {
     function: "RunLockFunctionArn",
     kinds: ["ledger", "publish"],
-    throws: [LedgerUnavailableError, RunLockContendedError, EventPublishError],
+    throws: [LedgerUnavailableError, RunLockContendedError, LedgerDamagedError, EventPublishError],
   },
   /** runLock release: a conditional delete, idempotent */
   releaseRunLock: {

@@ -1,50 +1,57 @@
-import { TapestryError } from "../errors";
+import { ProblemError } from "../errors";
+import { type FieldError, invalidRequestAnswer } from "../problem-details";
 
-/** One problem with a request: which field (`limit`, `note`, `runId`, `(body)`) and what is wrong with it. */
-export interface FieldError {
-  readonly field: string;
-  readonly message: string;
-}
+export type { FieldError } from "../problem-details";
+
+/**
+ * The status API's refusals. Each is answered with its own problem (ProblemError's `toProblem`),
+ * as docs/status-api.openapi.yaml documents it.
+ */
 
 /** The request is malformed: a bad query parameter, path parameter or body. Answered with 400. */
-export class InvalidRequestError extends TapestryError {
+export class InvalidRequestError extends ProblemError {
   override readonly name = "InvalidRequestError";
-  constructor(
-    readonly errors: readonly FieldError[],
-    message = `the request is invalid: ${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`,
-  ) {
-    super(message);
+  constructor(readonly errors: readonly FieldError[]) {
+    const answer = invalidRequestAnswer(errors);
+    super(`the request is invalid: ${answer.detail}`, answer);
   }
 }
 
 /** The request has no Content-Type, or one the operation does not accept. Answered with 415. */
-export class UnsupportedMediaTypeError extends TapestryError {
+export class UnsupportedMediaTypeError extends ProblemError {
   override readonly name = "UnsupportedMediaTypeError";
   constructor(readonly contentType: string | undefined) {
     super(
       contentType === undefined
         ? "the request has no Content-Type: send the header Content-Type: application/json (even with no body)"
         : `a request of type "${contentType}" is not accepted: send Content-Type: application/json`,
+      { status: 415 },
     );
   }
 }
 
-export class PipelineNotFoundError extends TapestryError {
+/** No pipeline of the config has this name. Answered with 404. */
+export class PipelineNotFoundError extends ProblemError {
   override readonly name = "PipelineNotFoundError";
   constructor(readonly pipeline: string) {
-    super(`there is no pipeline named "${pipeline}"`);
+    super(`there is no pipeline named "${pipeline}"`, {
+      status: 404,
+      type: "pipeline-not-found",
+      title: "Unknown pipeline",
+    });
   }
 }
 
-export class RunNotFoundError extends TapestryError {
+/** The ledger has no run with this id. Answered with 404. */
+export class RunNotFoundError extends ProblemError {
   override readonly name = "RunNotFoundError";
   constructor(readonly runId: string) {
-    super(`there is no run "${runId}"`);
+    super(`there is no run "${runId}"`, { status: 404, type: "run-not-found", title: "Unknown run" });
   }
 }
 
 /** A manual run was refused: a run of the pipeline is going and its overlap policy is `skip`. Answered with 409. */
-export class RunActiveError extends TapestryError {
+export class RunActiveError extends ProblemError {
   override readonly name = "RunActiveError";
   constructor(
     readonly pipeline: string,
@@ -52,17 +59,27 @@ export class RunActiveError extends TapestryError {
   ) {
     super(
       `run "${activeRunId}" of pipeline "${pipeline}" is still going and the pipeline's overlap policy is "skip": try again when it has finished`,
+      {
+        status: 409,
+        type: "run-active",
+        title: "A run of this pipeline is still going",
+        extras: { activeRunId },
+      },
     );
   }
 }
 
 /** A cancel of a run that has ended already. Answered with 409. */
-export class RunEndedError extends TapestryError {
+export class RunEndedError extends ProblemError {
   override readonly name = "RunEndedError";
   constructor(
     readonly runId: string,
     readonly status: string,
   ) {
-    super(`run "${runId}" has ended (${status}): there is nothing to cancel`);
+    super(`run "${runId}" has ended (${status}): there is nothing to cancel`, {
+      status: 409,
+      type: "run-ended",
+      title: "This run has ended",
+    });
   }
 }

@@ -1,7 +1,6 @@
 import type { PipelineSpec, StepSpec } from "../config/schema";
 import type { ToolName } from "../errors";
-import type { StepFailureReason } from "../events";
-import type { RunRecord, StepRecord, StepStatus } from "../ledger/port";
+import type { RunRecord, StepRecord } from "../ledger/port";
 
 /**
  * The read models of the status API. Each view is built field by field from the config or the
@@ -47,29 +46,11 @@ export interface PipelineView {
 /** A run without its plan and steps, as run lists and /status show it. */
 export type RunSummaryView = Omit<RunRecord, "stages" | "steps">;
 
-export interface StepRunView {
-  readonly stage: string;
-  readonly step: string;
-  readonly tool: ToolName;
-  readonly status: StepStatus;
-  readonly externalId?: string;
+/** A step of a run as the API shows it: its record, the tool's job URL shown as `link`. */
+export type StepRunView = Omit<StepRecord, "url"> & {
   /** deep link to the job in the tool's UI */
   readonly link?: string;
-  readonly attached?: boolean;
-  readonly toolStatus?: string;
-  readonly rows?: number;
-  readonly bytes?: number;
-  readonly startedAt?: string;
-  readonly endedAt?: string;
-  readonly durationMs?: number;
-  readonly reason?: StepFailureReason;
-  readonly error?: string;
-  readonly warning?: string;
-  /** no event of the step stated its outcome: its run ended while it was going */
-  readonly inferred?: boolean;
-  /** the outcome was stated by the run reconciler */
-  readonly reconciled?: true;
-}
+};
 
 export interface RunDetailView extends RunSummaryView {
   /** the run's plan (from its PipelineRunStarted): every stage and step, started or not */

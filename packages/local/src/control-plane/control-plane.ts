@@ -10,6 +10,7 @@ import {
   type PipelineSettings,
   type PipelineSpec,
   type RunTrigger,
+  SecretReadError,
   type SecretReader,
   silentLogger,
   type TapestryConfig,
@@ -18,7 +19,13 @@ import {
   type ToolName,
 } from "@tapestry/core";
 import { type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
-import { recordingPublisher, type TriggerAccepted, triggerManualRun } from "@tapestry/core/status";
+import { nextFireTime } from "@tapestry/core/schedule";
+import {
+  PipelineNotFoundError,
+  recordingPublisher,
+  type TriggerAccepted,
+  triggerManualRun,
+} from "@tapestry/core/status";
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
 import { type DeadLetter, LocalEventBus } from "../bus";
@@ -34,6 +41,25 @@ import {
   type PowertoolsLogLevel,
   pipelineTaskHandlers,
 } from "./task-handlers";
+
+/** Another control plane (most likely another `tapestry local`) holds the state folder: its warehouse is locked. */
+export class StateFolderInUseError extends TapestryError {
+  override readonly name = "StateFolderInUseError";
+  constructor(
+    readonly stateDir: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the state folder ${stateDir} is in use (its warehouse is locked, most likely by another \`tapestry local\`): stop that one, or give this one --state-dir <another folder>`,
+      options,
+    );
+  }
+}
+
+/** The status API's server could not start listening (its port is in use, or the address refused). */
+export class ApiServerStartError extends TapestryError {
+  override readonly name = "ApiServerStartError";
+}
 
 export interface ControlPlaneOptions {
   readonly config: TapestryConfig;
@@ -125,10 +151,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const warehouse = await Warehouse.open(join(options.stateDir, "warehouse.duckdb")).catch(
       (error: unknown) => {
-        throw new TapestryError(
-          `the state folder ${options.stateDir} is in use (its warehouse is locked, most likely by another \`tapestry local\`): stop that one, or give this one --state-dir <another folder>`,
-          { cause: error },
-        );
+        throw new StateFolderInUseError(options.stateDir, { cause: error });
       },
     );
     stops.push(() => warehouse.close());
@@ -164,7 +187,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       sandboxes,
       credentials,
       realTools,
-      options.realSecrets ?? (async (name) => Promise.reject(new Error(`no local secret named ${name}`))),
+      options.realSecrets ??
+        (async (name) =>
+          Promise.reject(
+            new SecretReadError(
+              name,
+              `secret ${name} is needed by a tool run with --real, and no secret reader was given`,
+            ),
+          )),
     );
     const connectors = new ConnectorRegistry(tools, { secrets, logger });
     const pipelines = new Map(options.config.pipelines.map((p) => [p.name, p]));
@@ -234,8 +264,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       config: options.config,
       ledger,
       now,
-      // a rate() schedule counts from the scheduler's start: ask the scheduler itself
-      nextFireTime: (pipeline: PipelineSpec) => scheduler.nextFire(pipeline.name),
+      // the armed scheduler's next fire; unarmed (--once), the fire it would arm (the same rule)
+      nextFireTime: (pipeline: PipelineSpec, after: Date) =>
+        scheduler.nextFire(pipeline.name) ?? nextFireTime(pipeline.schedule, after),
       controlPlane: () => ({ deadLetters: bus.deadLetters().length }),
     };
     const requests = { ...statusContext, runs, events: recordingPublisher(ledger, bus) };
@@ -245,7 +276,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       handler: createStatusApiHandler({ ...statusContext, runs, bus, logger }),
     }).catch((error: unknown) => {
       const inUse = (error as { code?: string }).code === "EADDRINUSE";
-      throw new TapestryError(
+      throw new ApiServerStartError(
         inUse
           ? `port ${options.port} is in use: stop what listens there, or pick another with --port <port> (or TAPESTRY_PORT)`
           : `the status API could not start: ${error instanceof Error ? error.message : String(error)}`,
@@ -256,7 +287,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const startRun = async (name: string, trigger: RunTrigger): Promise<StartedRun> => {
       const pipeline = pipelines.get(name);
-      if (!pipeline) throw new TapestryError(`no pipeline named ${name}`);
+      if (!pipeline) throw new PipelineNotFoundError(name);
       if (trigger.kind === "schedule" && trigger.scheduledTime) {
         const { runId, started } = await startScheduledRun(
           { scheduledTime: trigger.scheduledTime, pipeline },

@@ -1,13 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
-import { LedgerUnavailableError, TapestryError } from "@tapestry/core/errors";
+import { LedgerUnavailableError } from "@tapestry/core/errors";
 import { factKey, type TapestryEvent } from "@tapestry/core/events";
 import {
   checkPageLimit,
   decodeRunCursor,
   encodeRunCursor,
   incomingEvent,
+  LedgerDamagedError,
   type LockResult,
   ledgerInstant,
   projectRun,
@@ -364,8 +365,7 @@ function prepareStatements(db: DatabaseSync) {
 }
 
 function text(value: SQLOutputValue | undefined, column: string): string {
-  if (typeof value !== "string")
-    throw new TapestryError(`the SQLite ledger is damaged: ${column} is not text`);
+  if (typeof value !== "string") throw new LedgerDamagedError("SQLite", `${column} is not text`);
   return value;
 }
 

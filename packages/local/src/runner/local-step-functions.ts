@@ -62,6 +62,14 @@ export class ExecutionAlreadyExistsError extends TapestryError {
   override readonly name = "ExecutionAlreadyExistsError";
 }
 
+/** A Task state of the definition runs a resource that no handler given to the runner answers for. */
+export class TaskHandlerMissingError extends TapestryError {
+  override readonly name = "TaskHandlerMissingError";
+  constructor(state: string, resource: string) {
+    super(`Task state ${state} has no local handler for ${resource}`);
+  }
+}
+
 export interface LocalStepFunctionsOptions {
   readonly definitionPath: string;
   readonly handlers: Readonly<Record<PipelineRunFunction, TaskHandler>>;
@@ -103,7 +111,7 @@ export class LocalStepFunctions {
     this.taskHandlers = {};
     for (const [state, resource] of taskResources(definition as never)) {
       const handler = byArn.get(resource);
-      if (!handler) throw new TapestryError(`Task state ${state} has no local handler for ${resource}`);
+      if (!handler) throw new TaskHandlerMissingError(state, resource);
       this.taskHandlers[state] = handler;
     }
     this.tasksInMaps = tasksInMaps((definition as { States: AslStates }).States);

@@ -6,7 +6,7 @@ import {
   PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { LedgerUnavailableError, TapestryError } from "../../errors";
+import { LedgerUnavailableError } from "../../errors";
 import { factKey, type TapestryEvent } from "../../events";
 import {
   checkPageLimit,
@@ -14,6 +14,7 @@ import {
   decodeRunCursor,
   encodeRunCursor,
   incomingEvent,
+  LedgerDamagedError,
   type LockResult,
   ledgerInstant,
   projectRun,
@@ -140,31 +141,27 @@ export class DynamoDbRunLedger implements RunLedger {
     now: string,
     attempt: number,
   ): Promise<LockResult> {
-    try {
-      await this.guard(() =>
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              [PK]: lockPartitionKey(input.pipeline),
-              [SK]: LOCK_SORT_KEY,
-              runId: input.runId,
-              ...(input.owner === undefined ? {} : { owner: input.owner }),
-              expiresAt,
-              // rounded up: TTL may delete an item any time after it, and must never free a live lock
-              [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
-            },
-            // free, expired or already ours (re-entrant: the new expiry replaces the old one)
-            ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
-            ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
-            ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
-          }),
-        ),
-      );
-      return { acquired: true };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    const taken = await this.conditionally(() =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: lockPartitionKey(input.pipeline),
+            [SK]: LOCK_SORT_KEY,
+            runId: input.runId,
+            ...(input.owner === undefined ? {} : { owner: input.owner }),
+            expiresAt,
+            // rounded up: TTL may delete an item any time after it, and must never free a live lock
+            [TTL]: Math.ceil(Date.parse(expiresAt) / 1_000),
+          },
+          // free, expired or already ours (re-entrant: the new expiry replaces the old one)
+          ConditionExpression: "attribute_not_exists(#pk) OR #expiresAt <= :now OR #runId = :runId",
+          ExpressionAttributeNames: { "#pk": PK, "#expiresAt": "expiresAt", "#runId": "runId" },
+          ExpressionAttributeValues: { ":now": now, ":runId": input.runId },
+        }),
+      ),
+    );
+    if (taken) return { acquired: true };
     const holder = await this.readLock(input.pipeline);
     // refused, but by the time of the read the holder may have released it, let it expire, or handed it to us
     if (holder !== undefined && holder.expiresAt > now && holder.runId !== input.runId) {
@@ -199,50 +196,40 @@ export class DynamoDbRunLedger implements RunLedger {
 
   async releaseRunLock(input: { pipeline: string; runId: string }): Promise<void> {
     await this.deleteQueueEntry(input.pipeline, input.runId);
-    try {
-      await this.guard(() =>
-        this.client.send(
-          new DeleteCommand({
-            TableName: this.tableName,
-            Key: { [PK]: lockPartitionKey(input.pipeline), [SK]: LOCK_SORT_KEY },
-            ConditionExpression: "#runId = :runId",
-            ExpressionAttributeNames: { "#runId": "runId" },
-            ExpressionAttributeValues: { ":runId": input.runId },
-          }),
-        ),
-      );
-    } catch (error) {
-      // nobody holds it, or another run does: either way not ours to release
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    // refused: nobody holds it, or another run does; either way not ours to release
+    await this.conditionally(() =>
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [PK]: lockPartitionKey(input.pipeline), [SK]: LOCK_SORT_KEY },
+          ConditionExpression: "#runId = :runId",
+          ExpressionAttributeNames: { "#runId": "runId" },
+          ExpressionAttributeValues: { ":runId": input.runId },
+        }),
+      ),
+    );
   }
 
   async record(event: TapestryEvent): Promise<void> {
     const incoming = incomingEvent(event);
     const { runId } = incoming;
-    let seenBefore = false;
-    try {
-      await this.guard(() =>
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              [PK]: runPartitionKey(runId),
-              // one item per fact: a second copy of the fact (a retried task's) is refused below
-              [SK]: `${EVENT_SORT_KEY_PREFIX}${factKey(incoming.event)}`,
-              body: JSON.stringify(incoming.event),
-              detailType: incoming.event["detail-type"],
-              pipeline: incoming.pipeline,
-            },
-            ConditionExpression: "attribute_not_exists(#pk)",
-            ExpressionAttributeNames: { "#pk": PK },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      seenBefore = true;
-    }
+    const seenBefore = !(await this.conditionally(() =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: runPartitionKey(runId),
+            // one item per fact: a second copy of the fact (a retried task's) is refused
+            [SK]: `${EVENT_SORT_KEY_PREFIX}${factKey(incoming.event)}`,
+            body: JSON.stringify(incoming.event),
+            detailType: incoming.event["detail-type"],
+            pipeline: incoming.pipeline,
+          },
+          ConditionExpression: "attribute_not_exists(#pk)",
+          ExpressionAttributeNames: { "#pk": PK },
+        }),
+      ),
+    ));
 
     const events = await this.eventsOfRun(runId);
     // Seen before: nothing changes, unless the delivery that stored the event failed before its
@@ -253,32 +240,28 @@ export class DynamoDbRunLedger implements RunLedger {
     const [first] = events;
     if (run === undefined || first === undefined) return;
     const firstEventAt = ledgerInstant(first.detail.metadata.occurredAt, "occurredAt");
-    try {
-      await this.guard(() =>
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              [PK]: runPartitionKey(runId),
-              [SK]: RUN_SORT_KEY,
-              record: JSON.stringify(run),
-              pipeline: run.pipeline,
-              firstEventAt,
-              eventCount: events.length,
-              [RUNS_BY_PIPELINE.partitionKey]: pipelineIndexKey(run.pipeline),
-              [RUNS_BY_PIPELINE.sortKey]: `${firstEventAt}#${runId}`,
-            },
-            // a projector that saw fewer events (a subset of ours) never overwrites one that saw more
-            ConditionExpression: "attribute_not_exists(#pk) OR #eventCount <= :eventCount",
-            ExpressionAttributeNames: { "#pk": PK, "#eventCount": "eventCount" },
-            ExpressionAttributeValues: { ":eventCount": events.length },
-          }),
-        ),
-      );
-    } catch (error) {
-      // a concurrent projector saw more events than we did: its record already includes ours
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    // refused: a concurrent projector saw more events than we did, and its record already has ours
+    await this.conditionally(() =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: runPartitionKey(runId),
+            [SK]: RUN_SORT_KEY,
+            record: JSON.stringify(run),
+            pipeline: run.pipeline,
+            firstEventAt,
+            eventCount: events.length,
+            [RUNS_BY_PIPELINE.partitionKey]: pipelineIndexKey(run.pipeline),
+            [RUNS_BY_PIPELINE.sortKey]: `${firstEventAt}#${runId}`,
+          },
+          // a projector that saw fewer events (a subset of ours) never overwrites one that saw more
+          ConditionExpression: "attribute_not_exists(#pk) OR #eventCount <= :eventCount",
+          ExpressionAttributeNames: { "#pk": PK, "#eventCount": "eventCount" },
+          ExpressionAttributeValues: { ":eventCount": events.length },
+        }),
+      ),
+    );
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
@@ -351,37 +334,40 @@ export class DynamoDbRunLedger implements RunLedger {
     if (item === undefined) return 0;
     const count: unknown = item.eventCount;
     if (typeof count !== "number") {
-      throw new TapestryError(`the DynamoDB ledger is damaged: eventCount of run ${runId} is not a number`);
+      throw new LedgerDamagedError("DynamoDB", `eventCount of run ${runId} is not a number`);
     }
     return count;
   }
 
   /** Every event of the run, in (occurredAt, id) order. */
   private async eventsOfRun(runId: string): Promise<TapestryEvent[]> {
-    const events: TapestryEvent[] = [];
+    // the projection must see the event just written, and every one before it
+    const items = await this.itemsWithPrefix(runPartitionKey(runId), EVENT_SORT_KEY_PREFIX);
+    // the sort key is the fact, not the time
+    return items.map(eventOfItem).sort(compareEvents);
+  }
+
+  /** Every item of a partition whose sort key starts with `prefix`, read consistently, page after page. */
+  private async itemsWithPrefix(partitionKey: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
     let startKey: Item | undefined;
     do {
       const page = await this.guard(() =>
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :eventPrefix)",
+            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
             ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-            ExpressionAttributeValues: {
-              ":pk": runPartitionKey(runId),
-              ":eventPrefix": EVENT_SORT_KEY_PREFIX,
-            },
-            // the projection must see the event just written, and every one before it
+            ExpressionAttributeValues: { ":pk": partitionKey, ":prefix": prefix },
             ConsistentRead: true,
             ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
           }),
         ),
       );
-      for (const item of page.Items ?? []) events.push(eventOfItem(item));
+      items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    // the sort key is the fact, not the time
-    return events.sort(compareEvents);
+    return items;
   }
 
   private async putQueueEntry(pipeline: string, runId: string, entry: QueueEntryRequest): Promise<void> {
@@ -415,35 +401,13 @@ export class DynamoDbRunLedger implements RunLedger {
 
   /** Every entry of a pipeline's queue, expired ones included (DynamoDB's TTL sweeps them eventually). */
   private async queueEntries(pipeline: string): Promise<QueueItem[]> {
-    const entries: QueueItem[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.guard(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :queuePrefix)",
-            ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-            ExpressionAttributeValues: {
-              ":pk": lockPartitionKey(pipeline),
-              ":queuePrefix": QUEUE_SORT_KEY_PREFIX,
-            },
-            // who is first must be read after every place taken before
-            ConsistentRead: true,
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        entries.push({
-          runId: stringAttribute(item, "runId"),
-          requestedAt: stringAttribute(item, "requestedAt"),
-          expiresAt: stringAttribute(item, "expiresAt"),
-        });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return entries;
+    // who is first must be read after every place taken before: consistently
+    const items = await this.itemsWithPrefix(lockPartitionKey(pipeline), QUEUE_SORT_KEY_PREFIX);
+    return items.map((item) => ({
+      runId: stringAttribute(item, "runId"),
+      requestedAt: stringAttribute(item, "requestedAt"),
+      expiresAt: stringAttribute(item, "expiresAt"),
+    }));
   }
 
   private async deleteQueueEntry(pipeline: string, runId: string): Promise<void> {
@@ -460,6 +424,20 @@ export class DynamoDbRunLedger implements RunLedger {
         }),
       ),
     );
+  }
+
+  /**
+   * A conditional write: true when it was done, false when its condition refused it (DynamoDB's
+   * ConditionalCheckFailedException); any other failure throws (see guard).
+   */
+  private async conditionally(write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.guard(write);
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** A call to DynamoDB, with its "not now" answers named for the state machine's Retry. */
@@ -561,8 +539,9 @@ function startKeyAfter(cursor: RunCursor): Item {
 function stringAttribute(item: Item, name: string): string {
   const value: unknown = item[name];
   if (typeof value !== "string") {
-    throw new TapestryError(
-      `the DynamoDB ledger is damaged: ${name} of item ${String(item[PK])} / ${String(item[SK])} is not a string`,
+    throw new LedgerDamagedError(
+      "DynamoDB",
+      `${name} of item ${String(item[PK])} / ${String(item[SK])} is not a string`,
     );
   }
   return value;

@@ -5,7 +5,12 @@
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
-export { type SecretListing, SsmSecretStore } from "./secret-store";
+export {
+  InvalidSecretValueError,
+  type SecretListing,
+  SecretStoreError,
+  SsmSecretStore,
+} from "./secret-store";
 export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
 export {
   StepFunctionsRunController,

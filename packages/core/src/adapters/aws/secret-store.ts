@@ -21,6 +21,16 @@ export interface SecretListing {
   readonly type?: string;
 }
 
+/** A value `tapestry secrets set` cannot store (empty, or longer than SSM takes); the message never shows it. */
+export class InvalidSecretValueError extends TapestryError {
+  override readonly name = "InvalidSecretValueError";
+}
+
+/** SSM refused to store, tag, list or remove a stage's secrets; the message names the call, the parameter and SSM's error. */
+export class SecretStoreError extends TapestryError {
+  override readonly name = "SecretStoreError";
+}
+
 /** SSM's limit for a Standard parameter's value. */
 const MAX_VALUE_BYTES = 4096;
 
@@ -49,9 +59,10 @@ export class SsmSecretStore {
   /** Creates or replaces a secret's value; answers the parameter's new version. */
   async set(name: string, value: string): Promise<{ readonly version?: number }> {
     const parameter = this.parameterName(name);
-    if (value === "") throw new TapestryError(`the value of secret ${name} is empty: nothing was stored`);
+    if (value === "")
+      throw new InvalidSecretValueError(`the value of secret ${name} is empty: nothing was stored`);
     if (Buffer.byteLength(value, "utf8") > MAX_VALUE_BYTES) {
-      throw new TapestryError(
+      throw new InvalidSecretValueError(
         `the value of secret ${name} is longer than ${MAX_VALUE_BYTES} bytes, SSM's limit for a standard parameter: nothing was stored`,
       );
     }
@@ -70,7 +81,7 @@ export class SsmSecretStore {
     } catch (error) {
       // A validation message can echo the value it rejected: nothing of it leaves unredacted.
       const safe = redactedCopy(error, value);
-      throw new TapestryError(
+      throw new SecretStoreError(
         `could not store secret ${name} of stage ${this.stage} in SSM (${parameter}): ${describeSdkError(safe)}`,
         { cause: safe },
       );
@@ -87,7 +98,7 @@ export class SsmSecretStore {
         }),
       );
     } catch (error) {
-      throw new TapestryError(
+      throw new SecretStoreError(
         `secret ${name} of stage ${this.stage} was stored (${parameter}${version === undefined ? "" : `, version ${version}`}) but tagging it failed: ${describeSdkError(error)}`,
         { cause: error },
       );
@@ -112,7 +123,7 @@ export class SsmSecretStore {
           }),
         );
       } catch (error) {
-        throw new TapestryError(
+        throw new SecretStoreError(
           `could not list the secrets of stage ${this.stage} in SSM (${this.path}): ${describeSdkError(error)}`,
           { cause: error },
         );
@@ -138,7 +149,7 @@ export class SsmSecretStore {
       await this.client.send(new DeleteParameterCommand({ Name: parameter }));
     } catch (error) {
       if (isParameterNotFound(error)) throw new SecretNotSetError(name, this.stage, { cause: error });
-      throw new TapestryError(
+      throw new SecretStoreError(
         `could not remove secret ${name} of stage ${this.stage} from SSM (${parameter}): ${describeSdkError(error)}`,
         { cause: error },
       );

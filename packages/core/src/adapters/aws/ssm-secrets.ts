@@ -1,8 +1,9 @@
 import { ParameterNotFoundError } from "@aws-lambda-powertools/parameters/errors";
 import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
+import { isServerError, isThrottlingError, isTransientError } from "@smithy/service-error-classification";
 import type { SecretReader } from "../../connectors/types";
-import { SecretNotSetError, TapestryError } from "../../errors";
-import { DEPLOYMENT_STAGE_NAME, secretNameProblem } from "../../names";
+import { SecretNotSetError, SecretReadError, SecretUnavailableError, TapestryError } from "../../errors";
+import { DEPLOYMENT_STAGE_NAME, InvalidNameError, secretNameProblem } from "../../names";
 
 /** Seconds a secret's value is kept in memory (across warm invocations) before it is read again. */
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
@@ -10,7 +11,7 @@ export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 /** The SSM path under which a stage's secrets live: `/tapestry/<stage>/`. */
 export function secretsPath(stage: string): string {
   if (!DEPLOYMENT_STAGE_NAME.pattern.test(stage)) {
-    throw new TapestryError(
+    throw new InvalidNameError(
       `${JSON.stringify(stage)} is not a stage name: expected ${DEPLOYMENT_STAGE_NAME.rule}`,
     );
   }
@@ -25,8 +26,13 @@ export function secretParameterName(stage: string, name: string): string {
   const path = secretsPath(stage);
   const problem = secretNameProblem(name);
   // The text is never repeated: a value typed where a name belongs must not end up in a message.
-  if (problem) throw new TapestryError(`not a secret name: ${problem}`);
+  if (problem) throw new InvalidNameError(`not a secret name: ${problem}`);
   return `${path}${name}`;
+}
+
+/** The secret reader was built with options it cannot use (a programming error, met at cold start). */
+export class SecretReaderOptionsError extends TapestryError {
+  override readonly name = "SecretReaderOptionsError";
 }
 
 export interface SsmSecretReaderOptions {
@@ -41,14 +47,16 @@ export interface SsmSecretReaderOptions {
  * Reads secrets from SSM SecureString parameters with Powertools Parameters: decrypted, and cached
  * in the provider for `maxAgeSeconds`. Build it once at module scope of a Lambda so the cache
  * survives warm invocations; a value changed with `tapestry secrets set` is seen within that time.
- * A missing parameter is a SecretNotSetError naming the fix. No message carries a value.
+ * A missing parameter is a SecretNotSetError naming the fix; a read that SSM refuses for now
+ * (throttled, timed out, a service error) a SecretUnavailableError, which the state machine
+ * retries; any other failure a SecretReadError. No message carries a value.
  */
 export function createSsmSecretReader(options: SsmSecretReaderOptions): SecretReader {
   const { stage } = options;
   secretsPath(stage);
   const maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
   if (!Number.isFinite(maxAge) || maxAge < 0) {
-    throw new TapestryError(`maxAgeSeconds must be 0 or more seconds, got ${maxAge}`);
+    throw new SecretReaderOptionsError(`maxAgeSeconds must be 0 or more seconds, got ${maxAge}`);
   }
   const provider = options.provider ?? new SSMProvider();
 
@@ -59,13 +67,20 @@ export function createSsmSecretReader(options: SsmSecretReaderOptions): SecretRe
       value = await provider.get(parameter, { decrypt: true, maxAge, throwOnMissing: true });
     } catch (error) {
       if (isParameterNotFound(error)) throw new SecretNotSetError(name, stage, { cause: error });
-      throw new TapestryError(
+      if (isTransientSdkError(error)) {
+        throw new SecretUnavailableError(name, `SSM (${parameter}): ${describeSdkError(error)}`, {
+          cause: error,
+        });
+      }
+      throw new SecretReadError(
+        name,
         `could not read secret ${name} of stage ${stage} from SSM (${parameter}): ${describeSdkError(error)}`,
         { cause: error },
       );
     }
     if (typeof value !== "string" || value === "") {
-      throw new TapestryError(
+      throw new SecretReadError(
+        name,
         `secret ${name} of stage ${stage} (${parameter}) has no text value: set it again with \`tapestry secrets set ${name} --stage ${stage}\``,
       );
     }
@@ -78,6 +93,20 @@ export function isParameterNotFound(error: unknown): boolean {
   if (error instanceof ParameterNotFoundError) return true;
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
     if (e.name === "ParameterNotFound") return true;
+  }
+  return false;
+}
+
+/**
+ * Whether an AWS SDK error says "not now" rather than "no": throttled, a timeout or a dropped
+ * connection, a 5xx. The SDK's own classification (the one its retry strategy uses), applied to
+ * the error and the causes Powertools wraps it in.
+ */
+export function isTransientSdkError(error: unknown): boolean {
+  type SdkError = Parameters<typeof isTransientError>[0];
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    const sdk = e as SdkError;
+    if (isThrottlingError(sdk) || isTransientError(sdk) || isServerError(sdk)) return true;
   }
   return false;
 }

@@ -15,9 +15,10 @@ import { createStatusApiHandler, type StatusApiHandler } from "../../functions/a
 import { type ApiServer, startApiServer } from "../../packages/local/src/api-server";
 import { SqliteRunLedger } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
+import type { RunEvents } from "../ledger/run-events";
 import { startStubServer } from "../support/stub-server";
-import { checkAnswer } from "./openapi-validator";
 import { plan, scheduledRun, skippedRun } from "./run-events";
+import { checkAnswer } from "./status-api-answers";
 
 /** The status API over real HTTP: the kickstart config plus one pipeline per health, a real (in-memory) SQLite ledger. */
 
@@ -81,6 +82,17 @@ export async function seed(ledger: RunLedger): Promise<Seeded> {
     for (const event of run.events) await ledger.record(event);
     return run.runId;
   };
+  /** A run of `pipeline` started today and still going, holding its pipeline's lock for an hour. */
+  const runHoldingItsLock = async (pipeline: string) => {
+    const runId = await record(scheduledRun(spec(pipeline), day(0), "running"));
+    await ledger.acquireRunLock({
+      pipeline,
+      runId,
+      expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
+      now: NOW.toISOString(),
+    });
+    return runId;
+  };
   const kickstartRuns: string[] = [];
   for (let n = 5; n >= 1; n--)
     kickstartRuns.unshift(await record(scheduledRun(spec("rain-shield-audience"), day(n), "succeeded")));
@@ -88,23 +100,11 @@ export async function seed(ledger: RunLedger): Promise<Seeded> {
   await record(scheduledRun(spec("failing-audience"), day(2), "succeeded"));
   const failingRunId = await record(scheduledRun(spec("failing-audience"), day(1), "failed"));
 
-  const runningRunId = await record(scheduledRun(spec("running-audience"), day(0), "running"));
-  await ledger.acquireRunLock({
-    pipeline: "running-audience",
-    runId: runningRunId,
-    expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
-    now: NOW.toISOString(),
-  });
+  const runningRunId = await runHoldingItsLock("running-audience");
 
   await record(scheduledRun(spec("paused-audience"), day(3), "succeeded"));
 
-  const queuedActiveRunId = await record(scheduledRun(spec("queued-audience"), day(0), "running"));
-  await ledger.acquireRunLock({
-    pipeline: "queued-audience",
-    runId: queuedActiveRunId,
-    expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
-    now: NOW.toISOString(),
-  });
+  const queuedActiveRunId = await runHoldingItsLock("queued-audience");
 
   const skippedActive = await record(scheduledRun(spec("skipped-audience"), day(1), "succeeded"));
   const skippedRunId = await record(skippedRun(spec("skipped-audience"), day(1, 7), skippedActive));
@@ -119,10 +119,7 @@ export async function seed(ledger: RunLedger): Promise<Seeded> {
  * against a server that answers 401 and echoes the Authorization header back (as a badly behaved
  * proxy might); the step's error is what the state machine records (StepErrored).
  */
-async function lockedOutRun(
-  pipeline: PipelineSpec,
-  start: Date,
-): Promise<{ runId: string; events: TapestryEvent[] }> {
+async function lockedOutRun(pipeline: PipelineSpec, start: Date): Promise<RunEvents> {
   const stub = await startStubServer([
     (call, res) =>
       res

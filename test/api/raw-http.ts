@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { expect } from "vitest";
-import { checkAnswer } from "./openapi-validator";
+import { checkAnswer } from "./status-api-answers";
 
 /**
  * One HTTP exchange with full control of the headers a browser sets itself (Host, Origin,

@@ -1,7 +1,7 @@
 import type { PipelineSpec } from "@tapestry/core/config";
 import { createEvent, type TapestryEvent } from "@tapestry/core/events";
 import { scheduledRunId } from "@tapestry/core/pipeline";
-import { skippedRun as skippedRunOf } from "../ledger/run-events";
+import { type RunEvents, skippedRun as skippedRunOf, stepEvents } from "../ledger/run-events";
 
 /** Events of whole runs of a configured pipeline, built with createEvent, for the status API tests. */
 
@@ -18,11 +18,7 @@ export function plan(spec: PipelineSpec) {
  * A scheduled run fired at `start`: every step succeeds; or the first step fails its minRows guard
  * and the run fails; or the first stage's steps have started and nothing has ended yet.
  */
-export function scheduledRun(
-  spec: PipelineSpec,
-  start: Date,
-  outcome: Outcome,
-): { runId: string; events: TapestryEvent[] } {
+export function scheduledRun(spec: PipelineSpec, start: Date, outcome: Outcome): RunEvents {
   const runId = scheduledRunId(spec.name, start);
   const base = start.getTime();
   const ctx = (s: number) => ({ pipeline: spec.name, now: new Date(base + s * 1000) });
@@ -39,48 +35,29 @@ export function scheduledRun(
   for (const [s, stage] of spec.stages.entries()) {
     for (const [i, step] of stage.steps.entries()) {
       const externalId = `${step.tool}-${s}${i}`;
-      const url = `https://${step.tool}.example/jobs/${externalId}`;
+      const {
+        started: startEvent,
+        succeeded,
+        failed,
+      } = stepEvents(spec.name, runId, base, {
+        stage: stage.name,
+        step: step.name,
+        tool: step.tool,
+        externalId,
+        url: `https://${step.tool}.example/jobs/${externalId}`,
+      });
       const started = second;
-      events.push(
-        createEvent(
-          "StepStarted",
-          {
-            runId,
-            stage: stage.name,
-            step: step.name,
-            tool: step.tool,
-            externalId,
-            url,
-            attached: false,
-            startedAt: t(started),
-            deadline: t(started + step.timeoutMinutes * 60),
-          },
-          ctx(started),
-        ),
-      );
+      events.push(startEvent(started, started + step.timeoutMinutes * 60));
       if (outcome === "running") continue;
       second += 10;
       if (outcome === "failed") {
         events.push(
-          createEvent(
-            "StepFailed",
-            {
-              runId,
-              stage: stage.name,
-              step: step.name,
-              tool: step.tool,
-              externalId,
-              url,
-              toolStatus: "succeeded",
-              reason: "min-rows",
-              error: `moved 0 rows, fewer than the 1 required`,
-              rows: 0,
-              startedAt: t(started),
-              endedAt: t(second),
-              durationMs: (second - started) * 1000,
-            },
-            ctx(second),
-          ),
+          failed(started, second, {
+            toolStatus: "succeeded",
+            reason: "min-rows",
+            error: `moved 0 rows, fewer than the 1 required`,
+            rows: 0,
+          }),
           createEvent(
             "PipelineRunFailed",
             {
@@ -97,26 +74,7 @@ export function scheduledRun(
         return { runId, events };
       }
       rows += 100;
-      events.push(
-        createEvent(
-          "StepSucceeded",
-          {
-            runId,
-            stage: stage.name,
-            step: step.name,
-            tool: step.tool,
-            externalId,
-            url,
-            toolStatus: "succeeded",
-            rows: 100,
-            bytes: 4_096,
-            startedAt: t(started),
-            endedAt: t(second),
-            durationMs: (second - started) * 1000,
-          },
-          ctx(second),
-        ),
-      );
+      events.push(succeeded(started, second, { toolStatus: "succeeded", rows: 100, bytes: 4_096 }));
     }
     if (outcome === "running") return { runId, events };
   }

@@ -11,7 +11,7 @@ import {
   SECRET_NAMES,
   startApiUnderTest,
 } from "./harness";
-import { checkAnswer, compileEverySchema, HTTP_METHODS, statusApiSpec } from "./openapi-validator";
+import { checkAnswer, compileEverySchema, HTTP_METHODS, statusApiSpec } from "./status-api-answers";
 
 /**
  * Every route of the status API over real HTTP (startApiServer on port 0, the Lambda handler

@@ -1,14 +1,25 @@
 /**
  * Shared by the tests of the deployed entry points (functions/aws): each test sets the
  * environment and the bundled config the way the stacks do, then imports the entry afresh (its
- * adapters are built once per module instance, as once per Lambda container), with every AWS
- * client mocked by aws-sdk-client-mock. Nothing leaves the machine.
+ * adapters are built once per module instance, as once per Lambda container), with its AWS
+ * clients mocked by aws-sdk-client-mock (or, for a ledger that must behave as DynamoDB does, the
+ * DynamoDB emulator of test/support on 127.0.0.1). Nothing leaves the machine.
  */
 import { randomUUID } from "node:crypto";
-import { parseConfig, type TapestryConfig, type TapestryConfigInput } from "@tapestry/core/config";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import {
+  type DbtCloudStep,
+  parseConfig,
+  type TapestryConfig,
+  type TapestryConfigInput,
+} from "@tapestry/core/config";
 import type { TapestryEvent } from "@tapestry/core/events";
+import { type DbtCloudSandbox, parseScenario, startDbtCloudSandbox } from "@tapestry/local/sandboxes";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
-import { vi } from "vitest";
+import type { AwsClientStub } from "aws-sdk-client-mock";
+import { afterAll, afterEach, beforeEach, vi } from "vitest";
 import kickstart from "../../tapestry.config";
 
 export const STAGE = "test";
@@ -139,4 +150,62 @@ export function httpRequest(
     ...(options.body !== undefined ? { body: options.body } : {}),
     isBase64Encoded: false,
   };
+}
+
+/**
+ * The hooks every entry test file needs, registered once: its aws-sdk-client-mock stubs reset
+ * before each test (before the file's own set-up) and restored after the file, and the function's
+ * environment undeployed after each test.
+ */
+export function entryTestHooks(...stubs: readonly { reset(): unknown; restore(): unknown }[]): void {
+  beforeEach(() => {
+    for (const stub of stubs) stub.reset();
+  });
+  afterEach(() => undeploy());
+  afterAll(() => {
+    for (const stub of stubs) stub.restore();
+  });
+}
+
+/** SSM answers the stage's parameter of secret `name` (a SecureString, read decrypted) with `value`. */
+export function serveSecret(ssm: AwsClientStub<SSMClient>, name: string, value: string): void {
+  const parameter = `/tapestry/${STAGE}/${name}`;
+  ssm
+    .on(GetParameterCommand, { Name: parameter, WithDecryption: true })
+    .resolves({ Parameter: { Name: parameter, Type: "SecureString", Value: value } });
+}
+
+/** EventBridge takes every entry put on the bus. */
+export function acceptEveryEvent(eventBridge: AwsClientStub<EventBridgeClient>): void {
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "eb-1" }] });
+}
+
+export interface DbtCloudBehindKickstart {
+  readonly sandbox: DbtCloudSandbox;
+  /** the kickstart config, its dbt Cloud endpoint pointed at the sandbox */
+  readonly config: TapestryConfigInput;
+  /** the kickstart's dbt Cloud step */
+  readonly step: DbtCloudStep;
+}
+
+/** The dbt Cloud sandbox on 127.0.0.1, taking `token` (the secret DBT_CLOUD_TOKEN), behind the kickstart config. */
+export async function startDbtCloudBehindKickstart(
+  token: string,
+  defaults: { readonly queuedMs: number; readonly durationMs: number },
+): Promise<DbtCloudBehindKickstart> {
+  const sandbox = await startDbtCloudSandbox({
+    scenario: parseScenario({ "dbt-cloud": { defaults, auth: { kind: "token", token } } })["dbt-cloud"],
+  });
+  const config = {
+    ...KICKSTART,
+    tools: {
+      ...KICKSTART.tools,
+      "dbt-cloud": { baseUrl: sandbox.baseUrl, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
+    },
+  };
+  const step = parseConfig(config)
+    .pipelines[0]?.stages.flatMap((s) => s.steps)
+    .find((s) => s.tool === "dbt-cloud");
+  if (step?.tool !== "dbt-cloud") throw new Error("the kickstart has no dbt Cloud step");
+  return { sandbox, config, step };
 }

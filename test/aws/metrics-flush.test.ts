@@ -3,30 +3,32 @@
  * as the stacks set it (log level INFO, metrics on): no WARN for a call that adds no metric
  * (Powertools Metrics' "No application metrics to publish"), and the EMF line when one does.
  */
-import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { type DbtCloudStep, parseConfig, type TapestryConfigInput } from "@tapestry/core/config";
+import type { DbtCloudStep, TapestryConfigInput } from "@tapestry/core/config";
 import { type Job, scheduledRunId } from "@tapestry/core/pipeline";
-import { type DbtCloudSandbox, parseScenario, startDbtCloudSandbox } from "@tapestry/local/sandboxes";
+import type { DbtCloudSandbox } from "@tapestry/local/sandboxes";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  acceptEveryEvent,
   BASE_ENV,
   coldStart,
   deploy,
   EVENT_BUS_NAME,
-  KICKSTART,
+  entryTestHooks,
   LEDGER_TABLE_NAME,
   lambdaContext,
   PIPELINE,
-  STAGE,
-  undeploy,
+  serveSecret,
+  startDbtCloudBehindKickstart,
 } from "./harness";
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
 const ssm = mockClient(SSMClient);
+entryTestHooks(dynamo, eventBridge, ssm);
 
 const TOKEN = "dbtc_metrics_flush_7f3a9c";
 const SCHEDULED = "2026-03-02T11:00:00.000Z";
@@ -39,45 +41,19 @@ let config: TapestryConfigInput;
 let step: DbtCloudStep;
 
 beforeAll(async () => {
-  sandbox = await startDbtCloudSandbox({
-    scenario: parseScenario({
-      "dbt-cloud": { defaults: { queuedMs: 0, durationMs: 400 }, auth: { kind: "token", token: TOKEN } },
-    })["dbt-cloud"],
-  });
-  config = {
-    ...KICKSTART,
-    tools: {
-      ...KICKSTART.tools,
-      "dbt-cloud": { baseUrl: sandbox.baseUrl, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
-    },
-  };
-  const found = parseConfig(config)
-    .pipelines[0]?.stages.flatMap((s) => s.steps)
-    .find((s) => s.tool === "dbt-cloud");
-  if (found?.tool !== "dbt-cloud") throw new Error("the kickstart has no dbt Cloud step");
-  step = found;
+  ({ sandbox, config, step } = await startDbtCloudBehindKickstart(TOKEN, { queuedMs: 0, durationMs: 400 }));
 });
 
 afterAll(async () => {
   await sandbox.close();
-  dynamo.restore();
-  eventBridge.restore();
-  ssm.restore();
 });
 
 beforeEach(() => {
-  dynamo.reset();
-  eventBridge.reset();
-  ssm.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "eb-1" }] });
-  const parameter = `/tapestry/${STAGE}/DBT_CLOUD_TOKEN`;
-  ssm
-    .on(GetParameterCommand, { Name: parameter, WithDecryption: true })
-    .resolves({ Parameter: { Name: parameter, Type: "SecureString", Value: TOKEN } });
+  acceptEveryEvent(eventBridge);
+  serveSecret(ssm, "DBT_CLOUD_TOKEN", TOKEN);
 });
 
 afterEach(() => {
-  undeploy();
   vi.restoreAllMocks();
 });
 

@@ -14,20 +14,22 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { scheduledRunId } from "@tapestry/core/pipeline";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
+  acceptEveryEvent,
   BASE_ENV,
   coldStart,
   deploy,
   EVENT_BUS_NAME,
+  entryTestHooks,
   LEDGER_TABLE_NAME,
   lambdaContext,
   PIPELINE,
-  undeploy,
 } from "./harness";
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
+entryTestHooks(dynamo, eventBridge);
 
 const SCHEDULED = "2026-03-02T11:00:00.000Z";
 const RUN_ID = scheduledRunId(PIPELINE.name, new Date(SCHEDULED));
@@ -36,17 +38,7 @@ const trigger = { kind: "schedule", scheduledTime: SCHEDULED } as const;
 const putEntries = (): PutEventsRequestEntry[] =>
   eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
 
-beforeEach(() => {
-  dynamo.reset();
-  eventBridge.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "eb-1" }] });
-});
-
-afterEach(() => undeploy());
-afterAll(() => {
-  dynamo.restore();
-  eventBridge.restore();
-});
+beforeEach(() => acceptEveryEvent(eventBridge));
 
 describe("functions/aws/run-lock", () => {
   const env = { ...BASE_ENV, TAPESTRY_LEDGER_TABLE: LEDGER_TABLE_NAME, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME };

@@ -6,19 +6,20 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@a
 import { createEvent } from "@tapestry/core/events";
 import { scheduledRunId } from "@tapestry/core/pipeline";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   BASE_ENV,
   busDelivery,
   coldStart,
   deploy,
+  entryTestHooks,
   LEDGER_TABLE_NAME,
   lambdaContext,
   PIPELINE,
-  undeploy,
 } from "./harness";
 
 const dynamo = mockClient(DynamoDBDocumentClient);
+entryTestHooks(dynamo);
 const STARTED_AT = new Date("2026-03-02T11:00:01.000Z");
 const RUN_ID = scheduledRunId(PIPELINE.name, new Date("2026-03-02T11:00:00.000Z"));
 
@@ -36,12 +37,9 @@ const started = createEvent(
 );
 
 beforeEach(() => {
-  dynamo.reset();
   // the ledger table is all it needs: no bus, no state machine, no bundled config
   deploy({ ...BASE_ENV, TAPESTRY_LEDGER_TABLE: LEDGER_TABLE_NAME }, null);
 });
-afterEach(() => undeploy());
-afterAll(() => dynamo.restore());
 
 const load = () => coldStart(() => import("../../functions/aws/project-event"));
 

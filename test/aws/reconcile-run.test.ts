@@ -1,92 +1,64 @@
 /**
  * functions/aws/reconcile-run: the target of the rule on Step Functions' "Execution Status
  * Change" events (FAILED, TIMED_OUT, ABORTED) of the pipeline-run state machine. DynamoDB is the
- * ledger's table fake behind aws-sdk-client-mock; EventBridge is mocked and its entries are
+ * ledger's table on an emulator (dynalite on 127.0.0.1, reached by the function's own client
+ * through AWS_ENDPOINT_URL_DYNAMODB); EventBridge is mocked and its entries are
  * projected into that ledger (as the projector would); SSM serves the dbt Cloud token; the job
  * the run left running is a real run in the dbt Cloud sandbox on 127.0.0.1.
  */
 
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { parseConfig, type TapestryConfigInput } from "@tapestry/core/config";
 import { createEvent, eventFromEnvelope, type TapestryEvent } from "@tapestry/core/events";
 import { scheduledRunId } from "@tapestry/core/pipeline";
-import { type DbtCloudSandbox, parseScenario, startDbtCloudSandbox } from "@tapestry/local/sandboxes";
+import type { DbtCloudSandbox } from "@tapestry/local/sandboxes";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DynamoDbRunLedger } from "../../packages/core/src/adapters/aws/dynamodb-ledger";
-import { LEDGER_TABLE } from "../../packages/core/src/adapters/aws/ledger-table";
-import { DynamoDbTableFake, serveTableThroughMock } from "../support/dynamodb-table-fake";
+import { type EmulatedLedgerTable, startLedgerTable } from "../support/dynamodb-emulator";
 import {
   ACCOUNT,
-  BASE_ENV,
   coldStart,
   deploy,
-  EVENT_BUS_NAME,
-  KICKSTART,
+  entryTestHooks,
+  FULL_ENV,
   LEDGER_TABLE_NAME,
   lambdaContext,
   REGION,
-  STAGE,
   STATE_MACHINE_ARN,
-  undeploy,
+  serveSecret,
+  startDbtCloudBehindKickstart,
 } from "./harness";
 
-const dynamo = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
 const ssm = mockClient(SSMClient);
 const sfn = mockClient(SFNClient);
+entryTestHooks(eventBridge, ssm, sfn);
 
 const TOKEN = "dbtc_reconciler_canary_71b3";
-const PARAMETER = `/tapestry/${STAGE}/DBT_CLOUD_TOKEN`;
 const PIPELINE = "rain-shield-audience";
 const RUN_ID = scheduledRunId(PIPELINE, new Date("2026-03-02T11:00:00.000Z"));
 const T0 = new Date("2026-03-02T11:00:01.000Z");
 
 let sandbox: DbtCloudSandbox;
 let config: TapestryConfigInput;
-let table: DynamoDbTableFake;
+let table: EmulatedLedgerTable;
 let ledger: DynamoDbRunLedger;
 
 beforeAll(async () => {
-  sandbox = await startDbtCloudSandbox({
-    scenario: parseScenario({
-      "dbt-cloud": { defaults: { queuedMs: 20, durationMs: 60_000 }, auth: { kind: "token", token: TOKEN } },
-    })["dbt-cloud"],
-  });
-  config = {
-    ...KICKSTART,
-    tools: {
-      ...KICKSTART.tools,
-      "dbt-cloud": { baseUrl: sandbox.baseUrl, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
-    },
-  };
+  ({ sandbox, config } = await startDbtCloudBehindKickstart(TOKEN, { queuedMs: 20, durationMs: 60_000 }));
 });
 
 afterAll(async () => {
   await sandbox.close();
-  for (const mock of [dynamo, eventBridge, ssm, sfn]) mock.restore();
 });
 
-beforeEach(() => {
-  for (const mock of [dynamo, eventBridge, ssm, sfn]) mock.reset();
-  table = new DynamoDbTableFake({
-    tableName: LEDGER_TABLE_NAME,
-    partitionKey: LEDGER_TABLE.partitionKey,
-    sortKey: LEDGER_TABLE.sortKey,
-    indexes: [LEDGER_TABLE.runsByPipelineIndex],
-  });
-  serveTableThroughMock(dynamo, table);
-  ledger = new DynamoDbRunLedger({
-    client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION })),
-    tableName: LEDGER_TABLE_NAME,
-  });
-  ssm
-    .on(GetParameterCommand, { Name: PARAMETER, WithDecryption: true })
-    .resolves({ Parameter: { Name: PARAMETER, Type: "SecureString", Value: TOKEN } });
+beforeEach(async () => {
+  table = await startLedgerTable(LEDGER_TABLE_NAME);
+  ledger = new DynamoDbRunLedger({ client: table.client(), tableName: LEDGER_TABLE_NAME });
+  serveSecret(ssm, "DBT_CLOUD_TOKEN", TOKEN);
   // the bus: what is put is projected into the ledger, as the projector's rule does
   eventBridge.on(PutEventsCommand).callsFake(async (input: { Entries?: PutEventsRequestEntry[] }) => {
     for (const entry of input.Entries ?? []) {
@@ -100,18 +72,12 @@ beforeEach(() => {
     }
     return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `eb-${i}` })) };
   });
-  deploy(
-    {
-      ...BASE_ENV,
-      TAPESTRY_LEDGER_TABLE: LEDGER_TABLE_NAME,
-      TAPESTRY_EVENT_BUS: EVENT_BUS_NAME,
-      TAPESTRY_STATE_MACHINE_ARN: STATE_MACHINE_ARN,
-    },
-    config,
-  );
+  deploy({ ...FULL_ENV, AWS_ENDPOINT_URL_DYNAMODB: table.endpoint }, config);
 });
 
-afterEach(() => undeploy());
+afterEach(async () => {
+  await table.close();
+});
 
 const load = () => coldStart(() => import("../../functions/aws/reconcile-run"));
 

@@ -51,50 +51,46 @@ describe("functions/aws/runtime", () => {
     }
   });
 
-  it("names the variable that is missing", async () => {
-    deploy(BASE_ENV, null);
-    const { handler } = await entry("publish-event");
-    await expect(
-      handler(
-        { event: "PipelineRunStarted", runId: RUN_ID, trigger: { kind: "manual" }, pipeline: PIPELINE },
-        lambdaContext("publish-event"),
-      ),
-    ).rejects.toMatchObject({
-      name: "EnvironmentError",
+  const { TAPESTRY_STAGE: _, ...withoutStage } = BASE_ENV;
+  it.each([
+    {
+      title: "names the variable that is missing",
+      env: BASE_ENV,
+      config: null,
+      name: "publish-event",
+      input: { event: "PipelineRunStarted", runId: RUN_ID, trigger: { kind: "manual" }, pipeline: PIPELINE },
       message: expect.stringMatching(/^environment variable TAPESTRY_EVENT_BUS is not set: .*event bus/),
-    });
-  });
-
-  it("names the variable that is malformed, and what it should hold", async () => {
-    deploy({ ...BASE_ENV, TAPESTRY_STATE_MACHINE_ARN: "pipeline-run" }, null);
-    const { handler } = await entry("start-scheduled-run");
-    await expect(
-      handler(
-        { scheduledTime: "2026-03-02T11:00:00Z", pipeline: PIPELINE },
-        lambdaContext("start-scheduled-run"),
-      ),
-    ).rejects.toMatchObject({
-      name: "EnvironmentError",
+    },
+    {
+      title: "names the variable that is malformed, and what it should hold",
+      env: { ...BASE_ENV, TAPESTRY_STATE_MACHINE_ARN: "pipeline-run" },
+      config: null,
+      name: "start-scheduled-run",
+      input: { scheduledTime: "2026-03-02T11:00:00Z", pipeline: PIPELINE },
       message: expect.stringContaining("TAPESTRY_STATE_MACHINE_ARN is invalid (expected a state machine ARN"),
-    });
-  });
-
-  it("the step functions need the stage for the secrets' SSM path", async () => {
-    const { TAPESTRY_STAGE: _, ...withoutStage } = BASE_ENV;
-    deploy({ ...withoutStage, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME }, KICKSTART);
-    const { handler } = await entry("start-step");
-    await expect(handler(startStepInput, lambdaContext("start-step"))).rejects.toMatchObject({
-      name: "EnvironmentError",
+    },
+    {
+      title: "the step functions need the stage for the secrets' SSM path",
+      env: { ...withoutStage, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME },
+      config: KICKSTART,
+      name: "start-step",
+      input: startStepInput,
       message: expect.stringContaining("TAPESTRY_STAGE is not set"),
-    });
-  });
-
-  it("says how to bundle the config when the stack did not define __TAPESTRY_CONFIG__", async () => {
-    deploy({ ...BASE_ENV, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME }, null);
-    const { handler } = await entry("start-step");
-    await expect(handler(startStepInput, lambdaContext("start-step"))).rejects.toMatchObject({
-      name: "EnvironmentError",
+    },
+    {
+      title: "says how to bundle the config when the stack did not define __TAPESTRY_CONFIG__",
+      env: { ...BASE_ENV, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME },
+      config: null,
+      name: "start-step",
+      input: startStepInput,
       message: expect.stringContaining("__TAPESTRY_CONFIG__"),
+    },
+  ] as const)("$title", async ({ env, config, name, input, message }) => {
+    deploy(env, config);
+    const { handler } = await entry(name);
+    await expect(handler(input, lambdaContext(name))).rejects.toMatchObject({
+      name: "EnvironmentError",
+      message,
     });
   });
 

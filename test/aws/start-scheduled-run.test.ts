@@ -4,21 +4,27 @@
  */
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BASE_ENV, coldStart, deploy, lambdaContext, PIPELINE, STATE_MACHINE_ARN, undeploy } from "./harness";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  BASE_ENV,
+  coldStart,
+  deploy,
+  entryTestHooks,
+  lambdaContext,
+  PIPELINE,
+  STATE_MACHINE_ARN,
+} from "./harness";
 
 const sfn = mockClient(SFNClient);
+entryTestHooks(sfn);
 const RUN_ID = "rain-shield-audience-20260302T110000Z";
 // What Scheduler puts in for <aws.scheduler.scheduled-time>
 const fire = { scheduledTime: "2026-03-02T11:00:00Z", pipeline: PIPELINE };
 
 beforeEach(() => {
-  sfn.reset();
   // the state machine ARN is all it needs: no ledger, no bus, no bundled config
   deploy({ ...BASE_ENV, TAPESTRY_STATE_MACHINE_ARN: STATE_MACHINE_ARN }, null);
 });
-afterEach(() => undeploy());
-afterAll(() => sfn.restore());
 
 const load = () => coldStart(() => import("../../functions/aws/start-scheduled-run"));
 

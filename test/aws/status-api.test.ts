@@ -11,11 +11,12 @@ import { projectRun } from "@tapestry/core/ledger";
 import { scheduledRunId } from "@tapestry/core/pipeline";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkAnswer } from "../api/openapi-validator";
+import { beforeEach, describe, expect, it } from "vitest";
+import { checkAnswer } from "../api/status-api-answers";
 import {
   coldStart,
   deploy,
+  entryTestHooks,
   FULL_ENV,
   httpRequest,
   KICKSTART,
@@ -23,11 +24,11 @@ import {
   lambdaContext,
   PIPELINE,
   STATE_MACHINE_ARN,
-  undeploy,
 } from "./harness";
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
+entryTestHooks(dynamo, sfn);
 
 const FIRE = new Date("2026-03-02T11:00:00.000Z");
 const RUN_ID = scheduledRunId(PIPELINE.name, FIRE);
@@ -51,16 +52,7 @@ const lastRun = projectRun([
   ),
 ]);
 
-beforeEach(() => {
-  dynamo.reset();
-  sfn.reset();
-  deploy(FULL_ENV, KICKSTART);
-});
-afterEach(() => undeploy());
-afterAll(() => {
-  dynamo.restore();
-  sfn.restore();
-});
+beforeEach(() => deploy(FULL_ENV, KICKSTART));
 
 const load = () => coldStart(() => import("../../functions/aws/status-api"));
 

@@ -5,24 +5,27 @@
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { type DbtCloudStep, parseConfig, type TapestryConfigInput } from "@tapestry/core/config";
+import type { DbtCloudStep, TapestryConfigInput } from "@tapestry/core/config";
 import { type Job, scheduledRunId } from "@tapestry/core/pipeline";
-import { type DbtCloudSandbox, parseScenario, startDbtCloudSandbox } from "@tapestry/local/sandboxes";
+import type { DbtCloudSandbox } from "@tapestry/local/sandboxes";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
+  acceptEveryEvent,
   BASE_ENV,
   coldStart,
   deploy,
   EVENT_BUS_NAME,
-  KICKSTART,
+  entryTestHooks,
   lambdaContext,
   STAGE,
-  undeploy,
+  serveSecret,
+  startDbtCloudBehindKickstart,
 } from "./harness";
 
 const ssm = mockClient(SSMClient);
 const eventBridge = mockClient(EventBridgeClient);
+entryTestHooks(ssm, eventBridge);
 
 const TOKEN = "dbtc_aws_entry_canary_9c4e2a7b5d1f";
 const PARAMETER = `/tapestry/${STAGE}/DBT_CLOUD_TOKEN`;
@@ -33,42 +36,21 @@ let config: TapestryConfigInput;
 let step: DbtCloudStep;
 
 beforeAll(async () => {
-  sandbox = await startDbtCloudSandbox({
-    scenario: parseScenario({
-      "dbt-cloud": { defaults: { queuedMs: 20, durationMs: 5_000 }, auth: { kind: "token", token: TOKEN } },
-    })["dbt-cloud"],
-  });
-  // The kickstart config, its dbt Cloud endpoint pointed at the sandbox.
-  config = {
-    ...KICKSTART,
-    tools: {
-      ...KICKSTART.tools,
-      "dbt-cloud": { baseUrl: sandbox.baseUrl, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
-    },
-  };
-  const parsed = parseConfig(config);
-  const found = parsed.pipelines[0]?.stages.flatMap((s) => s.steps).find((s) => s.tool === "dbt-cloud");
-  if (found?.tool !== "dbt-cloud") throw new Error("the kickstart has no dbt Cloud step");
-  step = found;
+  ({ sandbox, config, step } = await startDbtCloudBehindKickstart(TOKEN, {
+    queuedMs: 20,
+    durationMs: 5_000,
+  }));
 });
 
 afterAll(async () => {
   await sandbox.close();
-  ssm.restore();
-  eventBridge.restore();
 });
 
 beforeEach(() => {
-  ssm.reset();
-  eventBridge.reset();
-  ssm
-    .on(GetParameterCommand, { Name: PARAMETER, WithDecryption: true })
-    .resolves({ Parameter: { Name: PARAMETER, Type: "SecureString", Value: TOKEN } });
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "eb-1" }] });
+  serveSecret(ssm, "DBT_CLOUD_TOKEN", TOKEN);
+  acceptEveryEvent(eventBridge);
   deploy({ ...BASE_ENV, TAPESTRY_EVENT_BUS: EVENT_BUS_NAME }, config);
 });
-
-afterEach(() => undeploy());
 
 const putEntries = (): PutEventsRequestEntry[] =>
   eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);

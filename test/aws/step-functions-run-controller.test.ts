@@ -15,6 +15,15 @@ const starter = () =>
     stateMachineArn: STATE_MACHINE_ARN,
   });
 
+/** What a manual start throws (undefined: it did not). */
+const manualStartError = () =>
+  starter()
+    .start(PIPELINE, RUN_ID, { kind: "manual" })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
 const FIRE = "2026-03-02T11:00:00Z";
 const RUN_ID = "rain-shield-audience-20260302T110000Z";
 
@@ -52,12 +61,7 @@ describe("StepFunctionsRunController", () => {
       .rejects(
         new ExecutionAlreadyExists({ message: `Execution Already Exists: '${RUN_ID}'`, $metadata: {} }),
       );
-    const error = await starter()
-      .start(PIPELINE, RUN_ID, { kind: "manual" })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const error = await manualStartError();
     expect(error).toBeInstanceOf(RunAlreadyStartedError);
     expect((error as RunAlreadyStartedError).runId).toBe(RUN_ID);
     expect((error as Error).cause).toBeInstanceOf(ExecutionAlreadyExists);
@@ -68,12 +72,7 @@ describe("StepFunctionsRunController", () => {
       name: "AccessDeniedException",
     });
     sfn.on(StartExecutionCommand).rejects(denied);
-    const error = await starter()
-      .start(PIPELINE, RUN_ID, { kind: "manual" })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const error = await manualStartError();
     expect(error).toBeInstanceOf(RunControlError);
     expect(error).not.toBeInstanceOf(RunAlreadyStartedError);
     expect((error as Error).message).toContain("AccessDeniedException");

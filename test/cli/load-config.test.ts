@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "@tapestry/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, runTapestryOnce } from "../support/tapestry-cli";
 
 /**
  * Loading a config as a user meets it: `tapestry local --config <file>` in a child process on the
@@ -11,8 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * answer is one message naming the file, exit code 2 and no stack trace, unless --verbose.
  */
 
-const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
-const CLI = join(REPO_ROOT, "packages", "cli", "bin", "tapestry.js");
 const SPAWN_LIMIT_MS = 30_000;
 const STACK_LINE = /^\s+at /m;
 
@@ -38,12 +35,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function configFile(name: string, source: string): string {
   const file = join(dir, name);
   writeFileSync(file, source);
@@ -51,31 +42,9 @@ function configFile(name: string, source: string): string {
 }
 
 function tapestryLocal(config: string, ...extra: string[]): Promise<CliResult> {
-  const env = { ...process.env };
-  delete env.TAPESTRY_SANDBOX_SCENARIO;
-  delete env.TAPESTRY_PORT;
-  const args = [CLI, "local", "--once", "--port", "0", "--state-dir", join(dir, "state"), "--config", config];
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [...args, ...extra], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), SPAWN_LIMIT_MS);
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (signal)
-        reject(new Error(`tapestry local was killed (${signal})\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-      else resolve({ code, stdout, stderr });
-    });
+  return runTapestryOnce(["--state-dir", join(dir, "state"), "--config", config, ...extra], {
+    limitMs: SPAWN_LIMIT_MS,
+    cwd: dir,
   });
 }
 

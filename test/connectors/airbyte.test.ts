@@ -1,17 +1,17 @@
 import { applyStepGuards, ToolAuthError, ToolRequestError, ToolUnavailableError } from "@tapestry/core";
-import { afterEach, describe, expect, it } from "vitest";
-import { airbyteRig, airbyteStep, call, context, pollToEnd, rejection, ZOOM_CONNECTION } from "./harness";
+import { describe, expect, it } from "vitest";
+import {
+  airbyteRig,
+  airbyteStep,
+  call,
+  closedAfterEach,
+  context,
+  pollToEnd,
+  rejection,
+  ZOOM_CONNECTION,
+} from "./harness";
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-async function rig(...args: Parameters<typeof airbyteRig>) {
-  const r = await airbyteRig(...args);
-  closers.push(r.close);
-  return r;
-}
+const rig = closedAfterEach(airbyteRig);
 
 const step = airbyteStep();
 const creates = (r: Awaited<ReturnType<typeof rig>>) =>

@@ -1,18 +1,9 @@
 import { ToolAuthError, ToolUnavailableError } from "@tapestry/core";
 import { describeTrigger } from "@tapestry/core/connectors";
-import { afterEach, describe, expect, it } from "vitest";
-import { call, context, dbtRig, dbtStep, pollToEnd, rejection } from "./harness";
+import { describe, expect, it } from "vitest";
+import { call, closedAfterEach, context, dbtRig, dbtStep, pollToEnd, rejection } from "./harness";
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-async function rig(...args: Parameters<typeof dbtRig>) {
-  const r = await dbtRig(...args);
-  closers.push(r.close);
-  return r;
-}
+const rig = closedAfterEach(dbtRig);
 
 const step = dbtStep();
 const expectedCause = `Tapestry pipeline ${context.pipeline} run ${context.runId} step ${step.name}`;

@@ -1,17 +1,8 @@
 import { applyStepGuards } from "@tapestry/core";
-import { afterEach, describe, expect, it } from "vitest";
-import { call, context, grouparooRig, grouparooStep, pollToEnd } from "./harness";
+import { describe, expect, it } from "vitest";
+import { call, closedAfterEach, context, grouparooRig, grouparooStep, pollToEnd } from "./harness";
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-
-async function rig(...args: Parameters<typeof grouparooRig>) {
-  const r = await grouparooRig(...args);
-  closers.push(r.close);
-  return r;
-}
+const rig = closedAfterEach(grouparooRig);
 
 const step = grouparooStep();
 

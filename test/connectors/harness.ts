@@ -24,6 +24,7 @@ import {
   startDbtCloudSandbox,
   startGrouparooSandbox,
 } from "@tapestry/local/sandboxes";
+import { afterEach } from "vitest";
 
 /**
  * Canary credentials: real-looking values that must never show up in an error, a log line or a
@@ -145,6 +146,29 @@ export interface Rig<S extends StepSpec, X> {
 }
 
 type Section = Record<string, unknown>;
+
+/** Tracks what a test opens (a rig, a sandbox), and closes all of it after the test. */
+export function closingAfterEach(): <R extends { close(): Promise<void> }>(
+  opening: Promise<R>,
+) => Promise<R> {
+  const opened: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((each) => each.close()));
+  });
+  return async (opening) => {
+    const each = await opening;
+    opened.push(each);
+    return each;
+  };
+}
+
+/** `open`, with every rig it opens closed after the test that opened it. */
+export function closedAfterEach<A extends unknown[], R extends { close(): Promise<void> }>(
+  open: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  const track = closingAfterEach();
+  return (...args) => track(open(...args));
+}
 
 /** Airbyte sandbox with client-credentials auth (the canaries) and a connector pointed at it. */
 export async function airbyteRig(

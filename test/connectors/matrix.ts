@@ -1,5 +1,6 @@
 import type { JobStatus, StartedJob, StepConnector, StepSpec } from "@tapestry/core";
 import type { RecordedExchange } from "@tapestry/local/sandboxes";
+import { beforeAll } from "vitest";
 import {
   airbyteRig,
   airbyteStep,
@@ -201,4 +202,16 @@ export async function runConnectorMatrix(): Promise<CaseResult[]> {
     }
   }
   return Promise.all(jobs);
+}
+
+/**
+ * The matrix's results for the tests of a file: empty until the matrix has run, once, before them
+ * (it takes seconds: three tools' worth of sandboxes and scenarios).
+ */
+export function connectorMatrixBeforeAll(): readonly CaseResult[] {
+  const results: CaseResult[] = [];
+  beforeAll(async () => {
+    results.push(...(await runConnectorMatrix()));
+  }, 60_000);
+  return results;
 }

@@ -1,21 +1,19 @@
 import { ConnectorRegistry, ToolAuthError } from "@tapestry/core";
 import { parseScenario, startDbtCloudSandbox } from "@tapestry/local/sandboxes";
-import { afterEach, describe, expect, it } from "vitest";
-import { CANARY, call, context, dbtStep, FAST, rejection } from "./harness";
+import { describe, expect, it } from "vitest";
+import { CANARY, call, closingAfterEach, context, dbtStep, FAST, rejection } from "./harness";
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
+const track = closingAfterEach();
 
 describe("ConnectorRegistry", () => {
   it("reads a tool's secret again after the tool refused it, so a fixed secret works without a restart", async () => {
-    const sandbox = await startDbtCloudSandbox({
-      scenario: parseScenario({
-        "dbt-cloud": { defaults: FAST, auth: { kind: "token", token: CANARY.dbtToken } },
-      })["dbt-cloud"],
-    });
-    closers.push(() => sandbox.close());
+    const sandbox = await track(
+      startDbtCloudSandbox({
+        scenario: parseScenario({
+          "dbt-cloud": { defaults: FAST, auth: { kind: "token", token: CANARY.dbtToken } },
+        })["dbt-cloud"],
+      }),
+    );
     const store = new Map([["DBT_CLOUD_TOKEN", "dbtc_revoked_token_0000"]]);
     const reads: string[] = [];
     const registry = new ConnectorRegistry(

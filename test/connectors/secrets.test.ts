@@ -1,11 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ALL_CANARIES, CANARY } from "./harness";
-import { type CaseResult, runConnectorMatrix } from "./matrix";
+import { connectorMatrixBeforeAll } from "./matrix";
 
-let results: CaseResult[] = [];
-beforeAll(async () => {
-  results = await runConnectorMatrix();
-}, 60_000);
+const results = connectorMatrixBeforeAll();
 
 describe("credentials never leak", () => {
   it("covers every scenario of every tool", () => {

@@ -1,8 +1,9 @@
 import { ToolTriggerUncertainError, ToolUnavailableError } from "@tapestry/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   airbyteRig,
   airbyteStep,
+  closingAfterEach,
   context,
   dbtRig,
   dbtStep,
@@ -18,15 +19,7 @@ import {
  * and a start in adopt mode finds that job instead of triggering a second one.
  */
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
-});
-async function track<R extends { close: () => Promise<void> }>(rig: Promise<R>): Promise<R> {
-  const r = await rig;
-  closers.push(r.close);
-  return r;
-}
+const track = closingAfterEach();
 
 /** A start whose invocation has `ms` left before its deadline. */
 const within = (ms: number) => ({

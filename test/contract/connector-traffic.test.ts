@@ -1,11 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { type CaseResult, runConnectorMatrix } from "../connectors/matrix";
+import { describe, expect, it } from "vitest";
+import { connectorMatrixBeforeAll } from "../connectors/matrix";
 import { assertTrafficConforms, validateRequest } from "./openapi-contract";
 
-let results: CaseResult[] = [];
-beforeAll(async () => {
-  results = await runConnectorMatrix();
-}, 60_000);
+const results = connectorMatrixBeforeAll();
 
 /**
  * The connectors drive the sandboxes through every scripted scenario; every exchange is then

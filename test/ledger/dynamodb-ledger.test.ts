@@ -11,21 +11,19 @@ import {
   PutCommand,
   type PutCommandInput,
   QueryCommand,
-  UpdateCommand,
+  type QueryCommandInput,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
 } from "@aws-sdk/lib-dynamodb";
 import { LedgerUnavailableError, TapestryError } from "@tapestry/core/errors";
 import { createEvent, factKey, type TapestryEvent } from "@tapestry/core/events";
 import { InvalidCursorError, LedgerInputError, projectRun } from "@tapestry/core/ledger";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { type AwsClientStub, type AwsCommand, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 // the module itself, not the barrel: the barrel also loads the other AWS adapters
 import { DynamoDbRunLedger } from "../../packages/core/src/adapters/aws/dynamodb-ledger";
 import { LEDGER_TABLE } from "../../packages/core/src/adapters/aws/ledger-table";
-import {
-  DynamoDbTableFake,
-  serveTableThroughMock,
-  UnsupportedExpressionError,
-} from "../support/dynamodb-table-fake";
+import { type EmulatedLedgerTable, passThrough, startLedgerTable } from "../support/dynamodb-emulator";
 import { at, iso, OTHER_PIPELINE, PIPELINE, runIdAt, successfulRecord, successfulRun } from "./run-events";
 import { describeRunLedgerContract } from "./run-ledger-suite";
 
@@ -33,57 +31,49 @@ const TABLE_NAME = "tapestry-ledger";
 const { partitionKey: PK, sortKey: SK } = LEDGER_TABLE;
 const INDEX = LEDGER_TABLE.runsByPipelineIndex;
 
-function newTable(options: { maxItemsPerPage?: number } = {}): DynamoDbTableFake {
-  return new DynamoDbTableFake({
-    tableName: TABLE_NAME,
-    partitionKey: PK,
-    sortKey: SK,
-    indexes: [INDEX],
-    ...options,
-  });
-}
+/** A DynamoDbRunLedger on a fresh emulated table, Query pages cut at `pageSize` items when given. */
+const openOnEmulator = (pageSize?: number) => async () => {
+  const table = await startLedgerTable(TABLE_NAME);
+  const ledger = new DynamoDbRunLedger({ client: table.client({ pageSize }), tableName: TABLE_NAME });
+  return Object.assign(ledger, { close: () => table.close() });
+};
+
+describeRunLedgerContract("DynamoDbRunLedger (dynalite)", openOnEmulator());
+// the same contract when every Query page is cut short, as DynamoDB does at 1 MB
+describeRunLedgerContract("DynamoDbRunLedger (dynalite, DynamoDB pages of 2 items)", openOnEmulator(2));
 
 interface Harness {
   readonly ledger: DynamoDbRunLedger;
-  readonly client: DynamoDBDocumentClient;
-  readonly table: DynamoDbTableFake;
+  readonly table: EmulatedLedgerTable;
+  /** the emulator's own client: what another writer would do, between the ledger's commands */
+  readonly emulator: DynamoDBDocumentClient;
+  /** the ledger's client, served by the emulator through aws-sdk-client-mock: it records every command */
   readonly mock: AwsClientStub<DynamoDBDocumentClient>;
-  close(): void;
+  close(): Promise<void>;
 }
 
-function openHarness(table = newTable()): Harness {
-  const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      region: "eu-west-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    }),
-  );
-  // the instance, not the class: each ledger gets its own mock, so two ledgers can share one table
+/** A ledger whose commands are recorded on their way to the emulator; on `table`, or a fresh one. */
+async function openHarness(
+  options: { table?: EmulatedLedgerTable; pageSize?: number } = {},
+): Promise<Harness> {
+  const table = options.table ?? (await startLedgerTable(TABLE_NAME));
+  const emulator = table.client({ pageSize: options.pageSize });
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "eu-west-1" }));
+  // the instance, not the class: the emulator's client is a DynamoDBDocumentClient too
   const mock = mockClient(client);
-  serveTableThroughMock(mock, table);
+  passThrough(mock, emulator);
   return {
     ledger: new DynamoDbRunLedger({ client, tableName: TABLE_NAME }),
-    client,
     table,
+    emulator,
     mock,
-    close: () => {
+    close: async () => {
       mock.restore();
       client.destroy();
+      if (options.table === undefined) await table.close();
     },
   };
 }
-
-const openOn = (table: () => DynamoDbTableFake) => async () => {
-  const harness = openHarness(table());
-  return Object.assign(harness.ledger, { close: harness.close });
-};
-
-describeRunLedgerContract("DynamoDbRunLedger (aws-sdk-client-mock)", openOn(newTable));
-// the same contract when every Query page is cut short, as DynamoDB does at 1 MB
-describeRunLedgerContract(
-  "DynamoDbRunLedger (aws-sdk-client-mock, DynamoDB pages of 2 items)",
-  openOn(() => newTable({ maxItemsPerPage: 2 })),
-);
 
 const isRunRecordPut = (input: PutCommandInput): boolean => input.Item?.[SK] === "RUN";
 const isLockGet = (input: GetCommandInput): boolean => input.Key?.[SK] === "LOCK";
@@ -101,12 +91,12 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
   const runA = runIdAt(PIPELINE, at(0));
   const runB = runIdAt(PIPELINE, at(600));
 
-  beforeEach(() => {
-    harness = openHarness();
+  beforeEach(async () => {
+    harness = await openHarness();
   });
 
-  afterEach(() => {
-    harness.close();
+  afterEach(async () => {
+    await harness.close();
   });
 
   const inputs = {
@@ -175,19 +165,20 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
           ExpressionAttributeValues: { ":runId": runId },
         })),
       );
-      expect(harness.table.allItems()).toEqual([]);
+      expect(await harness.table.items()).toEqual([]);
     });
 
     it("is taken when its holder releases it between the refused put and the read of the holder", async () => {
-      const { ledger, table, mock } = harness;
+      const { ledger, emulator, mock } = harness;
       await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
       let released = false;
       mock.on(GetCommand).callsFake(async (input: GetCommandInput) => {
         if (isLockGet(input) && !released) {
           released = true;
-          table.delete({ TableName: TABLE_NAME, Key: lockKey(PIPELINE) }); // runA's release, in between
+          // runA's release, in between
+          await emulator.send(new DeleteCommand({ TableName: TABLE_NAME, Key: lockKey(PIPELINE) }));
         }
-        return table.get(input);
+        return emulator.send(new GetCommand(input));
       });
       mock.resetHistory();
 
@@ -203,19 +194,21 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
     });
 
     it("names the new holder when the lock changed hands between the refused put and the read", async () => {
-      const { ledger, table, mock } = harness;
+      const { ledger, emulator, mock } = harness;
       const runC = runIdAt(PIPELINE, at(1200));
       await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
       let handedOver = false;
       mock.on(GetCommand).callsFake(async (input: GetCommandInput) => {
         if (isLockGet(input) && !handedOver) {
           handedOver = true;
-          table.put({
-            TableName: TABLE_NAME,
-            Item: { ...lockKey(PIPELINE), runId: runC, expiresAt: iso(5000) },
-          });
+          await emulator.send(
+            new PutCommand({
+              TableName: TABLE_NAME,
+              Item: { ...lockKey(PIPELINE), runId: runC, expiresAt: iso(5000) },
+            }),
+          );
         }
-        return table.get(input);
+        return emulator.send(new GetCommand(input));
       });
       expect(
         await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runB, expiresAt: iso(4200), now: iso(600) }),
@@ -223,7 +216,7 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
     });
 
     it("gives up with an error, rather than name a holder it never saw, when the lock keeps changing hands", async () => {
-      const { ledger, table, mock } = harness;
+      const { ledger, emulator, mock } = harness;
       const heldByA = {
         TableName: TABLE_NAME,
         Item: { ...lockKey(PIPELINE), runId: runA, expiresAt: iso(3600) },
@@ -231,13 +224,14 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
       mock
         .on(PutCommand)
         .callsFake(async (input: PutCommandInput) => {
-          table.put(heldByA); // runA takes it again just before each of runB's puts
-          return table.put(input);
+          await emulator.send(new PutCommand(heldByA)); // runA takes it again just before each of runB's puts
+          return emulator.send(new PutCommand(input));
         })
         .on(GetCommand)
         .callsFake(async (input: GetCommandInput) => {
-          table.delete({ TableName: TABLE_NAME, Key: lockKey(PIPELINE) }); // and releases it before each read
-          return table.get(input);
+          // and releases it before each read
+          await emulator.send(new DeleteCommand({ TableName: TABLE_NAME, Key: lockKey(PIPELINE) }));
+          return emulator.send(new GetCommand(input));
         });
       const attempt = ledger.acquireRunLock({
         pipeline: PIPELINE,
@@ -306,14 +300,14 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
         });
       }
       // only the run item is on the index
-      expect(table.allItems().filter((item) => INDEX.partitionKey in item)).toHaveLength(1);
+      expect((await table.items()).filter((item) => INDEX.partitionKey in item)).toHaveLength(1);
     });
 
     it("is idempotent: the second delivery of an event issues no record put", async () => {
       const { ledger, table, mock } = harness;
       const { runId, events } = successfulRun(PIPELINE, at(0));
       for (const event of events) await ledger.record(event);
-      const before = table.allItems();
+      const before = await table.items();
       mock.resetHistory();
 
       const [, , third] = events;
@@ -331,11 +325,11 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
           ConsistentRead: true,
         },
       ]);
-      expect(table.allItems()).toEqual(before);
+      expect(await table.items()).toEqual(before);
     });
 
     it("finishes on redelivery a projection whose record put failed (the event was stored, the record not)", async () => {
-      const { ledger, table, mock } = harness;
+      const { ledger, emulator, mock } = harness;
       const { runId, events } = successfulRun(PIPELINE, at(0));
       const last = events.at(-1);
       if (!last) throw new Error("fixture too short");
@@ -346,7 +340,7 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
           failed = true;
           throw throttled();
         }
-        return table.put(input);
+        return emulator.send(new PutCommand(input));
       });
 
       await expect(ledger.record(last)).rejects.toBeInstanceOf(LedgerUnavailableError);
@@ -358,8 +352,8 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
     });
 
     it("never lets a projection that saw fewer events overwrite one that saw more", async () => {
-      const { ledger, table, mock } = harness;
-      const other = openHarness(table); // a second projector on the same table
+      const { ledger, table, emulator, mock } = harness;
+      const other = await openHarness({ table }); // a second projector on the same table
       try {
         const { runId, events } = successfulRun(PIPELINE, at(0));
         const [, , , fourth, fifth] = events;
@@ -373,7 +367,7 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
             raced = true;
             await other.ledger.record(fifth);
           }
-          return table.put(input);
+          return emulator.send(new PutCommand(input));
         });
         mock.resetHistory();
         await ledger.record(fourth);
@@ -384,11 +378,13 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
             .filter(isRunRecordPut)
             .map((input) => input.Item?.eventCount),
         ).toEqual([4]);
-        const runItem = table.allItems().find((item) => item[PK] === `RUN#${runId}` && item[SK] === "RUN");
+        const runItem = (await table.items()).find(
+          (item) => item[PK] === `RUN#${runId}` && item[SK] === "RUN",
+        );
         expect(runItem?.eventCount).toBe(5);
         expect(await ledger.getRun(runId)).toEqual(projectRun(events.slice(0, 5)));
       } finally {
-        other.close();
+        await other.close();
       }
     });
 
@@ -447,15 +443,16 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
     });
 
     it("reads all of a run's events when DynamoDB pages them", async () => {
-      harness.close();
-      harness = openHarness(newTable({ maxItemsPerPage: 2 }));
+      await harness.close();
+      harness = await openHarness({ pageSize: 2 });
       const { runId, events } = successfulRun(PIPELINE, at(0));
       for (const event of events) await harness.ledger.record(event);
       harness.mock.resetHistory();
 
       // in the order they occurred, although DynamoDB answers them in the order of their facts
       expect(await harness.ledger.listEvents(runId)).toEqual(events);
-      // 11 events, 2 a page: 6 pages, the last one short, each resuming after the previous page's last fact
+      // 10 events, 2 a page: 5 full pages and an empty sixth (a full page comes with a LastEvaluatedKey),
+      // each resuming after the previous page's last fact
       const factKeys = events.map((e) => `EVENT#${factKey(e)}`).sort();
       expect(inputs.queries().map((query) => query.ExclusiveStartKey?.[SK])).toEqual([
         undefined,
@@ -464,8 +461,8 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
     });
 
     it("fills a page of runs from several DynamoDB pages, and resumes after the cursor's run, without duplicates or gaps", async () => {
-      harness.close();
-      harness = openHarness(newTable({ maxItemsPerPage: 2 }));
+      await harness.close();
+      harness = await openHarness({ pageSize: 2 });
       const { ledger } = harness;
       const starts = [0, 1, 2, 3, 4, 5, 6].map((hour) => at(hour * 3600));
       for (const start of starts) {
@@ -510,27 +507,19 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
   describe("DynamoDB failures", () => {
     type Mock = Harness["mock"];
     /** each command: how to make it fail, and how many were sent */
-    const failures: [string, (mock: Mock, error: Error) => void, (mock: Mock) => number][] = [
+    const failure = <TIn extends ServiceInputTypes, TOut extends ServiceOutputTypes>(
+      command: new (input: TIn) => AwsCommand<TIn, TOut>,
+    ) =>
       [
-        "PutCommand",
-        (mock, error) => mock.on(PutCommand).rejects(error),
-        (mock) => mock.commandCalls(PutCommand).length,
-      ],
-      [
-        "GetCommand",
-        (mock, error) => mock.on(GetCommand).rejects(error),
-        (mock) => mock.commandCalls(GetCommand).length,
-      ],
-      [
-        "DeleteCommand",
-        (mock, error) => mock.on(DeleteCommand).rejects(error),
-        (mock) => mock.commandCalls(DeleteCommand).length,
-      ],
-      [
-        "QueryCommand",
-        (mock, error) => mock.on(QueryCommand).rejects(error),
-        (mock) => mock.commandCalls(QueryCommand).length,
-      ],
+        command.name,
+        (mock: Mock, error: Error) => mock.on(command).rejects(error),
+        (mock: Mock) => mock.commandCalls(command).length,
+      ] as const;
+    const failures = [
+      failure(PutCommand),
+      failure(GetCommand),
+      failure(DeleteCommand),
+      failure(QueryCommand),
     ];
 
     it.each(failures)("propagate from a %s, when not ConditionalCheckFailed", async (_, fail, sentCount) => {
@@ -578,191 +567,169 @@ describe("DynamoDbRunLedger: what it asks of DynamoDB", () => {
   });
 });
 
-describe("DynamoDbTableFake", () => {
+/**
+ * What the tests above take from the emulator: DynamoDB's answers where the ledger's correctness
+ * depends on them. A dynalite upgrade that changes one fails here, by name, not somewhere above.
+ */
+describe("the DynamoDB emulator (dynalite) answers as DynamoDB", () => {
   const key = { [PK]: "RUN#a", [SK]: "RUN" };
-  let table: DynamoDbTableFake;
+  let table: EmulatedLedgerTable;
+  let client: DynamoDBDocumentClient;
 
-  beforeEach(() => {
-    table = newTable();
-    table.put({ TableName: TABLE_NAME, Item: { ...key, eventCount: 3, runId: "a" } });
+  beforeEach(async () => {
+    table = await startLedgerTable(TABLE_NAME);
+    client = table.client();
+    await client.send(new PutCommand({ TableName: TABLE_NAME, Item: { ...key, eventCount: 3, runId: "a" } }));
   });
 
-  it("refuses, and changes nothing for, expressions it does not understand", () => {
-    const before = table.allItems();
-    const conditions: [string, Record<string, string>, Record<string, unknown>][] = [
-      ["NOT attribute_exists(#pk)", { "#pk": PK }, {}],
-      ["(#n = :n)", { "#n": "eventCount" }, { ":n": 3 }],
-      ["#n <> :n", { "#n": "eventCount" }, { ":n": 3 }],
-      ["#n BETWEEN :a AND :b", { "#n": "eventCount" }, { ":a": 1, ":b": 5 }],
-      ["#n IN (:a, :b)", { "#n": "eventCount" }, { ":a": 1, ":b": 5 }],
-      ["contains(#r, :r)", { "#r": "runId" }, { ":r": "a" }],
-      ["size(#r) > :n", { "#r": "runId" }, { ":n": 0 }],
-      ["begins_with(#r, :r)", { "#r": "runId" }, { ":r": "a" }],
-      ["eventCount <= :n", {}, { ":n": 3 }],
-      ["#n <= :n OR", { "#n": "eventCount" }, { ":n": 3 }],
-    ];
-    for (const [ConditionExpression, names, values] of conditions) {
-      const expression = {
-        TableName: TABLE_NAME,
-        ConditionExpression,
-        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-        ExpressionAttributeValues: values,
-      };
-      expect(
-        () => table.put({ ...expression, Item: { ...key, eventCount: 4 } }),
-        ConditionExpression,
-      ).toThrow(UnsupportedExpressionError);
-      expect(() => table.delete({ ...expression, Key: key }), ConditionExpression).toThrow(
-        UnsupportedExpressionError,
+  afterEach(async () => {
+    await table.close();
+  });
+
+  /** A query of the runsByPipeline index for one partition. */
+  const indexQuery = (partition: string, input: Partial<QueryCommandInput>) =>
+    new QueryCommand({
+      TableName: TABLE_NAME,
+      IndexName: INDEX.name,
+      KeyConditionExpression: "#p = :p",
+      ExpressionAttributeNames: { "#p": INDEX.partitionKey },
+      ExpressionAttributeValues: { ":p": partition },
+      ...input,
+    });
+
+  const refusal = (command: Promise<unknown>) =>
+    command.then(
+      () => {
+        throw new Error("expected a refusal");
+      },
+      (error: unknown) => error,
+    );
+
+  it("fails a condition with ConditionalCheckFailedException, and evaluates the forms the ledger writes", async () => {
+    const attempt = (ConditionExpression: string, values?: Record<string, unknown>) =>
+      client.send(
+        new PutCommand({
+          TableName: TABLE_NAME,
+          Item: { ...key, eventCount: 4, runId: "a" },
+          ConditionExpression,
+          ExpressionAttributeNames: { "#pk": PK, "#n": "eventCount" },
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+    for (const [condition, values] of [
+      ["attribute_not_exists(#pk) OR #n <= :n", { ":n": 2 }],
+      ["attribute_exists(#pk) AND #n > :n", { ":n": 3 }],
+      // a number is not a string: a comparison of different types is false
+      ["attribute_not_exists(#pk) OR #n <= :n", { ":n": "3" }],
+    ] as const) {
+      expect(await refusal(attempt(condition, values)), condition).toBeInstanceOf(
+        ConditionalCheckFailedException,
       );
     }
-    const keyConditions: [string, Record<string, string>, Record<string, unknown>][] = [
-      ["#pk = :pk AND #sk < :sk", { "#pk": PK, "#sk": SK }, { ":pk": "RUN#a", ":sk": "S" }],
+    await attempt("attribute_not_exists(#pk) OR #n <= :n", { ":n": 3 });
+    await attempt("attribute_exists(#pk) AND #n = :n", { ":n": 4 });
+    const deleteUnless = (runId: string) =>
+      client.send(
+        new DeleteCommand({
+          TableName: TABLE_NAME,
+          Key: key,
+          ConditionExpression: "#runId = :runId",
+          ExpressionAttributeNames: { "#runId": "runId" },
+          ExpressionAttributeValues: { ":runId": runId },
+        }),
+      );
+    expect(await refusal(deleteUnless("b"))).toMatchObject({ name: "ConditionalCheckFailedException" });
+    await deleteUnless("a");
+    expect(await table.items()).toEqual([]);
+  });
+
+  it("refuses what DynamoDB refuses: undefined or unused placeholders, ConsistentRead on an index, another table", async () => {
+    const refusals: [string, () => Promise<unknown>, object][] = [
       [
-        "#pk = :pk AND #sk BETWEEN :a AND :b",
-        { "#pk": PK, "#sk": SK },
-        { ":pk": "RUN#a", ":a": "A", ":b": "Z" },
-      ],
-      ["#sk = :sk AND #pk = :pk", { "#pk": PK, "#sk": SK }, { ":pk": "RUN#a", ":sk": "RUN" }],
-      ["pk = :pk", {}, { ":pk": "RUN#a" }],
-    ];
-    for (const [KeyConditionExpression, names, values] of keyConditions) {
-      expect(
+        "an undefined placeholder",
         () =>
-          table.query({
-            TableName: TABLE_NAME,
-            KeyConditionExpression,
-            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-            ExpressionAttributeValues: values,
-          }),
-        KeyConditionExpression,
-      ).toThrow(UnsupportedExpressionError);
+          client.send(
+            new PutCommand({
+              TableName: TABLE_NAME,
+              Item: key,
+              ConditionExpression: "attribute_not_exists(#pk)",
+            }),
+          ),
+        { name: "ValidationException" },
+      ],
+      [
+        "an unused placeholder",
+        () =>
+          client.send(
+            new PutCommand({
+              TableName: TABLE_NAME,
+              Item: key,
+              ConditionExpression: "#n <= :n",
+              ExpressionAttributeNames: { "#n": "eventCount", "#unused": "x" },
+              ExpressionAttributeValues: { ":n": 9 },
+            }),
+          ),
+        { name: "ValidationException", message: expect.stringContaining("unused") },
+      ],
+      [
+        "ConsistentRead on an index",
+        () => client.send(indexQuery("PIPELINE#x", { ConsistentRead: true })),
+        { name: "ValidationException", message: expect.stringContaining("Consistent reads") },
+      ],
+      [
+        "another table",
+        () => client.send(new GetCommand({ TableName: "another-table", Key: key })),
+        { name: "ResourceNotFoundException" },
+      ],
+    ];
+    for (const [what, send, expected] of refusals) {
+      expect(await refusal(send()), what).toMatchObject(expected);
     }
-    expect(() =>
-      table.query({
+    expect(await table.items()).toEqual([{ ...key, eventCount: 3, runId: "a" }]);
+  });
+
+  it("reads a sort-key prefix consistently, in key order", async () => {
+    for (const sk of ["EVENT#b", "EVENT#a", "LOCK"]) {
+      await client.send(new PutCommand({ TableName: TABLE_NAME, Item: { [PK]: "RUN#a", [SK]: sk } }));
+    }
+    const page = await client.send(
+      new QueryCommand({
         TableName: TABLE_NAME,
-        KeyConditionExpression: "#pk = :pk",
-        FilterExpression: "#n > :n",
-        ExpressionAttributeNames: { "#pk": PK, "#n": "eventCount" },
-        ExpressionAttributeValues: { ":pk": "RUN#a", ":n": 1 },
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": "RUN#a", ":prefix": "EVENT#" },
+        ConsistentRead: true,
       }),
-    ).toThrow(UnsupportedExpressionError);
-    expect(table.allItems()).toEqual(before);
-  });
-
-  it("answers, through the mock, any command it does not model with an error", async () => {
-    const harness = openHarness(table);
-    try {
-      const update = new UpdateCommand({
-        TableName: TABLE_NAME,
-        Key: key,
-        UpdateExpression: "SET #n = :n",
-        ExpressionAttributeNames: { "#n": "eventCount" },
-        ExpressionAttributeValues: { ":n": 9 },
-      });
-      await expect(harness.client.send(update)).rejects.toBeInstanceOf(UnsupportedExpressionError);
-      expect(table.allItems()).toEqual([{ ...key, eventCount: 3, runId: "a" }]);
-    } finally {
-      harness.close();
-    }
-  });
-
-  it("fails a condition with DynamoDB's own ConditionalCheckFailedException, and evaluates the forms it knows", () => {
-    const attempt = (ConditionExpression: string, values?: Record<string, unknown>) => () =>
-      table.put({
-        TableName: TABLE_NAME,
-        Item: { ...key, eventCount: 4 },
-        ConditionExpression,
-        ExpressionAttributeNames: { "#pk": PK, "#n": "eventCount" },
-        ...(values ? { ExpressionAttributeValues: values } : {}),
-      });
-    expect(attempt("attribute_not_exists(#pk) OR #n <= :n", { ":n": 2 })).toThrow(
-      ConditionalCheckFailedException,
     );
-    expect(attempt("attribute_exists(#pk) AND #n > :n", { ":n": 3 })).toThrow(
-      ConditionalCheckFailedException,
-    );
-    expect(attempt("attribute_not_exists(#pk) OR #n <= :n", { ":n": "3" })).toThrow(
-      ConditionalCheckFailedException,
-    );
-    expect(attempt("attribute_not_exists(#pk) OR #n <= :n", { ":n": 3 })).not.toThrow();
-    expect(attempt("attribute_exists(#pk) AND #n = :n", { ":n": 4 })).not.toThrow();
+    expect(page.Items?.map((item) => item[SK])).toEqual(["EVENT#a", "EVENT#b"]);
   });
 
-  it("refuses what DynamoDB refuses: undefined or unused placeholders, ConsistentRead on an index, undefined values, another table", () => {
-    const refusal = (run: () => unknown) => {
-      try {
-        run();
-      } catch (error) {
-        return error;
-      }
-      throw new Error("expected a refusal");
-    };
-    expect(
-      refusal(() =>
-        table.put({ TableName: TABLE_NAME, Item: key, ConditionExpression: "attribute_not_exists(#pk)" }),
-      ),
-    ).toMatchObject({ name: "ValidationException" });
-    expect(
-      refusal(() =>
-        table.put({
-          TableName: TABLE_NAME,
-          Item: key,
-          ConditionExpression: "#n <= :n",
-          ExpressionAttributeNames: { "#n": "eventCount", "#unused": "x" },
-          ExpressionAttributeValues: { ":n": 9 },
-        }),
-      ),
-    ).toMatchObject({ name: "ValidationException", message: expect.stringContaining("unused") });
-    expect(
-      refusal(() =>
-        table.query({
-          TableName: TABLE_NAME,
-          IndexName: INDEX.name,
-          KeyConditionExpression: "#p = :p",
-          ExpressionAttributeNames: { "#p": INDEX.partitionKey },
-          ExpressionAttributeValues: { ":p": "PIPELINE#x" },
-          ConsistentRead: true,
-        }),
-      ),
-    ).toMatchObject({ name: "ValidationException", message: expect.stringContaining("Consistent reads") });
-    expect(
-      refusal(() => table.put({ TableName: TABLE_NAME, Item: { ...key, record: undefined } })),
-    ).toMatchObject({
-      message: expect.stringContaining("removeUndefinedValues"),
-    });
-    expect(refusal(() => table.get({ TableName: "another-table", Key: key }))).toMatchObject({
-      name: "ResourceNotFoundException",
-    });
-  });
-
-  it("ends a page at Limit with a LastEvaluatedKey even when nothing follows, and resumes after ExclusiveStartKey", () => {
+  it("ends a page at Limit with a LastEvaluatedKey even when nothing follows, and resumes after ExclusiveStartKey", async () => {
     for (const id of ["b", "c"]) {
-      table.put({
-        TableName: TABLE_NAME,
-        Item: {
-          [PK]: `RUN#${id}`,
-          [SK]: "RUN",
-          [INDEX.partitionKey]: "PIPELINE#p",
-          [INDEX.sortKey]: `t#${id}`,
-        },
-      });
+      await client.send(
+        new PutCommand({
+          TableName: TABLE_NAME,
+          Item: {
+            [PK]: `RUN#${id}`,
+            [SK]: "RUN",
+            [INDEX.partitionKey]: "PIPELINE#p",
+            [INDEX.sortKey]: `t#${id}`,
+          },
+        }),
+      );
     }
-    const page = (Limit: number, ExclusiveStartKey?: Record<string, unknown>) =>
-      table.query({
-        TableName: TABLE_NAME,
-        IndexName: INDEX.name,
-        KeyConditionExpression: "#p = :p",
-        ExpressionAttributeNames: { "#p": INDEX.partitionKey },
-        ExpressionAttributeValues: { ":p": "PIPELINE#p" },
-        ScanIndexForward: false,
-        Limit,
-        ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
-      });
+    const page = (Limit: number, ExclusiveStartKey?: Record<string, unknown>, on = client) =>
+      on.send(
+        indexQuery("PIPELINE#p", {
+          ScanIndexForward: false,
+          Limit,
+          ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
+        }),
+      );
     // the item without index keys ("RUN#a") is not on the index
-    const first = page(1);
+    const first = await page(1);
     expect(first.Items?.map((item) => item[PK])).toEqual(["RUN#c"]);
-    const second = page(1, first.LastEvaluatedKey);
+    const second = await page(1, first.LastEvaluatedKey);
     expect(second.Items?.map((item) => item[PK])).toEqual(["RUN#b"]);
     expect(second.LastEvaluatedKey).toEqual({
       [PK]: "RUN#b",
@@ -770,7 +737,11 @@ describe("DynamoDbTableFake", () => {
       [INDEX.partitionKey]: "PIPELINE#p",
       [INDEX.sortKey]: "t#b",
     });
-    expect(page(1, second.LastEvaluatedKey)).toMatchObject({ Items: [], Count: 0 });
-    expect(page(5).LastEvaluatedKey).toBeUndefined();
+    expect(await page(1, second.LastEvaluatedKey)).toMatchObject({ Items: [], Count: 0 });
+    expect((await page(5)).LastEvaluatedKey).toBeUndefined();
+    // a client with a page size (the "pages of 2 items" suites'): every page ends there, whatever the Limit
+    const cut = await page(5, undefined, table.client({ pageSize: 1 }));
+    expect(cut.Items?.map((item) => item[PK])).toEqual(["RUN#c"]);
+    expect(cut.LastEvaluatedKey?.[PK]).toBe("RUN#c");
   });
 });

@@ -1,4 +1,4 @@
-import { createEvent, type TapestryEvent } from "@tapestry/core/events";
+import { createEvent, type EventData, type TapestryEvent } from "@tapestry/core/events";
 import type { RunRecord } from "@tapestry/core/ledger";
 import { scheduledRunId } from "@tapestry/core/pipeline";
 
@@ -38,146 +38,107 @@ export const STAGES = [
   { name: "activate", steps: [{ name: "mailchimp-audience", tool: "grouparoo" as const }] },
 ];
 
-/** A scheduled run in which every step succeeds: 11 events over 201 seconds from `start`. */
-export function successfulRun(pipeline: string, start: Date): { runId: string; events: TapestryEvent[] } {
+/** A run's id and its events, in (occurredAt, id) order. */
+export interface RunEvents {
+  readonly runId: string;
+  readonly events: TapestryEvent[];
+}
+
+/** A step of a run, as its events name it. */
+export interface StepOfRun {
+  readonly stage: string;
+  readonly step: string;
+  readonly tool: EventData<"StepStarted">["tool"];
+  readonly externalId: string;
+  readonly url?: string;
+}
+
+type Timing = "startedAt" | "endedAt" | "durationMs";
+type StepOutcome<T extends "StepSucceeded" | "StepFailed"> = Omit<
+  EventData<T>,
+  keyof StepOfRun | "runId" | Timing
+>;
+
+/**
+ * The events of one step of `runId`, at seconds from `base`: each carries the run's and the step's
+ * names, its times and its duration (from its start to its end).
+ */
+export function stepEvents(pipeline: string, runId: string, base: number, of: StepOfRun) {
+  const ctx = (seconds: number) => ({ pipeline, now: at(seconds, base) });
+  const t = (seconds: number) => iso(seconds, base);
+  const { url, ...names } = of;
+  const step = { runId, ...names, ...(url === undefined ? {} : { url }) };
+  const timing = (started: number, ended: number) => ({
+    startedAt: t(started),
+    endedAt: t(ended),
+    durationMs: (ended - started) * 1_000,
+  });
+  return {
+    started: (started: number, deadline: number, attached = false) =>
+      createEvent(
+        "StepStarted",
+        { ...step, attached, startedAt: t(started), deadline: t(deadline) },
+        ctx(started),
+      ),
+    succeeded: (started: number, ended: number, outcome: StepOutcome<"StepSucceeded">) =>
+      createEvent("StepSucceeded", { ...step, ...outcome, ...timing(started, ended) }, ctx(ended)),
+    failed: (started: number, ended: number, outcome: StepOutcome<"StepFailed">) =>
+      createEvent("StepFailed", { ...step, ...outcome, ...timing(started, ended) }, ctx(ended)),
+  };
+}
+
+/** A scheduled run in which every step succeeds: 10 events over 201 seconds from `start`. */
+export function successfulRun(pipeline: string, start: Date): RunEvents {
   const runId = runIdAt(pipeline, start);
   const base = start.getTime();
   const ctx = (seconds: number) => ({ pipeline, now: at(seconds, base) });
   const t = (seconds: number) => iso(seconds, base);
+  const step = (of: StepOfRun) => stepEvents(pipeline, runId, base, of);
+  const zoom = step({
+    stage: "ingest",
+    step: "zoom-webinar-registrants",
+    tool: "airbyte",
+    externalId: "job-101",
+    url: "https://airbyte.example/jobs/101",
+  });
+  const salesforce = step({
+    stage: "ingest",
+    step: "salesforce-contacts",
+    tool: "airbyte",
+    externalId: "job-102",
+    url: "https://airbyte.example/jobs/102",
+  });
+  const email = step({
+    stage: "model",
+    step: "email-model",
+    tool: "dbt-cloud",
+    externalId: "70403103",
+    url: "https://cloud.getdbt.com/runs/70403103",
+  });
+  const mailchimp = step({
+    stage: "activate",
+    step: "mailchimp-audience",
+    tool: "grouparoo",
+    externalId: "run_abc",
+  });
   const events: TapestryEvent[] = [
     createEvent(
       "PipelineRunStarted",
       { runId, trigger: { kind: "schedule", scheduledTime: t(0) }, stages: STAGES },
       ctx(0),
     ),
-    createEvent(
-      "StepStarted",
-      {
-        runId,
-        stage: "ingest",
-        step: "zoom-webinar-registrants",
-        tool: "airbyte",
-        externalId: "job-101",
-        url: "https://airbyte.example/jobs/101",
-        attached: false,
-        startedAt: t(1),
-        deadline: t(3601),
-      },
-      ctx(1),
-    ),
-    createEvent(
-      "StepStarted",
-      {
-        runId,
-        stage: "ingest",
-        step: "salesforce-contacts",
-        tool: "airbyte",
-        externalId: "job-102",
-        url: "https://airbyte.example/jobs/102",
-        attached: true,
-        startedAt: t(1),
-        deadline: t(3601),
-      },
-      ctx(1),
-    ),
-    createEvent(
-      "StepSucceeded",
-      {
-        runId,
-        stage: "ingest",
-        step: "salesforce-contacts",
-        tool: "airbyte",
-        externalId: "job-102",
-        url: "https://airbyte.example/jobs/102",
-        toolStatus: "succeeded",
-        rows: 1_204,
-        bytes: 88_000,
-        startedAt: t(1),
-        endedAt: t(60),
-        durationMs: 59_000,
-      },
-      ctx(60),
-    ),
-    createEvent(
-      "StepSucceeded",
-      {
-        runId,
-        stage: "ingest",
-        step: "zoom-webinar-registrants",
-        tool: "airbyte",
-        externalId: "job-101",
-        url: "https://airbyte.example/jobs/101",
-        toolStatus: "succeeded",
-        rows: 310,
-        bytes: 21_000,
-        startedAt: t(1),
-        endedAt: t(90),
-        durationMs: 89_000,
-      },
-      ctx(90),
-    ),
-    createEvent(
-      "StepStarted",
-      {
-        runId,
-        stage: "model",
-        step: "email-model",
-        tool: "dbt-cloud",
-        externalId: "70403103",
-        url: "https://cloud.getdbt.com/runs/70403103",
-        attached: false,
-        startedAt: t(91),
-        deadline: t(1891),
-      },
-      ctx(91),
-    ),
-    createEvent(
-      "StepSucceeded",
-      {
-        runId,
-        stage: "model",
-        step: "email-model",
-        tool: "dbt-cloud",
-        externalId: "70403103",
-        url: "https://cloud.getdbt.com/runs/70403103",
-        toolStatus: "10",
-        startedAt: t(91),
-        endedAt: t(150),
-        durationMs: 59_000,
-      },
-      ctx(150),
-    ),
-    createEvent(
-      "StepStarted",
-      {
-        runId,
-        stage: "activate",
-        step: "mailchimp-audience",
-        tool: "grouparoo",
-        externalId: "run_abc",
-        attached: false,
-        startedAt: t(151),
-        deadline: t(1951),
-      },
-      ctx(151),
-    ),
-    createEvent(
-      "StepSucceeded",
-      {
-        runId,
-        stage: "activate",
-        step: "mailchimp-audience",
-        tool: "grouparoo",
-        externalId: "run_abc",
-        toolStatus: "complete",
-        rows: 1_514,
-        startedAt: t(151),
-        endedAt: t(200),
-        durationMs: 49_000,
-        warning: "3 imports failed (allowed)",
-      },
-      ctx(200),
-    ),
+    zoom.started(1, 3601),
+    salesforce.started(1, 3601, true),
+    salesforce.succeeded(1, 60, { toolStatus: "succeeded", rows: 1_204, bytes: 88_000 }),
+    zoom.succeeded(1, 90, { toolStatus: "succeeded", rows: 310, bytes: 21_000 }),
+    email.started(91, 1891),
+    email.succeeded(91, 150, { toolStatus: "10" }),
+    mailchimp.started(151, 1951),
+    mailchimp.succeeded(151, 200, {
+      toolStatus: "complete",
+      rows: 1_514,
+      warning: "3 imports failed (allowed)",
+    }),
     createEvent(
       "PipelineRunSucceeded",
       { runId, startedAt: t(0), endedAt: t(201), durationMs: 201_000, rows: 3_028 },
@@ -188,75 +149,34 @@ export function successfulRun(pipeline: string, start: Date): { runId: string; e
 }
 
 /** A manual run whose second ingest step fails its minRows guard: 6 events over 62 seconds. */
-export function failedRun(pipeline: string, start: Date): { runId: string; events: TapestryEvent[] } {
+export function failedRun(pipeline: string, start: Date): RunEvents {
   const runId = runIdAt(pipeline, start);
   const base = start.getTime();
   const ctx = (seconds: number) => ({ pipeline, now: at(seconds, base) });
   const t = (seconds: number) => iso(seconds, base);
+  const zoom = stepEvents(pipeline, runId, base, {
+    stage: "ingest",
+    step: "zoom-webinar-registrants",
+    tool: "airbyte",
+    externalId: "job-201",
+  });
+  const salesforce = stepEvents(pipeline, runId, base, {
+    stage: "ingest",
+    step: "salesforce-contacts",
+    tool: "airbyte",
+    externalId: "job-202",
+  });
   const events: TapestryEvent[] = [
     createEvent("PipelineRunStarted", { runId, trigger: { kind: "manual" }, stages: STAGES }, ctx(0)),
-    createEvent(
-      "StepStarted",
-      {
-        runId,
-        stage: "ingest",
-        step: "zoom-webinar-registrants",
-        tool: "airbyte",
-        externalId: "job-201",
-        attached: false,
-        startedAt: t(1),
-        deadline: t(3601),
-      },
-      ctx(1),
-    ),
-    createEvent(
-      "StepStarted",
-      {
-        runId,
-        stage: "ingest",
-        step: "salesforce-contacts",
-        tool: "airbyte",
-        externalId: "job-202",
-        attached: false,
-        startedAt: t(1),
-        deadline: t(3601),
-      },
-      ctx(1),
-    ),
-    createEvent(
-      "StepSucceeded",
-      {
-        runId,
-        stage: "ingest",
-        step: "zoom-webinar-registrants",
-        tool: "airbyte",
-        externalId: "job-201",
-        toolStatus: "succeeded",
-        rows: 12,
-        startedAt: t(1),
-        endedAt: t(40),
-        durationMs: 39_000,
-      },
-      ctx(40),
-    ),
-    createEvent(
-      "StepFailed",
-      {
-        runId,
-        stage: "ingest",
-        step: "salesforce-contacts",
-        tool: "airbyte",
-        externalId: "job-202",
-        toolStatus: "succeeded",
-        reason: "min-rows",
-        error: "moved 0 rows, fewer than the 1 required",
-        rows: 0,
-        startedAt: t(1),
-        endedAt: t(61),
-        durationMs: 60_000,
-      },
-      ctx(61),
-    ),
+    zoom.started(1, 3601),
+    salesforce.started(1, 3601),
+    zoom.succeeded(1, 40, { toolStatus: "succeeded", rows: 12 }),
+    salesforce.failed(1, 61, {
+      toolStatus: "succeeded",
+      reason: "min-rows",
+      error: "moved 0 rows, fewer than the 1 required",
+      rows: 0,
+    }),
     createEvent(
       "PipelineRunFailed",
       {
@@ -274,11 +194,7 @@ export function failedRun(pipeline: string, start: Date): { runId: string; event
 }
 
 /** A scheduled fire skipped because `activeRunId` was still going: one event. */
-export function skippedRun(
-  pipeline: string,
-  start: Date,
-  activeRunId: string,
-): { runId: string; events: TapestryEvent[] } {
+export function skippedRun(pipeline: string, start: Date, activeRunId: string): RunEvents {
   const runId = runIdAt(pipeline, start);
   return {
     runId,
@@ -301,11 +217,7 @@ export function skippedRun(
  * A scheduled fire queued behind `activeRunId` (overlap: queue), then cancelled on request while
  * it waited: queued, cancel requested, cancelled (no step ever started).
  */
-export function cancelledQueuedRun(
-  pipeline: string,
-  start: Date,
-  activeRunId: string,
-): { runId: string; events: TapestryEvent[] } {
+export function cancelledQueuedRun(pipeline: string, start: Date, activeRunId: string): RunEvents {
   const runId = runIdAt(pipeline, start);
   const ctx = (seconds: number) => ({ pipeline, now: at(seconds, start.getTime()) });
   const trigger = { kind: "schedule" as const, scheduledTime: start.toISOString() };

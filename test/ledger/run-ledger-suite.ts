@@ -1,5 +1,11 @@
 import { createEvent, type TapestryEvent } from "@tapestry/core/events";
-import { InvalidCursorError, LedgerInputError, projectRun, type RunLedger } from "@tapestry/core/ledger";
+import {
+  InvalidCursorError,
+  LedgerInputError,
+  projectRun,
+  type RunLedger,
+  type RunLockRequest,
+} from "@tapestry/core/ledger";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   at,
@@ -39,139 +45,80 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
       for (const event of events) await ledger.record(event);
     };
 
+    /** Asks for `runId`'s lock of PIPELINE (or `extra.pipeline`'s) until `expiresAt`, at `now` (seconds from T0). */
+    const lock = (runId: string, expiresAt: number, now: number, extra: Partial<RunLockRequest> = {}) =>
+      ledger.acquireRunLock({
+        pipeline: PIPELINE,
+        runId,
+        expiresAt: iso(expiresAt),
+        now: iso(now),
+        ...extra,
+      });
+    /** The lock of PIPELINE as `getRunLock` shows it while `runId` holds it until `expiresAt`. */
+    const heldBy = (runId: string, expiresAt: number) => ({
+      pipeline: PIPELINE,
+      runId,
+      expiresAt: iso(expiresAt),
+    });
+    const holder = (at: number) => ledger.getRunLock(PIPELINE, iso(at));
+
     describe("run lock", () => {
       const runA = runIdAt(PIPELINE, at(0));
       const runB = runIdAt(PIPELINE, at(600));
 
       it("is taken when free, and tells who holds it until when", async () => {
-        expect(await ledger.getRunLock(PIPELINE, iso(0))).toBeUndefined();
-        expect(
-          await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) }),
-        ).toEqual({ acquired: true });
-        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(3600),
-        });
+        expect(await holder(0)).toBeUndefined();
+        expect(await lock(runA, 3600, 0)).toEqual({ acquired: true });
+        expect(await holder(1)).toEqual(heldBy(runA, 3600));
       });
 
       it("is re-entrant for the same run, which extends its expiry", async () => {
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runA,
-            expiresAt: iso(7200),
-            now: iso(60),
-          }),
-        ).toEqual({ acquired: true });
-        expect(await ledger.getRunLock(PIPELINE, iso(3600))).toEqual({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(7200),
-        });
+        await lock(runA, 3600, 0);
+        expect(await lock(runA, 7200, 60)).toEqual({ acquired: true });
+        expect(await holder(3600)).toEqual(heldBy(runA, 7200));
       });
 
       it("is refused to another run while held, naming the holder", async () => {
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runB,
-            expiresAt: iso(4200),
-            now: iso(600),
-          }),
-        ).toEqual({ acquired: false, heldBy: runA });
-        expect(await ledger.getRunLock(PIPELINE, iso(600))).toEqual({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(3600),
-        });
+        await lock(runA, 3600, 0);
+        expect(await lock(runB, 4200, 600)).toEqual({ acquired: false, heldBy: runA });
+        expect(await holder(600)).toEqual(heldBy(runA, 3600));
       });
 
       it("is released only by its holder", async () => {
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
+        await lock(runA, 3600, 0);
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runB });
-        expect(await ledger.getRunLock(PIPELINE, iso(10))).toEqual({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(3600),
-        });
+        expect(await holder(10)).toEqual(heldBy(runA, 3600));
 
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
-        expect(await ledger.getRunLock(PIPELINE, iso(10))).toBeUndefined();
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runB,
-            expiresAt: iso(4200),
-            now: iso(600),
-          }),
-        ).toEqual({ acquired: true });
+        expect(await holder(10)).toBeUndefined();
+        expect(await lock(runB, 4200, 600)).toEqual({ acquired: true });
       });
 
       it("releasing a lock nobody holds is a no-op", async () => {
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
-        expect(await ledger.getRunLock(PIPELINE, iso(0))).toBeUndefined();
+        expect(await holder(0)).toBeUndefined();
       });
 
       it("counts as free from its expiry on, and is taken over then", async () => {
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
-        expect(await ledger.getRunLock(PIPELINE, iso(3599))).toEqual({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(3600),
-        });
-        expect(await ledger.getRunLock(PIPELINE, iso(3600))).toBeUndefined();
+        await lock(runA, 3600, 0);
+        expect(await holder(3599)).toEqual(heldBy(runA, 3600));
+        expect(await holder(3600)).toBeUndefined();
 
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runB,
-            expiresAt: iso(3599),
-            now: iso(3599),
-          }),
-        ).toEqual({ acquired: false, heldBy: runA });
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runB,
-            expiresAt: iso(7200),
-            now: iso(3600),
-          }),
-        ).toEqual({ acquired: true });
-        expect(await ledger.getRunLock(PIPELINE, iso(3600))).toEqual({
-          pipeline: PIPELINE,
-          runId: runB,
-          expiresAt: iso(7200),
-        });
+        expect(await lock(runB, 3599, 3599)).toEqual({ acquired: false, heldBy: runA });
+        expect(await lock(runB, 7200, 3600)).toEqual({ acquired: true });
+        expect(await holder(3600)).toEqual(heldBy(runB, 7200));
 
         // the former holder's late release does not free the new holder's lock
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
-        expect(await ledger.getRunLock(PIPELINE, iso(3601))).toEqual({
-          pipeline: PIPELINE,
-          runId: runB,
-          expiresAt: iso(7200),
-        });
+        expect(await holder(3601)).toEqual(heldBy(runB, 7200));
       });
 
       it("is one per pipeline", async () => {
         const other = runIdAt(OTHER_PIPELINE, at(0));
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: OTHER_PIPELINE,
-            runId: other,
-            expiresAt: iso(3600),
-            now: iso(0),
-          }),
-        ).toEqual({ acquired: true });
+        await lock(runA, 3600, 0);
+        expect(await lock(other, 3600, 0, { pipeline: OTHER_PIPELINE })).toEqual({ acquired: true });
         await ledger.releaseRunLock({ pipeline: OTHER_PIPELINE, runId: other });
-        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(3600),
-        });
+        expect(await holder(1)).toEqual(heldBy(runA, 3600));
         expect(await ledger.getRunLock(OTHER_PIPELINE, iso(1))).toBeUndefined();
       });
     });
@@ -185,77 +132,44 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
         requestedAt: iso(requestedAt),
         expiresAt: iso(expiresAt),
       });
+      const queuedRunIds = async (at: number) =>
+        (await ledger.listQueuedRuns(PIPELINE, iso(at))).map((e) => e.runId);
 
       it("keeps the owner of a lock, and lists every lock held", async () => {
-        await ledger.acquireRunLock({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(3600),
-          now: iso(0),
-          owner: "local:123:session-a",
-        });
-        expect(await ledger.getRunLock(PIPELINE, iso(1))).toEqual({
-          pipeline: PIPELINE,
-          runId: runA,
-          expiresAt: iso(3600),
-          owner: "local:123:session-a",
-        });
+        await lock(runA, 3600, 0, { owner: "local:123:session-a" });
+        expect(await holder(1)).toEqual({ ...heldBy(runA, 3600), owner: "local:123:session-a" });
       });
 
       it("gives the lock to queued runs in the order they were asked for, whatever order they ask in", async () => {
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
+        await lock(runA, 3600, 0);
         // C was asked for after B, but asks for the lock first
         expect(
           await ledger.enqueueRun({ pipeline: PIPELINE, runId: runB, now: iso(60), ...queued(60) }),
         ).toBe(1);
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runC,
-            expiresAt: iso(4000),
-            now: iso(130),
-            queue: queued(120),
-          }),
-        ).toEqual({ acquired: false, heldBy: runA, position: 2 });
-        expect((await ledger.listQueuedRuns(PIPELINE, iso(130))).map((e) => e.runId)).toEqual([runB, runC]);
+        expect(await lock(runC, 4000, 130, { queue: queued(120) })).toEqual({
+          acquired: false,
+          heldBy: runA,
+          position: 2,
+        });
+        expect(await queuedRunIds(130)).toEqual([runB, runC]);
 
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
         // free, but it is B's turn: C waits, and is told whose turn it is
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runC,
-            expiresAt: iso(4000),
-            now: iso(200),
-            queue: queued(120),
-          }),
-        ).toEqual({ acquired: false, heldBy: runB, position: 2 });
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runB,
-            expiresAt: iso(4000),
-            now: iso(201),
-            queue: queued(60),
-          }),
-        ).toEqual({ acquired: true });
+        expect(await lock(runC, 4000, 200, { queue: queued(120) })).toEqual({
+          acquired: false,
+          heldBy: runB,
+          position: 2,
+        });
+        expect(await lock(runB, 4000, 201, { queue: queued(60) })).toEqual({ acquired: true });
         // B left the queue when it took the lock: C is next
-        expect((await ledger.listQueuedRuns(PIPELINE, iso(202))).map((e) => e.runId)).toEqual([runC]);
+        expect(await queuedRunIds(202)).toEqual([runC]);
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runB });
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runC,
-            expiresAt: iso(4000),
-            now: iso(300),
-            queue: queued(120),
-          }),
-        ).toEqual({ acquired: true });
+        expect(await lock(runC, 4000, 300, { queue: queued(120) })).toEqual({ acquired: true });
         expect(await ledger.listQueuedRuns(PIPELINE, iso(300))).toEqual([]);
       });
 
       it("keeps a run's first place when it asks again, and forgets places past their expiry", async () => {
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
+        await lock(runA, 3600, 0);
         await ledger.enqueueRun({ pipeline: PIPELINE, runId: runB, now: iso(60), ...queued(60, 600) });
         await ledger.enqueueRun({ pipeline: PIPELINE, runId: runC, now: iso(120), ...queued(120) });
         // asking again (another request time) keeps the place taken first
@@ -267,38 +181,25 @@ export function describeRunLedgerContract(name: string, open: () => Promise<Clos
           { runId: runC, requestedAt: iso(120) },
         ]);
         // B's place expired (its run gave up or died): C is first
-        expect((await ledger.listQueuedRuns(PIPELINE, iso(600))).map((e) => e.runId)).toEqual([runC]);
+        expect(await queuedRunIds(600)).toEqual([runC]);
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runA });
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: PIPELINE,
-            runId: runC,
-            expiresAt: iso(4000),
-            now: iso(700),
-            queue: queued(120),
-          }),
-        ).toEqual({ acquired: true });
+        expect(await lock(runC, 4000, 700, { queue: queued(120) })).toEqual({ acquired: true });
       });
 
       it("takes a run out of the queue when it is released (a queued run that was cancelled)", async () => {
-        await ledger.acquireRunLock({ pipeline: PIPELINE, runId: runA, expiresAt: iso(3600), now: iso(0) });
+        await lock(runA, 3600, 0);
         await ledger.enqueueRun({ pipeline: PIPELINE, runId: runB, now: iso(60), ...queued(60) });
         await ledger.enqueueRun({ pipeline: PIPELINE, runId: runD, now: iso(180), ...queued(180) });
         await ledger.releaseRunLock({ pipeline: PIPELINE, runId: runB });
-        expect((await ledger.listQueuedRuns(PIPELINE, iso(200))).map((e) => e.runId)).toEqual([runD]);
+        expect(await queuedRunIds(200)).toEqual([runD]);
         // the lock itself is still A's
-        expect((await ledger.getRunLock(PIPELINE, iso(200)))?.runId).toBe(runA);
+        expect((await holder(200))?.runId).toBe(runA);
       });
 
       it("lets a run of a skip pipeline (no queue) take a free lock", async () => {
-        expect(
-          await ledger.acquireRunLock({
-            pipeline: OTHER_PIPELINE,
-            runId: runIdAt(OTHER_PIPELINE, at(0)),
-            expiresAt: iso(60),
-            now: iso(0),
-          }),
-        ).toEqual({ acquired: true });
+        expect(await lock(runIdAt(OTHER_PIPELINE, at(0)), 60, 0, { pipeline: OTHER_PIPELINE })).toEqual({
+          acquired: true,
+        });
       });
     });
 

@@ -8,6 +8,7 @@ import { SqliteRunLedger } from "@tapestry/local/ledger";
 import { type SandboxSet, startSandboxes } from "@tapestry/local/sandboxes";
 import { afterEach, describe, expect, it } from "vitest";
 import kickstart from "../../tapestry.config";
+import { CLI, childEnv, NODE } from "../support/tapestry-cli";
 
 /**
  * `tapestry local` as a user runs it (a child process on the project's Node 24), stopped by a
@@ -16,8 +17,6 @@ import kickstart from "../../tapestry.config";
  * and the test can count what reached them after the signal: triggers of later stages, cancels.
  */
 
-const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
-const CLI = join(REPO_ROOT, "packages", "cli", "bin", "tapestry.js");
 const PIPELINE = "rain-shield-audience";
 /** the issue's bar: a stopped control plane is gone within 5 s of the signal */
 const EXIT_WITHIN_MS = 5_000;
@@ -121,10 +120,11 @@ interface Local {
 }
 
 function local(t: Tools, args: readonly string[]): Local {
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.TAPESTRY_SANDBOX_SCENARIO;
-  delete env.TAPESTRY_PORT;
-  for (const [name, value] of Object.entries(CREDENTIALS)) env[`TAPESTRY_SECRET_${name}`] = value;
+  const env = childEnv(
+    Object.fromEntries(
+      Object.entries(CREDENTIALS).map(([name, value]) => [`TAPESTRY_SECRET_${name}`, value]),
+    ),
+  );
   const child = spawn(
     NODE,
     [
@@ -211,7 +211,9 @@ async function ledgerOf(t: Tools) {
 
 const INGEST_STARTED = /ingest\/salesforce-contacts airbyte started job/;
 
-describe("tapestry local stopped by a signal mid-run (child process, tools outliving it)", () => {
+describe("tapestry local stopped by a signal mid-run (child process, tools outliving it)", {
+  timeout: TEST_TIMEOUT_MS,
+}, () => {
   it.each([
     ["SIGINT", false],
     ["SIGTERM", false],
@@ -247,68 +249,61 @@ describe("tapestry local stopped by a signal mid-run (child process, tools outli
       expect(runs[0]?.error).toContain(`(${signal})`);
       expect(lock).toBeUndefined();
     },
-    TEST_TIMEOUT_MS,
   );
 
-  it(
-    "a second Ctrl-C exits at once, leaving the runs to the next start's reconciliation (below)",
-    async () => {
-      // cancels that take long: the first Ctrl-C's clean stop is still under way at the second
-      const t = await tools([{ on: "cancelJob", latencyMs: 4_000 }]);
-      const cli = local(t, []);
-      await cli.line(INGEST_STARTED);
-      await cli.line(/ingest\/zoom-webinar-registrants airbyte started job/);
-      cli.child.kill("SIGINT");
-      await cli.line(/Stopping \(SIGINT\)/);
-      const secondAt = Date.now();
-      cli.child.kill("SIGINT");
-      const exit = await cli.exited(secondAt);
-      expect(exit.code, cli.output()).toBe(130);
-      expect(exit.afterMs, cli.output()).toBeLessThan(1_000);
-      expect(cli.output()).toContain("exiting at once");
-      expect(cli.output()).not.toContain("Stopped.");
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it("a second Ctrl-C exits at once, leaving the runs to the next start's reconciliation (below)", async () => {
+    // cancels that take long: the first Ctrl-C's clean stop is still under way at the second
+    const t = await tools([{ on: "cancelJob", latencyMs: 4_000 }]);
+    const cli = local(t, []);
+    await cli.line(INGEST_STARTED);
+    await cli.line(/ingest\/zoom-webinar-registrants airbyte started job/);
+    cli.child.kill("SIGINT");
+    await cli.line(/Stopping \(SIGINT\)/);
+    const secondAt = Date.now();
+    cli.child.kill("SIGINT");
+    const exit = await cli.exited(secondAt);
+    expect(exit.code, cli.output()).toBe(130);
+    expect(exit.afterMs, cli.output()).toBeLessThan(1_000);
+    expect(cli.output()).toContain("exiting at once");
+    expect(cli.output()).not.toContain("Stopped.");
+  });
 });
 
-describe("tapestry local killed with SIGKILL mid-run, then started again on the same state folder", () => {
-  it(
-    "reconciles the dead run as failed (aborted), cancels the jobs it left, frees its lock at once; the next run succeeds",
-    async () => {
-      const t = await tools();
-      const first = local(t, []);
-      await first.line(INGEST_STARTED);
-      await first.line(/ingest\/zoom-webinar-registrants airbyte started job/);
-      first.child.kill("SIGKILL");
-      expect((await first.exited()).signal).toBe("SIGKILL");
-      // the killed process recorded nothing more: its run reads running, its jobs still run
-      expect((await ledgerOf(t)).runs.map((r) => r.status)).toEqual(["running"]);
-      expect(seen(t).airbyteJobs).toEqual(["running", "running"]);
+describe("tapestry local killed with SIGKILL mid-run, then started again on the same state folder", {
+  timeout: TEST_TIMEOUT_MS,
+}, () => {
+  it("reconciles the dead run as failed (aborted), cancels the jobs it left, frees its lock at once; the next run succeeds", async () => {
+    const t = await tools();
+    const first = local(t, []);
+    await first.line(INGEST_STARTED);
+    await first.line(/ingest\/zoom-webinar-registrants airbyte started job/);
+    first.child.kill("SIGKILL");
+    expect((await first.exited()).signal).toBe("SIGKILL");
+    // the killed process recorded nothing more: its run reads running, its jobs still run
+    expect((await ledgerOf(t)).runs.map((r) => r.status)).toEqual(["running"]);
+    expect(seen(t).airbyteJobs).toEqual(["running", "running"]);
 
-      const again = local(t, ["--once"]);
-      const reconciled = await again.line(/A run left unfinished by a control plane that stopped/);
-      expect(reconciled).toMatch(
-        /ended failed; jobs cancelled: (zoom-webinar-registrants, salesforce-contacts|salesforce-contacts, zoom-webinar-registrants)/,
-      );
-      const exit = await again.exited();
-      expect(exit.code, again.output()).toBe(0);
+    const again = local(t, ["--once"]);
+    const reconciled = await again.line(/A run left unfinished by a control plane that stopped/);
+    expect(reconciled).toMatch(
+      /ended failed; jobs cancelled: (zoom-webinar-registrants, salesforce-contacts|salesforce-contacts, zoom-webinar-registrants)/,
+    );
+    const exit = await again.exited();
+    expect(exit.code, again.output()).toBe(0);
 
-      // the two jobs the dead run left were cancelled in the tool; the new run made its own
-      const jobs = seen(t).airbyteJobs;
-      expect(jobs.slice(0, 2)).toEqual(["cancelled", "cancelled"]);
-      expect(jobs.slice(2)).toEqual(["succeeded", "succeeded"]);
-      const { runs, lock } = await ledgerOf(t);
-      expect(runs.map((r) => [r.status, r.reason ?? null])).toEqual([
-        ["succeeded", null],
-        ["failed", "aborted"],
-      ]);
-      expect(runs[1]?.steps.map((s) => [s.step, s.status, s.reason])).toEqual([
-        ["zoom-webinar-registrants", "failed", "aborted"],
-        ["salesforce-contacts", "failed", "aborted"],
-      ]);
-      expect(lock).toBeUndefined();
-    },
-    TEST_TIMEOUT_MS,
-  );
+    // the two jobs the dead run left were cancelled in the tool; the new run made its own
+    const jobs = seen(t).airbyteJobs;
+    expect(jobs.slice(0, 2)).toEqual(["cancelled", "cancelled"]);
+    expect(jobs.slice(2)).toEqual(["succeeded", "succeeded"]);
+    const { runs, lock } = await ledgerOf(t);
+    expect(runs.map((r) => [r.status, r.reason ?? null])).toEqual([
+      ["succeeded", null],
+      ["failed", "aborted"],
+    ]);
+    expect(runs[1]?.steps.map((s) => [s.step, s.status, s.reason])).toEqual([
+      ["zoom-webinar-registrants", "failed", "aborted"],
+      ["salesforce-contacts", "failed", "aborted"],
+    ]);
+    expect(lock).toBeUndefined();
+  });
 });

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import stuckJobConfig from "../../docs/scenarios/stuck-job.config";
 import { SqliteRunLedger } from "../../packages/local/src/ledger";
 import { parseScenario } from "../../packages/local/src/sandboxes";
 import kickstart from "../../tapestry.config";
+import { runTapestryOnce } from "../support/tapestry-cli";
 
 /**
  * Every scenario example that docs/sandbox-scenarios.md links (docs/scenarios/*.yaml) runs as
@@ -21,8 +21,6 @@ import kickstart from "../../tapestry.config";
 
 const DOC_FILE = join(REPO_ROOT, "docs", "sandbox-scenarios.md");
 const EXAMPLES_DIR = join(REPO_ROOT, "docs", "scenarios");
-const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
-const CLI = join(REPO_ROOT, "packages", "cli", "bin", "tapestry.js");
 /** --once must end on its own; the slowest example (a 1-minute step timeout) takes about 65 s */
 const RUN_LIMIT_MS = 150_000;
 const PIPELINE = "rain-shield-audience";
@@ -122,36 +120,9 @@ afterAll(() => {
 async function runExample(example: Example, expectation: Expectation): Promise<CliRun> {
   const stateDir = mkdtempSync(join(tmpdir(), `tapestry-example-${example.name}-`));
   temps.push(stateDir);
-  const env = { ...process.env };
-  // the developer's own settings must not leak into the child
-  delete env.TAPESTRY_SANDBOX_SCENARIO;
-  delete env.TAPESTRY_PORT;
-  const args = [CLI, "local", "--once", "--port", "0", "--state-dir", stateDir, "--scenario", example.file];
+  const args = ["--state-dir", stateDir, "--scenario", example.file];
   if (expectation.config) args.push("--config", expectation.config);
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      const child = spawn(NODE, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      let err = "";
-      const timer = setTimeout(() => child.kill("SIGKILL"), RUN_LIMIT_MS);
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-        out += chunk;
-      });
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-        err += chunk;
-      });
-      child.on("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      child.on("close", (exitCode, signal) => {
-        clearTimeout(timer);
-        if (signal)
-          reject(new Error(`${example.name} was killed (${signal})\nstdout:\n${out}\nstderr:\n${err}`));
-        else resolve({ code: exitCode, stdout: out, stderr: err });
-      });
-    },
-  );
+  const { code, stdout, stderr } = await runTapestryOnce(args, { limitMs: RUN_LIMIT_MS });
   const ledgerFile = join(stateDir, "ledger.sqlite");
   if (!existsSync(ledgerFile)) return { code, stdout, stderr, runs: [], ledgerText: "" };
   const ledger = SqliteRunLedger.open(ledgerFile);

@@ -1,10 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  type AirbyteSandbox,
-  type AirbyteSandboxOptions,
-  startAirbyteSandbox,
-} from "../../../packages/local/src/sandboxes";
-import { CONNECTION, call, OTHER_CONNECTION, sleep, trace } from "./helpers";
+import { describe, expect, it } from "vitest";
+import { type AirbyteSandbox, startAirbyteSandbox } from "../../../packages/local/src/sandboxes";
+import { CONNECTION, call, OTHER_CONNECTION, sandboxStarter, sleep, trace } from "./helpers";
 
 interface Job {
   jobId: number;
@@ -20,19 +16,7 @@ interface Job {
 
 const FAST = { queuedMs: 40, durationMs: 80, incompleteMs: 80 };
 
-let sandbox: AirbyteSandbox | undefined;
-afterEach(async () => {
-  await sandbox?.close();
-  sandbox = undefined;
-});
-
-async function start(options: AirbyteSandboxOptions = {}): Promise<AirbyteSandbox> {
-  sandbox = await startAirbyteSandbox({
-    ...options,
-    scenario: { ...options.scenario, defaults: { ...FAST, ...options.scenario?.defaults } },
-  });
-  return sandbox;
-}
+const start = sandboxStarter(startAirbyteSandbox, FAST);
 
 const createJob = (s: AirbyteSandbox, connectionId = CONNECTION, headers?: Record<string, string>) =>
   call<Job>(`${s.baseUrl}/jobs`, {

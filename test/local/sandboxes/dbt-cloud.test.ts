@@ -1,10 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  type DbtCloudSandbox,
-  type DbtCloudSandboxOptions,
-  startDbtCloudSandbox,
-} from "../../../packages/local/src/sandboxes";
-import { call, sleep, trace } from "./helpers";
+import { describe, expect, it } from "vitest";
+import { type DbtCloudSandbox, startDbtCloudSandbox } from "../../../packages/local/src/sandboxes";
+import { call, sandboxStarter, sleep, trace } from "./helpers";
 
 interface Run {
   id: number;
@@ -36,19 +32,7 @@ const JOB = 917;
 const TOKEN = "dbtc_sandbox_token";
 const FAST = { queuedMs: 40, startingMs: 40, durationMs: 80 };
 
-let sandbox: DbtCloudSandbox | undefined;
-afterEach(async () => {
-  await sandbox?.close();
-  sandbox = undefined;
-});
-
-async function start(options: DbtCloudSandboxOptions = {}): Promise<DbtCloudSandbox> {
-  sandbox = await startDbtCloudSandbox({
-    ...options,
-    scenario: { ...options.scenario, defaults: { ...FAST, ...options.scenario?.defaults } },
-  });
-  return sandbox;
-}
+const start = sandboxStarter(startDbtCloudSandbox, FAST);
 
 const auth = { authorization: `Token ${TOKEN}` };
 const trigger = (s: DbtCloudSandbox, body: unknown = { cause: "Tapestry run 01J0" }, job = JOB) =>

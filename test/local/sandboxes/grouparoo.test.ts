@@ -1,29 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type GrouparooRun,
   type GrouparooSandbox,
-  type GrouparooSandboxOptions,
   startGrouparooSandbox,
 } from "../../../packages/local/src/sandboxes";
-import { call, sleep, trace } from "./helpers";
+import { call, sandboxStarter, sleep, trace } from "./helpers";
 
 const SCHEDULE = "sch_mailchimp_rain_shield";
 const API_KEY = "grouparoo-sandbox-key";
 const FAST = { queuedMs: 40, durationMs: 80 };
 
-let sandbox: GrouparooSandbox | undefined;
-afterEach(async () => {
-  await sandbox?.close();
-  sandbox = undefined;
-});
-
-async function start(options: GrouparooSandboxOptions = {}): Promise<GrouparooSandbox> {
-  sandbox = await startGrouparooSandbox({
-    ...options,
-    scenario: { ...options.scenario, defaults: { ...FAST, ...options.scenario?.defaults } },
-  });
-  return sandbox;
-}
+const start = sandboxStarter(startGrouparooSandbox, FAST);
 
 const auth = { authorization: `Bearer ${API_KEY}` };
 const runSchedule = (s: GrouparooSandbox, schedule = SCHEDULE, headers: Record<string, string> = auth) =>

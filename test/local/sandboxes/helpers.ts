@@ -1,4 +1,32 @@
-/** Small helpers shared by the sandbox tests (plain fetch, polling). */
+/** Small helpers shared by the sandbox tests (starting and closing, plain fetch, polling). */
+import { afterEach } from "vitest";
+
+interface SandboxOptionsLike {
+  readonly scenario?: { readonly defaults?: object | undefined } | undefined;
+}
+
+/**
+ * The `start` of a sandbox test file: the sandbox runs the file's `fast` lifecycle under the
+ * defaults the test gives, and is closed after the test that started it.
+ */
+export function sandboxStarter<O extends SandboxOptionsLike, S extends { close(): Promise<void> }>(
+  startSandbox: (options?: O) => Promise<S>,
+  fast: object,
+): (options?: O) => Promise<S> {
+  let started: S | undefined;
+  afterEach(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  // every field of a sandbox's options is optional: none is the default
+  return async (options = {} as O) => {
+    started = await startSandbox({
+      ...options,
+      scenario: { ...options.scenario, defaults: { ...fast, ...options.scenario?.defaults } },
+    });
+    return started;
+  };
+}
 
 export interface JsonAnswer<T = unknown> {
   status: number;

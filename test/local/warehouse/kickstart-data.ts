@@ -70,28 +70,25 @@ export interface SourceRow {
 
 /** Both CSVs as one list of rows with a normalised e-mail (rows without one included, email ""). */
 export function sourceRows(): SourceRow[] {
-  const salesforce = readCsv(SALESFORCE_CSV).map(
-    (r): SourceRow => ({
-      source: "salesforce",
-      id: r.id ?? "",
-      email: normaliseEmail(r.email),
-      firstName: (r.first_name ?? "").trim(),
-      lastName: (r.last_name ?? "").trim(),
-      company: (r.account_name ?? "").trim() || null,
-      seenAt: r.last_modified_at ?? "",
-    }),
+  // a person's fields are read the same way from both: only the company and the time differ
+  const row = (
+    source: SourceRow["source"],
+    r: Record<string, string | undefined>,
+    company: string | null,
+    seenAt: string | undefined,
+  ): SourceRow => ({
+    source,
+    id: r.id ?? "",
+    email: normaliseEmail(r.email),
+    firstName: (r.first_name ?? "").trim(),
+    lastName: (r.last_name ?? "").trim(),
+    company,
+    seenAt: seenAt ?? "",
+  });
+  const salesforce = readCsv(SALESFORCE_CSV).map((r) =>
+    row("salesforce", r, (r.account_name ?? "").trim() || null, r.last_modified_at),
   );
-  const zoom = readCsv(ZOOM_CSV).map(
-    (r): SourceRow => ({
-      source: "zoom",
-      id: r.id ?? "",
-      email: normaliseEmail(r.email),
-      firstName: (r.first_name ?? "").trim(),
-      lastName: (r.last_name ?? "").trim(),
-      company: null,
-      seenAt: r.registered_at ?? "",
-    }),
-  );
+  const zoom = readCsv(ZOOM_CSV).map((r) => row("zoom", r, null, r.registered_at));
   return [...salesforce, ...zoom];
 }
 

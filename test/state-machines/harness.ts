@@ -14,7 +14,7 @@ import {
   type TapestryEvent,
 } from "@tapestry/core";
 import type { RunRecord } from "@tapestry/core/ledger";
-import { type ControlPlane, REPO_ROOT, startControlPlane } from "@tapestry/local";
+import { type ControlPlane, type ControlPlaneOptions, REPO_ROOT, startControlPlane } from "@tapestry/local";
 import { SqliteRunLedger } from "@tapestry/local/ledger";
 import { type ExecutionOutcome, LocalStepFunctions, type TaskHandler } from "@tapestry/local/runner";
 import { parseScenario } from "@tapestry/local/sandboxes";
@@ -50,7 +50,11 @@ export function kickstartConfig(change?: (config: TapestryConfig) => void): Tape
  */
 export async function startPlane(
   scenario: Record<string, unknown> = {},
-  options: { config?: TapestryConfig; now?: () => Date } = {},
+  options: {
+    config?: TapestryConfig;
+    now?: () => Date;
+    onDeadLetter?: ControlPlaneOptions["onDeadLetter"];
+  } = {},
 ): Promise<Plane> {
   const stateDir = mkdtempSync(join(tmpdir(), "tapestry-sm-"));
   const events: TapestryEvent[] = [];
@@ -68,6 +72,7 @@ export async function startPlane(
     scenario: parseScenario(merged),
     schedule: false,
     now: options.now,
+    onDeadLetter: options.onDeadLetter,
     settings: { queueWaitSeconds: 1 },
     onEvent: (event) => {
       events.push(event);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEvent } from "@tapestry/core/events";
-import { REPO_ROOT, startControlPlane } from "@tapestry/local";
+import { formatDeadLetter, REPO_ROOT, startControlPlane } from "@tapestry/local";
 import { SqliteRunLedger } from "@tapestry/local/ledger";
 import { parseScenario } from "@tapestry/local/sandboxes";
 import { afterEach, describe, expect, it } from "vitest";
@@ -260,7 +260,11 @@ describe("one path for runs", () => {
   });
 
   it("an event the ledger cannot take for good is printed and counted in /status", async () => {
-    const p = await plane();
+    const printed: string[] = [];
+    const p = await plane(
+      {},
+      { onDeadLetter: (letter) => printed.push(formatDeadLetter(letter, { color: false })) },
+    );
     const record = p.ledger.record.bind(p.ledger);
     p.ledger.record = async (event) => {
       if (event["detail-type"] === "PipelineRunStarted") throw new Error("disk full");
@@ -275,6 +279,12 @@ describe("one path for runs", () => {
       controlPlane?: { deadLetters: number };
     };
     expect(status.controlPlane).toEqual({ deadLetters: 1 });
+    // the console line `tapestry local` prints for it
+    expect(printed).toEqual([
+      expect.stringMatching(
+        /✘ ledger-projector could not take PipelineRunStarted of run rain-shield-audience-m\w+ after 4 attempts: disk full \(counted in \/status as controlPlane\.deadLetters\)$/,
+      ),
+    ]);
   });
 });
 

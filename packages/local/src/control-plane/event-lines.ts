@@ -62,7 +62,21 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
       const steps = d.cancelledSteps.length > 0 ? `; jobs cancelled: ${d.cancelledSteps.join(", ")}` : "";
       return line(c.yellow(`■ run ${d.runId} cancelled${steps}${d.error ? `; ${d.error}` : ""}`));
     }
+    case "ThresholdBreached": {
+      const d = event.detail.data;
+      return line(c.red(`⚠ alert ${d.rule}${where(d)}: ${d.summary} (incident ${d.incidentId})`));
+    }
+    case "ThresholdRecovered": {
+      const d = event.detail.data;
+      return line(c.green(`✓ resolved ${d.rule}${where(d)}: ${d.summary} (incident ${d.incidentId})`));
+    }
   }
+}
+
+/** ` ingest/zoom` for an alert about a step, nothing for one about the whole pipeline. */
+function where(alert: { readonly stage?: string; readonly step?: string }): string {
+  if (alert.step === undefined) return "";
+  return alert.stage === undefined ? ` ${alert.step}` : ` ${alert.stage}/${alert.step}`;
 }
 
 /** A bus delivery that failed for good: the ledger (or the console) is missing an event. */

@@ -1,5 +1,6 @@
 import { monotonicFactory } from "ulid";
 import { type AlertEvent, createEvent, type EventPublisher } from "../events";
+import { ledgerInstant } from "../ledger/cursor";
 import { alertKeyText, type Verdict } from "./evaluate";
 import type {
   AlertStore,
@@ -38,7 +39,7 @@ function observationOf(verdict: Verdict): IncidentObservation {
   return {
     figure: verdict.figure,
     summary: verdict.summary,
-    at: verdict.at,
+    at: instant(verdict.at),
     ...(verdict.runId !== undefined ? { runId: verdict.runId } : {}),
     ...(verdict.url !== undefined ? { url: verdict.url } : {}),
     ...(verdict.error !== undefined ? { error: verdict.error } : {}),
@@ -47,6 +48,11 @@ function observationOf(verdict: Verdict): IncidentObservation {
 }
 
 const before = (a: string, b: string) => Date.parse(a) < Date.parse(b);
+
+/** Times as the stores keep them: UTC ISO 8601 with milliseconds, whose text order is time order. */
+function instant(iso: string): string {
+  return ledgerInstant(iso, "the verdict's time");
+}
 
 export function decideOpen(state: KeyState, request: OpenRequest): OpenDecision {
   const { verdict, cause } = request;
@@ -79,7 +85,7 @@ export function decideOpen(state: KeyState, request: OpenRequest): OpenDecision 
     status: "open",
     unit: verdict.unit,
     threshold: verdict.threshold,
-    openedAt: verdict.at,
+    openedAt: observation.at,
     breach: observation,
     latest: observation,
     breaches: 1,
@@ -101,7 +107,7 @@ export function decideResolve(state: KeyState, request: ResolveRequest): Resolve
   const incident: Incident = {
     ...open,
     status: "resolved",
-    resolvedAt: verdict.at,
+    resolvedAt: instant(verdict.at),
     recovery: observationOf(verdict),
     resolvedBy: cause,
   };

@@ -1,6 +1,7 @@
 import type { TapestryEvent } from "@tapestry/core/events";
 import { createColors } from "picocolors";
 import type { DeadLetter } from "../bus";
+import type { NotificationReport } from "./alerts";
 
 const seconds = (ms: number | undefined) => (ms === undefined ? "" : `${(ms / 1000).toFixed(1)} s`);
 const count = (n: number | undefined, unit: string) =>
@@ -87,4 +88,25 @@ export function formatDeadLetter(letter: DeadLetter, options: { color: boolean }
   return c.red(
     `${time} ✘ ${letter.subscription} could not take ${letter.event["detail-type"]} of run ${detail.metadata.correlationId} after ${letter.attempts} attempts: ${letter.errorMessage} (counted in /status as controlPlane.deadLetters)`,
   );
+}
+
+const NOTIFICATION_KINDS: Readonly<Record<NotificationReport["kind"], string>> = {
+  breach: "alert",
+  resolved: "resolved",
+  alarm: "alarm",
+  "alarm-resolved": "alarm resolved",
+};
+
+/** A notification sent to Slack (or that could not be): one line, as `tapestry local` prints it. */
+export function formatNotification(report: NotificationReport, options: { color: boolean }): string {
+  const c = createColors(options.color);
+  const time = c.dim(report.at.slice(11, 19));
+  const pipeline = c.bold(report.pipeline ?? "");
+  const what = `${NOTIFICATION_KINDS[report.kind]} ${report.about}`;
+  if (report.outcome === "sent") {
+    const retried =
+      report.attempts !== undefined && report.attempts > 1 ? ` after ${report.attempts} attempts` : "";
+    return `${time} ${pipeline} ${c.cyan("✉")} Slack: ${what} sent${retried}`;
+  }
+  return `${time} ${pipeline} ${c.red(`✉ Slack: ${what} not sent: ${report.error ?? "unknown error"}`)}`;
 }

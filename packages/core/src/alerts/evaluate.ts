@@ -17,11 +17,18 @@ export interface AlertKey {
   readonly step?: string;
 }
 
-/** `pipeline:rule` or `pipeline:rule:stage/step`: at most one incident is open per key. */
+/** The rules judged per step (each step its own incident); the others are the pipeline's, whatever step they name. */
+export const STEP_RULES: ReadonlySet<AlertRule> = new Set(["rows-below-minimum", "rows-anomaly"]);
+
+/**
+ * `pipeline:rule`, or `pipeline:rule:stage/step` for a step's rule: at most one incident is open
+ * per key. A failed run names the step that failed, but it is the pipeline's incident: the next
+ * successful run resolves it, whichever step failed.
+ */
 export function alertKeyText(key: AlertKey): string {
-  return key.step === undefined
-    ? `${key.pipeline}:${key.rule}`
-    : `${key.pipeline}:${key.rule}:${key.stage ?? ""}/${key.step}`;
+  return STEP_RULES.has(key.rule) && key.step !== undefined
+    ? `${key.pipeline}:${key.rule}:${key.stage ?? ""}/${key.step}`
+    : `${key.pipeline}:${key.rule}`;
 }
 
 /** One threshold judged once: the figure against the limit, and what it means in words. */

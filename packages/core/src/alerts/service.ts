@@ -160,8 +160,9 @@ export interface FreshnessResult {
 /**
  * The freshness check (every 5 minutes): for every configured pipeline, the minutes since its last
  * successful run (or since it was first watched, when it has none) as a metric, and the stale rule
- * judged where it is watched. `cause` defaults to the check's minute, so a repeated check in the
- * same minute opens nothing twice.
+ * judged where it is watched. `cause` names the check (on AWS, the schedule's fire time, which a
+ * retried fire repeats: the incidents it opened are published again, not opened twice); by default
+ * the check's own time.
  */
 export async function checkFreshness(deps: AlertServiceDeps, cause?: string): Promise<FreshnessResult> {
   const now = deps.now();
@@ -174,7 +175,7 @@ export async function checkFreshness(deps: AlertServiceDeps, cause?: string): Pr
     const verdict = freshnessVerdict(pipelineThresholds(pipeline, now), lastSuccess, watchedSince, now);
     if (verdict) verdicts.push(verdict);
   }
-  const events = await recordVerdicts(verdicts, cause ?? `freshness@${now.toISOString().slice(0, 16)}`, deps);
+  const events = await recordVerdicts(verdicts, cause ?? `freshness@${now.toISOString()}`, deps);
   return { metrics, events };
 }
 

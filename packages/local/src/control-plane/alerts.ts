@@ -131,12 +131,14 @@ export async function startAlerts(options: AlertsOptions): Promise<Alerts> {
     ),
   ];
   if (webhook) {
+    // each notification once, as the Lambda's idempotency records do on AWS
+    const sent = new Set<string>();
     unsubscribe.push(
       options.bus.subscribe(
         "slack-notifier",
         { source: ["tapestry.pipeline"], "detail-type": ["ThresholdBreached", "ThresholdRecovered"] },
         async (event) => {
-          if (isAlertEvent(event)) await notify(event, webhook.url, options);
+          if (isAlertEvent(event)) await notify(event, webhook.url, sent, options);
         },
       ),
     );
@@ -179,12 +181,19 @@ export async function startAlerts(options: AlertsOptions): Promise<Alerts> {
  * embedded counterpart of the notifier's dead-letter queue), not thrown: the bus would deliver it
  * again and post it twice where Slack took it but answered late.
  */
-async function notify(event: AlertEvent, url: string, options: AlertsOptions): Promise<void> {
+async function notify(
+  event: AlertEvent,
+  url: string,
+  sent: Set<string>,
+  options: AlertsOptions,
+): Promise<void> {
   const statusApiUrl = options.statusApiUrl();
   const notification = notificationOfAlert(
     event,
     statusApiUrl ? { statusApiUrl, stage: "local" } : { stage: "local" },
   );
+  if (sent.has(notification.key)) return;
+  sent.add(notification.key);
   const report = {
     at: options.now().toISOString(),
     channel: "slack" as const,

@@ -228,7 +228,7 @@ export function breachMessage(
     ]),
   );
   blocks.push(contextBlock(footer(event, context)));
-  return { text: truncate(`🔴 ${title}: ${d.summary}`, BLOCK_KIT_LIMITS.messageText), blocks };
+  return { text: truncate(escapeMrkdwn(`🔴 ${title}: ${d.summary}`), BLOCK_KIT_LIMITS.messageText), blocks };
 }
 
 /** The message of an incident that was resolved: the figure back within its threshold, and how long it lasted. */
@@ -261,7 +261,7 @@ export function recoveryMessage(
     ]),
     contextBlock(footer(event, context)),
   ];
-  return { text: truncate(`✅ ${title}: ${d.summary}`, BLOCK_KIT_LIMITS.messageText), blocks };
+  return { text: truncate(escapeMrkdwn(`✅ ${title}: ${d.summary}`), BLOCK_KIT_LIMITS.messageText), blocks };
 }
 
 function footer(event: AlertEvent, context: MessageContext): string[] {
@@ -329,7 +329,7 @@ export function healthAlarmMessage(notice: HealthAlarmNotice, context: MessageCo
       "what each alarm means: docs/operations.md",
     ]),
   ];
-  return { text: truncate(`${title}: ${notice.reason}`, BLOCK_KIT_LIMITS.messageText), blocks };
+  return { text: truncate(escapeMrkdwn(`${title}: ${notice.reason}`), BLOCK_KIT_LIMITS.messageText), blocks };
 }
 
 /** Every way a message breaks Block Kit's limits; empty for one Slack takes. */

@@ -255,7 +255,7 @@ describe("functions/aws/notify-slack", () => {
     expect(slack?.calls).toHaveLength(2);
     const [opened, resolved] = slack?.messages() ?? [];
     expect(opened?.text).toContain("Run failed: rain-shield");
-    expect(JSON.stringify(opened)).toContain(`${STATUS_API_URL}/runs/rain-shield-20260301T060000Z`);
+    expect(JSON.stringify(opened)).toContain(`GET ${STATUS_API_URL}/runs/rain-shield-20260301T060000Z`);
     expect(resolved?.text).toContain("Resolved: Run failed: rain-shield");
     const records = (await table.items()).filter((item) => item.pk === "ALERT#NOTIFIED");
     expect(records).toHaveLength(2);

@@ -76,7 +76,7 @@ describe("a zero-row Airbyte sync on a step with minRows", () => {
       Threshold: "at least 1 row",
       Run: failed,
     });
-    expect(breach.text).toContain(`GET /runs/${failed}`);
+    expect(breach.text).toContain(`GET ${plane.apiUrl}/runs/${failed}`);
 
     const recovered = await plane.run();
     expect((await plane.ledger.getRun(recovered))?.status).toBe("succeeded");

@@ -95,9 +95,10 @@ describe("the message of each kind of alert", () => {
     );
     expect(m.links).toEqual({
       "Open the job in its tool": "https://cloud.getdbt.com/deploy/70403/projects/1/runs/42",
-      "Open the run (status API)": `${CONTEXT.statusApiUrl}/runs/${RUN}`,
     });
-    expect(m.text).toContain(`GET /runs/${RUN}`);
+    // the status API's path (SigV4 on AWS: a path to fetch with awscurl, not a link to click)
+    expect(m.text).toContain(`GET ${CONTEXT.statusApiUrl}/runs/${RUN}`);
+    expect(m.text).toContain(`GET ${CONTEXT.statusApiUrl}/alerts`);
     expect(m.text).toContain("*What to do*");
     expect(m.text).toContain("POST /pipelines/rain-shield-audience/runs");
   });

@@ -44,12 +44,14 @@ export interface AlertServiceDeps extends IncidentDeps {
 /**
  * The run's record from its events in the ledger and the event that ended it, once every step
  * the verdicts need is there: each failed step's own StepFailed (its reason decides between a
- * failed run and a floor not met), and for a success every planned step's StepSucceeded. The
- * projector and this evaluator take the same events at the same time, so a step's event may
- * still be on its way: it is waited for, then the evaluation fails with RunNotRecordedError.
+ * failed run and a floor not met), and for a success the StepSucceeded of every step a rows rule
+ * watches. The projector and this evaluator take the same events at the same time, so a step's
+ * event may still be on its way: it is waited for, then the evaluation fails with
+ * RunNotRecordedError (and is retried, then dead-lettered).
  */
 async function endedRun(
   event: EventOf<"PipelineRunSucceeded"> | EventOf<"PipelineRunFailed">,
+  watchedSteps: readonly string[],
   deps: AlertServiceDeps,
 ): Promise<RunRecord> {
   const { runId } = event.detail.data;
@@ -58,7 +60,7 @@ async function endedRun(
   return retry(
     async () => {
       const record = projectRun([...(await deps.ledger.listEvents(runId)), event]);
-      const missing = record ? missingSteps(record, event) : ["the run"];
+      const missing = record ? missingSteps(record, event, watchedSteps) : ["the run"];
       if (!record || missing.length > 0) {
         throw new RunNotRecordedError(
           `run ${runId} ended, but the ledger does not hold the outcome of ${missing.join(", ")} yet (waited ${Math.round(waitMs / 1000)} s): the evaluation is retried`,
@@ -81,16 +83,14 @@ async function endedRun(
 function missingSteps(
   record: RunRecord,
   event: EventOf<"PipelineRunSucceeded"> | EventOf<"PipelineRunFailed">,
+  watchedSteps: readonly string[],
 ): string[] {
   const stated = (name: string, status: "succeeded" | "failed") =>
     record.steps.some((s) => s.step === name && s.status === status && !s.inferred);
   if (event["detail-type"] === "PipelineRunFailed") {
     return event.detail.data.failedSteps.filter((name) => !stated(name, "failed"));
   }
-  if (!record.stages) return ["the run's plan (PipelineRunStarted)"];
-  return record.stages
-    .flatMap((stage) => stage.steps.map((s) => s.name))
-    .filter((name) => !stated(name, "succeeded"));
+  return watchedSteps.filter((name) => !stated(name, "succeeded"));
 }
 
 function pipelineOf(
@@ -117,7 +117,10 @@ export async function evaluateRunEnd(event: TapestryEvent, deps: AlertServiceDep
     return [];
   }
   const thresholds = pipelineThresholds(pipeline, deps.now());
-  const run = await endedRun(event, deps);
+  const watchedSteps = thresholds.steps
+    .filter((s) => s.minRows !== undefined || (s.rowsAnomaly !== undefined && deps.anomaly === "history"))
+    .map((s) => s.step);
+  const run = await endedRun(event, watchedSteps, deps);
   const history =
     deps.anomaly === "history" && thresholds.steps.some((s) => s.rowsAnomaly)
       ? (await deps.ledger.listRuns(pipeline.name, { limit: ANOMALY_HISTORY_RUNS + 1 })).runs

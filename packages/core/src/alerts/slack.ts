@@ -217,16 +217,7 @@ export function breachMessage(
       BLOCK_KIT_LIMITS.sectionText,
     ),
   });
-  blocks.push(
-    ...buttons([
-      { text: "Open the job in its tool", url: d.url, id: "open-job" },
-      {
-        text: "Open the run (status API)",
-        url: d.runId && context.statusApiUrl ? `${context.statusApiUrl}${runPath(d.runId)}` : undefined,
-        id: "open-run",
-      },
-    ]),
-  );
+  blocks.push(...buttons([{ text: "Open the job in its tool", url: d.url, id: "open-job" }]));
   blocks.push(contextBlock(footer(event, context)));
   return { text: truncate(escapeMrkdwn(`🔴 ${title}: ${d.summary}`), BLOCK_KIT_LIMITS.messageText), blocks };
 }
@@ -252,25 +243,24 @@ export function recoveryMessage(
     { type: "header", text: plain(`✅ ${title}`, BLOCK_KIT_LIMITS.headerText) },
     { type: "section", text: md(escapeMrkdwn(d.summary), BLOCK_KIT_LIMITS.sectionText) },
     { type: "section", fields },
-    ...buttons([
-      {
-        text: "Open the run (status API)",
-        url: d.runId && context.statusApiUrl ? `${context.statusApiUrl}${runPath(d.runId)}` : undefined,
-        id: "open-run",
-      },
-    ]),
     contextBlock(footer(event, context)),
   ];
   return { text: truncate(escapeMrkdwn(`✅ ${title}: ${d.summary}`), BLOCK_KIT_LIMITS.messageText), blocks };
 }
 
+/**
+ * The footer: the stage, the incident, and the status API's paths of the run and of the open
+ * incidents (with the API's base URL when known). Paths, not buttons: on AWS the API wants SigV4,
+ * which a browser's click does not send (`awscurl` does).
+ */
 function footer(event: AlertEvent, context: MessageContext): string[] {
   const d = event.detail.data;
+  const base = escapeMrkdwn(context.statusApiUrl ?? "");
   return [
     `Tapestry${context.stage ? ` ${escapeMrkdwn(context.stage)}` : ""}`,
     `incident \`${d.incidentId}\``,
-    ...(d.runId ? [`status API: \`GET ${escapeMrkdwn(runPath(d.runId))}\``] : []),
-    "open incidents: `GET /alerts`",
+    ...(d.runId ? [`run: \`GET ${base}${escapeMrkdwn(runPath(d.runId))}\``] : []),
+    `open incidents: \`GET ${base}/alerts\``,
   ];
 }
 

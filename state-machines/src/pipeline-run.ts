@@ -5,6 +5,7 @@ import {
   ToolTriggerUncertainError,
 } from "@tapestry/core/errors";
 import {
+  mayHaveActedNames,
   PIPELINE_RUN_TASKS,
   type PipelineRunTask,
   RUN_TIMEOUT_PLACEHOLDER,
@@ -62,6 +63,8 @@ function task(
     readonly parameters: PayloadTemplate;
     readonly resultPath: string | null;
     readonly alsoRetry?: readonly TapestryErrorClass[];
+    /** the state looks for what an earlier attempt did before it acts: it may retry anything */
+    readonly looksFirst?: boolean;
     readonly catches: readonly Catcher[];
     readonly next: string;
   },
@@ -77,7 +80,7 @@ function task(
     TimeoutSeconds: taskStateTimeoutSeconds(fn),
     Retry: [
       {
-        ErrorEquals: retriedErrorNames(coreTask, spec.alsoRetry),
+        ErrorEquals: retriedErrorNames(coreTask, spec.alsoRetry, { looksFirst: spec.looksFirst }),
         IntervalSeconds: TASK_RETRY_POLICY.intervalSeconds,
         BackoffRate: TASK_RETRY_POLICY.backoffRate,
         MaxAttempts: TASK_RETRY_POLICY.maxAttempts,
@@ -131,8 +134,13 @@ const STEP_STATES: States = {
     parameters: STEP_REF,
     resultPath: "$.job",
     catches: [
-      // The trigger may have reached the tool: start again in adopt mode, which looks the job up first.
-      caught([ToolTriggerUncertainError, ...CUT_OFF], "$.failure", "AdoptOrStartStep"),
+      // The trigger may have reached the tool (or the job was started and its StepStarted was not
+      // published): start again in adopt mode, which looks the job up first.
+      caught(
+        [ToolTriggerUncertainError, ...mayHaveActedNames("startStep"), ...CUT_OFF],
+        "$.failure",
+        "AdoptOrStartStep",
+      ),
       caught([ANY_ERROR], "$.failure", "StepErrored"),
     ],
     next: "WaitForJob",
@@ -143,6 +151,7 @@ const STEP_STATES: States = {
     parameters: { ...STEP_REF, adopt: true },
     resultPath: "$.job",
     alsoRetry: [ToolTriggerUncertainError],
+    looksFirst: true,
     catches: [caught([ANY_ERROR], "$.failure", "StepErrored")],
     next: "WaitForJob",
   }),

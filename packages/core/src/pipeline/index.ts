@@ -54,6 +54,7 @@ export { cancelStep, pollStep, startStep, stepErrored } from "./step-tasks";
 export { describeTaskError } from "./task-error";
 export {
   LAMBDA_TRANSIENT_ERRORS,
+  mayHaveActedNames,
   PIPELINE_RUN_TASKS,
   type PipelineRunTask,
   RETRY_CLASSES,

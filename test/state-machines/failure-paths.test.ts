@@ -136,6 +136,42 @@ describe("a step whose failure cannot be announced", () => {
   });
 });
 
+describe("a started job whose StepStarted cannot be published", () => {
+  it("is adopted, not triggered again: one dbt job, the run succeeds", async () => {
+    const p = await plane();
+    const put = LocalEventBus.prototype.put;
+    let refusals = 0;
+    vi.spyOn(LocalEventBus.prototype, "put").mockImplementation(function (this: LocalEventBus, events) {
+      const [only] = events;
+      if (
+        refusals === 0 &&
+        only?.["detail-type"] === "StepStarted" &&
+        only.detail.data.step === "email-model"
+      ) {
+        refusals += 1;
+        return Promise.reject(new EventPublishError("the bus refused the entry (InternalFailure)"));
+      }
+      return put.call(this, events);
+    });
+
+    const { runId, outcome, run } = await runOnce(p);
+
+    expect(refusals).toBe(1);
+    expect(outcome?.status).toBe("SUCCEEDED");
+    expect(p.sandboxes.dbtCloud.traffic.filter((t) => t.operation === "triggerRun")).toHaveLength(1);
+    const started = p.events.filter(
+      (e) =>
+        e["detail-type"] === "StepStarted" &&
+        e.detail.data.runId === runId &&
+        e.detail.data.step === "email-model",
+    );
+    // AdoptOrStartStep looked the job up by its cause and found it ours (not someone else's: attached false)
+    expect(p.sandboxes.dbtCloud.traffic.filter((t) => t.operation === "listRuns").length).toBeGreaterThan(0);
+    expect(started.map((e) => e.detail.data.attached)).toEqual([false]);
+    expect(run?.status).toBe("succeeded");
+  });
+});
+
 describe("PollStep failing", () => {
   it("with refused credentials fails the step without a cancel (the same credentials could not cancel)", async () => {
     const p = await plane({ grouparoo: { rules: [{ on: "getRun", from: 1, respond: { status: 401 } }] } });

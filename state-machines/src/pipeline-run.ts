@@ -8,6 +8,7 @@ import {
   mayHaveActedNames,
   PIPELINE_RUN_TASKS,
   type PipelineRunTask,
+  RUN_EXECUTION_ERRORS,
   RUN_TIMEOUT_PLACEHOLDER,
   retriedErrorNames,
   TASK_RETRY_POLICY,
@@ -359,7 +360,7 @@ const RUN_STATES: States = {
     Type: "Fail",
     Comment:
       "The run succeeded and PipelineRunSucceeded is recorded, but its lock stays: the execution fails so that the reconciler frees the lock; the lock's expiry frees it otherwise",
-    Error: "RunLockNotReleased",
+    Error: RUN_EXECUTION_ERRORS.succeededLockKept,
     Cause:
       "The run succeeded and its outcome is recorded, but its run lock could not be released: the reconciler frees it, or it expires",
   },
@@ -380,13 +381,26 @@ const RUN_STATES: States = {
   ReleaseRunLockAfterFailure: task("ReleaseRunLockAfterFailure", {
     parameters: { action: "release", "runId.$": "$.runId", "pipeline.$": "$.pipeline.name" },
     resultPath: null,
-    catches: [caught([ANY_ERROR], "$.releaseFailure", "RunFailed")],
-    next: "RunFailed",
+    catches: [caught([ANY_ERROR], "$.releaseFailure", "FailureAnnounced")],
+    next: "FailureAnnounced",
   }),
+  FailureAnnounced: {
+    Type: "Choice",
+    Comment:
+      "Whether PipelineRunFailed was published: the reconciler states the outcome only of a run whose execution says it was not",
+    Choices: [{ Variable: "$.publishFailure", IsPresent: true, Next: "RunFailedUnannounced" }],
+    Default: "RunFailed",
+  },
   RunFailed: {
     Type: "Fail",
-    Error: "PipelineRunFailed",
+    Error: RUN_EXECUTION_ERRORS.failedAndPublished,
     Cause: "A step of the run failed or the run could not be completed; see the run's events",
+  },
+  RunFailedUnannounced: {
+    Type: "Fail",
+    Comment: "PipelineRunFailed could not be published: the reconciler publishes the run's outcome",
+    Error: RUN_EXECUTION_ERRORS.failedUnpublished,
+    Cause: "The run failed and its outcome could not be published: the run reconciler records it",
   },
 };
 

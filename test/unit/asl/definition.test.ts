@@ -164,7 +164,7 @@ const ROUTES: readonly Row[] = [
   ["ReleaseRunLock", LedgerUnavailableError, true, "RunLockNotReleased"],
   ["PublishRunFailed", EventPublishError, true, "ReleaseRunLockAfterFailure"],
   ["PublishRunFailedBeforeStart", EventPublishError, true, "ReleaseRunLockAfterFailure"],
-  ["ReleaseRunLockAfterFailure", LedgerUnavailableError, true, "RunFailed"],
+  ["ReleaseRunLockAfterFailure", LedgerUnavailableError, true, "FailureAnnounced"],
 ];
 const errorName = (error: TapestryErrorClass | string) => (typeof error === "string" ? error : error.name);
 

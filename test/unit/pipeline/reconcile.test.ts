@@ -2,7 +2,12 @@ import { type PipelineSpec, parseConfig, type StepSpec } from "@tapestry/core/co
 import type { JobStatus } from "@tapestry/core/connectors";
 import type { TapestryEvent } from "@tapestry/core/events";
 import { silentLogger } from "@tapestry/core/logging";
-import { type ExecutionEnd, reconcileInputOf, reconcileRun } from "@tapestry/core/pipeline";
+import {
+  type ExecutionEnd,
+  RUN_EXECUTION_ERRORS,
+  reconcileInputOf,
+  reconcileRun,
+} from "@tapestry/core/pipeline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteRunLedger } from "../../../packages/local/src/ledger";
 import kickstart from "../../../tapestry.config";
@@ -168,6 +173,32 @@ describe("reconcileRun", () => {
     expect(published).toHaveLength(events);
     expect(cancels).toHaveLength(2);
     expect(await ledger.getRunLock(PIPELINE, iso(401))).toBeUndefined();
+  });
+
+  it("states nothing for a run whose execution says its outcome was published, though the ledger has not caught up: it only frees the lock", async () => {
+    const runId = await runInFlight();
+    const input = reconcileInputOf({
+      runId,
+      status: "FAILED",
+      error: RUN_EXECUTION_ERRORS.failedAndPublished,
+    });
+    const result = await reconcileRun(input, deps());
+    expect(result.outcome).toBe("already-ended");
+    expect(published).toEqual([]);
+    expect(cancels).toEqual([]);
+    expect(await ledger.getRunLock(PIPELINE, iso(301))).toBeUndefined();
+  });
+
+  it("states the outcome of a run whose execution says it could not publish it", async () => {
+    const runId = await runInFlight();
+    const input = reconcileInputOf({
+      runId,
+      status: "FAILED",
+      error: RUN_EXECUTION_ERRORS.failedUnpublished,
+    });
+    const result = await reconcileRun(input, deps());
+    expect(result.outcome).toBe("failed");
+    expect(await ledger.getRun(runId)).toMatchObject({ status: "failed", reason: "error", reconciled: true });
   });
 
   it("records an outcome for a run that died before its first event, and frees its lock", async () => {

@@ -38,6 +38,7 @@ export {
   type ReconcileDeps,
   type ReconcileInput,
   type ReconcileResult,
+  RUN_EXECUTION_ERRORS,
   reconcileInputOf,
   reconcileRun,
 } from "./reconcile";

@@ -18,7 +18,27 @@ export interface ReconcileInput {
   readonly ending: ExecutionEnding;
   /** what the engine or the caller knows of it, e.g. the execution's error and cause */
   readonly detail?: string;
+  /**
+   * The state machine published the run's outcome before its execution failed (it failed only to
+   * say so, or because the lock could not be released): the reconciler frees the lock and states
+   * nothing, though the ledger may not show the outcome yet.
+   */
+  readonly outcomePublished?: boolean;
 }
+
+/**
+ * The errors of the pipeline-run state machine's Fail states (state-machines/src/pipeline-run.ts):
+ * the first two end an execution whose outcome was published, the last one whose outcome was not.
+ */
+export const RUN_EXECUTION_ERRORS = {
+  failedAndPublished: "PipelineRunFailed",
+  succeededLockKept: "RunLockNotReleased",
+  failedUnpublished: "PipelineRunOutcomeUnpublished",
+} as const;
+const OUTCOME_PUBLISHED: ReadonlySet<string> = new Set([
+  RUN_EXECUTION_ERRORS.failedAndPublished,
+  RUN_EXECUTION_ERRORS.succeededLockKept,
+]);
 
 export interface ReconcileDeps {
   readonly ledger: Pick<RunLedger, "getRun" | "releaseRunLock">;
@@ -36,7 +56,7 @@ export interface ReconcileDeps {
 
 export interface ReconcileResult {
   readonly runId: string;
-  /** already-ended: the ledger held an outcome; only the lock was made sure of */
+  /** already-ended: the ledger held an outcome, or the state machine had published it; only the lock was made sure of */
   readonly outcome: "already-ended" | "failed" | "cancelled";
   /** steps whose job was cancelled (or had ended by itself) */
   readonly closed: readonly string[];
@@ -79,7 +99,7 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
     return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
   }
   const release = () => deps.ledger.releaseRunLock({ pipeline: pipelineName, runId: input.runId });
-  if (run && TERMINAL.has(run.status)) {
+  if ((run && TERMINAL.has(run.status)) || input.outcomePublished) {
     await release();
     return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
   }
@@ -274,7 +294,8 @@ export interface ExecutionEnd {
  * The reason a run failed, from how its execution ended. Step Functions fails an execution that
  * passes its 25,000-event history with a message naming the history; any other failure outside
  * the state machine's Catch clauses is `error`. (A run that failed by its own paths ends FAILED
- * too, with its outcome already recorded: the reconciler finds it ended and only frees its lock.)
+ * too, with its outcome already published, which its error says: the reconciler only frees its
+ * lock.)
  */
 export function reconcileInputOf(end: ExecutionEnd): ReconcileInput {
   const said = [end.error, end.cause].filter((part): part is string => Boolean(part)).join(": ");
@@ -291,6 +312,7 @@ export function reconcileInputOf(end: ExecutionEnd): ReconcileInput {
         runId: end.runId,
         ending: /history/i.test(said) && /25,?000|limit|quota|exceed/i.test(said) ? "history-limit" : "error",
         detail,
+        ...(end.error && OUTCOME_PUBLISHED.has(end.error) ? { outcomePublished: true } : {}),
       };
   }
 }

@@ -181,7 +181,8 @@ describe("functions/aws/reconcile-run", () => {
       expect(result).toMatchObject({
         runId: RUN_ID,
         outcome: "failed",
-        closed: ["email-model"],
+        cancelled: ["email-model"],
+        ended: [],
         notCancelled: [],
       });
       expect(dbtStatus(externalId)).toBe(30);

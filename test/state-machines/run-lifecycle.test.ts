@@ -160,9 +160,9 @@ describe("stop", () => {
     const jobs = p.sandboxes.airbyte;
 
     const stopped = await p.stop("the test stopped it");
-    expect(stopped.map((r) => [r.runId, r.outcome, [...r.closed].sort(), r.notCancelled])).toEqual([
-      [runId, "failed", ["salesforce-contacts", "zoom-webinar-registrants"], []],
-    ]);
+    expect(
+      stopped.map((r) => [r.runId, r.outcome, [...r.cancelled].sort(), r.ended, r.notCancelled]),
+    ).toEqual([[runId, "failed", ["salesforce-contacts", "zoom-webinar-registrants"], [], []]]);
     expect(triggers()).toBe(before);
     expect(jobs.jobs().map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
     const failed = p.events.find((e) => e["detail-type"] === "PipelineRunFailed");

@@ -78,7 +78,8 @@ describe("reconcileRun", () => {
     const result = await reconcileRun({ runId, ending: "aborted", detail: "stopped by hand" }, deps());
 
     expect(result).toMatchObject({ outcome: "failed", notCancelled: [] });
-    expect([...result.closed].sort()).toEqual(["salesforce-contacts", "zoom-webinar-registrants"]);
+    expect([...result.cancelled].sort()).toEqual(["salesforce-contacts", "zoom-webinar-registrants"]);
+    expect(result.ended).toEqual([]);
     expect(cancels.map((c) => c.externalId).sort()).toEqual(["job-101", "job-102"]);
     const run = await ledger.getRun(runId);
     expect(run).toMatchObject({ status: "failed", reason: "aborted", reconciled: true });
@@ -99,12 +100,46 @@ describe("reconcileRun", () => {
       id === "job-101"
         ? { state: "succeeded", toolStatus: "succeeded", rows: 40 }
         : { state: "failed", toolStatus: "failed", reason: "failed", error: "sync failed in Airbyte" };
-    await reconcileRun({ runId, ending: "timed-out" }, deps());
+    const result = await reconcileRun({ runId, ending: "timed-out" }, deps());
+    expect(result).toMatchObject({ cancelled: [], notCancelled: [] });
+    expect([...result.ended].sort()).toEqual(["salesforce-contacts", "zoom-webinar-registrants"]);
     const run = await ledger.getRun(runId);
     expect(run?.reason).toBe("timed-out");
     expect(run?.steps.map((s) => [s.step, s.status, s.rows ?? null, s.reason ?? null])).toEqual([
       ["zoom-webinar-registrants", "succeeded", 40, null],
       ["salesforce-contacts", "failed", null, "failed"],
+    ]);
+  });
+
+  it("judges a job that ended by itself by the step's guards, as a poll would: too few rows fail it", async () => {
+    const runId = await runInFlight();
+    answer = async () => ({ state: "succeeded", toolStatus: "succeeded", rows: 0 });
+    await reconcileRun({ runId, ending: "aborted" }, deps());
+    const run = await ledger.getRun(runId);
+    expect(run?.steps.map((s) => [s.step, s.status, s.reason])).toEqual([
+      ["zoom-webinar-registrants", "failed", "min-rows"],
+      ["salesforce-contacts", "failed", "min-rows"],
+    ]);
+  });
+
+  it("does not take a status the connector does not know for a job that ended by itself", async () => {
+    const runId = await runInFlight();
+    answer = async () => ({
+      state: "failed",
+      toolStatus: "paused",
+      reason: "unknown-status",
+      error: "airbyte reported a job status Tapestry does not know: paused",
+    });
+    const result = await reconcileRun({ runId, ending: "aborted" }, deps());
+    expect(result.ended).toEqual([]);
+    const run = await ledger.getRun(runId);
+    expect(run?.steps.map((s) => [s.step, s.reason, s.error])).toEqual([
+      [
+        "zoom-webinar-registrants",
+        "aborted",
+        expect.stringContaining("was asked to stop (it reports paused for now)"),
+      ],
+      ["salesforce-contacts", "aborted", expect.stringContaining("was asked to stop (it reports paused for now)")],
     ]);
   });
 
@@ -153,12 +188,19 @@ describe("reconcileRun", () => {
         { pipeline: PIPELINE, now: at(200) },
       ),
     );
+    answer = async (_, id) =>
+      id === "job-101" ? { state: "succeeded", toolStatus: "succeeded", rows: 40 } : cancelled();
     const result = await reconcileRun({ runId, ending: "aborted" }, deps());
-    expect(result.outcome).toBe("cancelled");
+    expect(result).toMatchObject({
+      outcome: "cancelled",
+      cancelled: ["salesforce-contacts"],
+      ended: ["zoom-webinar-registrants"],
+    });
+    // only the jobs it really cancelled: the one that had ended by itself keeps its success
     expect(await ledger.getRun(runId)).toMatchObject({
       status: "cancelled",
       cancelRequestedAt: iso(200),
-      cancelledSteps: ["zoom-webinar-registrants", "salesforce-contacts"],
+      cancelledSteps: ["salesforce-contacts"],
     });
   });
 

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { type ToolName, ToolResponseError, ToolUnavailableError } from "../errors";
 import { issuesText } from "../zod-messages";
+import { endedOnItsOwn } from "./job-status";
 import type { JobStatus } from "./types";
 
 /** Parses a tool's answer; a shape we do not know fails closed, naming the field. */
@@ -65,8 +66,7 @@ export async function cancelUnknownStatus(
       error: `${status.error}; cancelling the job failed, so it may still be running: ${why}`,
     };
   }
-  if (after.state === "succeeded" || (after.state === "failed" && after.reason !== "unknown-status"))
-    return after;
+  if (endedOnItsOwn(after)) return after;
   const took =
     after.state === "cancelled"
       ? "the job was cancelled"

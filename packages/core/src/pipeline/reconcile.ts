@@ -1,8 +1,10 @@
 import type { PipelineSpec, StepSpec } from "../config";
+import { endedOnItsOwn } from "../connectors/job-status";
 import type { CallOptions, JobStatus } from "../connectors/types";
 import { createEvent, type EventPublisher, type RunFailureReason, type TapestryEvent } from "../events";
 import type { RunLedger, RunRecord, StepRecord } from "../ledger";
 import type { Logger } from "../logging";
+import { applyStepGuards } from "./guards";
 import { parseRunId } from "./run-id";
 import { stepEndEvent } from "./step-end";
 
@@ -58,8 +60,10 @@ export interface ReconcileResult {
   readonly runId: string;
   /** already-ended: the ledger held an outcome, or the state machine had published it; only the lock was made sure of */
   readonly outcome: "already-ended" | "failed" | "cancelled";
-  /** steps whose job was cancelled (or had ended by itself) */
-  readonly closed: readonly string[];
+  /** steps whose job it cancelled */
+  readonly cancelled: readonly string[];
+  /** steps whose job had ended by itself: the job's own outcome is the step's */
+  readonly ended: readonly string[];
   /** steps whose job could not be cancelled, or was left running on purpose, with why */
   readonly notCancelled: readonly {
     readonly step: string;
@@ -67,6 +71,8 @@ export interface ReconcileResult {
     readonly why: string;
   }[];
 }
+
+const NOTHING_CLOSED = { cancelled: [], ended: [], notCancelled: [] } as const;
 
 const TERMINAL = new Set<RunRecord["status"]>(["succeeded", "failed", "cancelled", "skipped"]);
 
@@ -96,12 +102,12 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
   const pipelineName = run?.pipeline ?? parseRunId(input.runId)?.pipeline;
   if (pipelineName === undefined) {
     deps.logger.warn("reconcile: not a run id, nothing to do", { runId: input.runId });
-    return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
+    return { runId: input.runId, outcome: "already-ended", ...NOTHING_CLOSED };
   }
   const release = () => deps.ledger.releaseRunLock({ pipeline: pipelineName, runId: input.runId });
   if ((run && TERMINAL.has(run.status)) || input.outcomePublished) {
     await release();
-    return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
+    return { runId: input.runId, outcome: "already-ended", ...NOTHING_CLOSED };
   }
 
   const spec = deps.pipeline(pipelineName);
@@ -109,10 +115,12 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
   const closings = await Promise.all(going.map((step) => closeStep(step, spec, input, deps)));
   const now = deps.now();
   const context = { pipeline: pipelineName, now };
-  const stepEvents = closings.flatMap((c) => (c.event ? [c.event] : []));
+  const stepEvents = closings.map((c) => c.event);
   if (stepEvents.length > 0) await deps.publisher.publish(stepEvents);
 
-  const closed = closings.filter((c) => c.closed).map((c) => c.step);
+  const stepsWhose = (fate: StepClosing["fate"]) =>
+    closings.filter((c) => c.fate === fate).map((c) => c.step);
+  const closed = { cancelled: stepsWhose("cancelled"), ended: stepsWhose("ended") };
   const notCancelled = closings.flatMap((c) => (c.problem ? [c.problem] : []));
   const notCancelledText =
     notCancelled.length > 0
@@ -129,7 +137,7 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
     await deps.publisher.publish([
       createEvent(
         "PipelineRunCancelled",
-        { runId: input.runId, ...timing, cancelledSteps: closed, error: notCancelledText },
+        { runId: input.runId, ...timing, cancelledSteps: closed.cancelled, error: notCancelledText },
         context,
       ),
     ]);
@@ -157,17 +165,17 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
     runId: input.runId,
     ending: input.ending,
     outcome: cancelled ? "cancelled" : "failed",
-    closed,
+    ...closed,
     notCancelled: notCancelled.map((p) => p.step),
   });
-  return { runId: input.runId, outcome: cancelled ? "cancelled" : "failed", closed, notCancelled };
+  return { runId: input.runId, outcome: cancelled ? "cancelled" : "failed", ...closed, notCancelled };
 }
 
 interface StepClosing {
   readonly step: string;
-  readonly event?: TapestryEvent;
-  /** the job is not running any more (cancelled by us, or ended by itself) */
-  readonly closed: boolean;
+  readonly event: TapestryEvent;
+  /** cancelled by us, ended by itself, or (with the problem) still running as far as we know */
+  readonly fate: "cancelled" | "ended" | "not-cancelled";
   readonly problem?: ReconcileResult["notCancelled"][number];
 }
 
@@ -184,7 +192,7 @@ async function closeStep(
     const now = deps.now();
     return {
       step: step.step,
-      closed: problem === undefined,
+      fate: problem === undefined ? "cancelled" : "not-cancelled",
       problem,
       event: createEvent(
         "StepFailed",
@@ -233,7 +241,7 @@ async function closeStep(
     // the HTTP client stops at the deadline; the timeout is the backstop for anything else that hangs
     const limitMs = deps.cancelTimeoutMs ?? 20_000;
     status = await withTimeout(
-      deps.connectors.cancel(stepSpec, externalId, { deadline: Date.now() + limitMs }),
+      deps.connectors.cancel(stepSpec, externalId, { deadline: deps.now().getTime() + limitMs }),
       limitMs,
     );
   } catch (error) {
@@ -250,23 +258,28 @@ async function closeStep(
       why: message,
     });
   }
-  // The job ended by itself before the cancel: its own outcome is the step's.
-  if (status.state === "succeeded" || status.state === "failed") {
+  // The job ended by itself before the cancel: its own outcome, judged by the step's guards
+  // (minRows) as a poll would have, is the step's.
+  if (endedOnItsOwn(status)) {
     return {
       step: step.step,
-      closed: true,
+      fate: "ended",
       event: stepEndEvent({
         ...ref,
         pipeline: spec?.name ?? "",
         externalId,
         url: step.url,
         startedAt: step.startedAt ?? deps.now().toISOString(),
-        status,
+        status: applyStepGuards(stepSpec, status),
         now: deps.now(),
       }),
     };
   }
-  return aborted(`${why}; its ${step.tool} job ${externalId} was cancelled (${status.toolStatus})`);
+  const fate =
+    status.state === "cancelled"
+      ? `was cancelled (${status.toolStatus})`
+      : `was asked to stop (it reports ${status.toolStatus} for now)`;
+  return aborted(`${why}; its ${step.tool} job ${externalId} ${fate}`);
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipelineSpec } from "@tapestry/core/config";
+import { EVENT_SOURCE } from "@tapestry/core/events";
 import {
   DEFAULT_PIPELINE_SETTINGS,
   definitionTimeoutSeconds,
@@ -11,7 +12,7 @@ import {
 import { rateScheduleStartDate } from "@tapestry/core/schedule";
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Rule } from "aws-cdk-lib/aws-events";
+import { type IEventBus, Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -23,6 +24,7 @@ import { type StackContext, use } from "sst/constructs";
 import { useProject } from "sst/project.js";
 import { deadLetterQueue } from "./dead-letter-queue";
 import { type Deployment, useDeployment } from "./deployment";
+import { Events } from "./events";
 import { allow, type TapestryFunctionProps, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { secretParameterArns } from "./secrets";
@@ -39,6 +41,7 @@ const SCHEDULE_INPUT_MAX_CHARS = 8192;
 export function Pipelines({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
   const { table } = use(Ledger);
+  const { bus } = use(Events);
   // The tool-facing tasks read the tools' secrets; their HTTP client stops before the task's timeout.
   const secrets = secretParameterArns(stack, deployment);
   /** A task function of the state machine, with the timeout core's table gives it (core/pipeline/timeouts.ts). */
@@ -160,7 +163,7 @@ export function Pipelines({ stack, app }: StackContext) {
   );
 
   const schedules = scheduleEveryPipeline(stack, deployment, stateMachine.stateMachineArn);
-  const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, secrets);
+  const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, bus, secrets);
 
   stack.addOutputs({
     StateMachineArn: stateMachine.stateMachineArn,
@@ -220,6 +223,7 @@ function reconcileEveryEnding(
   deployment: ReturnType<typeof useDeployment>,
   stateMachine: StateMachine,
   table: ITable,
+  bus: IEventBus,
   secrets: readonly string[],
 ) {
   const deadLetters = deadLetterQueue(stack, "ReconcilerDeadLetters", deployment);
@@ -242,6 +246,22 @@ function reconcileEveryEnding(
   if (secrets.length > 0) allow(reconciler, ["ssm:GetParameter"], secrets);
   // why an execution failed, when the event does not say
   allowOnExecutions(reconciler, deployment, "states:DescribeExecution");
+
+  // A step's start still in flight when its execution was stopped announces its job after the
+  // reconciler ran: the reconciler hears every StepStarted and closes those of ended executions.
+  new Rule(stack, "CloseLateSteps", {
+    eventBus: bus,
+    description:
+      "every StepStarted, to the run reconciler: it cancels the job of a step that started after its run ended",
+    eventPattern: { source: [EVENT_SOURCE], detailType: ["StepStarted"] },
+    targets: [
+      new LambdaFunction(reconciler, {
+        deadLetterQueue: deadLetters,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }),
+    ],
+  });
 
   new Rule(stack, "ReconcileRuns", {
     description:

@@ -227,6 +227,7 @@ export function reconcileRunDeps(): ReconcileRunDeps {
       const { error, cause } = await runController().ending(runId);
       return { ...(error ? { error } : {}), ...(cause ? { cause } : {}) };
     },
+    executionGoing: async (runId) => (await runController().ending(runId)).status === "RUNNING",
     logger: logger(),
   };
 }

@@ -521,6 +521,26 @@ describe("the run reconciler", () => {
     });
   });
 
+  it("hears every StepStarted on the Tapestry bus (a step that started after its run ended), with the same retries and queue", () => {
+    const rule = resourcesOf(test, "Pipelines", "AWS::Events::Rule").find((r) =>
+      r.id.startsWith("CloseLateSteps"),
+    );
+    const reconciler = logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", "ReconcileRun");
+    const queue = logicalIdOf(test, "Pipelines", "AWS::SQS::Queue", "ReconcilerDeadLetters");
+    expect(rule?.resource.Properties?.EventBusName).toEqual(expect.anything());
+    expect(rule?.resource.Properties?.EventPattern).toEqual({
+      source: ["tapestry.pipeline"],
+      "detail-type": ["StepStarted"],
+    });
+    expect(rule?.resource.Properties?.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { "Fn::GetAtt": [reconciler, "Arn"] },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [queue, "Arn"] } },
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+      }),
+    ]);
+  });
+
   it("may describe and the status API may stop exactly the pipeline-run state machine's executions", () => {
     const arn = `arn:<partition>:states:${TEST_REGION}:${TEST_ACCOUNT}:execution:tapestry-test-pipeline-run:*`;
     for (const [role, action] of [

@@ -77,6 +77,35 @@ describe("cancel", () => {
     expect((await post(p, `/runs/${runId}/cancel`)).status).toBe(409);
   });
 
+  it("a job whose start was still in flight when the run ended is cancelled once announced, and its step closed", async () => {
+    // the first trigger answers 4.5 s late: longer than the 3 s the reconciler waits for tasks in flight
+    const p = await plane({
+      airbyte: {
+        ...LONG_INGEST.airbyte,
+        rules: [{ on: "createJob", calls: [1], process: true, latencyMs: 4_500 }],
+      },
+    });
+    const { runId, execution } = await p.startRun(PIPELINE, { kind: "manual" });
+    await until("one ingest step runs, the other's trigger hangs", async () => {
+      const run = await p.ledger.getRun(runId);
+      return run?.steps.filter((s) => s.status === "running").length === 1;
+    });
+
+    expect((await post(p, `/runs/${runId}/cancel`)).status).toBe(202);
+    await until("the run is reconciled", async () => (await p.ledger.getRun(runId))?.status === "cancelled");
+    await execution?.settled();
+    await p.idle();
+
+    // both jobs were cancelled: the late one by the late-step rule, after the reconciler had run
+    expect(p.sandboxes.airbyte.jobs().map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
+    const steps = (await p.ledger.getRun(runId))?.steps ?? [];
+    expect(steps.map((s) => [s.status, s.reason, s.inferred])).toEqual([
+      ["failed", "aborted", undefined],
+      ["failed", "aborted", undefined],
+    ]);
+    expect(steps.map((s) => s.error).join("\n")).toContain("was over when the step's job started");
+  });
+
   it("a queued run cancelled while it waits never starts, and leaves the queue", async () => {
     const config = kickstartConfig((c) => {
       const pipeline = c.pipelines[0];
@@ -168,6 +197,27 @@ describe("stop", () => {
     const failed = p.events.find((e) => e["detail-type"] === "PipelineRunFailed");
     expect(failed?.detail.data).toMatchObject({ runId, reason: "aborted", reconciled: true });
     expect(failed?.detail.data).toMatchObject({ error: expect.stringContaining("the test stopped it") });
+  });
+});
+
+describe("stop, when a tool does not answer its cancel", () => {
+  it("keeps to the stop's one deadline: the cancel is given up within it and reported, the run still ends failed", async () => {
+    const p = await plane({
+      airbyte: { ...LONG_INGEST.airbyte, rules: [{ on: "cancelJob", from: 1, latencyMs: 60_000 }] },
+    });
+    const { runId } = await p.startRun(PIPELINE, { kind: "manual" });
+    await ingestRunning(p, runId);
+
+    const [stopped] = await p.stop("the test stopped it");
+
+    // the cancels had what was left of the 4 s the stop may take, not the 20 s a cancel gets otherwise
+    const waited = (stopped?.notCancelled ?? []).map((n) => {
+      const [, amount, unit] = /no answer within ([\d.]+) (s|ms)$/.exec(n.why) ?? [];
+      return Number(amount) * (unit === "s" ? 1000 : 1);
+    });
+    expect(waited).toHaveLength(2);
+    for (const ms of waited) expect(ms).toBeLessThanOrEqual(4_000);
+    expect(stopped).toMatchObject({ runId, outcome: "failed", cancelled: [] });
   });
 });
 

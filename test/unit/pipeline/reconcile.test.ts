@@ -139,7 +139,11 @@ describe("reconcileRun", () => {
         "aborted",
         expect.stringContaining("was asked to stop (it reports paused for now)"),
       ],
-      ["salesforce-contacts", "aborted", expect.stringContaining("was asked to stop (it reports paused for now)")],
+      [
+        "salesforce-contacts",
+        "aborted",
+        expect.stringContaining("was asked to stop (it reports paused for now)"),
+      ],
     ]);
   });
 

@@ -31,6 +31,7 @@ export {
 } from "./bounds";
 export { DEFAULT_PIPELINE_SETTINGS, type PipelineDeps, type PipelineSettings } from "./deps";
 export { applyStepGuards } from "./guards";
+export { closeLateStep, type LateStepDeps, type LateStepOutcome } from "./late-step";
 export { queueEntry } from "./queue";
 export {
   type ExecutionEnd,

@@ -57,9 +57,12 @@ export async function cancelUnknownStatus(
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     if (error instanceof ToolUnavailableError) {
-      throw new ToolUnavailableError(tool, `${status.error}; cancelling the job failed: ${why}`, {
-        ambiguous: false,
-      });
+      throw new ToolUnavailableError(
+        tool,
+        `${status.error}; cancelling the job failed: ${why}`,
+        { ambiguous: false },
+        { cause: error },
+      );
     }
     return {
       ...status,

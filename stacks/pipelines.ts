@@ -326,7 +326,7 @@ function scheduleEveryPipeline(
       scheduleExpression: pipeline.schedule.expression,
       scheduleExpressionTimezone: pipeline.schedule.timezone,
       // rate(): a StartDate on core's grid, so nextFireTime (status API) is Scheduler's own next fire
-      startDate: rateScheduleStartDate(pipeline.schedule, new Date()),
+      startDate: rateScheduleStartDate(pipeline.schedule, deployment.synthesizedAt),
       state: pipeline.schedule.enabled ? "ENABLED" : "DISABLED",
       flexibleTimeWindow: { mode: "OFF" },
       target: {

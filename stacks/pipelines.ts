@@ -215,8 +215,10 @@ export function allowOnExecutions(grantee: SstFunction, deployment: Deployment, 
  * ABORTED on the account's default bus ("Execution Status Change"); a rule there sends those of
  * the pipeline-run state machine to `reconcile-run`, which records the run's outcome when the
  * state machine could not, cancels the jobs it left running and frees its lock
- * (core/pipeline/reconcile.ts). Deliveries are retried for 24 h like the projector's, then kept in
- * a dead-letter queue; the function's own retries end in the same queue.
+ * (core/pipeline/reconcile.ts). A second rule, on the Tapestry bus, sends it every StepStarted:
+ * a job started after its run's execution was over is cancelled (core/pipeline/late-step.ts).
+ * A delivery EventBridge could not make is retried for 24 h; an invocation that failed gets
+ * Lambda's two retries of an asynchronous invocation; either then lands in one dead-letter queue.
  */
 function reconcileEveryEnding(
   stack: Stack,

@@ -42,3 +42,13 @@ export {
   type WarehouseRunners,
   type WarehouseRunnersOptions,
 } from "./kickstart-runners";
+export {
+  type ExecutedStatement,
+  fingerprintOf,
+  publicKeyFingerprint,
+  type ScriptedAccountState,
+  type ScriptedFault,
+  ScriptedSnowflake,
+  type ScriptedSnowflakeOptions,
+} from "./scripted-snowflake";
+export { type SnowflakeWire, startSnowflakeWire } from "./snowflake-wire";

@@ -1,6 +1,8 @@
 /**
- * The Snowflake bootstrap: the names it creates (names.ts), the bootstrapper's contract
- * (contract.ts), its errors (errors.ts) and the Snowflake session port (session.ts).
+ * The Snowflake bootstrap: the names it creates (names.ts), the plan of statements (plan.ts), the
+ * history of what was applied (history.ts), the service users' key pairs (keys.ts), the executor
+ * (bootstrapper.ts, its contract in contract.ts, its errors in errors.ts) and the Snowflake
+ * session port (session.ts).
  */
 export { createWarehouseBootstrapper } from "./bootstrapper";
 export type {
@@ -20,6 +22,15 @@ export {
   WarehouseHistoryChangedError,
   WarehouseUnavailableError,
 } from "./errors";
+export { type AppliedStatement, readHistorySql, recordSql } from "./history";
+export {
+  adminPrivateKeyPem,
+  generateServiceKeyPair,
+  type KeyPair,
+  keyPairOfStored,
+  RSA_MODULUS_BITS,
+  withRealNewlines,
+} from "./keys";
 export {
   type HistoryTableNames,
   type ServiceUserNames,
@@ -29,6 +40,15 @@ export {
   type WarehouseRole,
   warehouseNames,
 } from "./names";
+export {
+  type PlannedKey,
+  type PlannedKeys,
+  RESOURCE_MONITOR_TRIGGERS,
+  type SystemRole,
+  type WarehouseStatement,
+  warehousePlan,
+} from "./plan";
+export { planAsSql } from "./plan-text";
 export {
   SNOWFLAKE_OBJECT_DOES_NOT_EXIST,
   type SnowflakeBind,

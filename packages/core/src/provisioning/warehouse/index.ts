@@ -48,7 +48,7 @@ export {
   type WarehouseStatement,
   warehousePlan,
 } from "./plan";
-export { planAsSql } from "./plan-text";
+export { planAsSql, reviewedPlanText } from "./plan-text";
 export {
   SNOWFLAKE_OBJECT_DOES_NOT_EXIST,
   type SnowflakeBind,

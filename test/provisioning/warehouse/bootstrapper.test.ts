@@ -260,6 +260,22 @@ describe("the warehouse bootstrap against a scripted Snowflake account", () => {
     expect(resumed.counts.skipped).toBe(k - 1);
   });
 
+  it("starts no statement it could not finish by the deadline (a Lambda's end): stops, named, retryable; a re-run resumes", async () => {
+    const { bootstrap, account } = rig();
+    // the rig's clock starts at 06:00:00 and moves a second each time it is read
+    const deadline = Date.parse("2026-03-01T06:00:00.000Z") + 130_000;
+    const error = (await rejectionOf(bootstrap({ deadline }))) as WarehouseUnavailableError;
+    expect(error).toBeInstanceOf(WarehouseUnavailableError);
+    expect(error.code).toBe("DEADLINE");
+    const k = error.statement?.number ?? 0;
+    expect(k).toBeGreaterThan(1);
+    expect(error.message).toContain(`stopped before statement ${k} of`);
+    expect(error.message).toContain(`the ${k - 1} before it are applied and recorded: run again to resume`);
+    expect(planStatementsExecuted(account)).toHaveLength(k - 1);
+    const resumed = await bootstrap({});
+    expect(resumed.counts.skipped).toBe(k - 1);
+  });
+
   it("retries nothing itself but marks a dropped connection as retryable (WarehouseUnavailableError)", async () => {
     const { bootstrap, account, config } = rig();
     const statement = warehousePlan(config)[5];

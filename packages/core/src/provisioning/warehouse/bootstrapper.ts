@@ -79,6 +79,7 @@ export function createWarehouseBootstrapper(
         } else if (dryRun) {
           reports.push({ ...base, state: "would-apply" });
         } else {
+          refuseWithoutTime(request.deadline, now, timeouts.statementMs, { ...base, total: plan.length });
           const appliedAt = await runner.apply(statement, { number, total: plan.length }, now);
           if (statement.keyOf) await keys.storeRotated(statement.keyOf);
           logger.info("warehouse statement applied", {
@@ -238,6 +239,25 @@ async function resolveKeys(
       rotatedPairs.delete(tool);
     },
   };
+}
+
+/**
+ * Stops before a statement that could not finish by the deadline (a Lambda's end): what ran is
+ * recorded, so the state machine's retry resumes here instead of the function being killed mid-way.
+ */
+function refuseWithoutTime(
+  deadline: number | undefined,
+  now: () => Date,
+  statementMs: number,
+  statement: FailedStatement & { readonly total: number },
+): void {
+  if (deadline === undefined || now().getTime() + statementMs <= deadline) return;
+  throw new WarehouseUnavailableError(
+    `the warehouse bootstrap stopped before statement ${statement.number} of ${statement.total} (${statement.version}: ${statement.summary}): ` +
+      `not enough time left in this run for a statement that may take ${statementMs / 1000} s; ` +
+      `the ${statement.number - 1} before it are applied and recorded: run again to resume`,
+    { statement: plain(statement), code: "DEADLINE" },
+  );
 }
 
 /** Refuses a run in which a versioned statement recorded as applied now reads differently. */

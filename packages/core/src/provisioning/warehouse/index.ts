@@ -5,15 +5,17 @@
  * session port (session.ts).
  */
 export { createWarehouseBootstrapper } from "./bootstrapper";
-export type {
-  PrivateKeyStore,
-  ServiceUserKeyReport,
-  WarehouseBootstrapDeps,
-  WarehouseBootstrapper,
-  WarehouseBootstrapRequest,
-  WarehouseBootstrapResult,
-  WarehouseStatementReport,
-  WarehouseStatementState,
+export {
+  type PrivateKeyStore,
+  type ServiceUserKeyReport,
+  WAREHOUSE_BOOTSTRAP_RETRYABLE_ERRORS,
+  type WarehouseBootstrapDeps,
+  type WarehouseBootstrapper,
+  type WarehouseBootstrapRequest,
+  type WarehouseBootstrapResult,
+  type WarehouseStatementReport,
+  type WarehouseStatementState,
+  warehouseBootstrapRequestSchema,
 } from "./contract";
 export {
   type FailedStatement,
@@ -39,6 +41,7 @@ export {
   type WarehouseNames,
   type WarehouseRole,
   warehouseNames,
+  warehouseSecretAccess,
 } from "./names";
 export {
   type PlannedKey,

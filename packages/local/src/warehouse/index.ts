@@ -30,6 +30,12 @@ export {
   type WarehouseRow,
 } from "./duckdb-warehouse";
 export {
+  bootstrapEmbeddedWarehouse,
+  type EmbeddedWarehouseOptions,
+  type EmbeddedWarehouseResult,
+  embeddedWarehouseStatements,
+} from "./embedded-bootstrap";
+export {
   KICKSTART_AUDIENCE,
   KICKSTART_DIR,
   KICKSTART_MODEL,
@@ -50,5 +56,6 @@ export {
   type ScriptedFault,
   ScriptedSnowflake,
   type ScriptedSnowflakeOptions,
+  scriptedAccountStateSchema,
 } from "./scripted-snowflake";
 export { type SnowflakeWire, startSnowflakeWire } from "./snowflake-wire";

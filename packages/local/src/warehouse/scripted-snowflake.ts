@@ -8,6 +8,7 @@ import {
   type SnowflakeRow,
   type SnowflakeSession,
 } from "@tapestry/core/provisioning/warehouse";
+import { z } from "zod";
 
 /**
  * A scripted Snowflake account: a small model of the objects the warehouse bootstrap names
@@ -44,47 +45,64 @@ const SYSTEM_HIERARCHY: readonly [string, string][] = [
   ["PUBLIC", "SYSADMIN"],
 ];
 
-export interface ScriptedUser {
-  type: string;
-  owner: string;
-  defaultRole?: string;
-  defaultWarehouse?: string;
-  rsaPublicKey?: string;
-  rsaPublicKeyFp?: string;
-  rsaPublicKey2?: string;
-  rsaPublicKey2Fp?: string;
-  networkPolicy?: string;
-}
+const userSchema = z.object({
+  type: z.string(),
+  owner: z.string(),
+  defaultRole: z.string().optional(),
+  defaultWarehouse: z.string().optional(),
+  rsaPublicKey: z.string().optional(),
+  rsaPublicKeyFp: z.string().optional(),
+  rsaPublicKey2: z.string().optional(),
+  rsaPublicKey2Fp: z.string().optional(),
+  networkPolicy: z.string().optional(),
+});
 
-export interface ScriptedTable {
-  owner: string;
-  columns: string[];
-  rows: Record<string, string>[];
-}
+const tableSchema = z.object({
+  owner: z.string(),
+  columns: z.array(z.string()),
+  rows: z.array(z.record(z.string(), z.string())),
+});
 
-export interface ScriptedDatabase {
-  owner: string;
-  schemas: Record<string, { owner: string; tables: Record<string, ScriptedTable> }>;
-}
+const databaseSchema = z.object({
+  owner: z.string(),
+  schemas: z.record(z.string(), z.object({ owner: z.string(), tables: z.record(z.string(), tableSchema) })),
+});
 
-/** The whole account as plain JSON. */
-export interface ScriptedAccountState {
-  roles: Record<string, { owner: string }>;
+/** The whole account as plain JSON (what `snapshot` answers and a kept account is read back with). */
+export const scriptedAccountStateSchema = z.object({
+  roles: z.record(z.string(), z.object({ owner: z.string() })),
   /** "A>B": role A is granted to role B (B inherits A) */
-  roleGrants: string[];
+  roleGrants: z.array(z.string()),
   /** "ROLE>USER" */
-  userRoleGrants: string[];
-  users: Record<string, ScriptedUser>;
-  warehouses: Record<
-    string,
-    { owner: string; size: string; autoSuspend: number; autoResume: boolean; resourceMonitor?: string }
-  >;
-  databases: Record<string, ScriptedDatabase>;
+  userRoleGrants: z.array(z.string()),
+  users: z.record(z.string(), userSchema),
+  warehouses: z.record(
+    z.string(),
+    z.object({
+      owner: z.string(),
+      size: z.string(),
+      autoSuspend: z.number(),
+      autoResume: z.boolean(),
+      resourceMonitor: z.string().optional(),
+    }),
+  ),
+  databases: z.record(z.string(), databaseSchema),
   /** privilege grants as Snowflake would list them, e.g. "USAGE ON WAREHOUSE W TO ROLE R" */
-  grants: string[];
-  resourceMonitors: Record<string, { creditQuota?: number; frequency: string; triggers?: string }>;
-  networkPolicies: Record<string, { allowed: string[]; blocked: string[] }>;
-}
+  grants: z.array(z.string()),
+  resourceMonitors: z.record(
+    z.string(),
+    z.object({ creditQuota: z.number().optional(), frequency: z.string(), triggers: z.string().optional() }),
+  ),
+  networkPolicies: z.record(
+    z.string(),
+    z.object({ allowed: z.array(z.string()), blocked: z.array(z.string()) }),
+  ),
+});
+
+export type ScriptedAccountState = z.infer<typeof scriptedAccountStateSchema>;
+export type ScriptedUser = z.infer<typeof userSchema>;
+export type ScriptedTable = z.infer<typeof tableSchema>;
+export type ScriptedDatabase = z.infer<typeof databaseSchema>;
 
 /** A scripted misbehaviour: at sign-in, or at each statement `on` matches (a text it contains, or a pattern). */
 export interface ScriptedFault {

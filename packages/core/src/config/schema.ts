@@ -10,6 +10,7 @@ import {
 } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
 import { checkTimeZone } from "./time-zone";
+import { warehouseSchema } from "./warehouse-schema";
 
 export { TOOL_NAMES } from "../names";
 
@@ -256,6 +257,8 @@ export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
+  /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
+  warehouse: warehouseSchema.optional(),
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),

@@ -9,20 +9,23 @@
  * Environment contract (set by the stacks):
  *   every function      POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL
  *                       (read by Powertools itself), TAPESTRY_STAGE
- *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step
- *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api
- *   TAPESTRY_EVENT_BUS          the event bus: run-lock, publish-event, start/poll/cancel-step
+ *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step,
+ *                               reconcile-run
+ *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run
+ *   TAPESTRY_EVENT_BUS          the event bus, for every function that publishes: run-lock,
+ *                               publish-event, start/poll/cancel-step, reconcile-run, status-api
  *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api,
  *                               reconcile-run
- *   TAPESTRY_STATUS_API_URL     the status API's base URL, for the links of Slack messages: notify-slack
- * (the alert functions: evaluate-alerts and check-freshness read the ledger, write incidents beside
- * it and publish on the bus; notify-slack reads the Slack webhook's secret and records what it sent
- * in the ledger's table; record-metrics only writes EMF to its log.)
- * (reconcile-run, like start/poll/cancel-step, reads the tools' secrets and the bundled config;
- * the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
+ *   TAPESTRY_STATUS_API_URL     the status API's base URL, for the run paths in Slack messages: notify-slack
+ * (the alert functions: evaluate-alerts and check-freshness read the ledger and the bundled config,
+ * write incidents beside the ledger and publish on the bus; notify-slack reads the Slack webhook's
+ * secret and records what it sent in the ledger's table; record-metrics only writes EMF to its log.)
+ * (the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): the stacks inline its JSON
  * at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`); start/poll/
- * cancel-step read its tools, status-api its pipelines, and the others never read it.
+ * cancel-step and reconcile-run read its tools (reconcile-run its pipelines and `reconcile` too),
+ * status-api its pipelines, evaluate-alerts and check-freshness its pipelines and `alerts`,
+ * notify-slack `alerts.slack`, and the others never read it.
  */
 
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
@@ -242,6 +245,7 @@ export function reconcileRunDeps(): ReconcileRunDeps {
       const { error, cause } = await runController().ending(runId);
       return { ...(error ? { error } : {}), ...(cause ? { cause } : {}) };
     },
+    executionGoing: async (runId) => (await runController().ending(runId)).status === "RUNNING",
     logger: logger(),
   };
 }

@@ -150,7 +150,7 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     );
   });
 
-  it("sends dead letters to the kept queues, each under a fresh TLS-only policy that lets the projector's rule write", () => {
+  it("sends dead letters to the kept queues, each under a fresh TLS-only policy that lets the rules write", () => {
     const projectorQueue = arn("sqs", QUEUES[0] as string);
     const reconcilerQueue = arn("sqs", QUEUES[1] as string);
     const scheduleQueue = arn("sqs", QUEUES[2] as string);
@@ -189,16 +189,18 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
       );
     }
     const fromRule = policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => s.Effect === "Allow");
-    // the projector's, the reconciler's, the metrics recorder's and the alert evaluator's rules, each on its own queue
-    const ruleWrites = expect.objectContaining({
+    // the projector's rule on its queue; the reconciler's two rules (executions, late steps) on its own;
+    // the metrics recorder's and the alert evaluator's rules, each on its own queue
+    const fromEventBridge = expect.objectContaining({
       Action: "sqs:SendMessage",
       Principal: { Service: "events.amazonaws.com" },
       Condition: { ArnEquals: { "aws:SourceArn": expect.anything() } },
     });
-    expect(fromRule).toEqual([ruleWrites, ruleWrites, ruleWrites, ruleWrites]);
+    expect(fromRule).toEqual([fromEventBridge, fromEventBridge, fromEventBridge, fromEventBridge, fromEventBridge]);
     expect(fromRule.map((statement) => resolve(statement.Resource)).sort()).toEqual(
       [
         projectorQueue,
+        reconcilerQueue,
         reconcilerQueue,
         arn("sqs", "tapestry-live-MetricsDeadLetters"),
         arn("sqs", "tapestry-live-AlertEvaluatorDeadLetters"),

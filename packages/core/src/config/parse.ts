@@ -6,6 +6,7 @@ import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages
 import { alertsIssues } from "./alerts-schema";
 import { toPlainData } from "./plain-data";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
+import { warehouseIssues } from "./warehouse-schema";
 
 export { formatPath } from "../zod-messages";
 
@@ -56,6 +57,7 @@ export function parseConfig(
     ...checkSchedules(result.data, options),
     ...pipelineBoundsIssues(result.data),
     ...alertsIssues(result.data, options.now),
+    ...warehouseIssues(result.data.warehouse),
   ];
   if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);
   return result.data;

@@ -11,6 +11,7 @@ import {
 import { checkScheduleExpression } from "../schedule/expression";
 import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";
 import { checkTimeZone } from "./time-zone";
+import { warehouseSchema } from "./warehouse-schema";
 
 export { TOOL_NAMES } from "../names";
 
@@ -262,6 +263,8 @@ export const configSchema = z.strictObject({
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
+  warehouse: warehouseSchema.optional(),
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),

@@ -1,10 +1,12 @@
 import { evaluateRunEnd, RunNotRecordedError } from "@tapestry/core/alerts";
 import { parseConfig } from "@tapestry/core/config";
-import type { TapestryEvent } from "@tapestry/core/events";
+import { createEvent, type TapestryEvent } from "@tapestry/core/events";
+import { silentLogger } from "@tapestry/core/logging";
+import { reconcileInputOf, reconcileRun } from "@tapestry/core/pipeline";
 import { describe, expect, it } from "vitest";
 import { SqliteAlertStore, SqliteRunLedger } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
-import { failedRun, PIPELINE, successfulRun } from "../ledger/run-events";
+import { failedRun, PIPELINE, STAGES, stepEvents, successfulRun } from "../ledger/run-events";
 
 /**
  * The alert evaluator takes a run's end at the same time as the projector: a step's event may not
@@ -120,6 +122,67 @@ describe("evaluateRunEnd", () => {
       expect(await evaluateRunEnd(events[0] as TapestryEvent, h.deps)).toEqual([]);
       expect(await evaluateRunEnd(events.at(-1) as TapestryEvent, h.deps)).toEqual([]);
       expect(h.waits).toEqual([]);
+    } finally {
+      h.close();
+    }
+  });
+
+  it("judges a run the reconciler ended (its failure unpublished): one breach, without waiting for a step that ended by itself", async () => {
+    const h = harness();
+    try {
+      // The bus refused the run's last events: salesforce's job succeeded but neither its
+      // StepSucceeded nor the run's PipelineRunFailed was published; the execution ended
+      // PipelineRunOutcomeUnpublished, and the reconciler states the outcome.
+      const start = Date.parse("2026-03-01T06:00:00.000Z");
+      const runId = `${PIPELINE}-20260301T060000Z`;
+      const step = (name: string, externalId: string) =>
+        stepEvents(PIPELINE, runId, start, { stage: "ingest", step: name, tool: "airbyte", externalId });
+      const zoom = step("zoom-webinar-registrants", "job-301");
+      const salesforce = step("salesforce-contacts", "job-302");
+      for (const event of [
+        createEvent(
+          "PipelineRunStarted",
+          { runId, trigger: { kind: "manual" }, stages: STAGES },
+          { pipeline: PIPELINE, now: new Date(start) },
+        ),
+        zoom.started(1, 3601),
+        salesforce.started(1, 3601),
+        zoom.succeeded(1, 40, { toolStatus: "succeeded", rows: 12 }),
+      ]) {
+        await h.ledger.record(event);
+      }
+      const stated: TapestryEvent[] = [];
+      await reconcileRun(
+        reconcileInputOf({
+          runId,
+          status: "FAILED",
+          error: "PipelineRunOutcomeUnpublished",
+          cause: "the run failed and its PipelineRunFailed could not be published",
+        }),
+        {
+          ledger: h.ledger,
+          publisher: {
+            publish: async (events) => {
+              stated.push(...events);
+              for (const event of events) await h.ledger.record(event);
+            },
+          },
+          connectors: { cancel: async () => ({ state: "succeeded", toolStatus: "succeeded", rows: 1_204 }) },
+          pipeline: (name) => CONFIG.pipelines.find((p) => p.name === name),
+          now: () => new Date(start + 300_000),
+          logger: silentLogger,
+        },
+      );
+      const end = stated.find((e) => e["detail-type"] === "PipelineRunFailed") as TapestryEvent;
+      expect(end.detail.data).toMatchObject({ failedSteps: ["salesforce-contacts"], reconciled: true });
+
+      const opened = await evaluateRunEnd(end, h.deps);
+      expect(h.waits).toEqual([]);
+      expect(opened).toHaveLength(1);
+      expect(opened[0]?.detail.data).toMatchObject({ rule: "run-failed", figure: 1, threshold: 0, runId });
+      const { summary, error } = opened[0]?.detail.data as { summary: string; error?: string };
+      expect(summary).toContain("could not publish");
+      expect(error).toContain("PipelineRunOutcomeUnpublished");
     } finally {
       h.close();
     }

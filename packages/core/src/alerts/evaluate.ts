@@ -1,5 +1,6 @@
 import type { AlertRule, AlertUnit } from "../events";
 import type { RunRecord, StepRecord } from "../ledger/port";
+import { RUN_EXECUTION_ERRORS } from "../pipeline/reconcile";
 import type { PipelineThresholds, StepThresholds } from "./thresholds";
 
 /**
@@ -144,13 +145,27 @@ export function verdictsOfRun(
   return verdicts;
 }
 
+/**
+ * How the run's execution ended, when the run reconciler stated its outcome: the state machine
+ * could not publish it (RunFailedUnannounced), or the execution ended outside its paths.
+ */
+function reconciledEnding(run: RunRecord): string | undefined {
+  if (!run.reconciled) return undefined;
+  if (run.error?.includes(RUN_EXECUTION_ERRORS.failedUnpublished)) {
+    return `the state machine could not publish its outcome (${RUN_EXECUTION_ERRORS.failedUnpublished}): the run reconciler recorded it, check the control plane's alarms (the event bus, publish-event)`;
+  }
+  return `its execution ended outside the state machine's paths (${run.reason ?? "error"}): the run reconciler recorded it`;
+}
+
 function runFailedVerdict(run: RunRecord, base: Pick<Verdict, "pipeline" | "runId" | "at">): Verdict {
   const failed = run.steps.filter((s) => s.status === "failed" && !s.inferred);
   const first = failed[0] ?? run.steps.find((s) => s.status === "failed");
-  const where =
-    failed.length > 0
-      ? `${failed.map((s) => `${stepLabel(s)} ${s.reason ?? "failed"}`).join(", ")}`
-      : (run.reason ?? "the run could not complete");
+  const where = [
+    failed.length > 0 ? failed.map((s) => `${stepLabel(s)} ${s.reason ?? "failed"}`).join(", ") : undefined,
+    reconciledEnding(run),
+  ]
+    .filter((part): part is string => part !== undefined)
+    .join("; ");
   return {
     ...base,
     rule: "run-failed",
@@ -159,7 +174,7 @@ function runFailedVerdict(run: RunRecord, base: Pick<Verdict, "pipeline" | "runI
     figure: 1,
     threshold: 0,
     unit: "runs",
-    summary: `Run ${run.runId} failed: ${where}`,
+    summary: `Run ${run.runId} failed: ${where || (run.reason ?? "the run could not complete")}`,
     ...(first?.url ? { url: first.url } : {}),
     ...(first?.error || run.error ? { error: (first?.error ?? run.error ?? "").slice(0, 2000) } : {}),
   };

@@ -43,8 +43,8 @@ export interface AlertServiceDeps extends IncidentDeps {
 
 /**
  * The run's record from its events in the ledger and the event that ended it, once every step
- * the verdicts need is there: each failed step's own StepFailed (its reason decides between a
- * failed run and a floor not met), and for a success the StepSucceeded of every step a rows rule
+ * the verdicts need is there: each failed step's own end event (a StepFailed's reason decides
+ * between a failed run and a floor not met), and for a success the StepSucceeded of every step a rows rule
  * watches. The projector and this evaluator take the same events at the same time, so a step's
  * event may still be on its way: it is waited for, then the evaluation fails with
  * RunNotRecordedError (and is retried, then dead-lettered).
@@ -85,10 +85,15 @@ function missingSteps(
   event: EventOf<"PipelineRunSucceeded"> | EventOf<"PipelineRunFailed">,
   watchedSteps: readonly string[],
 ): string[] {
-  const stated = (name: string, status: "succeeded" | "failed") =>
-    record.steps.some((s) => s.step === name && s.status === status && !s.inferred);
+  const stated = (name: string, status: "succeeded" | "ended") =>
+    record.steps.some(
+      (s) =>
+        s.step === name && !s.inferred && (status === "ended" ? s.status !== "running" : s.status === status),
+    );
   if (event["detail-type"] === "PipelineRunFailed") {
-    return event.detail.data.failedSteps.filter((name) => !stated(name, "failed"));
+    // A step the run reconciler closed may have ended by itself (StepSucceeded): its own event,
+    // whatever it says, is what the verdicts read.
+    return event.detail.data.failedSteps.filter((name) => !stated(name, "ended"));
   }
   return watchedSteps.filter((name) => !stated(name, "succeeded"));
 }

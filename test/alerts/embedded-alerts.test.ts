@@ -4,6 +4,8 @@
  * fault gives exactly one breach event and one message with its figures; its recovery one
  * resolved message; a healthy run none.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { text } from "../support/stub-server";
 import {
@@ -229,5 +231,59 @@ describe("the webhook's URL", () => {
     expect(everything).not.toContain(WEBHOOK_SECRET_PATH);
     expect(everything).not.toContain("secretWebhookToken");
     expect(everything).not.toContain(slack.url);
+  });
+});
+
+describe("the embedded metrics recorder", () => {
+  it("writes the AWS recorder's data points as EMF lines in the state folder: the run's, each step's, and freshness", async () => {
+    const { plane } = await start({ config: alertingConfig() });
+    await plane.run();
+    plane.advance(30);
+    await plane.alerts.checkFreshness();
+    await plane.idle();
+    const documents = (await readFile(join(plane.stateDir, "metrics.emf.jsonl"), "utf8"))
+      .trimEnd()
+      .split("\n")
+      .map(
+        (line) => JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: unknown[] } },
+      );
+    // each document one point, in namespace Tapestry, with exactly the alarms' dimensions
+    const points = documents.map((doc) => {
+      const [directive] = doc._aws.CloudWatchMetrics as {
+        Namespace: string;
+        Dimensions: string[][];
+        Metrics: { Name: string; Unit: string }[];
+      }[];
+      expect(directive?.Namespace).toBe("Tapestry");
+      expect(directive?.Metrics).toHaveLength(1);
+      const name = directive?.Metrics[0]?.Name ?? "";
+      const dimensions = Object.fromEntries((directive?.Dimensions[0] ?? []).map((d) => [d, doc[d]]));
+      return { name, unit: directive?.Metrics[0]?.Unit, value: doc[name], dimensions };
+    });
+    const pipeline = { Pipeline: PIPELINE };
+    const step = (name: string) => ({ Pipeline: PIPELINE, Step: name });
+    expect(points).toEqual(
+      expect.arrayContaining([
+        {
+          name: "RowsSynced",
+          unit: "Count",
+          value: expect.any(Number),
+          dimensions: step("zoom-webinar-registrants"),
+        },
+        {
+          name: "StepDurationSeconds",
+          unit: "Seconds",
+          value: expect.any(Number),
+          dimensions: step("email-model"),
+        },
+        { name: "RunSucceeded", unit: "Count", value: 1, dimensions: pipeline },
+        { name: "RunFailed", unit: "Count", value: 0, dimensions: pipeline },
+        { name: "RunDurationSeconds", unit: "Seconds", value: expect.any(Number), dimensions: pipeline },
+        { name: "MinutesSinceLastSuccess", unit: "None", value: 30, dimensions: pipeline },
+      ]),
+    );
+    // one writer: the run counted once
+    expect(points.filter((p) => p.name === "RunSucceeded")).toHaveLength(1);
+    expect(documents.every((doc) => !("service" in doc))).toBe(true);
   });
 });

@@ -91,6 +91,8 @@ export async function startSlackReceiver(answers: StubAnswer[] = [text(200, "ok"
 }
 
 export interface AlertingPlane extends ControlPlane {
+  /** the state folder (removed when the plane stops) */
+  readonly stateDir: string;
   readonly events: TapestryEvent[];
   /** every line `tapestry local` would print: events and notifications */
   readonly lines: string[];
@@ -163,6 +165,7 @@ export async function startAlertingPlane(options: {
   });
   return {
     ...plane,
+    stateDir,
     events,
     lines,
     reports,

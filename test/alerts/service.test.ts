@@ -180,7 +180,7 @@ describe("evaluateRunEnd", () => {
       expect(h.waits).toEqual([]);
       expect(opened).toHaveLength(1);
       expect(opened[0]?.detail.data).toMatchObject({ rule: "run-failed", figure: 1, threshold: 0, runId });
-      const { summary, error } = opened[0]?.detail.data as { summary: string; error?: string };
+      const { summary, error } = (opened[0]?.detail.data ?? {}) as { summary?: string; error?: string };
       expect(summary).toContain("could not publish");
       expect(error).toContain("PipelineRunOutcomeUnpublished");
     } finally {

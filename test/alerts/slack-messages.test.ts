@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import {
   BLOCK_KIT_LIMITS,
   blockKitProblems,
@@ -290,5 +291,39 @@ describe("Block Kit's limits", () => {
       "blocks[2] (section).text: 3001 characters, over 3000",
       "blocks[3] (context).elements: 0, expected 1 to 10",
     ]);
+  });
+});
+
+describe("the README's sample message", () => {
+  it("is what the notifier posts for that incident", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const sample =
+      /The Slack message of that incident \(Block Kit, as posted\):\n\n```json\n([\s\S]*?)\n```/.exec(
+        readme,
+      )?.[1];
+    expect(sample, "the README's operations section shows a sample Slack message").toBeDefined();
+    const at = "2026-03-02T11:02:14.000Z";
+    const breach = {
+      figure: 0,
+      summary: "ingest/zoom-webinar-registrants (airbyte) moved 0 rows, below its minimum of 1",
+      at,
+      runId: RUN,
+      url: "https://cloud.airbyte.com/workspaces/7f3c/connections/5f0c8a52/job-history#/4711",
+    };
+    const event = breachEvent(
+      incident({
+        key: "rain-shield-audience:rows-below-minimum:ingest/zoom-webinar-registrants",
+        rule: "rows-below-minimum",
+        stage: "ingest",
+        step: "zoom-webinar-registrants",
+        unit: "rows",
+        threshold: 1,
+        openedAt: at,
+        breach,
+        latest: breach,
+      }),
+      new Date(at),
+    );
+    expect(notificationOfAlert(event, CONTEXT).message).toEqual(JSON.parse(sample ?? "null"));
   });
 });

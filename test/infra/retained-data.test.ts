@@ -196,7 +196,13 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
       Principal: { Service: "events.amazonaws.com" },
       Condition: { ArnEquals: { "aws:SourceArn": expect.anything() } },
     });
-    expect(fromRule).toEqual([fromEventBridge, fromEventBridge, fromEventBridge, fromEventBridge, fromEventBridge]);
+    expect(fromRule).toEqual([
+      fromEventBridge,
+      fromEventBridge,
+      fromEventBridge,
+      fromEventBridge,
+      fromEventBridge,
+    ]);
     expect(fromRule.map((statement) => resolve(statement.Resource)).sort()).toEqual(
       [
         projectorQueue,

@@ -16,6 +16,7 @@ import { TapestryError } from "@tapestry/core/errors";
 import { type Logger, silentLogger } from "@tapestry/core/logging";
 import type { LocalEventBus } from "../bus";
 import { SqliteAlertStore, type SqliteRunLedger } from "../ledger";
+import { startMetricsRecorder } from "./alerts-metrics";
 
 /**
  * Alerts in the embedded control plane, as on AWS: the same thresholds judged on the same events
@@ -23,7 +24,9 @@ import { SqliteAlertStore, type SqliteRunLedger } from "../ledger";
  * `ledger.sqlite`, ThresholdBreached / ThresholdRecovered on the bus (printed by the console like
  * every event), and the same Block Kit messages posted to a Slack incoming webhook when one is
  * given: TAPESTRY_SLACK_WEBHOOK_URL, or the secret `alerts.slack.webhookUrlSecret` names.
- * The rows anomaly rule is judged over the ledger's last runs (CloudWatch's model is AWS's).
+ * The rows anomaly rule is judged over the ledger's last runs (CloudWatch's model is AWS's). The
+ * metrics the AWS recorder and freshness check write are EMF lines in the state folder
+ * (alerts-metrics.ts).
  */
 
 /** The freshness check's period, as EventBridge Scheduler runs it on AWS. */
@@ -74,7 +77,7 @@ export interface Alerts {
   readonly slack?: string;
   /** runs the freshness check now (the timer runs it every 5 minutes) */
   checkFreshness(): Promise<void>;
-  /** resolves once the freshness checks under way have ended */
+  /** resolves once the freshness checks under way have ended and their metrics are written */
   idle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -121,6 +124,12 @@ export async function startAlerts(options: AlertsOptions): Promise<Alerts> {
     logger,
   };
 
+  const metrics = startMetricsRecorder({
+    bus: options.bus,
+    stateDir: options.stateDir,
+    now: options.now,
+    logger,
+  });
   const unsubscribe = [
     options.bus.subscribe(
       "alert-evaluator",
@@ -147,7 +156,7 @@ export async function startAlerts(options: AlertsOptions): Promise<Alerts> {
   let running: Promise<void> | undefined;
   const check = (): Promise<void> => {
     running ??= checkFreshness(deps)
-      .then(() => undefined)
+      .then((result) => metrics.record(result.metrics))
       .catch((error: unknown) => {
         logger.error("the freshness check failed; it runs again at its next period", { error });
       })
@@ -166,11 +175,13 @@ export async function startAlerts(options: AlertsOptions): Promise<Alerts> {
     checkFreshness: check,
     idle: async () => {
       await running;
+      await metrics.flushed();
     },
     stop: async () => {
       if (timer) clearInterval(timer);
       await running;
       for (const remove of unsubscribe) remove();
+      await metrics.stop();
       store.close();
     },
   };

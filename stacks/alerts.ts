@@ -68,7 +68,7 @@ export function Alerts({ stack, app }: StackContext) {
   const pipelineRows = [];
   const anomalyAlarms: string[] = [];
   for (const pipeline of config.pipelines) {
-    const thresholds = pipelineThresholds(pipeline);
+    const thresholds = pipelineThresholds(pipeline, deployment.synthesizedAt);
     const specs = pipelineAlarmSpecs(stage, thresholds);
     const alarms: IAlarm[] = specs.map((spec) => thresholdAlarm(stack, spec));
     anomalyAlarms.push(...specs.filter((s) => s.kind === "anomaly").map((s) => s.name));

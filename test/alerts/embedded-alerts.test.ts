@@ -287,3 +287,28 @@ describe("the embedded metrics recorder", () => {
     expect(documents.every((doc) => !("service" in doc))).toBe(true);
   });
 });
+
+describe("a stop of the control plane mid-run", () => {
+  it("judges the run it ended like any failed run (one breach, one message) and leaves no delivery half done", async () => {
+    const slack = await startSlackReceiver();
+    open.push(slack);
+    const plane = await startAlertingPlane({
+      config: alertingConfig(),
+      slackWebhookUrl: slack.url,
+      scenario: { airbyte: { defaults: { queuedMs: 20, durationMs: 60_000 } } },
+    });
+    const started = await plane.startRun(PIPELINE, { kind: "manual" });
+    while (!plane.events.some((e) => e["detail-type"] === "StepStarted")) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stopped = await plane.stop();
+    expect(stopped.map((r) => r.runId)).toEqual([started.runId]);
+    expect(plane.events.map((e) => e["detail-type"])).toContain("PipelineRunFailed");
+    expect(plane.breaches().map((e) => [e.detail.data.rule, e.detail.data.runId])).toEqual([
+      ["run-failed", started.runId],
+    ]);
+    expect(slack.calls).toHaveLength(1);
+    expect(plane.deadLetters()).toEqual([]);
+    expect(plane.logs.filter((line) => line.startsWith("ERROR"))).toEqual([]);
+  });
+});

@@ -1,5 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { parser } from "@aws-lambda-powertools/parser/middleware";
+import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import middy from "@middy/core";
 import {
   type AlertServiceDeps,
@@ -9,9 +11,8 @@ import {
 } from "@tapestry/core/alerts";
 import type { AlertEvent } from "@tapestry/core/events";
 import { eventFromEnvelope } from "@tapestry/core/events";
-import { issuesText } from "@tapestry/core/zod-messages";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import type { z } from "zod";
 import { coreLogger } from "../powertools";
 
 export interface EvaluateAlertsDeps {
@@ -23,45 +24,27 @@ export interface EvaluateAlertsDeps {
 
 export type EvaluateAlertsLambda = (event: unknown, context: Context) => Promise<{ published: number }>;
 
-/** What the evaluator's two rules deliver: a pipeline event from the Tapestry bus, or a CloudWatch alarm's state change. */
-const deliverySchema = z.looseObject({
-  source: z.string(),
-  "detail-type": z.string(),
-  id: z.string().optional(),
-  detail: z.unknown(),
-});
-
 /**
  * The alert evaluator: target of two rules. From the Tapestry bus, every run's end
  * (PipelineRunSucceeded, PipelineRunFailed): the pipeline's thresholds are judged on the run
  * (core's evaluateRunEnd). From the default bus, the state changes of the rows-anomaly alarms
  * (CloudWatch judges that rule on AWS). Incidents opened or resolved become ThresholdBreached /
- * ThresholdRecovered on the bus. A failure throws: the rule's retries, Lambda's, then the
- * function's dead-letter queue; a retry publishes the same incidents' events again.
+ * ThresholdRecovered on the bus. A delivery that is no EventBridge event is refused (Powertools'
+ * ParseError). A failure throws: the rule's retries, Lambda's, then the function's dead-letter
+ * queue; a retry publishes the same incidents' events again.
  */
 export function createEvaluateAlertsHandler(deps: EvaluateAlertsDeps): EvaluateAlertsLambda {
   const logger = coreLogger(deps.logger);
   const handler = middy()
     .use(injectLambdaContext(deps.logger))
-    .handler(async (input: unknown) => {
-      const delivery = deliverySchema.safeParse(input);
-      if (!delivery.success) {
-        throw new TypeError(`not an EventBridge event: ${issuesText(delivery.error.issues)}`);
-      }
+    .use(parser({ schema: EventBridgeSchema }))
+    .handler(async (input) => {
+      const envelope = input as z.output<typeof EventBridgeSchema>;
       const service = { ...deps.service(), logger };
-      let published: readonly AlertEvent[];
-      if (delivery.data.source === "aws.cloudwatch") {
-        const change = alarmStateChangeSchema.parse(input);
-        published = await evaluateAlarmChange(change, deps.stage(), service);
-      } else {
-        const event = eventFromEnvelope({
-          ...(delivery.data.id !== undefined ? { id: delivery.data.id } : {}),
-          source: delivery.data.source,
-          "detail-type": delivery.data["detail-type"],
-          detail: delivery.data.detail,
-        });
-        published = await evaluateRunEnd(event, service);
-      }
+      const published: readonly AlertEvent[] =
+        envelope.source === "aws.cloudwatch"
+          ? await evaluateAlarmChange(alarmStateChangeSchema.parse(envelope), deps.stage(), service)
+          : await evaluateRunEnd(eventFromEnvelope(envelope), service);
       for (const event of published) {
         deps.logger.info(
           event["detail-type"] === "ThresholdBreached" ? "threshold breached" : "threshold recovered",
@@ -77,5 +60,6 @@ export function createEvaluateAlertsHandler(deps: EvaluateAlertsDeps): EvaluateA
       }
       return { published: published.length };
     });
+  // EventBridge may send anything; the parser middleware is what narrows it.
   return handler as unknown as EvaluateAlertsLambda;
 }

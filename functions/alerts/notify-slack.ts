@@ -1,5 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { parser } from "@aws-lambda-powertools/parser/middleware";
+import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import middy from "@middy/core";
 import {
   alarmStateChangeSchema,
@@ -11,7 +13,7 @@ import {
 } from "@tapestry/core/alerts";
 import { eventFromEnvelope, isAlertEvent } from "@tapestry/core/events";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import type { z } from "zod";
 
 /** Delivers one notification at most once per key (Powertools Idempotency on AWS). */
 export type OnceByKey = (
@@ -32,13 +34,6 @@ export type NotifySlackLambda = (
   event: unknown,
   context: Context,
 ) => Promise<{ readonly sent: boolean; readonly key?: string }>;
-
-const deliverySchema = z.looseObject({
-  source: z.string(),
-  "detail-type": z.string(),
-  id: z.string().optional(),
-  detail: z.unknown(),
-});
 
 /** Time kept back from Lambda's timeout: a Slack attempt that would run into it is not started. */
 const DEADLINE_MARGIN_MS = 2_000;
@@ -68,23 +63,19 @@ export function createNotifySlackHandler(deps: NotifySlackDeps): NotifySlackLamb
   );
   const handler = middy()
     .use(injectLambdaContext(deps.logger))
-    .handler(async (input: unknown, context: Context) => {
-      const delivery = deliverySchema.parse(input);
+    .use(parser({ schema: EventBridgeSchema }))
+    .handler(async (input, context: Context) => {
+      const envelope = input as z.output<typeof EventBridgeSchema>;
       const messageContext = deps.context();
       let notification: Notification | undefined;
-      if (delivery.source === "aws.cloudwatch") {
-        notification = notificationOfAlarm(alarmStateChangeSchema.parse(input), messageContext);
+      if (envelope.source === "aws.cloudwatch") {
+        notification = notificationOfAlarm(alarmStateChangeSchema.parse(envelope), messageContext);
       } else {
-        const event = eventFromEnvelope({
-          ...(delivery.id !== undefined ? { id: delivery.id } : {}),
-          source: delivery.source,
-          "detail-type": delivery["detail-type"],
-          detail: delivery.detail,
-        });
+        const event = eventFromEnvelope(envelope);
         notification = isAlertEvent(event) ? notificationOfAlert(event, messageContext) : undefined;
       }
       if (!notification) {
-        deps.logger.debug("nothing to notify", { detailType: delivery["detail-type"] });
+        deps.logger.debug("nothing to notify", { detailType: envelope["detail-type"] });
         return { sent: false };
       }
       const deadline = Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
@@ -97,5 +88,6 @@ export function createNotifySlackHandler(deps: NotifySlackDeps): NotifySlackLamb
       });
       return { sent: true, key: notification.key };
     });
+  // EventBridge may send anything; the parser middleware is what narrows it.
   return handler as unknown as NotifySlackLambda;
 }

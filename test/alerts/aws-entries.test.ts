@@ -205,6 +205,21 @@ describe("functions/aws/evaluate-alerts", () => {
   });
 });
 
+describe("the alert functions' deliveries", () => {
+  it("are refused when they are no EventBridge event (Powertools' ParseError: the rule's dead-letter queue keeps them)", async () => {
+    deploy(env({ TAPESTRY_STATUS_API_URL: STATUS_API_URL }), CONFIG);
+    const evaluate = await coldStart(() => import("../../functions/aws/evaluate-alerts"));
+    await expect(
+      evaluate.handler({ source: "tapestry.pipeline", detail: {} }, lambdaContext("evaluate-alerts")),
+    ).rejects.toMatchObject({ name: "ParseError" });
+    const notify = await coldStart(() => import("../../functions/aws/notify-slack"));
+    await expect(notify.handler({ hello: "slack" }, lambdaContext("notify-slack"))).rejects.toMatchObject({
+      name: "ParseError",
+    });
+    expect(published()).toEqual([]);
+  });
+});
+
 describe("functions/aws/check-freshness", () => {
   it("writes MinutesSinceLastSuccess per pipeline, and a pipeline gone stale opens one incident, once per scheduled fire", async () => {
     deploy({ ...env(), POWERTOOLS_METRICS_DISABLED: "false", POWERTOOLS_LOG_LEVEL: "INFO" }, CONFIG);

@@ -216,6 +216,12 @@ describe("the alert functions' deliveries", () => {
     await expect(notify.handler({ hello: "slack" }, lambdaContext("notify-slack"))).rejects.toMatchObject({
       name: "ParseError",
     });
+    const freshness = await coldStart(() => import("../../functions/aws/check-freshness"));
+    await expect(
+      freshness.handler("every 5 minutes", lambdaContext("check-freshness")),
+    ).rejects.toMatchObject({
+      name: "ParseError",
+    });
     expect(published()).toEqual([]);
   });
 });

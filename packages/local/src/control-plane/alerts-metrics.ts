@@ -1,4 +1,4 @@
-import { appendFile } from "node:fs/promises";
+import { appendFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Metrics, type MetricUnit } from "@aws-lambda-powertools/metrics";
 import { METRIC_NAMESPACE, type MetricDatum, metricsOfEvent } from "@tapestry/core/alerts";
@@ -10,10 +10,14 @@ import type { LocalEventBus } from "../bus";
  * freshness check's MinutesSinceLastSuccess), as the same EMF documents (Powertools Metrics, one
  * document a point, dimensions Pipeline or Pipeline and Step), one a line in the state folder's
  * `metrics.emf.jsonl` instead of a Lambda's log: nothing reads them embedded, but they are there
- * to chart, or to ship (the CloudWatch agent takes EMF).
+ * to chart, or to ship (the CloudWatch agent takes EMF). The file is rotated at 10 MiB, one
+ * older file kept, so a control plane left running for months does not fill the disk.
  */
 
 export const METRICS_FILE = "metrics.emf.jsonl";
+
+/** Past this size the file is kept as `metrics.emf.jsonl.1` (replacing the one before) and a new one begun. */
+export const METRICS_FILE_MAX_BYTES = 10 * 1024 * 1024;
 
 /** The events that make data points, as the AWS recorder's bus rule lists them. */
 const METRIC_EVENTS = [
@@ -63,6 +67,8 @@ export function startMetricsRecorder(options: {
   readonly stateDir: string;
   readonly now: () => Date;
   readonly logger?: Logger;
+  /** tests: a smaller size before the file is rotated */
+  readonly maxBytes?: number;
 }): MetricsRecorder {
   const logger = options.logger ?? silentLogger;
   const file = join(options.stateDir, METRICS_FILE);
@@ -71,7 +77,14 @@ export function startMetricsRecorder(options: {
     if (data.length === 0) return;
     const lines = emfDocuments(data, options.now(), logger).join("\n");
     writes = writes
-      .then(() => appendFile(file, `${lines}\n`, "utf8"))
+      .then(async () => {
+        const size = await stat(file).then(
+          (found) => found.size,
+          () => 0,
+        );
+        if (size >= (options.maxBytes ?? METRICS_FILE_MAX_BYTES)) await rename(file, `${file}.1`);
+        await appendFile(file, `${lines}\n`, "utf8");
+      })
       .catch((error: unknown) => {
         // a metric is worth less than the run: say so, and keep going
         logger.warn("metrics could not be written", { file, error: String(error) });

@@ -16,7 +16,11 @@ export type EntryPoint =
   | "start-scheduled-run"
   | "reconcile-run"
   | "project-event"
-  | "status-api";
+  | "status-api"
+  | "record-metrics"
+  | "evaluate-alerts"
+  | "check-freshness"
+  | "notify-slack";
 
 export interface TapestryFunctionProps {
   readonly entry: EntryPoint;

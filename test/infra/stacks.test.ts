@@ -188,7 +188,11 @@ describe("Ledger stack", () => {
     ledger.resourceCountIs("AWS::Events::Rule", 1);
     ledger.hasResourceProperties("AWS::Events::Rule", {
       EventBusName: Match.anyValue(),
-      EventPattern: { source: ["tapestry.pipeline"] },
+      // alerts share the bus, but the run ledger refuses them: the rule leaves them out
+      EventPattern: {
+        source: ["tapestry.pipeline"],
+        "detail-type": [{ "anything-but": ["ThresholdBreached", "ThresholdRecovered"] }],
+      },
       Targets: [
         Match.objectLike({
           Arn: { "Fn::GetAtt": [projector, "Arn"] },
@@ -450,16 +454,20 @@ describe("who may publish tapestry.* events", () => {
         Action: "events:PutEvents",
         Condition: { "ForAnyValue:StringLike": { "events:source": "tapestry.*" } },
       });
-      expect(roles).toEqual([
-        "CancelStepRole",
-        "PollStepRole",
-        "PublishEventRole",
-        "ReconcileRunRole",
-        "RunLockRole",
-        "StartStepRole",
-        // a queued run and a cancel request are recorded, then put on the bus, by the status API
-        "StatusApiHandlerRole",
-      ]);
+      expect(roles).toEqual(
+        [
+          "CancelStepRole",
+          "PollStepRole",
+          "PublishEventRole",
+          "ReconcileRunRole",
+          "RunLockRole",
+          "StartStepRole",
+          // a queued run and a cancel request are recorded, then put on the bus, by the status API
+          "StatusApiHandlerRole",
+        ]
+          .concat(["CheckFreshnessRole", "EvaluateAlertsRole"])
+          .sort(),
+      );
       // the bus the policy guards is the bus the publishers may put events on
       const putEvents = iamStatementsOf(app).filter((s) => s.actions.includes("events:PutEvents"));
       const bus = resolveJoin(statement.Resource, (ref) => `arn-of:${ref}`);
@@ -474,7 +482,7 @@ describe("who may publish tapestry.* events", () => {
         .filter((s) => s.actions.includes("events:PutEvents"))
         .map((s) => s.policyOf.replace(/DefaultPolicy[0-9A-F]{8}$/, ""));
       expect([...new Set(publishers)].sort()).toEqual(roles);
-      for (const silent of ["ProjectorRole", "StartScheduledRunRole", "SchedulerRole"]) {
+      for (const silent of ["ProjectorRole", "StartScheduledRunRole", "SchedulerRole", "RecordMetricsRole"]) {
         expect(roles).not.toContain(silent);
       }
     }
@@ -562,8 +570,9 @@ describe("a stage that is not prod-like", () => {
           r.Type,
         ),
       );
-    // the table, the bus, the archive; the schedules', the projector's and the reconciler's dead letters
-    expect(kept.length).toBe(6);
+    // the table, the bus, the archive; the schedules', the projector's and the reconciler's dead letters;
+    // the metrics recorder's, the alert evaluator's and the freshness check's
+    expect(kept.length).toBe(9);
     for (const { stack, id, r } of kept) {
       expect({ resource: `${stack}/${id}`, policy: r.DeletionPolicy }).toEqual({
         resource: `${stack}/${id}`,
@@ -638,6 +647,9 @@ describe("functions", () => {
         "StartScheduledRun",
         "StartStep",
         "StatusApiHandler",
+        "RecordMetrics",
+        "EvaluateAlerts",
+        "CheckFreshness",
       ].sort(),
     );
     for (const fn of functions) {
@@ -703,6 +715,24 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "sqs:SendMessage",
     "ssm:GetParameter",
     "states:DescribeExecution",
+  ],
+  // the Alerts stack's (the notifier's, deployed with a Slack webhook only: test/infra/alerts.test.ts)
+  RecordMetricsRole: ["sqs:SendMessage"],
+  EvaluateAlertsRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "sqs:SendMessage",
+  ],
+  CheckFreshnessRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "sqs:SendMessage",
   ],
 };
 const EVERY_FUNCTION = [

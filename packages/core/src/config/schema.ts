@@ -9,6 +9,7 @@ import {
   type ToolName,
 } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
+import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";
 import { checkTimeZone } from "./time-zone";
 import { warehouseSchema } from "./warehouse-schema";
 
@@ -108,6 +109,8 @@ const stepCommon = {
   pollIntervalSeconds: wholeNumber("expected a whole number of seconds from 1 to 3600", 1, 3600).default(30),
   /** A job that succeeds having moved fewer rows fails the step (Airbyte reports 0-row "successes"). */
   minRows: wholeNumber("expected a whole number of rows, 0 or more", 0).optional(),
+  /** Alert when the step moves far fewer rows than its own history (config/alerts-schema.ts). */
+  rowsAnomaly: rowsAnomalySchema.optional(),
 };
 
 export const airbyteStepSchema = z.strictObject({
@@ -193,6 +196,8 @@ export const pipelineSchema = z.strictObject({
   stages: z
     .array(stageSchema, { error: "expected a list of stages" })
     .min(1, { error: "a pipeline needs at least one stage" }),
+  /** The thresholds the pipeline is watched against (config/alerts-schema.ts). */
+  alerts: pipelineAlertsSchema.prefault({}),
 });
 
 /** CloudWatch Logs accepts these retention periods only. */
@@ -257,6 +262,7 @@ export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
   /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
   warehouse: warehouseSchema.optional(),
   pipelines: z

@@ -18,6 +18,7 @@ import {
   type TapestryEvent,
   type ToolName,
 } from "@tapestry/core";
+import { ALERT_DETAIL_TYPES } from "@tapestry/core/events";
 import { type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import {
@@ -34,6 +35,7 @@ import { type LocalExecution, LocalStepFunctions } from "../runner/local-step-fu
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
 import { createWarehouseRunners, kickstartBindings, Warehouse } from "../warehouse";
+import { type Alerts, type NotificationReport, startAlerts } from "./alerts";
 import { LocalRuns } from "./local-runs";
 import { generateSandboxCredentials, sandboxedTools, withSandboxAuth } from "./sandboxed-tools";
 import {
@@ -93,6 +95,12 @@ export interface ControlPlaneOptions {
   readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
   /** tests: task functions' timeouts in milliseconds (their handlers' deadlines follow) */
   readonly functionTimeoutOverrides?: FunctionTimeoutOverrides;
+  /** a Slack incoming webhook for alerts (TAPESTRY_SLACK_WEBHOOK_URL); else the config's secret, if it names one */
+  readonly slackWebhookUrl?: string;
+  /** each alert notification sent (or not) */
+  readonly onNotification?: (report: NotificationReport) => void;
+  /** tests: the freshness check's period (0: only when asked) and Slack's retry pauses */
+  readonly alerts?: Pick<Parameters<typeof startAlerts>[0], "freshnessIntervalMs" | "slack">;
 }
 
 export interface StartedRun {
@@ -109,6 +117,8 @@ export interface ControlPlane {
   readonly sandboxes: SandboxSet;
   readonly executions: LocalStepFunctions;
   readonly runs: LocalRuns;
+  /** thresholds, incidents and notifications */
+  readonly alerts: Alerts;
   /**
    * Starts a run as the status API or the scheduler does, through core's paths: a manual run is
    * refused with RunActiveError while a run of a `skip` pipeline holds its lock; a scheduled fire
@@ -176,7 +186,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const bus = new LocalEventBus({ logger, onDeadLetter: options.onDeadLetter });
     stops.push(() => bus.drain());
-    bus.subscribe("ledger-projector", { source: ["tapestry.pipeline"] }, (event) => ledger.record(event));
+    // alerts share the bus but are no run's facts: the run ledger takes every other event
+    bus.subscribe(
+      "ledger-projector",
+      { source: ["tapestry.pipeline"], "detail-type": [{ "anything-but": [...ALERT_DETAIL_TYPES] }] },
+      (event) => ledger.record(event),
+    );
     if (options.onEvent) {
       const onEvent = options.onEvent;
       bus.subscribe("console", { source: ["tapestry.pipeline"] }, async (event) => onEvent(event));
@@ -210,6 +225,22 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         ),
       })),
     });
+
+    let apiUrl: string | undefined;
+    const alerts = await startAlerts({
+      config: options.config,
+      bus,
+      ledger,
+      stateDir: options.stateDir,
+      now,
+      logger,
+      statusApiUrl: () => apiUrl,
+      ...(options.slackWebhookUrl !== undefined ? { slackWebhookUrl: options.slackWebhookUrl } : {}),
+      ...(options.realSecrets ? { secrets: options.realSecrets } : {}),
+      ...(options.onNotification ? { onNotification: options.onNotification } : {}),
+      ...options.alerts,
+    });
+    stops.push(() => alerts.stop());
 
     // this process's session: the owner of every lock it takes (see LocalRuns)
     const session = `local:${process.pid}:${randomUUID()}`;
@@ -279,7 +310,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const api: ApiServer = await startApiServer({
       host: options.host ?? "127.0.0.1",
       port: options.port,
-      handler: createStatusApiHandler({ ...statusContext, runs, bus, logger }),
+      handler: createStatusApiHandler({ ...statusContext, runs, bus, logger, alerts: alerts.store }),
     }).catch((error: unknown) => {
       const inUse = (error as { code?: string }).code === "EADDRINUSE";
       throw new ApiServerStartError(
@@ -290,6 +321,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       );
     });
     stops.push(() => api.close());
+    apiUrl = api.url;
 
     const startRun = async (name: string, trigger: RunTrigger): Promise<StartedRun> => {
       const pipeline = pipelines.get(name);
@@ -312,6 +344,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       sandboxes,
       executions,
       runs,
+      alerts,
       startRun,
       leftovers,
       nextFire: (name) => scheduler.nextFire(name),
@@ -319,6 +352,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       idle: async () => {
         await executions.idle();
         await runs.settledReconciliations();
+        await bus.drain();
+        await alerts.idle();
         await bus.drain();
       },
       stop: (cause) => {

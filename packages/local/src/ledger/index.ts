@@ -1,1 +1,2 @@
+export { SqliteAlertStore } from "./sqlite-alert-store";
 export { SqliteRunLedger } from "./sqlite-ledger";

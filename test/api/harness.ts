@@ -133,7 +133,12 @@ async function lockedOutRun(pipeline: PipelineSpec, start: Date): Promise<RunEve
   let failure: Error | undefined;
   try {
     const connector = await createDbtCloudConnector(
-      { baseUrl: stub.url, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
+      {
+        baseUrl: stub.url,
+        tokenSecret: "DBT_CLOUD_TOKEN",
+        requestTimeoutSeconds: 5,
+        webhook: { hmacKeySecret: "DBT_CLOUD_WEBHOOK_SECRET" },
+      },
       { secrets: async () => DBT_TOKEN_VALUE },
     );
     await connector.start(step, { pipeline: pipeline.name, runId: "x", deadline: Date.now() + 30_000 });

@@ -20,6 +20,8 @@ const step: DbtCloudStep = {
   accountId: 70403,
   jobId: 112233,
   attachToInFlightRun: true,
+  completion: "poll",
+  fallbackPollSeconds: 300,
   timeoutMinutes: 30,
   pollIntervalSeconds: 15,
 };

@@ -1,1 +1,2 @@
 export { SqliteRunLedger } from "./sqlite-ledger";
+export { SqliteTaskTokenStore } from "./sqlite-task-token-store";

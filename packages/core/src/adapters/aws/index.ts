@@ -3,6 +3,7 @@
  * Deployed Lambda entry points (functions/aws) and the CLI build them; nothing else does.
  */
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
+export { DynamoDbTaskTokenStore, type DynamoDbTaskTokenStoreOptions } from "./dynamodb-task-token-store";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
 export {
@@ -16,3 +17,4 @@ export {
   StepFunctionsRunController,
   type StepFunctionsRunControllerOptions,
 } from "./step-functions-run-controller";
+export { StepFunctionsTaskTokens, type StepFunctionsTaskTokensOptions } from "./step-functions-task-tokens";

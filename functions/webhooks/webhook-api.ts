@@ -71,7 +71,9 @@ function routeOf(event: APIGatewayProxyEventV2): string {
 }
 
 /** Every error becomes problem+json about the route template (never the path); 5xx are logged with the error's name. */
-function webhookProblems(logger: Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+function webhookProblems(
+  logger: Logger,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
       const route = routeOf(request.event);

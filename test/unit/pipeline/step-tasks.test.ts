@@ -34,6 +34,7 @@ const job: Job = {
   deadline: "2026-11-21T11:30:00.000Z",
   state: "timed-out",
   toolStatus: "running",
+  completion: "poll",
   waitSeconds: 0,
   rows: null,
   bytes: null,

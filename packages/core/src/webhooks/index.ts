@@ -22,6 +22,12 @@ export {
   type WebhookReceipt,
   type WebhookRequest,
 } from "./receive";
+export {
+  type RegisterToolWebhooksDeps,
+  type RegisterToolWebhooksInput,
+  registerToolWebhooks,
+  type ToolWebhookRegistration,
+} from "./register";
 export { hmacSignature, signatureMatches, urlSecretMatches } from "./signature";
 export {
   type JobKey,

@@ -267,10 +267,13 @@ export class LocalStepFunctions {
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<unknown>((resolve, reject) => {
         this.waiting.set(token, { resolve });
-        timer = setTimeout(() => {
-          this.waiting.delete(token);
-          reject(new TaskTimedOutError(`${state}: no task result within ${seconds} s`));
-        }, (seconds as number) * 1000);
+        timer = setTimeout(
+          () => {
+            this.waiting.delete(token);
+            reject(new TaskTimedOutError(`${state}: no task result within ${seconds} s`));
+          },
+          (seconds as number) * 1000,
+        );
         stopped.addEventListener("abort", () => {
           clearTimeout(timer);
           this.waiting.delete(token);
@@ -362,8 +365,19 @@ function parametersPathOf(state: string, definition: CallbackState): readonly st
   const search = (template: unknown, at: readonly string[]): readonly string[] | undefined => {
     if (template === null || typeof template !== "object") return undefined;
     for (const [key, value] of Object.entries(template)) {
-      if (key.endsWith(".$") && typeof value === "string" && (path === value || path.startsWith(`${value}.`))) {
-        return [...at, key.slice(0, -2), ...path.slice(value.length + 1).split(".").filter(Boolean)];
+      if (
+        key.endsWith(".$") &&
+        typeof value === "string" &&
+        (path === value || path.startsWith(`${value}.`))
+      ) {
+        return [
+          ...at,
+          key.slice(0, -2),
+          ...path
+            .slice(value.length + 1)
+            .split(".")
+            .filter(Boolean),
+        ];
       }
       const inner = search(value, [...at, key]);
       if (inner) return inner;

@@ -16,7 +16,9 @@ export type EntryPoint =
   | "start-scheduled-run"
   | "reconcile-run"
   | "project-event"
-  | "status-api";
+  | "status-api"
+  | "await-webhook"
+  | "webhook-receiver";
 
 export interface TapestryFunctionProps {
   readonly entry: EntryPoint;

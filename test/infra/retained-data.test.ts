@@ -114,10 +114,10 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     const buses = variables.flatMap((v) =>
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
-    // the projector, the lock task, the reconciler, the status API
-    expect(tables).toEqual(Array(4).fill("tapestry-live-ledger"));
-    // the five task functions, the reconciler, the status API
-    expect(buses.length).toBe(7);
+    // the projector, the lock task, the reconciler, the status API, WaitForWebhook's task, the webhook receiver
+    expect(tables).toEqual(Array(6).fill("tapestry-live-ledger"));
+    // the six task functions, the reconciler, the status API, the webhook receiver
+    expect(buses.length).toBe(9);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 

@@ -19,6 +19,7 @@ export {
   receiveWebhook,
   WEBHOOK_CONFIRM_MS,
   WEBHOOK_MAX_BODY_BYTES,
+  WEBHOOK_THROTTLE,
   type WebhookReceipt,
   type WebhookRequest,
 } from "./receive";

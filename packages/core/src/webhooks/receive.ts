@@ -25,6 +25,14 @@ export const WEBHOOK_MAX_BODY_BYTES = 64 * 1024;
  */
 export const WEBHOOK_CONFIRM_MS = 6_000;
 
+/**
+ * The webhook routes' own throttle on AWS (API Gateway route settings), apart from the status API's:
+ * a burst of jobs ending together fits, and a flood of unauthenticated requests costs at most this
+ * many Lambda invocations a second. A refused delivery is retried by dbt Cloud; any lost one is
+ * covered by its step's fallback poll.
+ */
+export const WEBHOOK_THROTTLE = { rateLimit: 5, burstLimit: 20 } as const;
+
 /** One delivery as the route received it. */
 export interface WebhookRequest {
   readonly tool: WebhookTool;

@@ -371,7 +371,7 @@ describe("Status API stack", () => {
     for (const route of routes) {
       expect({ route: route.key, auth: route.auth }).toEqual({
         route: route.key,
-        auth: open.has(route.key) ? "NONE" : "AWS_IAM",
+        auth: open.has(String(route.key)) ? "NONE" : "AWS_IAM",
       });
     }
   });

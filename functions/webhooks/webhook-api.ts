@@ -15,7 +15,13 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj } from "@middy/core";
 import httpRouterHandler, { type Route } from "@middy/http-router";
 import type { Logger } from "@tapestry/core/logging";
-import { PROBLEM_CONTENT_TYPE, type Problem, problemFromError } from "@tapestry/core/status";
+import {
+  methodNotAllowedProblem,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problemFromError,
+  requireJsonContentType,
+} from "@tapestry/core/status";
 import {
   type ReceiveDeps,
   receiveWebhook,
@@ -70,6 +76,23 @@ function routeOf(event: APIGatewayProxyEventV2): string {
   return "/webhooks";
 }
 
+/** HEAD is answered as GET would be, without the body (RFC 9110 §9.3.2): here always a 405 or 404. */
+function headWithoutBody(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  const strip = (request: {
+    event: APIGatewayProxyEventV2;
+    response?: APIGatewayProxyStructuredResultV2 | null;
+  }) => {
+    if (request.event.requestContext?.http?.method?.toUpperCase() !== "HEAD" || !request.response) return;
+    const { body, ...rest } = request.response;
+    if (body === undefined) return;
+    request.response = {
+      ...rest,
+      headers: { ...rest.headers, "content-length": String(Buffer.byteLength(body)) },
+    };
+  };
+  return { after: strip, onError: strip };
+}
+
 /** Every error becomes problem+json about the route template (never the path); 5xx are logged with the error's name. */
 function webhookProblems(
   logger: Logger,
@@ -101,6 +124,8 @@ export function createWebhookApiHandler(deps: WebhookApiDeps): WebhookApiHandler
   const receive =
     (tool: WebhookTool) =>
     async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+      // JSON only, as every POST of the API (ADR 0012): what a web page cannot send without a preflight
+      requireJsonContentType(event.headers?.["content-type"]);
       // answered within dbt Cloud's 10 s: a confirming poll that does not fit is the fallback poll's
       const deadline = Date.now() + Math.min(WEBHOOK_CONFIRM_MS, context.getRemainingTimeInMillis() - 1_000);
       const receipt = await receiveWebhook(
@@ -134,16 +159,24 @@ export function createWebhookApiHandler(deps: WebhookApiDeps): WebhookApiHandler
   ];
   const router = httpRouterHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
     routes,
-    notFoundResponse: ({ method }) =>
-      problemResponse({
-        type: "about:blank",
-        title: "Not Found",
-        status: 404,
-        detail: `no webhook route takes ${method} here`,
-        instance: "/webhooks",
-      }),
+    notFoundResponse: ({ method, path }) => {
+      const route = routeOf({ rawPath: path } as APIGatewayProxyEventV2);
+      if (route === "/webhooks") {
+        return problemResponse({
+          type: "about:blank",
+          title: "Not Found",
+          status: 404,
+          detail: `no webhook route takes ${method} here`,
+          instance: route,
+        });
+      }
+      // a webhook route's path with another method: its template only, never the path (a secret)
+      const problem = methodNotAllowedProblem(method, route, ["POST"]);
+      return { ...problemResponse(problem), headers: { ...problemResponse(problem).headers, allow: "POST" } };
+    },
   });
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(headWithoutBody())
     .use(webhookProblems(logger))
     .handler(router);
   if (given instanceof PowertoolsLogger) handler.use(injectLambdaContext(given));

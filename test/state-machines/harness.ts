@@ -62,6 +62,8 @@ export async function startPlane(
     config?: TapestryConfig;
     now?: () => Date;
     onDeadLetter?: ControlPlaneOptions["onDeadLetter"];
+    /** webhook completion's test settings: the sandboxes' fallback interval, a held-back task, a logger */
+    webhooks?: Pick<ControlPlaneOptions, "sandboxFallbackPollSeconds" | "taskHandlerWraps" | "logger">;
   } = {},
 ): Promise<Plane> {
   const stateDir = mkdtempSync(join(tmpdir(), "tapestry-sm-"));
@@ -81,6 +83,7 @@ export async function startPlane(
     schedule: false,
     now: options.now,
     onDeadLetter: options.onDeadLetter,
+    ...options.webhooks,
     settings: { queueWaitSeconds: 1 },
     onEvent: (event) => {
       events.push(event);

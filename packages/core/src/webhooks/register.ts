@@ -79,7 +79,8 @@ export async function registerToolWebhooks(
   const dbt = input.tools["dbt-cloud"];
   const dbtSteps = waiting("dbt-cloud").flatMap((s) => (s.tool === "dbt-cloud" ? [s] : []));
   if (dbt && dbtSteps.length > 0) {
-    const accounts = [...new Set(dbtSteps.map((s) => s.accountId))].sort((a, b) => a - b);
+    // the first account in the config's order; the others cannot share its HMAC key
+    const accounts = [...new Set(dbtSteps.map((s) => s.accountId))];
     const [first, ...others] = accounts;
     if (first !== undefined) {
       const jobIds = [...new Set(dbtSteps.filter((s) => s.accountId === first).map((s) => s.jobId))].sort(

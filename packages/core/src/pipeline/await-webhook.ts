@@ -60,10 +60,15 @@ export async function awaitWebhook(
   return { completedAtOnce: outcome };
 }
 
-/** A webhook no registered token could have taken: since the previous registration, or before the first. */
+/**
+ * A webhook no registered token took: one before the first registration, or one since the previous
+ * registration that did not complete its token (it came after that wait timed out, or while the
+ * job still read running).
+ */
 function webhookCameSince(previous: TokenRecord | undefined): boolean {
   if (previous?.deliveredAt === undefined) return false;
-  return previous.registeredAt === undefined || previous.deliveredAt >= previous.registeredAt;
+  if (previous.registeredAt === undefined) return true;
+  return previous.deliveredAt >= previous.registeredAt && previous.doneToken !== previous.token;
 }
 
 function isWebhookTool(tool: string): tool is WebhookTool {

@@ -10,9 +10,10 @@ export interface SentWebhook {
   readonly jobId: string;
   /** what the job runs: connection id, dbt job id */
   readonly key: string;
-  /** when the job ended in the sandbox, and when this delivery went out */
+  /** when the job ended in the sandbox, when this delivery went out, and when its answer came */
   readonly endedAt: Date;
   readonly sentAt: Date;
+  readonly answeredAt: Date;
   /** which copy of the job's webhook (1 unless the scenario duplicates it) and which attempt of it */
   readonly copy: number;
   readonly attempt: number;
@@ -108,12 +109,14 @@ export class WebhookSender {
       for (const request of requests) {
         for (let copy = 1; copy <= copies; copy++) {
           for (let attempt = 1; attempt <= this.options.retries + 1; attempt++) {
+            const sentAt = new Date();
             const status = await this.post(request);
             this.sent.push({
               jobId: execution.id,
               key: execution.key,
               endedAt,
-              sentAt: new Date(),
+              sentAt,
+              answeredAt: new Date(),
               copy,
               attempt,
               forged,

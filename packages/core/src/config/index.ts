@@ -2,3 +2,4 @@ export { defineConfig, formatPath, type ParseConfigOptions, parseConfig } from "
 export * from "./schema";
 export { referencedSecretNames, type SecretReference, secretReferences } from "./secrets";
 export type { Completion } from "./webhooks-schema";
+export * from "./warehouse-schema";

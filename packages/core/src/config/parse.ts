@@ -5,6 +5,7 @@ import { scheduleHorizonProblem } from "../schedule/horizon";
 import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages";
 import { toPlainData } from "./plain-data";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
+import { warehouseIssues } from "./warehouse-schema";
 
 export { formatPath } from "../zod-messages";
 
@@ -54,6 +55,7 @@ export function parseConfig(
     ...checkCrossReferences(result.data),
     ...checkSchedules(result.data, options),
     ...pipelineBoundsIssues(result.data),
+    ...warehouseIssues(result.data.warehouse),
   ];
   if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);
   return result.data;

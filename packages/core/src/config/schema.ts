@@ -9,6 +9,7 @@ import {
   pollCompletionFields,
   webhookCompletionFields,
 } from "./webhooks-schema";
+import { warehouseSchema } from "./warehouse-schema";
 
 export { TOOL_NAMES } from "../names";
 
@@ -249,6 +250,8 @@ export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
+  /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
+  warehouse: warehouseSchema.optional(),
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),

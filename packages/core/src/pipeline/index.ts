@@ -37,6 +37,7 @@ export {
 } from "./bounds";
 export { DEFAULT_PIPELINE_SETTINGS, type PipelineDeps, type PipelineSettings } from "./deps";
 export { applyStepGuards } from "./guards";
+export { closeLateStep, type LateStepDeps, type LateStepOutcome } from "./late-step";
 export { queueEntry } from "./queue";
 export {
   type ExecutionEnd,
@@ -44,6 +45,7 @@ export {
   type ReconcileDeps,
   type ReconcileInput,
   type ReconcileResult,
+  RUN_EXECUTION_ERRORS,
   reconcileInputOf,
   reconcileRun,
 } from "./reconcile";
@@ -67,6 +69,7 @@ export {
 export { describeTaskError } from "./task-error";
 export {
   LAMBDA_TRANSIENT_ERRORS,
+  mayHaveActedNames,
   PIPELINE_RUN_TASKS,
   type PipelineRunTask,
   RETRY_CLASSES,

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type TapestryConfig, type TapestryEvent } from "@tapestry/core";
-import { HISTORY_EVENTS } from "@tapestry/core/pipeline";
 import { REPO_ROOT, startControlPlane } from "@tapestry/local";
 import type { LocalExecution } from "@tapestry/local/runner";
 import { parseScenario, type Scenario } from "@tapestry/local/sandboxes";
 import kickstart from "../tapestry.config";
+import { historyEvents, monthlyCost, runStates } from "./run-cost";
 import { percentile } from "./stats";
 
 /**
@@ -26,22 +26,6 @@ import { percentile } from "./stats";
 const PIPELINE = "rain-shield-audience";
 const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
 const CLI = join(REPO_ROOT, "packages", "cli", "bin", "tapestry.js");
-
-/**
- * State transitions of one kickstart run outside the steps' wait loops (derived from the ASL, see
- * docs/performance.md). A step: StartStep, JobOutcome, then its loop, then StepSucceeded; polled,
- * each poll is WaitForJob, PollStep, JobOutcome; waiting for a webhook, the webhook's result ends
- * one WaitForWebhook (then JobOutcome), and each fallback poll before it adds WaitForWebhook,
- * PollStep, JobOutcome.
- */
-const RUN_STATES = 7; // AcquireRunLock LockOutcome PublishRunStarted RunStages | PublishRunSucceeded ReleaseRunLock RunSucceeded
-const STAGE_STATES = 4; // RunStageSteps StageOutcome StageHasFailures StageSucceeded
-const STEP_STATES = 3; // StartStep JobOutcome StepSucceeded
-const POLL_STATES = 3; // WaitForJob PollStep JobOutcome (webhook: WaitForWebhook PollStep JobOutcome)
-const WEBHOOK_STATES = 2; // WaitForWebhook JobOutcome: the wait the webhook ends
-
-/** Step Functions' price per state transition (Standard workflows, us-east-1). */
-const PRICE_PER_TRANSITION = 0.025 / 1000;
 
 const seconds = (msValue: number) => `${(msValue / 1000).toFixed(2)} s`;
 
@@ -303,61 +287,22 @@ export async function benchHandoff(): Promise<string[]> {
   ];
 }
 
-/** History events of a run that takes no retry: per state entered, Map iterations, the execution. */
-function historyEvents(states: readonly string[]): number {
-  const perState = (state: string): number => {
-    if (state === "WaitForWebhook") return HISTORY_EVENTS.callbackTask;
-    if (["RunStages", "RunStageSteps"].includes(state)) return HISTORY_EVENTS.map;
-    if (
-      [
-        "AcquireRunLock",
-        "PublishRunStarted",
-        "StartStep",
-        "PollStep",
-        "PublishRunSucceeded",
-        "ReleaseRunLock",
-      ].includes(state)
-    )
-      return HISTORY_EVENTS.task;
-    if (state === "RunSucceeded") return HISTORY_EVENTS.succeed;
-    if (state === "WaitForJob") return HISTORY_EVENTS.wait;
-    if (["LockOutcome", "JobOutcome", "StageHasFailures"].includes(state)) return HISTORY_EVENTS.choice;
-    return HISTORY_EVENTS.pass; // StageOutcome, StageSucceeded, StepSucceeded
-  };
-  const iterations = states.filter((s) => s === "RunStageSteps" || s === "StartStep").length;
-  return (
-    HISTORY_EVENTS.execution +
-    states.reduce((sum, state) => sum + perState(state), 0) +
-    iterations * HISTORY_EVENTS.mapIteration
-  );
-}
-
 interface TransitionCase {
   readonly label: string;
   readonly jobSeconds: number;
 }
 
-/** What a kickstart run costs: its transitions, its history events, and the month's bill at two cadences. */
-function costLine(
-  mode: string,
-  c: TransitionCase,
-  transitions: number,
-  history: number,
-  measured: string,
-): string {
-  const perRun = transitions * PRICE_PER_TRANSITION;
-  return `  ${mode}, ${c.label}: ${transitions} transitions (${measured}), ${history} history events; $${perRun.toFixed(5)} a run, $${(perRun * 30).toFixed(2)} a month daily, $${(perRun * 720).toFixed(2)} a month hourly`;
-}
-
 /**
  * Transitions and history events per kickstart run for jobs of 10 s, 10 min and 1 h, polled (at
  * the kickstart's intervals: 30 s, 30 s, 15 s, 30 s) and with webhook completion (Airbyte and
- * dbt Cloud wait for their webhooks, a fallback poll every 300 s; Grouparoo polls every 30 s).
+ * dbt Cloud wait for their webhooks, a fallback poll every 300 s; Grouparoo polls every 30 s),
+ * with the month's cost of each.
  *
- * Measured with time scaled down 15x (intervals 2 s, 2 s, 1 s, 2 s; fallback 20 s; jobs T/15),
- * which keeps every count (each depends only on ceil(T/p)), for the 10 s and the 10 min jobs; the
- * 1 h run is the formula checked by those two (a scaled hour is 4 minutes of bench). Jobs just
- * under their length (9 s, 599 s, 3599 s), so that no job ends exactly on a poll or a fallback.
+ * The 10 s and 10 min runs are measured, with time scaled down 15x (intervals 2 s, 2 s, 1 s, 2 s;
+ * fallback 20 s; jobs T/15), which keeps every count (each depends only on ceil(T/p)), and
+ * checked against the formula (bench/run-cost.ts); the 1 h runs are the formula alone (a scaled
+ * hour is 4 minutes of bench). Jobs just under their length (9 s, 599 s, 3599 s), so that no job
+ * ends exactly on a poll or a fallback.
  *
  * Not `waitTimeOverrides`: it sets one time per Wait state, and WaitForJob serves every step, so
  * it would poll the 15 s dbt step as often as the 30 s ones.
@@ -373,16 +318,7 @@ export async function benchTransitions(): Promise<string[]> {
           if (step.completion === "webhook") step.fallbackPollSeconds = step.fallbackPollSeconds / scale;
         }
     });
-  const steps = kickstartConfig().pipelines[0]?.stages.flatMap((s) => s.steps) ?? [];
-  const stages = kickstartConfig().pipelines[0]?.stages.length ?? 0;
-  const fixed = RUN_STATES + STAGE_STATES * stages + STEP_STATES * steps.length;
-  const predict = (mode: "poll" | "webhook", jobSeconds: number) =>
-    fixed +
-    steps.reduce((n, step) => {
-      if (mode === "webhook" && step.completion === "webhook")
-        return n + WEBHOOK_STATES + POLL_STATES * (Math.ceil(jobSeconds / step.fallbackPollSeconds) - 1);
-      return n + POLL_STATES * Math.ceil(jobSeconds / step.pollIntervalSeconds);
-    }, 0);
+  const stages = kickstartConfig().pipelines[0]?.stages ?? [];
   const cases: TransitionCase[] = [
     { label: "10 s jobs", jobSeconds: 9 },
     { label: "10 min jobs", jobSeconds: 599 },
@@ -398,23 +334,23 @@ export async function benchTransitions(): Promise<string[]> {
     "transitions and history events per kickstart run (no retry), and the month's cost at $0.025 per 1,000 transitions:",
   ];
   for (const [mode, offset] of [
-    ["polled", 0],
+    ["poll", 0],
     ["webhook", measured.length],
   ] as const) {
     cases.forEach((c, i) => {
-      const predicted = predict(mode === "polled" ? "poll" : "webhook", c.jobSeconds);
+      const predicted = runStates(stages, c.jobSeconds, mode === "poll" ? "poll" : undefined);
       const run = planes[offset + i]?.runs[0];
-      if (!run) {
-        lines.push(costLine(mode, c, predicted, Number.NaN, "formula"));
-        return;
-      }
-      const states = run.execution.statesEntered();
+      const states = run?.execution.statesEntered() ?? predicted;
+      const source = run
+        ? `measured; formula ${predicted.length} transitions, ${historyEvents(predicted)} events`
+        : "formula";
+      const cost = monthlyCost(states.length);
       lines.push(
-        costLine(mode, c, run.execution.transitions(), historyEvents(states), `formula ${predicted}`),
+        `  ${mode === "poll" ? "polled" : "webhook"}, ${c.label}: ${states.length} transitions, ${historyEvents(states)} history events (${source}); $${cost.perRun.toFixed(5)} a run, $${cost.daily.toFixed(2)} a month run daily, $${cost.hourly.toFixed(2)} hourly`,
       );
     });
   }
-  return lines.map((line) => line.replace(/, NaN history events/, ""));
+  return lines;
 }
 
 interface CliTiming {

@@ -49,7 +49,7 @@ function runner(awaitWebhook: TaskHandler, waitSeconds = 1) {
   const record =
     (fn: PipelineRunFunction, answer: (input: unknown) => unknown): TaskHandler =>
     async (input) => {
-      (calls[fn] ??= []).push(input);
+      calls[fn] = [...(calls[fn] ?? []), input];
       return answer(input);
     };
   const handlers: Record<PipelineRunFunction, TaskHandler> = {

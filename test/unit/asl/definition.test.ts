@@ -74,7 +74,8 @@ describe("state-machines/pipeline-run.asl.json", () => {
     expect(wait).toMatchObject({
       Resource: WAIT_FOR_TASK_TOKEN,
       Parameters: {
-        FunctionName: "${AwaitWebhookFunctionArn}",
+        // the placeholder the deploy fills with the function's ARN
+        FunctionName: `\${AwaitWebhookFunctionArn}`,
         Payload: { "job.$": "$.job", "taskToken.$": "$$.Task.Token" },
       },
       TimeoutSecondsPath: "$.job.waitSeconds",

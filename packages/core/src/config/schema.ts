@@ -3,13 +3,13 @@ import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolN
 import { checkScheduleExpression } from "../schedule/expression";
 import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
+import { warehouseSchema } from "./warehouse-schema";
 import {
   airbyteWebhookSchema,
   dbtCloudWebhookSchema,
   pollCompletionFields,
   webhookCompletionFields,
 } from "./webhooks-schema";
-import { warehouseSchema } from "./warehouse-schema";
 
 export { TOOL_NAMES } from "../names";
 

@@ -339,7 +339,7 @@ export async function benchTransitions(): Promise<string[]> {
   ] as const) {
     cases.forEach((c, i) => {
       const predicted = runStates(stages, c.jobSeconds, mode === "poll" ? "poll" : undefined);
-      const run = planes[offset + i]?.runs[0];
+      const run = i < measured.length ? planes[offset + i]?.runs[0] : undefined;
       const states = run?.execution.statesEntered() ?? predicted;
       const source = run
         ? `measured; formula ${predicted.length} transitions, ${historyEvents(predicted)} events`
@@ -349,6 +349,16 @@ export async function benchTransitions(): Promise<string[]> {
         `  ${mode === "poll" ? "polled" : "webhook"}, ${c.label}: ${states.length} transitions, ${historyEvents(states)} history events (${source}); $${cost.perRun.toFixed(5)} a run, $${cost.daily.toFixed(2)} a month run daily, $${cost.hourly.toFixed(2)} hourly`,
       );
     });
+  }
+  // one step alone, outside the run's and its stage's states
+  const stepOnly = (step: (typeof stages)[number]["steps"][number], jobSeconds: number) =>
+    runStates([{ steps: [step] }], jobSeconds).length - runStates([{ steps: [] }], jobSeconds).length;
+  const airbyte = stages[0]?.steps[0];
+  if (airbyte?.tool === "airbyte") {
+    const each = (step: typeof airbyte) => cases.map((c) => stepOnly(step, c.jobSeconds)).join(" / ");
+    lines.push(
+      `  one Airbyte step, 10 s / 10 min / 1 h jobs: waiting for its webhook (fallback every ${airbyte.fallbackPollSeconds} s) ${each(airbyte)} transitions; polled every ${airbyte.pollIntervalSeconds} s ${each({ ...airbyte, completion: "poll" })}`,
+    );
   }
   return lines;
 }

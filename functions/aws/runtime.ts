@@ -10,12 +10,15 @@
  *   every function      POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL
  *                       (read by Powertools itself), TAPESTRY_STAGE
  *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step,
- *                               reconcile-run
- *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run
+ *                               reconcile-run, await-webhook, webhook-receiver
+ *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run;
+ *                               the task-token items beside it: await-webhook, webhook-receiver
  *   TAPESTRY_EVENT_BUS          the event bus, for every function that publishes: run-lock,
- *                               publish-event, start/poll/cancel-step, reconcile-run, status-api
+ *                               publish-event, start/poll/cancel-step, reconcile-run, status-api,
+ *                               await-webhook, webhook-receiver
  *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api,
- *                               reconcile-run
+ *                               reconcile-run (await-webhook and webhook-receiver answer its task
+ *                               tokens, which name it)
  *   TAPESTRY_STATUS_API_URL     the status API's base URL, for the run paths in Slack messages: notify-slack
  * (the alert functions: evaluate-alerts and check-freshness read the ledger and the bundled config,
  * write incidents beside the ledger and publish on the bus; notify-slack reads the Slack webhook's
@@ -23,9 +26,9 @@
  * (the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): the stacks inline its JSON
  * at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`); start/poll/
- * cancel-step and reconcile-run read its tools (reconcile-run its pipelines and `reconcile` too),
- * status-api its pipelines, evaluate-alerts and check-freshness its pipelines and `alerts`,
- * notify-slack `alerts.slack`, and the others never read it.
+ * cancel-step, await-webhook, webhook-receiver and reconcile-run read its tools (reconcile-run its
+ * pipelines and `reconcile` too), status-api its pipelines, evaluate-alerts and check-freshness its
+ * pipelines and `alerts`, notify-slack `alerts.slack`, and the others never read it.
  */
 
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
@@ -40,12 +43,14 @@ import {
   createSsmSecretReader,
   DynamoDbAlertStore,
   DynamoDbRunLedger,
+  DynamoDbTaskTokenStore,
   EventBridgePublisher,
   StepFunctionsRunController,
+  StepFunctionsTaskTokens,
 } from "@tapestry/core/adapters/aws";
 import type { AlertServiceDeps, AlertStore, Notification } from "@tapestry/core/alerts";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
-import { ConnectorRegistry } from "@tapestry/core/connectors";
+import { ConnectorRegistry, type SecretReader } from "@tapestry/core/connectors";
 import { TapestryError } from "@tapestry/core/errors";
 import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
@@ -53,6 +58,7 @@ import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { DEFAULT_PIPELINE_SETTINGS } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import type { RunController } from "@tapestry/core/status";
+import type { CompletionDeps, TaskTokenStore } from "@tapestry/core/webhooks";
 import { issuesText } from "@tapestry/core/zod-messages";
 import { z } from "zod";
 import type { EvaluateAlertsDeps, NotifySlackDeps, OnceByKey } from "../alerts";
@@ -60,6 +66,8 @@ import type { StatusApiDeps } from "../api/status-api";
 import type { ReconcileRunDeps } from "../pipeline/reconcile-run";
 import type { PipelineHandlerDeps } from "../pipeline/task-handler";
 import { coreLogger } from "../powertools";
+import type { AwaitWebhookHandlerDeps } from "../webhooks/await-webhook";
+import type { WebhookApiDeps } from "../webhooks/webhook-api";
 
 /** The tapestry config's JSON text, inlined by esbuild `define` at bundle time (tests set it on globalThis). */
 declare const __TAPESTRY_CONFIG__: string | undefined;
@@ -182,14 +190,40 @@ export const runController = once(
     }),
 );
 
+/** The stage's secrets in SSM (/tapestry/<stage>/<NAME>), read through Powertools Parameters (cached). */
+const ssmSecrets = once((): SecretReader => createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }));
+
 /** The configured tools' connectors; each tool's secrets are read from SSM when a step of it first runs. */
 export const connectors = once(
   () =>
     new ConnectorRegistry(tapestryConfig().tools, {
-      secrets: createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }),
+      secrets: ssmSecrets(),
       logger: coreLogger(logger()),
     }),
 );
+
+/** Where steps' task tokens wait for their jobs' webhooks: TOKEN# items in the ledger's table. */
+export const taskTokenStore = once(
+  (): TaskTokenStore =>
+    new DynamoDbTaskTokenStore({ client: documentClient(), tableName: env("TAPESTRY_LEDGER_TABLE") }),
+);
+
+/** SendTaskSuccess on the pipeline-run state machine's waiting tasks. */
+export const taskTokenSender = once(() => new StepFunctionsTaskTokens({ client: sfnClient() }));
+
+/** The token store and Step Functions, each built when first used. */
+function webhookCompletion(): Pick<CompletionDeps, "tokens" | "tasks"> {
+  return {
+    tokens: {
+      register: async (key, registration) => taskTokenStore().register(key, registration),
+      recordDelivery: async (key, now) => taskTokenStore().recordDelivery(key, now),
+      claim: async (key, token, now, until) => taskTokenStore().claim(key, token, now, until),
+      release: async (key, token) => taskTokenStore().release(key, token),
+      complete: async (key, token) => taskTokenStore().complete(key, token),
+    },
+    tasks: { sendTaskSuccess: async (token, output) => taskTokenSender().sendTaskSuccess(token, output) },
+  };
+}
 
 /**
  * What the five pipeline task functions are built from. Each adapter is reached through a
@@ -216,6 +250,26 @@ export function pipelineHandlerDeps(): PipelineHandlerDeps {
     },
     logger: logger(),
     metrics: metrics(),
+  };
+}
+
+/** WaitForWebhook's task: the pipeline tasks' dependencies, the token store, SendTaskSuccess. */
+export function awaitWebhookHandlerDeps(): AwaitWebhookHandlerDeps {
+  return { ...pipelineHandlerDeps(), webhooks: webhookCompletion() };
+}
+
+/**
+ * The webhook routes' receiver: the tools' secrets (the webhooks' own and the connectors', for the
+ * confirming poll), the bundled tools config, the token store, the bus and SendTaskSuccess.
+ */
+export function webhookApiDeps(): WebhookApiDeps {
+  const { core } = pipelineHandlerDeps();
+  return {
+    pipeline: { connectors: core.connectors, publisher: core.publisher, now: core.now, logger: core.logger },
+    ...webhookCompletion(),
+    tools: tapestryConfig().tools,
+    secrets: async (name) => ssmSecrets()(name),
+    logger: logger(),
   };
 }
 

@@ -122,10 +122,12 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     const buses = variables.flatMap((v) =>
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
-    // the projector, the lock task, the reconciler, the status API, the alert evaluator, the freshness check
-    expect(tables).toEqual(Array(6).fill("tapestry-live-ledger"));
-    // the five task functions, the reconciler, the status API, the alert evaluator, the freshness check
-    expect(buses.length).toBe(9);
+    // the projector, the lock task, the reconciler, the status API, the alert evaluator, the freshness
+    // check, WaitForWebhook's task, the webhook receiver
+    expect(tables).toEqual(Array(8).fill("tapestry-live-ledger"));
+    // the six task functions, the reconciler, the status API, the alert evaluator, the freshness check,
+    // the webhook receiver
+    expect(buses.length).toBe(11);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 

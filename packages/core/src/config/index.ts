@@ -12,3 +12,4 @@ export { defineConfig, formatPath, type ParseConfigOptions, parseConfig } from "
 export * from "./schema";
 export { referencedSecretNames, type SecretReference, secretReferences } from "./secrets";
 export * from "./warehouse-schema";
+export type { Completion } from "./webhooks-schema";

@@ -1,17 +1,16 @@
 import { z } from "zod";
-import {
-  DEPLOYMENT_STAGE_NAME,
-  PIPELINE_NAME,
-  SECRET_NAME,
-  STEP_NAME,
-  secretNameProblem,
-  TOOL_NAMES,
-  type ToolName,
-} from "../names";
+import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolName } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
 import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";
+import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
 import { warehouseSchema } from "./warehouse-schema";
+import {
+  airbyteWebhookSchema,
+  dbtCloudWebhookSchema,
+  pollCompletionFields,
+  webhookCompletionFields,
+} from "./webhooks-schema";
 
 export { TOOL_NAMES } from "../names";
 
@@ -19,17 +18,6 @@ export { TOOL_NAMES } from "../names";
 const name = z
   .string({ error: "expected a name (lower-case letters, digits and dashes)" })
   .regex(STEP_NAME.pattern, { error: `expected a name of ${STEP_NAME.rule}` });
-
-/**
- * The name of a secret (an SSM SecureString on AWS, a local secret in the embedded control plane),
- * never its value. Whatever is not a name is never repeated in the message: it may be the value.
- */
-const secretName = z.custom<string>((value) => secretNameProblem(value) === undefined, {
-  error: (issue) =>
-    issue.input === undefined
-      ? `is required: expected the NAME of a secret, in ${SECRET_NAME.rule} (its value is set with \`tapestry secrets set\`)`
-      : secretNameProblem(issue.input),
-});
 
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. "https://api.airbyte.com/v1"' })
@@ -79,6 +67,7 @@ export const airbyteToolSchema = z.strictObject({
   webUrl: httpUrl.optional(),
   auth: airbyteAuth,
   requestTimeoutSeconds,
+  webhook: airbyteWebhookSchema,
 });
 
 export const dbtCloudToolSchema = z.strictObject({
@@ -86,6 +75,7 @@ export const dbtCloudToolSchema = z.strictObject({
   baseUrl: httpUrl.default("https://cloud.getdbt.com"),
   tokenSecret: secretName,
   requestTimeoutSeconds,
+  webhook: dbtCloudWebhookSchema,
 });
 
 export const grouparooToolSchema = z.strictObject({
@@ -115,12 +105,14 @@ const stepCommon = {
 
 export const airbyteStepSchema = z.strictObject({
   ...stepCommon,
+  ...webhookCompletionFields,
   tool: z.literal("airbyte"),
   connectionId: z.uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' }),
 });
 
 export const dbtCloudStepSchema = z.strictObject({
   ...stepCommon,
+  ...webhookCompletionFields,
   tool: z.literal("dbt-cloud"),
   accountId: positiveInt,
   jobId: positiveInt,
@@ -130,6 +122,7 @@ export const dbtCloudStepSchema = z.strictObject({
 
 export const grouparooStepSchema = z.strictObject({
   ...stepCommon,
+  ...pollCompletionFields,
   tool: z.literal("grouparoo"),
   scheduleId: z
     .string({ error: "expected the Grouparoo schedule id" })

@@ -9,6 +9,7 @@ export {
   RESOLVED_INCIDENT_RETENTION_DAYS,
 } from "./dynamodb-alert-store";
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
+export { DynamoDbTaskTokenStore, type DynamoDbTaskTokenStoreOptions } from "./dynamodb-task-token-store";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
 export {
@@ -23,3 +24,4 @@ export {
   StepFunctionsRunController,
   type StepFunctionsRunControllerOptions,
 } from "./step-functions-run-controller";
+export { StepFunctionsTaskTokens, type StepFunctionsTaskTokensOptions } from "./step-functions-task-tokens";

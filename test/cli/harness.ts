@@ -1,5 +1,8 @@
+import { spawn } from "node:child_process";
+import { REPO_ROOT } from "@tapestry/local";
 import type { CliIo } from "../../packages/cli/src/cli-policy";
 import { type MainDependencies, main } from "../../packages/cli/src/main";
+import { CLI, childEnv, NODE } from "../support/tapestry-cli";
 
 /** What a command printed, line by line, and its exit code. */
 export interface Captured {
@@ -33,3 +36,43 @@ export async function tapestry(
 
 /** `FooError:` or `at Object.<anonymous>`: what a user must never see. */
 export const CLASS_NAME_OR_STACK = /\b[A-Z][A-Za-z]*Error\b|^\s+at /m;
+
+/**
+ * Runs `tapestry <argv>` as a user does: a child process on the project's Node 24, without the
+ * developer's TAPESTRY_* settings; killed (and the promise rejected) after `limitMs`.
+ */
+export function spawnTapestry(
+  argv: readonly string[],
+  options: {
+    readonly cwd?: string;
+    readonly env?: Readonly<Record<string, string>>;
+    readonly limitMs?: number;
+  } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [CLI, ...argv], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: childEnv(options.env),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.limitMs ?? 30_000);
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (signal)
+        reject(new Error(`tapestry ${argv.join(" ")} was killed (${signal})\n${stdout}\n${stderr}`));
+      else resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -181,8 +181,12 @@ export function createApiCommands(
           return EXIT.ok;
         }
         progress(`run ${accepted.runId} of ${accepted.pipeline} ${accepted.status}; waiting for it to end`);
-        const ended = await follow(api, accepted.runId, pollMs, (event) =>
-          progress(eventLine(event, io.color)),
+        const ended = await follow(
+          api,
+          accepted.runId,
+          pollMs,
+          (event) => progress(eventLine(event, io.color)),
+          true,
         );
         if (options.json) io.out(JSON.stringify(ended, null, 2));
         else for (const line of runVerdict(ended, io.color)) io.out(line);
@@ -247,18 +251,32 @@ function targeted(command: Command): Command {
     .option("--json", "print the status API's answer as JSON (README: 'The tapestry CLI')", false);
 }
 
+/** How long a run the API has just accepted may take to appear in the ledger (its execution starting). */
+const NOT_RECORDED_YET_MS = 30_000;
+
 /** Follows a run: prints each new event, answers the run once it has ended. */
 async function follow(
   api: StatusApiClient,
   runId: string,
   pollMs: number,
   print: (event: ListedEvent) => void,
+  justAccepted = false,
 ): Promise<RunDetail> {
   const seen = new Set<string>();
   const path = encodeURIComponent(runId);
+  const recordedBy = Date.now() + (justAccepted ? NOT_RECORDED_YET_MS : 0);
   for (;;) {
     // the run first: once it has ended, the events read after it include its last one
-    const run = await api.get(`/runs/${path}`, runDetailSchema);
+    let run: RunDetail;
+    try {
+      run = await api.get(`/runs/${path}`, runDetailSchema);
+    } catch (error) {
+      // a run just accepted is recorded once its execution has started: a moment later
+      if (!(error instanceof StatusApiRefusedError && error.status === 404 && Date.now() < recordedBy))
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      continue;
+    }
     const { events } = await api.get(`/runs/${path}/events`, runEventsSchema);
     for (const event of events) {
       if (seen.has(event.detail.metadata.id)) continue;

@@ -115,5 +115,7 @@ export const problemSchema = z.looseObject({
   status: z.number().optional(),
   title: z.string().optional(),
   detail: z.string().optional(),
+  /** API Gateway's own refusals (403, 429) are {"message": "..."} */
+  message: z.string().optional(),
   errors: z.array(z.looseObject({ field: z.string(), message: z.string() })).optional(),
 });

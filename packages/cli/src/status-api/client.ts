@@ -94,7 +94,7 @@ export class StatusApiClient {
       ? (problem.data.errors ?? []).map((e) => `${e.field}: ${e.message}`).join("; ")
       : "";
     const detail = problem.success
-      ? (problem.data.detail ?? problem.data.title ?? `HTTP ${answer.status}`)
+      ? (problem.data.detail ?? problem.data.title ?? problem.data.message ?? `HTTP ${answer.status}`)
       : `HTTP ${answer.status}${answer.body ? `: ${answer.body.slice(0, 200)}` : ""}`;
     const hint = answer.status === 403 && this.forbiddenHint ? `; ${this.forbiddenHint}` : "";
     return new StatusApiRefusedError(

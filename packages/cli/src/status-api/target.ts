@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
-import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { TapestryError } from "@tapestry/core/errors";
 import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { announcementPath, findRunningLocal, processIsAlive, readAnnouncement } from "../local-announcement";
 import { UsageError } from "../secrets-command";
 import { fetchTransport, StatusApiClient } from "./client";
+import { CloudFormationClient, DescribeStacksCommand } from "./cloudformation";
 import { type CredentialsProvider, signedTransport } from "./signed-transport";
 
 /** Where a command's requests go: `--local [url]`, or `--stage <stage>` (with `--api-url`, `--region`). */

@@ -147,9 +147,7 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
     }
     // Not ours: its message, never its class name or stack (unless asked)
     const message = error instanceof Error ? error.message : String(error);
-    io.err(
-      `tapestry failed unexpectedly: ${message}${verbose ? "" : " (run it again with --verbose for the stack)"}`,
-    );
+    io.err(`tapestry failed unexpectedly: ${message} (a fault in tapestry itself: please report it)`);
     if (verbose && error instanceof Error) io.err(stacks(error));
     return EXIT.failed;
   }

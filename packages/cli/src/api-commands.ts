@@ -15,21 +15,17 @@ import {
   statusOverviewSchema,
   triggerAcceptedSchema,
 } from "./status-api/answers";
-import { type StatusApiClient, StatusApiRefusedError } from "./status-api/client";
-import { eventLine, runsTable, runVerdict, statusTable } from "./status-api/format";
-import { AwsCredentialsError } from "./status-api/signed-transport";
-import {
-  resolveTarget,
-  StatusApiLookupError,
-  type TargetDependencies,
-  type TargetOptions,
-} from "./status-api/target";
+import type { StatusApiClient } from "./status-api/client";
+import { AwsCredentialsError, StatusApiLookupError, StatusApiRefusedError } from "./status-api/errors";
+import type { TargetDependencies, TargetOptions } from "./status-api/target";
 
 /** What tests replace: the transports' fetch, AWS, the process check, and how often a follow polls. */
 export interface ApiCommandDependencies extends TargetDependencies {
   /** between two polls of `run --wait` and `logs --follow` (default 1 s) */
   readonly pollIntervalMs?: number;
 }
+
+type Format = typeof import("./status-api/format");
 
 interface CommonOptions extends TargetOptions {
   readonly json: boolean;
@@ -54,9 +50,17 @@ export function createApiCommands(
   const pollMs = dependencies.pollIntervalMs ?? 1_000;
 
   /** Runs an action against its target; every TapestryError becomes its message and its exit code. */
-  const act = async (options: CommonOptions, work: (api: StatusApiClient) => Promise<number>) => {
+  const act = async (
+    options: CommonOptions,
+    work: (api: StatusApiClient, format: Format) => Promise<number>,
+  ) => {
     try {
-      setExitCode(await work(await resolveTarget(options, dependencies)));
+      // loaded when a command runs: `--help`, `validate` and the others start without the AWS SDK
+      const [{ resolveTarget }, format] = await Promise.all([
+        import("./status-api/target"),
+        import("./status-api/format"),
+      ]);
+      setExitCode(await work(await resolveTarget(options, dependencies), format));
     } catch (error) {
       if (!(error instanceof TapestryError)) throw error;
       io.err(error.message);
@@ -67,13 +71,13 @@ export function createApiCommands(
   const status = targeted(new Command("status"))
     .description("every pipeline: its health, last run and next scheduled run")
     .action((options: CommonOptions) =>
-      act(options, async (api) => {
+      act(options, async (api, format) => {
         const overview = await api.get("/status", statusOverviewSchema);
         if (options.json) {
           io.out(JSON.stringify(overview, null, 2));
           return EXIT.ok;
         }
-        for (const line of statusTable(overview, io.color)) io.out(line);
+        for (const line of format.statusTable(overview, io.color)) io.out(line);
         const deadLetters = overview.controlPlane?.deadLetters ?? 0;
         if (deadLetters > 0) {
           io.err(
@@ -95,7 +99,7 @@ export function createApiCommands(
     .addOption(new Option("--limit <n>", "how many runs (1 to 100)").default(20).argParser(parseLimit))
     .option("--cursor <cursor>", "the next page: the cursor the previous page printed")
     .action((pipeline: string, options: CommonOptions & { limit: number; cursor?: string }) =>
-      act(options, async (api) => {
+      act(options, async (api, format) => {
         const query = new URLSearchParams({ limit: String(options.limit) });
         if (options.cursor !== undefined) query.set("cursor", options.cursor);
         const page = await api.get(
@@ -107,7 +111,7 @@ export function createApiCommands(
           return EXIT.ok;
         }
         if (page.runs.length === 0) io.out(`${page.pipeline} has no runs yet.`);
-        else for (const line of runsTable(page.runs, io.color)) io.out(line);
+        else for (const line of format.runsTable(page.runs, io.color)) io.out(line);
         if (page.nextCursor !== null) {
           io.out(`older runs: npx tapestry runs ${page.pipeline} --cursor ${page.nextCursor}`);
         }
@@ -129,16 +133,16 @@ export function createApiCommands(
     .argument("<runId>", "the run's id, e.g. rain-shield-audience-m01J...")
     .option("-f, --follow", "keep printing the run's events until it ends", false)
     .action((runId: string, options: CommonOptions & { follow: boolean }) =>
-      act(options, async (api) => {
+      act(options, async (api, format) => {
         const id = checkRunId(runId);
         if (!options.follow) {
           const listed = await api.get(`/runs/${encodeURIComponent(id)}/events`, runEventsSchema);
           if (options.json) io.out(JSON.stringify(listed, null, 2));
-          else for (const event of listed.events) io.out(eventLine(event, io.color));
+          else for (const event of listed.events) io.out(format.eventLine(event, io.color));
           return EXIT.ok;
         }
         await follow(api, id, pollMs, (event) =>
-          io.out(options.json ? JSON.stringify(event) : eventLine(event, io.color)),
+          io.out(options.json ? JSON.stringify(event) : format.eventLine(event, io.color)),
         );
         return EXIT.ok;
       }),
@@ -160,7 +164,7 @@ export function createApiCommands(
     .option("--wait", "print the run's events until it ends; exit 0 if it succeeded, 1 if not", false)
     .option("--note <text>", "a note kept with the request (e.g. why), at most 1000 characters")
     .action((pipeline: string, options: CommonOptions & { wait: boolean; note?: string }) =>
-      act(options, async (api) => {
+      act(options, async (api, format) => {
         const name = checkPipeline(pipeline);
         const accepted = await api.post(
           `/pipelines/${encodeURIComponent(name)}/runs`,
@@ -185,11 +189,11 @@ export function createApiCommands(
           api,
           accepted.runId,
           pollMs,
-          (event) => progress(eventLine(event, io.color)),
+          (event) => progress(format.eventLine(event, io.color)),
           true,
         );
         if (options.json) io.out(JSON.stringify(ended, null, 2));
-        else for (const line of runVerdict(ended, io.color)) io.out(line);
+        else for (const line of format.runVerdict(ended, io.color)) io.out(line);
         return ended.status === "succeeded" ? EXIT.ok : EXIT.failed;
       }),
     );

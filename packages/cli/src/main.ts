@@ -12,7 +12,6 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
-import { runLocal } from "./local-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
 import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
@@ -83,6 +82,8 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
     .option("--state-dir <dir>", "where the ledger, warehouse and exports live", ".tapestry")
     .option("--verbose", "print the handlers' Powertools logs (JSON)", false)
     .action(async (opts) => {
+      // the embedded control plane (DuckDB, the sandboxes) loads only for `tapestry local`
+      const { runLocal } = await import("./local-command");
       exitCode = await runLocal(
         {
           config: opts.config,

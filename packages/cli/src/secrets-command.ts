@@ -1,10 +1,5 @@
 import { SSMClient } from "@aws-sdk/client-ssm";
-import {
-  InvalidSecretValueError,
-  type SecretListing,
-  SsmSecretStore,
-  secretParameterName,
-} from "@tapestry/core/adapters/aws";
+import type { SecretListing } from "@tapestry/core/adapters/aws";
 import { type SecretReference, secretReferences, type TapestryConfig } from "@tapestry/core/config";
 import { TapestryError } from "@tapestry/core/errors";
 import { warehouseSecretReferences } from "@tapestry/core/provisioning/warehouse";
@@ -36,6 +31,14 @@ interface CommonOptions {
   readonly stage: string;
   readonly region?: string;
   readonly config: string;
+}
+
+/** The SSM adapters, loaded when a subcommand runs (they bring every AWS adapter: half a second). */
+const awsAdapters = () => import("@tapestry/core/adapters/aws");
+
+/** The parameter of a secret, checking the stage and the name (InvalidNameError). */
+async function secretParameterName(stage: string, name: string): Promise<string> {
+  return (await awsAdapters()).secretParameterName(stage, name);
 }
 
 /** Exit codes (cli-policy's): 0 done, 1 the work failed (AWS answered an error, a referenced secret is missing), 2 usage or config. */
@@ -113,6 +116,7 @@ export function createSecretsCommand(
       usageErrors.add(problem);
       throw problem;
     }
+    const { SsmSecretStore } = await awsAdapters();
     return { store: new SsmSecretStore({ client, stage: options.stage }), client, region };
   };
 
@@ -323,6 +327,7 @@ async function readValue(
   input: NodeJS.ReadStream,
   prompt: NodeJS.WriteStream,
 ): Promise<string> {
+  const { InvalidSecretValueError } = await awsAdapters();
   if (input.isTTY) return promptingSecretReader(input, prompt)(name);
   const chunks: Buffer[] = [];
   let size = 0;

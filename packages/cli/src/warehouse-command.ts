@@ -1,6 +1,5 @@
 import { basename } from "node:path";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { SsmPrivateKeyStore } from "@tapestry/core/adapters/aws";
 import { createSnowflakeConnect } from "@tapestry/core/adapters/snowflake";
 import { type TapestryConfig, TOOL_NAMES, type WarehouseConfig } from "@tapestry/core/config";
 import { TapestryError } from "@tapestry/core/errors";
@@ -244,6 +243,8 @@ async function ssmStores(options: { readonly stage: string; readonly region?: st
       },
     );
   }
+  // loaded here: the AWS adapters take half a second to load, and `plan` needs none
+  const { SsmPrivateKeyStore } = await import("@tapestry/core/adapters/aws");
   const keys = new SsmPrivateKeyStore({ client, stage: options.stage });
   return {
     secrets: (name: string) => keys.readRequired(name),

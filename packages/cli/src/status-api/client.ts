@@ -1,6 +1,7 @@
 import { TapestryError } from "@tapestry/core/errors";
 import type { z } from "zod";
 import { problemSchema } from "./answers";
+import { StatusApiAnswerError, StatusApiRefusedError, StatusApiUnreachableError } from "./errors";
 
 /** One request to the status API: a path under its base URL (with its query), and a JSON body for a POST. */
 export interface ApiRequest {
@@ -17,35 +18,6 @@ export interface ApiAnswer {
 
 /** Sends a request to the status API: plain fetch to the embedded one, SigV4-signed to a stage's. */
 export type Transport = (request: ApiRequest) => Promise<ApiAnswer>;
-
-/** The status API could not be reached at all (nothing listens, DNS, TLS): exit 1. */
-export class StatusApiUnreachableError extends TapestryError {
-  override readonly name = "StatusApiUnreachableError";
-}
-
-/**
- * The status API answered a problem (4xx, 5xx). `usage` when the request itself was wrong (a bad
- * argument: 400, 404, 415), which exits 2; a refusal of a sound request (409: a run is going, a run
- * has ended; 403: not allowed) or a failure of the API exits 1.
- */
-export class StatusApiRefusedError extends TapestryError {
-  override readonly name = "StatusApiRefusedError";
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  get usage(): boolean {
-    return this.status === 400 || this.status === 404 || this.status === 415;
-  }
-}
-
-/** The API answered something that is not what docs/status-api.openapi.yaml documents: exit 1. */
-export class StatusApiAnswerError extends TapestryError {
-  override readonly name = "StatusApiAnswerError";
-}
 
 /** The status API of one target: answers parsed with the CLI's schemas, refusals as StatusApiRefusedError. */
 export class StatusApiClient {

@@ -1,7 +1,7 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { TapestryError } from "@tapestry/core/errors";
 import { joinUrl, type Transport } from "./client";
+import { AwsCredentialsError } from "./errors";
 
 /** The credentials the AWS SDK resolves (its default chain: env, profile, SSO, container, instance). */
 export type CredentialsProvider = () => Promise<{
@@ -9,11 +9,6 @@ export type CredentialsProvider = () => Promise<{
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
 }>;
-
-/** No AWS credentials could be found for a signed request: a set-up problem, exit 2, with the fix. */
-export class AwsCredentialsError extends TapestryError {
-  override readonly name = "AwsCredentialsError";
-}
 
 /** API Gateway's service name in a SigV4 credential scope. */
 const SERVICE = "execute-api";

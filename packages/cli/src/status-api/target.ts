@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { TapestryError } from "@tapestry/core/errors";
 import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { announcementPath, findRunningLocal, processIsAlive, readAnnouncement } from "../local-announcement";
 import { UsageError } from "../secrets-command";
 import { fetchTransport, StatusApiClient } from "./client";
 import { CloudFormationClient, DescribeStacksCommand } from "./cloudformation";
+import { StatusApiLookupError } from "./errors";
 import { type CredentialsProvider, signedTransport } from "./signed-transport";
 
 /** Where a command's requests go: `--local [url]`, or `--stage <stage>` (with `--api-url`, `--region`). */
@@ -29,18 +29,6 @@ export interface TargetDependencies {
 /** The stack and output that hold a stage's status API URL (stacks/status-api.ts; SST names stacks `<stage>-<app>-<stack>`). */
 export const statusApiStackName = (stage: string) => `${stage}-tapestry-StatusApi`;
 export const STATUS_API_URL_OUTPUT = "StatusApiUrl";
-
-/** CloudFormation could not tell the stage's status API URL (not deployed, no access): exit 1, or 2 when the stage does not exist. */
-export class StatusApiLookupError extends TapestryError {
-  override readonly name = "StatusApiLookupError";
-  constructor(
-    message: string,
-    readonly usage: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
 
 const FORBIDDEN_HINT =
   "your AWS credentials must be allowed execute-api:Invoke on the API (README, 'Ask what is going on'); check the account with `aws sts get-caller-identity`";

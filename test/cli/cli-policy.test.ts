@@ -111,6 +111,16 @@ describe("usage errors exit 2 with a message, commander's own included", () => {
       ["status", "--local", "--stage", "prod"],
       /option '--local \[url\]' cannot be used with option '--stage <stage>'/,
     ],
+    [
+      "--api-url without --stage",
+      ["status", "--api-url", "https://abc123.execute-api.eu-west-1.amazonaws.com"],
+      /--api-url and --region go with --stage <stage>/,
+    ],
+    [
+      "a stage name SST cannot use",
+      ["status", "--stage", "prod/../dev"],
+      /"prod\/\.\.\/dev" is not a stage name/,
+    ],
     ["an unknown subcommand of secrets", ["secrets", "get"], /unknown command 'get'/],
     ["an unknown subcommand of warehouse", ["warehouse", "drop"], /unknown command 'drop'/],
     [

@@ -204,7 +204,7 @@ export function createApiCommands(
       "npx tapestry run rain-shield-audience --wait     # exit 0 succeeded, 1 failed",
       'npx tapestry run rain-shield-audience --stage prod --note "backfill after the Zoom outage"',
     ],
-    `A run is refused (exit 1) while another of the pipeline is going and its overlap policy is "skip".\n${TARGET_HELP.trim()}`,
+    `A run is refused (exit 1) while another of the pipeline is going and its overlap policy is "skip".\nCtrl-C stops the waiting, not the run: \`tapestry cancel <runId>\` stops the run.\n${TARGET_HELP.trim()}`,
   );
 
   const cancel = targeted(new Command("cancel"))

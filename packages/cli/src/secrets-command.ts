@@ -195,8 +195,16 @@ Examples:
         "show each secret the config references, whether it is set for the stage and when it last changed (never values); exits 1 if one is missing",
       ),
   )
-    .addHelpText("after", "\nExample:\n  npx tapestry secrets list --stage prod --region eu-central-1")
-    .action((options: CommonOptions) =>
+    .option(
+      "--json",
+      "print { stage, region, path, secrets: [...] } on stdout (README: 'The tapestry CLI')",
+      false,
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx tapestry secrets list --stage prod --region eu-central-1\n  npx tapestry secrets list --stage prod --json",
+    )
+    .action((options: CommonOptions & { json: boolean }) =>
       run(async () => {
         // checks the stage (the name is a placeholder that passes the rule)
         await usage(() => secretParameterName(options.stage, "NAME"));
@@ -210,7 +218,10 @@ Examples:
           client.destroy();
         }
         const found = new Map(listings.map((l) => [l.name, l]));
-        deps.out(`Secrets of stage ${options.stage} (${store.path} in ${region}):`);
+        // with --json, stdout carries the one document; the text goes nowhere, warnings to stderr
+        const say = options.json ? () => undefined : deps.out;
+        const listed: SecretsListEntry[] = [];
+        say(`Secrets of stage ${options.stage} (${store.path} in ${region}):`);
 
         const rows: string[][] = [["TOOL", "SECRET", "STATUS", "LAST CHANGED"]];
         const missing = new Set<string>();
@@ -220,15 +231,27 @@ Examples:
           const made = fields.every((f) => f.madeByBootstrap);
           if (!listing) (made ? notMadeYet : missing).add(name);
           const status = listing ? "set" : made ? "not made yet" : "MISSING";
-          for (const tool of new Set(fields.map((f) => f.tool))) {
+          const tools = [...new Set(fields.map((f) => f.tool))];
+          for (const tool of tools) {
             rows.push([tool, name, status, listing ? changed(listing) : "-"]);
           }
+          listed.push(entry(name, tools, listing ? "set" : made ? "not-made-yet" : "missing", listing));
         }
         const extra = listings.filter((l) => !references.has(l.name));
         for (const listing of extra) {
           rows.push(["(not in config)", listing.name, "set", changed(listing)]);
+          listed.push(entry(listing.name, [], "not-referenced", listing));
         }
-        for (const line of table(rows)) deps.out(`  ${line}`);
+        for (const line of table(rows)) say(`  ${line}`);
+        if (options.json) {
+          const report: SecretsListReport = {
+            stage: options.stage,
+            region,
+            path: store.path,
+            secrets: listed,
+          };
+          deps.out(JSON.stringify(report, null, 2));
+        }
 
         for (const listing of listings) {
           if (listing.type !== undefined && listing.type !== "SecureString") {
@@ -238,14 +261,14 @@ Examples:
           }
         }
         if (extra.length) {
-          deps.out(
+          say(
             `${extra.length} parameter${extra.length === 1 ? "" : "s"} under ${store.path} ${
               extra.length === 1 ? "is" : "are"
             } not referenced by ${options.config}; remove with \`tapestry secrets remove <NAME> --stage ${options.stage}\``,
           );
         }
         if (notMadeYet.size) {
-          deps.out(
+          say(
             `${notMadeYet.size} service user key${notMadeYet.size === 1 ? " is" : "s are"} made by \`tapestry warehouse bootstrap --stage ${options.stage}\`, not set by hand`,
           );
         }
@@ -259,7 +282,7 @@ Examples:
           return FAILED;
         }
         const toSet = references.size - notMadeYet.size;
-        deps.out(
+        say(
           toSet ? `All ${toSet} secrets the config references are set.` : "The config references no secrets.",
         );
         return 0;
@@ -350,6 +373,44 @@ async function readValue(
     );
   }
   return value;
+}
+
+/** One secret in `tapestry secrets list --json`: never its value. */
+export interface SecretsListEntry {
+  readonly name: string;
+  /** the tools (or `warehouse`) whose config references it; empty when nothing does */
+  readonly tools: readonly string[];
+  /** missing: referenced, not set; not-made-yet: a service user's key the bootstrap makes */
+  readonly status: "set" | "missing" | "not-made-yet" | "not-referenced";
+  readonly lastModified?: string;
+  readonly version?: number;
+  /** SecureString, or the type of a parameter made by hand */
+  readonly type?: string;
+}
+
+/** The shape `tapestry secrets list --json` prints (documented in the README). */
+export interface SecretsListReport {
+  readonly stage: string;
+  readonly region: string;
+  /** the SSM path, e.g. /tapestry/prod/ */
+  readonly path: string;
+  readonly secrets: readonly SecretsListEntry[];
+}
+
+function entry(
+  name: string,
+  tools: readonly string[],
+  status: SecretsListEntry["status"],
+  listing: SecretListing | undefined,
+): SecretsListEntry {
+  return {
+    name,
+    tools,
+    status,
+    ...(listing?.lastModified === undefined ? {} : { lastModified: listing.lastModified }),
+    ...(listing?.version === undefined ? {} : { version: listing.version }),
+    ...(listing?.type === undefined ? {} : { type: listing.type }),
+  };
 }
 
 function changed(listing: SecretListing): string {

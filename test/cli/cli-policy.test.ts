@@ -129,6 +129,12 @@ describe("usage errors exit 2 with a message, commander's own included", () => {
       /"Rain Shield" is not a pipeline name: expected lower-case letters/,
     ],
     ["a bad run id", ["logs", "not-a-run", "--local", "http://127.0.0.1:9"], /"not-a-run" is not a run id/],
+    // named before any control plane is looked for (there is none in this test's state folder)
+    [
+      "a bad run id, no control plane",
+      ["cancel", "nope", "--state-dir", "/nonexistent"],
+      /"nope" is not a run id/,
+    ],
     [
       "a --local that is not a URL",
       ["status", "--local", "localhost 4000"],

@@ -49,12 +49,17 @@ export function createApiCommands(
 ): Command[] {
   const pollMs = dependencies.pollIntervalMs ?? 1_000;
 
-  /** Runs an action against its target; every TapestryError becomes its message and its exit code. */
+  /**
+   * Runs an action against its target, its arguments checked first (a bad one is named before the
+   * target is looked for); every TapestryError becomes its message and its exit code.
+   */
   const act = async (
     options: CommonOptions,
     work: (api: StatusApiClient, format: Format) => Promise<number>,
+    checkArguments: () => void = () => undefined,
   ) => {
     try {
+      checkArguments();
       // loaded when a command runs: `--help`, `validate` and the others start without the AWS SDK
       const [{ resolveTarget }, format] = await Promise.all([
         import("./status-api/target"),
@@ -99,24 +104,28 @@ export function createApiCommands(
     .addOption(new Option("--limit <n>", "how many runs (1 to 100)").default(20).argParser(parseLimit))
     .option("--cursor <cursor>", "the next page: the cursor the previous page printed")
     .action((pipeline: string, options: CommonOptions & { limit: number; cursor?: string }) =>
-      act(options, async (api, format) => {
-        const query = new URLSearchParams({ limit: String(options.limit) });
-        if (options.cursor !== undefined) query.set("cursor", options.cursor);
-        const page = await api.get(
-          `/pipelines/${encodeURIComponent(checkPipeline(pipeline))}/runs?${query}`,
-          runsPageSchema,
-        );
-        if (options.json) {
-          io.out(JSON.stringify(page, null, 2));
+      act(
+        options,
+        async (api, format) => {
+          const query = new URLSearchParams({ limit: String(options.limit) });
+          if (options.cursor !== undefined) query.set("cursor", options.cursor);
+          const page = await api.get(
+            `/pipelines/${encodeURIComponent(pipeline)}/runs?${query}`,
+            runsPageSchema,
+          );
+          if (options.json) {
+            io.out(JSON.stringify(page, null, 2));
+            return EXIT.ok;
+          }
+          if (page.runs.length === 0) io.out(`${page.pipeline} has no runs yet.`);
+          else for (const line of format.runsTable(page.runs, io.color)) io.out(line);
+          if (page.nextCursor !== null) {
+            io.out(`older runs: npx tapestry runs ${page.pipeline} --cursor ${page.nextCursor}`);
+          }
           return EXIT.ok;
-        }
-        if (page.runs.length === 0) io.out(`${page.pipeline} has no runs yet.`);
-        else for (const line of format.runsTable(page.runs, io.color)) io.out(line);
-        if (page.nextCursor !== null) {
-          io.out(`older runs: npx tapestry runs ${page.pipeline} --cursor ${page.nextCursor}`);
-        }
-        return EXIT.ok;
-      }),
+        },
+        () => checkPipeline(pipeline),
+      ),
     );
   withExamples(
     runs,
@@ -133,19 +142,22 @@ export function createApiCommands(
     .argument("<runId>", "the run's id, e.g. rain-shield-audience-m01J...")
     .option("-f, --follow", "keep printing the run's events until it ends", false)
     .action((runId: string, options: CommonOptions & { follow: boolean }) =>
-      act(options, async (api, format) => {
-        const id = checkRunId(runId);
-        if (!options.follow) {
-          const listed = await api.get(`/runs/${encodeURIComponent(id)}/events`, runEventsSchema);
-          if (options.json) io.out(JSON.stringify(listed, null, 2));
-          else for (const event of listed.events) io.out(format.eventLine(event, io.color));
+      act(
+        options,
+        async (api, format) => {
+          if (!options.follow) {
+            const listed = await api.get(`/runs/${encodeURIComponent(runId)}/events`, runEventsSchema);
+            if (options.json) io.out(JSON.stringify(listed, null, 2));
+            else for (const event of listed.events) io.out(format.eventLine(event, io.color));
+            return EXIT.ok;
+          }
+          await follow(api, runId, pollMs, (event) =>
+            io.out(options.json ? JSON.stringify(event) : format.eventLine(event, io.color)),
+          );
           return EXIT.ok;
-        }
-        await follow(api, id, pollMs, (event) =>
-          io.out(options.json ? JSON.stringify(event) : format.eventLine(event, io.color)),
-        );
-        return EXIT.ok;
-      }),
+        },
+        () => checkRunId(runId),
+      ),
     );
   withExamples(
     logs,
@@ -164,38 +176,41 @@ export function createApiCommands(
     .option("--wait", "print the run's events until it ends; exit 0 if it succeeded, 1 if not", false)
     .option("--note <text>", "a note kept with the request (e.g. why), at most 1000 characters")
     .action((pipeline: string, options: CommonOptions & { wait: boolean; note?: string }) =>
-      act(options, async (api, format) => {
-        const name = checkPipeline(pipeline);
-        const accepted = await api.post(
-          `/pipelines/${encodeURIComponent(name)}/runs`,
-          options.note === undefined ? {} : { note: options.note },
-          triggerAcceptedSchema,
-        );
-        const progress = options.json ? io.err : io.out;
-        if (!options.wait) {
-          if (options.json) io.out(JSON.stringify(accepted, null, 2));
-          else {
-            io.out(
-              accepted.status === "queued"
-                ? `run ${accepted.runId} of ${accepted.pipeline} queued behind the run that is going (overlap: queue)`
-                : `run ${accepted.runId} of ${accepted.pipeline} started`,
-            );
-            io.out(`follow it: npx tapestry logs ${accepted.runId} --follow`);
+      act(
+        options,
+        async (api, format) => {
+          const accepted = await api.post(
+            `/pipelines/${encodeURIComponent(pipeline)}/runs`,
+            options.note === undefined ? {} : { note: options.note },
+            triggerAcceptedSchema,
+          );
+          const progress = options.json ? io.err : io.out;
+          if (!options.wait) {
+            if (options.json) io.out(JSON.stringify(accepted, null, 2));
+            else {
+              io.out(
+                accepted.status === "queued"
+                  ? `run ${accepted.runId} of ${accepted.pipeline} queued behind the run that is going (overlap: queue)`
+                  : `run ${accepted.runId} of ${accepted.pipeline} started`,
+              );
+              io.out(`follow it: npx tapestry logs ${accepted.runId} --follow`);
+            }
+            return EXIT.ok;
           }
-          return EXIT.ok;
-        }
-        progress(`run ${accepted.runId} of ${accepted.pipeline} ${accepted.status}; waiting for it to end`);
-        const ended = await follow(
-          api,
-          accepted.runId,
-          pollMs,
-          (event) => progress(format.eventLine(event, io.color)),
-          true,
-        );
-        if (options.json) io.out(JSON.stringify(ended, null, 2));
-        else for (const line of format.runVerdict(ended, io.color)) io.out(line);
-        return ended.status === "succeeded" ? EXIT.ok : EXIT.failed;
-      }),
+          progress(`run ${accepted.runId} of ${accepted.pipeline} ${accepted.status}; waiting for it to end`);
+          const ended = await follow(
+            api,
+            accepted.runId,
+            pollMs,
+            (event) => progress(format.eventLine(event, io.color)),
+            true,
+          );
+          if (options.json) io.out(JSON.stringify(ended, null, 2));
+          else for (const line of format.runVerdict(ended, io.color)) io.out(line);
+          return ended.status === "succeeded" ? EXIT.ok : EXIT.failed;
+        },
+        () => checkPipeline(pipeline),
+      ),
     );
   withExamples(
     run,
@@ -212,20 +227,23 @@ export function createApiCommands(
     .argument("<runId>", "the run's id")
     .option("--note <text>", "a note kept with the request, at most 1000 characters")
     .action((runId: string, options: CommonOptions & { note?: string }) =>
-      act(options, async (api) => {
-        const id = checkRunId(runId);
-        const accepted = await api.post(
-          `/runs/${encodeURIComponent(id)}/cancel`,
-          options.note === undefined ? {} : { note: options.note },
-          cancelAcceptedSchema,
-        );
-        if (options.json) io.out(JSON.stringify(accepted, null, 2));
-        else {
-          io.out(`cancelling run ${accepted.runId} of ${accepted.pipeline}: its jobs are being cancelled`);
-          io.out(`see it end: npx tapestry logs ${accepted.runId} --follow`);
-        }
-        return EXIT.ok;
-      }),
+      act(
+        options,
+        async (api) => {
+          const accepted = await api.post(
+            `/runs/${encodeURIComponent(runId)}/cancel`,
+            options.note === undefined ? {} : { note: options.note },
+            cancelAcceptedSchema,
+          );
+          if (options.json) io.out(JSON.stringify(accepted, null, 2));
+          else {
+            io.out(`cancelling run ${accepted.runId} of ${accepted.pipeline}: its jobs are being cancelled`);
+            io.out(`see it end: npx tapestry logs ${accepted.runId} --follow`);
+          }
+          return EXIT.ok;
+        },
+        () => checkRunId(runId),
+      ),
     );
   withExamples(
     cancel,
@@ -300,20 +318,18 @@ function exitCodeOf(error: TapestryError): number {
   return EXIT.failed;
 }
 
-function checkPipeline(name: string): string {
+function checkPipeline(name: string): void {
   if (!PIPELINE_NAME.pattern.test(name)) {
     throw new UsageError(`${JSON.stringify(name)} is not a pipeline name: expected ${PIPELINE_NAME.rule}`);
   }
-  return name;
 }
 
-function checkRunId(runId: string): string {
+function checkRunId(runId: string): void {
   if (parseRunId(runId) === undefined) {
     throw new UsageError(
       `${JSON.stringify(runId)} is not a run id: expected "<pipeline>-<yyyymmddThhmmssZ>" (scheduled) or "<pipeline>-m<ULID>" (manual), as tapestry runs prints them`,
     );
   }
-  return runId;
 }
 
 function parseLimit(value: string): number {

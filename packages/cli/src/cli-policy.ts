@@ -37,11 +37,21 @@ export function colorEnabled(env: Readonly<Record<string, string | undefined>>, 
   return isTTY && env.TERM !== "dumb";
 }
 
-/** The process's own streams and environment. */
+/**
+ * The process's own streams and environment. A reader that goes away (`tapestry logs <runId> |
+ * head`) closes stdout: the rest of the output is dropped instead of failing with EPIPE.
+ */
 export function processIo(): CliIo {
   const tty = Boolean(process.stdout.isTTY);
+  let stdoutClosed = false;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stdoutClosed = true;
+  });
   return {
-    out: (line) => process.stdout.write(`${line}\n`),
+    out: (line) => {
+      if (!stdoutClosed) process.stdout.write(`${line}\n`);
+    },
     err: (line) => process.stderr.write(`${line}\n`),
     color: colorEnabled(process.env, tty),
     tty,

@@ -138,6 +138,18 @@ describe("against the embedded control plane: a run that succeeds", { timeout: T
     expect(parsed.map((e) => e["detail-type"]).at(-1)).toBe("PipelineRunSucceeded");
   });
 
+  it("run --wait on a terminal: a progress line while it waits, wiped at the end", async () => {
+    const result = await tapestry(["run", PIPELINE, "--wait", ...local(plane)], { api: FAST }, { tty: true });
+    expect(result.code, result.stderr).toBe(0);
+    const shown = result.progress.filter((text): text is string => text !== undefined);
+    expect(shown.length).toBeGreaterThan(0);
+    for (const text of shown)
+      expect(text).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (queued|running): \d+ steps? done(, running \S+)?/);
+    expect(result.progress.at(-1)).toBeUndefined();
+    // the event lines are the same as in a pipe
+    expect(result.out.at(-1)).toMatch(/^run \S+ succeeded: 201 rows/);
+  });
+
   it("run --wait --json: progress on stderr, the ended run (the API's /runs/{runId}) on stdout", async () => {
     const result = await tapestry(["run", PIPELINE, "--wait", "--json", ...local(plane)], { api: FAST });
     expect(result.code, result.stderr).toBe(0);

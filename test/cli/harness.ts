@@ -12,6 +12,8 @@ export interface Captured {
   /** stdout as one text */
   readonly stdout: string;
   readonly stderr: string;
+  /** what the progress line showed, in order (`undefined`: wiped) */
+  readonly progress: readonly (string | undefined)[];
 }
 
 /**
@@ -21,17 +23,23 @@ export interface Captured {
 export async function tapestry(
   argv: readonly string[],
   dependencies: Omit<MainDependencies, "io"> = {},
+  terminal: { readonly tty: boolean } = { tty: false },
 ): Promise<Captured> {
   const out: string[] = [];
   const err: string[] = [];
+  const progress: (string | undefined)[] = [];
   const io: CliIo = {
     out: (line) => out.push(line),
     err: (line) => err.push(line),
+    // as streamIo does: no progress line where stdout is not a terminal
+    progress: (text) => {
+      if (terminal.tty) progress.push(text);
+    },
     color: false,
-    tty: false,
+    tty: terminal.tty,
   };
   const code = await main(argv, { ...dependencies, io });
-  return { code, out, err, stdout: out.join("\n"), stderr: err.join("\n") };
+  return { code, out, err, stdout: out.join("\n"), stderr: err.join("\n"), progress };
 }
 
 /** `FooError:` or `at Object.<anonymous>`: what a user must never see. */

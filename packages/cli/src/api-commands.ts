@@ -151,9 +151,12 @@ export function createApiCommands(
             else for (const event of listed.events) io.out(format.eventLine(event, io.color));
             return EXIT.ok;
           }
-          await follow(api, runId, pollMs, (event) =>
-            io.out(options.json ? JSON.stringify(event) : format.eventLine(event, io.color)),
-          );
+          await follow(api, runId, pollMs, {
+            print: (event) =>
+              io.out(options.json ? JSON.stringify(event) : format.eventLine(event, io.color)),
+            waiting: options.json ? undefined : (run, polls) => io.progress(format.waitingLine(run, polls)),
+          });
+          io.progress(undefined);
           return EXIT.ok;
         },
         () => checkRunId(runId),
@@ -198,13 +201,12 @@ export function createApiCommands(
             return EXIT.ok;
           }
           progress(`run ${accepted.runId} of ${accepted.pipeline} ${accepted.status}; waiting for it to end`);
-          const ended = await follow(
-            api,
-            accepted.runId,
-            pollMs,
-            (event) => progress(format.eventLine(event, io.color)),
-            true,
-          );
+          const ended = await follow(api, accepted.runId, pollMs, {
+            print: (event) => progress(format.eventLine(event, io.color)),
+            waiting: options.json ? undefined : (run, polls) => io.progress(format.waitingLine(run, polls)),
+            justAccepted: true,
+          });
+          io.progress(undefined);
           if (options.json) io.out(JSON.stringify(ended, null, 2));
           else for (const line of format.runVerdict(ended, io.color)) io.out(line);
           return ended.status === "succeeded" ? EXIT.ok : EXIT.failed;
@@ -281,13 +283,18 @@ async function follow(
   api: StatusApiClient,
   runId: string,
   pollMs: number,
-  print: (event: ListedEvent) => void,
-  justAccepted = false,
+  how: {
+    readonly print: (event: ListedEvent) => void;
+    /** after each poll of a run that has not ended (the progress line on a terminal) */
+    readonly waiting?: (run: RunDetail, polls: number) => void;
+    /** the run was accepted a moment ago: it may not be recorded yet */
+    readonly justAccepted?: boolean;
+  },
 ): Promise<RunDetail> {
   const seen = new Set<string>();
   const path = encodeURIComponent(runId);
-  const recordedBy = Date.now() + (justAccepted ? NOT_RECORDED_YET_MS : 0);
-  for (;;) {
+  const recordedBy = Date.now() + (how.justAccepted ? NOT_RECORDED_YET_MS : 0);
+  for (let polls = 0; ; polls++) {
     // the run first: once it has ended, the events read after it include its last one
     let run: RunDetail;
     try {
@@ -303,9 +310,10 @@ async function follow(
     for (const event of events) {
       if (seen.has(event.detail.metadata.id)) continue;
       seen.add(event.detail.metadata.id);
-      print(event);
+      how.print(event);
     }
     if (ENDED_RUN_STATUSES.has(run.status)) return run;
+    how.waiting?.(run, polls);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

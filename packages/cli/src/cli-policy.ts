@@ -25,6 +25,11 @@ export interface CliIo {
   readonly color: boolean;
   /** stdout is a terminal: progress may redraw a line; otherwise every line is plain and final */
   readonly tty: boolean;
+  /**
+   * A transient status line under the output (a spinner while a command waits), redrawn in place
+   * on a terminal, removed with `undefined`; nothing at all when stdout is not a terminal.
+   */
+  readonly progress: (text: string | undefined) => void;
 }
 
 /**
@@ -37,23 +42,56 @@ export function colorEnabled(env: Readonly<Record<string, string | undefined>>, 
   return isTTY && env.TERM !== "dumb";
 }
 
-/**
- * The process's own streams and environment. A reader that goes away (`tapestry logs <runId> |
- * head`) closes stdout: the rest of the output is dropped instead of failing with EPIPE.
- */
+/** The process's own streams and environment. */
 export function processIo(): CliIo {
-  const tty = Boolean(process.stdout.isTTY);
+  return streamIo(process.stdout, process.stderr, process.env);
+}
+
+/** What streamIo writes to: process.stdout and process.stderr, or a test's. */
+export interface OutputStream {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+  on(event: "error", listener: (error: NodeJS.ErrnoException) => void): unknown;
+}
+
+/**
+ * Output on two streams. A reader that goes away (`tapestry logs <runId> | head`) closes stdout:
+ * the rest is dropped instead of failing with EPIPE. On a terminal, the progress line stays under
+ * the output: it is wiped before any other line is written, and redrawn by the next progress.
+ */
+export function streamIo(
+  stdout: OutputStream,
+  stderr: OutputStream,
+  env: Readonly<Record<string, string | undefined>>,
+): CliIo {
+  const tty = Boolean(stdout.isTTY);
   let stdoutClosed = false;
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  stdout.on("error", (error) => {
     if (error.code !== "EPIPE") throw error;
     stdoutClosed = true;
   });
+  let showing = false;
+  const clear = () => {
+    if (showing && !stdoutClosed) stdout.write("\r\u001b[2K");
+    showing = false;
+  };
   return {
     out: (line) => {
-      if (!stdoutClosed) process.stdout.write(`${line}\n`);
+      clear();
+      if (!stdoutClosed) stdout.write(`${line}\n`);
     },
-    err: (line) => process.stderr.write(`${line}\n`),
-    color: colorEnabled(process.env, tty),
+    err: (line) => {
+      clear();
+      stderr.write(`${line}\n`);
+    },
+    progress: (text) => {
+      if (!tty || stdoutClosed) return;
+      clear();
+      if (text === undefined) return;
+      stdout.write(text);
+      showing = true;
+    },
+    color: colorEnabled(env, tty),
     tty,
   };
 }

@@ -72,6 +72,17 @@ export function runVerdict(run: RunDetail, color: boolean): string[] {
   return lines;
 }
 
+const SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏";
+
+/** The progress line of `run --wait` and `logs --follow` on a terminal, one spinner frame per poll. */
+export function waitingLine(run: RunDetail, polls: number): string {
+  const frame = SPINNER[polls % SPINNER.length] ?? "*";
+  const done = run.steps.filter((step) => step.status === "succeeded").length;
+  const going = run.steps.filter((step) => step.status === "running").map((s) => `${s.stage}/${s.step}`);
+  const steps = `${done} step${done === 1 ? "" : "s"} done${going.length ? `, running ${going.join(", ")}` : ""}`;
+  return `${frame} ${run.status}: ${steps}`;
+}
+
 function firstLine(text: string, max: number): string {
   const line = text.split("\n")[0] ?? "";
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;

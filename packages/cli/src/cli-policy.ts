@@ -55,8 +55,8 @@ export interface OutputStream {
 }
 
 /**
- * Output on two streams. A reader that goes away (`tapestry logs <runId> | head`) closes stdout:
- * the rest is dropped instead of failing with EPIPE. On a terminal, the progress line stays under
+ * Output on two streams. A reader that goes away (`tapestry logs <runId> | head`) or a terminal
+ * that closes ends stdout: the rest is dropped instead of failing with EPIPE or EIO. On a terminal, the progress line stays under
  * the output: it is wiped before any other line is written, and redrawn by the next progress.
  */
 export function streamIo(
@@ -66,8 +66,9 @@ export function streamIo(
 ): CliIo {
   const tty = Boolean(stdout.isTTY);
   let stdoutClosed = false;
-  stdout.on("error", (error) => {
-    if (error.code !== "EPIPE") throw error;
+  // EPIPE (the reader left) or EIO (the terminal closed, SIGHUP): nothing more can be shown, and a
+  // throw here would crash a `tapestry local` in the middle of its clean stop
+  stdout.on("error", () => {
     stdoutClosed = true;
   });
   let showing = false;

@@ -386,7 +386,9 @@ describe("tapestry secrets list", () => {
     expect(report.secrets.map((s) => [s.name, s.tools.join(","), s.status])).toEqual([
       ["AIRBYTE_CLIENT_ID", "airbyte", "set"],
       ["AIRBYTE_CLIENT_SECRET", "airbyte", "missing"],
+      ["AIRBYTE_WEBHOOK_SECRET", "airbyte", "missing"],
       ["DBT_CLOUD_TOKEN", "dbt-cloud", "missing"],
+      ["DBT_CLOUD_WEBHOOK_SECRET", "dbt-cloud", "missing"],
       ["GROUPAROO_API_KEY", "grouparoo", "missing"],
       ["SNOWFLAKE_ADMIN_PRIVATE_KEY", "warehouse", "missing"],
       ["TAPESTRY_AIRBYTE_PRIVATE_KEY", "warehouse", "not-made-yet"],

@@ -4,6 +4,7 @@ import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Function as SstFunction } from "sst/constructs";
+import { functionBundling } from "./bundling";
 import type { Deployment } from "./deployment";
 
 /** The deployed entry points, one file each in functions/aws/. */
@@ -38,7 +39,7 @@ export interface TapestryFunctionProps {
 
 /**
  * One Lambda of the control plane, the same way every time: Node 24 on arm64, ESM bundled and
- * minified by SST's esbuild, active X-Ray tracing, Powertools configured from the environment.
+ * minified by SST's esbuild (stacks/bundling.ts), active X-Ray tracing, Powertools configured from the environment.
  * Each function gets its own role (no managed policy: it may write to its own log group and
  * nothing else until the stack grants exactly what it uses) and its own log group, so retention
  * is set without CDK's log-retention custom resource.
@@ -82,16 +83,7 @@ export function tapestryFunction(
       ...(props.publishesEvents ? { TAPESTRY_EVENT_BUS: deployment.publishers.bus.eventBusName } : {}),
       ...props.environment,
     },
-    nodejs: {
-      format: "esm",
-      minify: true,
-      // SST would upload source maps to its bootstrap bucket through a custom resource; the
-      // bundles keep their names (keepNames), which is what the stack traces need.
-      sourcemap: false,
-      esbuild: props.bundleConfig
-        ? { define: { __TAPESTRY_CONFIG__: JSON.stringify(JSON.stringify(deployment.config)) } }
-        : {},
-    },
+    nodejs: functionBundling(props.bundleConfig ? deployment.config : undefined),
   });
   if (props.publishesEvents) deployment.publishers.add(stack, role);
   NagSuppressions.addResourceSuppressions(

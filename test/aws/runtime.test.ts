@@ -100,11 +100,11 @@ describe("functions/aws/runtime", () => {
       ...KICKSTART,
       aws: { ...KICKSTART.aws, statusApi: { ...KICKSTART.aws.statusApi, corsAllowOrigins: origins } },
     });
-    const open = await coldStart(() => import("../../functions/aws/runtime"));
+    const open = await coldStart(() => import("../../functions/aws/status-api"));
     expect(open.statusApiDeps().corsAllowOrigins).toEqual(origins);
 
     deploy(FULL_ENV, KICKSTART);
-    const closed = await coldStart(() => import("../../functions/aws/runtime"));
+    const closed = await coldStart(() => import("../../functions/aws/status-api"));
     expect(closed.statusApiDeps().corsAllowOrigins).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { DETAIL_TYPES, type DetailType, EVENT_CATALOG, EVENT_SOURCE, eventSchema } from "./catalog";
 
 /**

@@ -86,11 +86,20 @@ describe("the deployed functions' bundles", () => {
       "start-scheduled-run": sdk("client-sfn"),
       "project-event": sdk("client-dynamodb", "lib-dynamodb"),
       "status-api": sdk("client-dynamodb", "client-eventbridge", "client-sfn", "lib-dynamodb"),
-      "reconcile-run": sdk("client-dynamodb", "client-eventbridge", "client-sfn", "client-ssm", "lib-dynamodb"),
+      "reconcile-run": sdk(
+        "client-dynamodb",
+        "client-eventbridge",
+        "client-sfn",
+        "client-ssm",
+        "lib-dynamodb",
+      ),
     };
     for (const bundle of bundles) {
-      expect(Object.keys(bundle.inputs).filter((path) => path.includes("node_modules/@aws-sdk/"))).toEqual([]);
-      if (bundle.entry in expected) expect(bundle.externalImports, bundle.entry).toEqual(expected[bundle.entry]);
+      expect(Object.keys(bundle.inputs).filter((path) => path.includes("node_modules/@aws-sdk/"))).toEqual(
+        [],
+      );
+      if (bundle.entry in expected)
+        expect(bundle.externalImports, bundle.entry).toEqual(expected[bundle.entry]);
     }
   });
 });
@@ -114,6 +123,8 @@ describe("the bundle-size check", () => {
       `import * as z from "zod"; import { ZodError } from "zod";`,
     );
     expect(zodImportedAsNamespace(`import { ZodError } from 'zod';`)).toBe(`import { ZodError } from 'zod';`);
-    expect(zodImportedAsNamespace(`import { z } from 'zod-to-json';`)).toBe(`import { z } from 'zod-to-json';`);
+    expect(zodImportedAsNamespace(`import { z } from 'zod-to-json';`)).toBe(
+      `import { z } from 'zod-to-json';`,
+    );
   });
 });

@@ -2,6 +2,7 @@ import { cpus, platform, release, totalmem } from "node:os";
 import { benchAws } from "./aws";
 import { benchConfig, benchConnector } from "./foundation";
 import { benchCliOnce, benchHandoff, benchTransitions } from "./pipeline";
+import { benchStatusLoad } from "./status-load";
 
 /**
  * `npm run bench [-- <section> ...]`: prints figures and ratios; nothing here asserts a threshold.
@@ -14,6 +15,7 @@ const SECTIONS = {
   handoff: benchHandoff,
   transitions: benchTransitions,
   cli: benchCliOnce,
+  "status-load": benchStatusLoad,
 } as const;
 
 const asked = process.argv.slice(2);

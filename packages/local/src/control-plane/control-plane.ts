@@ -25,6 +25,7 @@ import {
   recordingPublisher,
   type TriggerAccepted,
   triggerManualRun,
+  withStatusReadCache,
 } from "@tapestry/core/status";
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
@@ -146,7 +147,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   try {
     mkdirSync(options.stateDir, { recursive: true });
-    const ledger = SqliteRunLedger.open(join(options.stateDir, "ledger.sqlite"));
+    // every write of this process goes through this object, so the status API's reads are kept until the next one
+    const ledger = withStatusReadCache(SqliteRunLedger.open(join(options.stateDir, "ledger.sqlite")));
     stops.push(() => ledger.close());
 
     const warehouse = await Warehouse.open(join(options.stateDir, "warehouse.duckdb")).catch(

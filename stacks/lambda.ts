@@ -4,7 +4,7 @@ import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Function as SstFunction } from "sst/constructs";
-import { functionBundling } from "./bundling";
+import { ENTRY_DIR, functionBundling } from "./bundling";
 import type { Deployment } from "./deployment";
 
 /** The deployed entry points, one file each in functions/aws/. */
@@ -65,7 +65,7 @@ export function tapestryFunction(
     }),
   );
   const fn = new SstFunction(stack, id, {
-    handler: `functions/aws/${props.entry}.handler`,
+    handler: `${ENTRY_DIR}/${props.entry}.handler`,
     description: `Tapestry ${deployment.stage}: ${props.description}`,
     runtime: "nodejs24.x",
     architecture: "arm_64",

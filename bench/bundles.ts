@@ -39,7 +39,7 @@ export async function benchBundles(): Promise<string[]> {
   const bare = Array.from({ length: LOADS }, () => nodeStartMs());
   const bareMedian = percentile(bare, 50);
   const lines = [
-    `bare node start (node -e "", ${LOADS} runs): median ${bareMedian.toFixed(0)} ms, p95 ${percentile(bare, 95).toFixed(0)} ms; limit ${kib(FUNCTION_BUNDLE_LIMIT_BYTES)} minified per function`,
+    `bare node start (node -e "", ${LOADS} runs): median ${bareMedian.toFixed(0)} ms, p95 ${percentile(bare, 95).toFixed(0)} ms; limit ${FUNCTION_BUNDLE_LIMIT_BYTES.toLocaleString("en")} bytes minified per function`,
   ];
   for (const bundle of bundles) {
     const file = join(OUT, `${bundle.entry}.mjs`);

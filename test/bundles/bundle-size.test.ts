@@ -18,7 +18,7 @@ import kickstart from "../../tapestry.config";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CONFIG = parseConfig(structuredClone(kickstart), "tapestry.config.ts");
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
 
 /** The entries over the limit, each with its size and its three heaviest packages (what to look at). */
 function overLimit(bundles: readonly FunctionBundle[], limit: number): string[] {

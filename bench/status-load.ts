@@ -12,7 +12,7 @@ import { withStatusReadCache } from "@tapestry/core/status";
 import autocannon from "autocannon";
 import { createStatusApiHandler } from "../functions/api/status-api";
 import { startApiServer } from "../packages/local/src/api-server";
-import { SqliteRunLedger } from "../packages/local/src/ledger";
+import { SqliteAlertStore, SqliteRunLedger } from "../packages/local/src/ledger";
 import kickstart from "../tapestry.config";
 import { scheduledRun } from "../test/api/run-events";
 
@@ -45,11 +45,13 @@ export async function benchStatusLoad(): Promise<string[]> {
   const ledger = withStatusReadCache(SqliteRunLedger.open(join(stateDir, "ledger.sqlite")));
   const config = benchConfig();
   const runIds = await seedRuns(ledger, config);
+  const alerts = SqliteAlertStore.open(":memory:"); // /alerts only: neither route measured here reads it
   const api = await startApiServer({
     port: 0,
     handler: createStatusApiHandler({
       config,
       ledger,
+      alerts,
       now: () => NOW,
       nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
       controlPlane: () => ({ deadLetters: 0 }),
@@ -81,6 +83,7 @@ export async function benchStatusLoad(): Promise<string[]> {
     await api.close();
     await new Promise<void>((resolve) => bare.server.close(() => resolve()));
     ledger.close();
+    alerts.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 import type { TapestryConfig } from "@tapestry/core/config";
 import { Tags } from "aws-cdk-lib";
 import { type App, getStack } from "sst/constructs";
+import { Alerts } from "./alerts";
 import { bindDeployment } from "./deployment";
 import { Events } from "./events";
 import { Ledger } from "./ledger";
@@ -8,8 +9,8 @@ import { Pipelines } from "./pipelines";
 import { StatusApi } from "./status-api";
 import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "./synthesizer";
 
-/** Every stack of the control plane, in dependency order. */
-export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi] as const;
+/** Every stack of the control plane, in dependency order; Alerts last (its health alarms cover every function and queue). */
+export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi, Alerts] as const;
 
 /**
  * Adds the control plane to an SST app for a validated config: the one entry used by

@@ -17,12 +17,18 @@ export type EntryPoint =
   | "start-scheduled-run"
   | "reconcile-run"
   | "project-event"
-  | "status-api";
+  | "status-api"
+  | "record-metrics"
+  | "evaluate-alerts"
+  | "check-freshness"
+  | "notify-slack"
+  | "await-webhook"
+  | "webhook-receiver";
 
 export interface TapestryFunctionProps {
   readonly entry: EntryPoint;
   readonly description: string;
-  /** the function's own variables (see functions/aws/runtime.ts); the stage and Powertools' are added */
+  /** the function's own variables (see functions/aws/runtime/environment.ts); the stage and Powertools' are added */
   readonly environment?: Readonly<Record<string, string>>;
   /** inline the validated config at bundle time (`__TAPESTRY_CONFIG__`): never in the environment, whose 4 KB it would outgrow */
   readonly bundleConfig?: boolean;

@@ -1,18 +1,20 @@
 /** Lambda behind the status API's HTTP API (payload format 2.0, IAM authorization). */
 import { nextFireTime } from "@tapestry/core/schedule";
 import { createStatusApiHandler, type StatusApiDeps, type StatusApiHandler } from "../api/status-api";
+import { alertStore } from "./runtime/alert-store";
 import { deferredEventPublisher } from "./runtime/bus";
 import { tapestryConfig } from "./runtime/config";
 import { runLedger } from "./runtime/ledger";
 import { logger } from "./runtime/powertools";
 import { deferredRunController } from "./runtime/state-machine";
 
-/** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, Step Functions for manual runs. */
+/** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, the incidents, Step Functions for manual runs. */
 export function statusApiDeps(): StatusApiDeps {
   return {
     config: tapestryConfig(),
     corsAllowOrigins: tapestryConfig().aws.statusApi.corsAllowOrigins,
     ledger: runLedger(),
+    alerts: alertStore(),
     runs: deferredRunController(),
     bus: deferredEventPublisher(),
     now: () => new Date(),

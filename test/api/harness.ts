@@ -12,8 +12,10 @@ import { describeTaskError, scheduledRunId } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import { expect } from "vitest";
 import { createStatusApiHandler, type StatusApiHandler } from "../../functions/api/status-api";
+import { createWebhookApiHandler } from "../../functions/webhooks/webhook-api";
 import { type ApiServer, startApiServer } from "../../packages/local/src/api-server";
-import { SqliteRunLedger } from "../../packages/local/src/ledger";
+import { withWebhookRoutes } from "../../packages/local/src/control-plane/webhooks";
+import { SqliteAlertStore, SqliteRunLedger, SqliteTaskTokenStore } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
 import type { RunEvents } from "../ledger/run-events";
 import { startStubServer } from "../support/stub-server";
@@ -63,6 +65,12 @@ export function spec(name: string): PipelineSpec {
   if (!found) throw new Error(`no pipeline ${name} in the test config`);
   return found;
 }
+
+/** The webhook routes' secrets, by the names the kickstart config gives them. */
+export const WEBHOOK_SECRETS = {
+  AIRBYTE_WEBHOOK_SECRET: "airbyte-url-secret-7Qm2Zr8Kd4",
+  DBT_CLOUD_WEBHOOK_SECRET: "dbt-hmac-key-N5vW9xLp3T",
+} as const;
 
 /** The value of DBT_CLOUD_TOKEN in the locked-out run: it must never reach an answer. */
 export const DBT_TOKEN_VALUE = "dbtc_Zq3LrT9vX1wYpK7m";
@@ -133,7 +141,12 @@ async function lockedOutRun(pipeline: PipelineSpec, start: Date): Promise<RunEve
   let failure: Error | undefined;
   try {
     const connector = await createDbtCloudConnector(
-      { baseUrl: stub.url, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
+      {
+        baseUrl: stub.url,
+        tokenSecret: "DBT_CLOUD_TOKEN",
+        requestTimeoutSeconds: 5,
+        webhook: { hmacKeySecret: "DBT_CLOUD_WEBHOOK_SECRET" },
+      },
       { secrets: async () => DBT_TOKEN_VALUE },
     );
     await connector.start(step, { pipeline: pipeline.name, runId: "x", deadline: Date.now() + 30_000 });
@@ -224,6 +237,8 @@ export interface ApiUnderTest {
   /** the handler itself, for what only API Gateway can send it (the local server guards its door) */
   handler: StatusApiHandler;
   ledger: SqliteRunLedger;
+  alerts: SqliteAlertStore;
+  seededAlerts: SeededAlerts;
   runs: FakeRunController;
   bus: FakeBus;
   seeded: Seeded;
@@ -243,11 +258,14 @@ export async function startApiUnderTest(
 ): Promise<ApiUnderTest> {
   const ledger = SqliteRunLedger.open(":memory:");
   const seeded = await seed(ledger);
+  const alerts = SqliteAlertStore.open(":memory:");
+  const seededAlerts = await seedAlerts(alerts, seeded);
   const runs = new FakeRunController();
   const bus = new FakeBus();
   const handler = createStatusApiHandler({
     config: CONFIG,
     ledger,
+    alerts,
     runs,
     bus,
     now: () => NOW,
@@ -255,12 +273,33 @@ export async function startApiUnderTest(
     logger: silentLogger,
     ...(options.corsAllowOrigins ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
   });
-  const server = await startApiServer({ handler, port: 0 });
+  // the webhook routes, as the embedded control plane serves them beside the status API
+  const tokens = SqliteTaskTokenStore.open(":memory:");
+  const webhooks = createWebhookApiHandler({
+    pipeline: {
+      connectors: {
+        start: async () => Promise.reject(new Error("no job starts here")),
+        poll: async () => ({ state: "succeeded", toolStatus: "succeeded", rows: 1 }),
+        cancel: async () => Promise.reject(new Error("no job is cancelled here")),
+      },
+      publisher: bus,
+      now: () => NOW,
+      logger: silentLogger,
+    },
+    tokens,
+    tasks: { sendTaskSuccess: async () => "closed" },
+    tools: CONFIG.tools,
+    secrets: async (name) => WEBHOOK_SECRETS[name as keyof typeof WEBHOOK_SECRETS] ?? "",
+    logger: silentLogger,
+  });
+  const server = await startApiServer({ handler: withWebhookRoutes(handler, webhooks), port: 0 });
   const replies: ApiUnderTest["replies"] = [];
   return {
     server,
     handler,
     ledger,
+    alerts,
+    seededAlerts,
     runs,
     bus,
     seeded,
@@ -287,6 +326,71 @@ export async function startApiUnderTest(
     async close() {
       await server.close();
       ledger.close();
+      alerts.close();
+      tokens.close();
     },
   };
+}
+
+export interface SeededAlerts {
+  /** failing-audience's failed run: open */
+  openIncidentId: string;
+  /** rain-shield-audience's zoom step below its floor, two days ago: resolved the next day */
+  resolvedIncidentId: string;
+}
+
+/** One open incident (the failing pipeline's failed run) and one resolved (a floor not met, then met). */
+async function seedAlerts(store: SqliteAlertStore, seeded: Seeded): Promise<SeededAlerts> {
+  const floor = {
+    pipeline: "rain-shield-audience",
+    rule: "rows-below-minimum" as const,
+    stage: "ingest",
+    step: "zoom-webinar-registrants",
+    threshold: 1,
+    unit: "rows" as const,
+  };
+  const resolvedIncidentId = "01JXSEED000000000000000001";
+  await store.open({
+    incidentId: resolvedIncidentId,
+    cause: seeded.kickstartRuns[1] ?? "",
+    verdict: {
+      ...floor,
+      breaching: true,
+      figure: 0,
+      summary: "ingest/zoom-webinar-registrants (airbyte) moved 0 rows, below its minimum of 1",
+      at: day(2, 7).toISOString(),
+      runId: seeded.kickstartRuns[1],
+    },
+  });
+  await store.resolve({
+    cause: seeded.kickstartRuns[0] ?? "",
+    verdict: {
+      ...floor,
+      breaching: false,
+      figure: 40,
+      summary: "ingest/zoom-webinar-registrants (airbyte) moved 40 rows, at least its minimum of 1",
+      at: day(1, 7).toISOString(),
+      runId: seeded.kickstartRuns[0],
+    },
+  });
+  const openIncidentId = "01JXSEED000000000000000002";
+  await store.open({
+    incidentId: openIncidentId,
+    cause: seeded.failingRunId,
+    verdict: {
+      pipeline: "failing-audience",
+      rule: "run-failed",
+      stage: "ingest",
+      step: "zoom-webinar-registrants",
+      breaching: true,
+      figure: 1,
+      threshold: 0,
+      unit: "runs",
+      summary: `Run ${seeded.failingRunId} failed: ingest/zoom-webinar-registrants (airbyte) failed`,
+      error: "Airbyte job 7 failed",
+      at: day(1, 7).toISOString(),
+      runId: seeded.failingRunId,
+    },
+  });
+  return { openIncidentId, resolvedIncidentId };
 }

@@ -276,7 +276,9 @@ describe("tapestry secrets list", () => {
       "  TOOL             SECRET                          STATUS        LAST CHANGED",
       "  airbyte          AIRBYTE_CLIENT_ID               set           2026-02-01T10:00:00.000Z (version 3)",
       "  airbyte          AIRBYTE_CLIENT_SECRET           set           2026-02-01T10:01:00.000Z (version 1)",
+      "  airbyte          AIRBYTE_WEBHOOK_SECRET          MISSING       -",
       "  dbt-cloud        DBT_CLOUD_TOKEN                 MISSING       -",
+      "  dbt-cloud        DBT_CLOUD_WEBHOOK_SECRET        MISSING       -",
       "  grouparoo        GROUPAROO_API_KEY               set           2026-02-03T08:30:00.000Z (version 2)",
       "  warehouse        SNOWFLAKE_ADMIN_PRIVATE_KEY     MISSING       -",
       "  warehouse        TAPESTRY_AIRBYTE_PRIVATE_KEY    not made yet  -",
@@ -288,8 +290,10 @@ describe("tapestry secrets list", () => {
       "3 service user keys are made by `tapestry warehouse bootstrap --stage prod`, not set by hand",
     ]);
     expect(h.err).toEqual([
-      "2 secrets the config references are not set for stage prod; set them with:",
+      "4 secrets the config references are not set for stage prod; set them with:",
+      "  tapestry secrets set AIRBYTE_WEBHOOK_SECRET --stage prod",
       "  tapestry secrets set DBT_CLOUD_TOKEN --stage prod",
+      "  tapestry secrets set DBT_CLOUD_WEBHOOK_SECRET --stage prod",
       "  tapestry secrets set SNOWFLAKE_ADMIN_PRIVATE_KEY --stage prod",
     ]);
 
@@ -324,7 +328,9 @@ describe("tapestry secrets list", () => {
     const names = [
       "AIRBYTE_CLIENT_ID",
       "AIRBYTE_CLIENT_SECRET",
+      "AIRBYTE_WEBHOOK_SECRET",
       "DBT_CLOUD_TOKEN",
+      "DBT_CLOUD_WEBHOOK_SECRET",
       "GROUPAROO_API_KEY",
       "SNOWFLAKE_ADMIN_PRIVATE_KEY",
       "TAPESTRY_AIRBYTE_PRIVATE_KEY",
@@ -341,7 +347,7 @@ describe("tapestry secrets list", () => {
     });
 
     expect(await h.run("secrets", "list", "--stage", "staging", "--config", CONFIG)).toBe(0);
-    expect(h.out.at(-1)).toBe("All 8 secrets the config references are set.");
+    expect(h.out.at(-1)).toBe("All 10 secrets the config references are set.");
     expect(h.out.join("\n")).not.toContain("MISSING");
     expect(h.err).toEqual([
       "warning: /tapestry/staging/DBT_CLOUD_TOKEN is a String parameter, not encrypted: set it again with `tapestry secrets set DBT_CLOUD_TOKEN --stage staging`",

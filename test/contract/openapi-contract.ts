@@ -102,8 +102,12 @@ export const SPEC_FILES: Readonly<Record<Tool, readonly string[]>> = {
     "test/fixtures/specs/airbyte-public-api-jobs.yaml",
     "test/fixtures/specs/airbyte-public-api-applications.yaml",
     "test/fixtures/specs/airbyte-public-api-connections.yaml",
+    "test/fixtures/specs/airbyte-public-api-workspaces.yaml",
   ],
-  "dbt-cloud": ["test/fixtures/specs/dbt-cloud-openapi-v2.yaml"],
+  "dbt-cloud": [
+    "test/fixtures/specs/dbt-cloud-openapi-v2.yaml",
+    "test/fixtures/specs/dbt-cloud-openapi-v3.yaml",
+  ],
   grouparoo: ["docs/specs/grouparoo-api.openapi.yaml"],
 };
 

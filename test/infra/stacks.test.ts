@@ -92,6 +92,7 @@ const TASK_FUNCTION_IDS: Readonly<Record<PipelineRunFunction, string>> = {
   StartStepFunctionArn: "StartStep",
   PollStepFunctionArn: "PollStep",
   CancelStepFunctionArn: "CancelStep",
+  AwaitWebhookFunctionArn: "AwaitWebhook",
 };
 
 let test: SynthesizedApp;
@@ -188,7 +189,11 @@ describe("Ledger stack", () => {
     ledger.resourceCountIs("AWS::Events::Rule", 1);
     ledger.hasResourceProperties("AWS::Events::Rule", {
       EventBusName: Match.anyValue(),
-      EventPattern: { source: ["tapestry.pipeline"] },
+      // alerts share the bus, but the run ledger refuses them: the rule leaves them out
+      EventPattern: {
+        source: ["tapestry.pipeline"],
+        "detail-type": [{ "anything-but": ["ThresholdBreached", "ThresholdRecovered"] }],
+      },
       Targets: [
         Match.objectLike({
           Arn: { "Fn::GetAtt": [projector, "Arn"] },
@@ -343,7 +348,7 @@ describe("Pipelines stack", () => {
 });
 
 describe("Status API stack", () => {
-  it("requires SigV4 (AWS_IAM) on every route but GET /health, the $default route included", () => {
+  it("requires SigV4 (AWS_IAM) on every route but GET /health and the two webhook routes, the $default route included", () => {
     const routes = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Route").map((r) => ({
       key: r.resource.Properties?.RouteKey,
       auth: r.resource.Properties?.AuthorizationType,
@@ -360,14 +365,39 @@ describe("Status API stack", () => {
         "GET /runs/{runId}",
         "POST /runs/{runId}/cancel",
         "GET /runs/{runId}/events",
+        "POST /webhooks/airbyte/{secret}",
+        "POST /webhooks/dbt-cloud",
       ].sort(),
     );
+    const open = new Set(["GET /health", "POST /webhooks/airbyte/{secret}", "POST /webhooks/dbt-cloud"]);
     for (const route of routes) {
       expect({ route: route.key, auth: route.auth }).toEqual({
         route: route.key,
-        auth: route.key === "GET /health" ? "NONE" : "AWS_IAM",
+        auth: open.has(String(route.key)) ? "NONE" : "AWS_IAM",
       });
     }
+  });
+
+  it("sends the two webhook routes to a function of their own, throttled apart from the rest of the API", () => {
+    const routes = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Route");
+    const target = (key: string) =>
+      routes.find((r) => r.resource.Properties?.RouteKey === key)?.resource.Properties?.Target;
+    const receiver = logicalIdOf(test, "StatusApi", "AWS::Lambda::Function", "WebhookReceiver");
+    const integrations = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Integration");
+    const integrationOf = (key: string) =>
+      integrations.find((i) => JSON.stringify(target(key)).includes(i.id))?.resource.Properties
+        ?.IntegrationUri;
+    for (const key of ["POST /webhooks/airbyte/{secret}", "POST /webhooks/dbt-cloud"]) {
+      expect(JSON.stringify(integrationOf(key)), key).toContain(receiver);
+    }
+    expect(JSON.stringify(integrationOf("GET /status"))).not.toContain(receiver);
+    test.template("StatusApi").hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      RouteSettings: {
+        "POST /webhooks/airbyte/{secret}": { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 20 },
+        "POST /webhooks/dbt-cloud": { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 20 },
+      },
+    });
   });
 
   it("answers browser preflights without credentials once origins are set: OPTIONS /{proxy+}, no authorizer, the status handler", () => {
@@ -388,7 +418,7 @@ describe("Status API stack", () => {
     // every other route keeps SigV4 when CORS is open
     for (const route of resourcesOf(prod, "StatusApi", "AWS::ApiGatewayV2::Route")) {
       const key = String(route.resource.Properties?.RouteKey);
-      if (key === "GET /health" || key.startsWith("OPTIONS ")) continue;
+      if (key === "GET /health" || key.startsWith("OPTIONS ") || key.startsWith("POST /webhooks/")) continue;
       expect({ key, auth: route.resource.Properties?.AuthorizationType }).toEqual({ key, auth: "AWS_IAM" });
     }
   });
@@ -450,16 +480,24 @@ describe("who may publish tapestry.* events", () => {
         Action: "events:PutEvents",
         Condition: { "ForAnyValue:StringLike": { "events:source": "tapestry.*" } },
       });
-      expect(roles).toEqual([
-        "CancelStepRole",
-        "PollStepRole",
-        "PublishEventRole",
-        "ReconcileRunRole",
-        "RunLockRole",
-        "StartStepRole",
-        // a queued run and a cancel request are recorded, then put on the bus, by the status API
-        "StatusApiHandlerRole",
-      ]);
+      expect(roles).toEqual(
+        [
+          // WaitForWebhook's registration and the webhook receiver publish the confirming poll's step event
+          "AwaitWebhookRole",
+          "CancelStepRole",
+          "PollStepRole",
+          "PublishEventRole",
+          "ReconcileRunRole",
+          "RunLockRole",
+          "StartStepRole",
+          // a queued run and a cancel request are recorded, then put on the bus, by the status API
+          "StatusApiHandlerRole",
+          "WebhookReceiverRole",
+        ]
+          // the alert functions publish their incidents' events
+          .concat(["CheckFreshnessRole", "EvaluateAlertsRole"])
+          .sort(),
+      );
       // the bus the policy guards is the bus the publishers may put events on
       const putEvents = iamStatementsOf(app).filter((s) => s.actions.includes("events:PutEvents"));
       const bus = resolveJoin(statement.Resource, (ref) => `arn-of:${ref}`);
@@ -474,7 +512,7 @@ describe("who may publish tapestry.* events", () => {
         .filter((s) => s.actions.includes("events:PutEvents"))
         .map((s) => s.policyOf.replace(/DefaultPolicy[0-9A-F]{8}$/, ""));
       expect([...new Set(publishers)].sort()).toEqual(roles);
-      for (const silent of ["ProjectorRole", "StartScheduledRunRole", "SchedulerRole"]) {
+      for (const silent of ["ProjectorRole", "StartScheduledRunRole", "SchedulerRole", "RecordMetricsRole"]) {
         expect(roles).not.toContain(silent);
       }
     }
@@ -562,8 +600,9 @@ describe("a stage that is not prod-like", () => {
           r.Type,
         ),
       );
-    // the table, the bus, the archive; the schedules', the projector's and the reconciler's dead letters
-    expect(kept.length).toBe(6);
+    // the table, the bus, the archive; the schedules', the projector's and the reconciler's dead letters;
+    // the metrics recorder's, the alert evaluator's and the freshness check's
+    expect(kept.length).toBe(9);
     for (const { stack, id, r } of kept) {
       expect({ resource: `${stack}/${id}`, policy: r.DeletionPolicy }).toEqual({
         resource: `${stack}/${id}`,
@@ -629,6 +668,7 @@ describe("functions", () => {
     const functions = test.templates().flatMap(({ stack }) => functionsOf(test, stack));
     expect(functions.map((f) => f.id.replace(/[0-9A-F]{8}$/, "")).sort()).toEqual(
       [
+        "AwaitWebhook",
         "CancelStep",
         "PollStep",
         "Projector",
@@ -638,6 +678,10 @@ describe("functions", () => {
         "StartScheduledRun",
         "StartStep",
         "StatusApiHandler",
+        "RecordMetrics",
+        "EvaluateAlerts",
+        "CheckFreshness",
+        "WebhookReceiver",
       ].sort(),
     );
     for (const fn of functions) {
@@ -695,6 +739,14 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "states:StartExecution",
     "states:StopExecution",
   ],
+  // the job's TOKEN# item, the tools' secrets (the confirming poll), its step event, the task token
+  AwaitWebhookRole: ["dynamodb:UpdateItem", "events:PutEvents", "ssm:GetParameter", "states:SendTaskSuccess"],
+  WebhookReceiverRole: [
+    "dynamodb:UpdateItem",
+    "events:PutEvents",
+    "ssm:GetParameter",
+    "states:SendTaskSuccess",
+  ],
   ReconcileRunRole: [
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
@@ -703,6 +755,24 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "sqs:SendMessage",
     "ssm:GetParameter",
     "states:DescribeExecution",
+  ],
+  // the Alerts stack's (the notifier's, deployed with a Slack webhook only: test/infra/alerts.test.ts)
+  RecordMetricsRole: ["sqs:SendMessage"],
+  EvaluateAlertsRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "sqs:SendMessage",
+  ],
+  CheckFreshnessRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "sqs:SendMessage",
   ],
 };
 const EVERY_FUNCTION = [
@@ -753,10 +823,12 @@ describe("IAM: least privilege", () => {
       .sort();
     const readers = statements.filter((s) => s.actions.some((a) => a.startsWith("ssm:")));
     expect(readers.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "")).sort()).toEqual([
+      "AwaitWebhook",
       "CancelStep",
       "PollStep",
       "ReconcileRun",
       "StartStep",
+      "WebhookReceiver",
     ]);
     for (const reader of readers) {
       expect(reader.actions).toEqual(["ssm:GetParameter"]);
@@ -764,13 +836,13 @@ describe("IAM: least privilege", () => {
     }
   });
 
-  it("lets the state machine invoke exactly its five task functions (unqualified ARNs)", () => {
+  it("lets the state machine invoke exactly its six task functions (unqualified ARNs)", () => {
     const invoke = statements.filter(
       (s) => s.policyOf.startsWith("PipelineRunRole") && s.actions.includes("lambda:InvokeFunction"),
     );
     expect(invoke).toHaveLength(1);
     expect([...(invoke[0]?.resources ?? [])].sort()).toEqual(
-      ["RunLock", "PublishEvent", "StartStep", "PollStep", "CancelStep"]
+      ["RunLock", "PublishEvent", "StartStep", "PollStep", "CancelStep", "AwaitWebhook"]
         .map((id) => `arn-of:${logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id)}`)
         .sort(),
     );
@@ -841,6 +913,21 @@ describe("cdk-nag AwsSolutions", () => {
     expect(preflight(prod)).toEqual([
       expect.objectContaining({ reason: expect.stringMatching(/preflight/) }),
     ]);
+  });
+
+  it("suppresses APIG4 on exactly the two webhook routes and /health, each with the reason it needs no SigV4", () => {
+    const open = runAwsSolutionsChecks(test)
+      .suppressed.filter((s) => s.ruleId === "AwsSolutions-APIG4")
+      .map((s) => ({ path: s.path, reason: s.reason }));
+    expect(open).toHaveLength(3);
+    expect(open).toContainEqual({
+      path: expect.stringMatching(/webhooks--airbyte/),
+      reason: expect.stringMatching(/secret in the URL authenticates it .*constant time/),
+    });
+    expect(open).toContainEqual({
+      path: expect.stringMatching(/webhooks--dbt-cloud/),
+      reason: expect.stringMatching(/HMAC-SHA256 of the raw body .*constant time/),
+    });
   });
 
   it("still bites: a table without point-in-time recovery is an unsuppressed error", () => {

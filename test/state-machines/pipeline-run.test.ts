@@ -183,7 +183,7 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
   it("attaches to an Airbyte sync already running (409) instead of starting another", async () => {
     const p = await plane({
       airbyte: {
-        alreadyRunning: [{ connectionId: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11", remainingMs: 150 }],
+        alreadyRunning: [{ connectionId: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11", remainingMs: 1000 }],
       },
     });
     const { runId, run } = await runOnce(p);
@@ -198,10 +198,14 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
     expect(p.sandboxes.airbyte.counters).toEqual({ triggers: 2, jobsCreated: 1 });
   });
 
-  it("an Airbyte job that goes incomplete and then succeeds is a success", async () => {
-    const p = await plane({
-      airbyte: { outcomes: [{ outcome: "incomplete-then-succeeded", incompleteMs: 80 }] },
+  it("an Airbyte job that goes incomplete and then succeeds is a success (polled: incomplete is still running)", async () => {
+    const polled = kickstartConfig((c) => {
+      for (const step of c.pipelines[0]?.stages[0]?.steps ?? []) Object.assign(step, { completion: "poll" });
     });
+    const p = await plane(
+      { airbyte: { outcomes: [{ outcome: "incomplete-then-succeeded", incompleteMs: 80 }] } },
+      { config: polled },
+    );
     const { run } = await runOnce(p);
     expect(run?.status).toBe("succeeded");
     const statuses = p.sandboxes.airbyte.traffic

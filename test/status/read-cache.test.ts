@@ -12,7 +12,7 @@ import { memoizedNextFireTime, withStatusReadCache } from "@tapestry/core/status
 import { afterEach, describe, expect, it } from "vitest";
 import { createStatusApiHandler } from "../../functions/api/status-api";
 import { type ApiServer, startApiServer } from "../../packages/local/src/api-server";
-import { SqliteRunLedger } from "../../packages/local/src/ledger";
+import { SqliteAlertStore, SqliteRunLedger } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
 import { scheduledRun } from "../api/run-events";
 
@@ -150,11 +150,13 @@ describe("withStatusReadCache", () => {
 
 describe("the status API on the cached ledger, over HTTP", () => {
   async function serve(ledger: RunLedger, config = CONFIG): Promise<ApiServer> {
+    const alerts = SqliteAlertStore.open(":memory:");
     const server = await startApiServer({
       port: 0,
       handler: createStatusApiHandler({
         config,
         ledger,
+        alerts,
         now: () => NOW,
         nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
         runs: { start: async () => {}, stop: async () => {} },
@@ -163,6 +165,7 @@ describe("the status API on the cached ledger, over HTTP", () => {
       }),
     });
     servers.push(server);
+    opened.push(alerts);
     return server;
   }
   const health = async (server: ApiServer) => {

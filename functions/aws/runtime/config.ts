@@ -1,9 +1,11 @@
 /**
- * The tapestry config, for the functions that read it (start/poll/cancel-step and reconcile-run its
- * tools, reconcile-run its pipelines and `reconcile` too, status-api its pipelines). It is not in
- * the environment (Lambda's 4 KB limit): the stacks inline its JSON at bundle time as the global
- * identifier __TAPESTRY_CONFIG__ (esbuild `define`, stacks/bundling.ts). Importing this module
- * bundles the config schema: a function that never reads the config must not import it.
+ * The tapestry config, for the functions that read it (start/poll/cancel-step, await-webhook,
+ * webhook-receiver and reconcile-run its tools, reconcile-run its pipelines and `reconcile` too,
+ * status-api its pipelines, evaluate-alerts and check-freshness its pipelines and `alerts`,
+ * notify-slack `alerts.slack`). It is not in the environment (Lambda's 4 KB limit): the stacks
+ * inline its JSON at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`,
+ * stacks/bundling.ts). Importing this module bundles the config schema: a function that never
+ * reads the config must not import it.
  */
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { EnvironmentError, once } from "./environment";

@@ -1,19 +1,19 @@
 /**
  * The configured tools' connectors (the bundled config's tools); each tool's secrets are read from
- * SSM (/tapestry/<TAPESTRY_STAGE>/<NAME>) when a step of it first runs.
+ * SSM (./secrets) when a step of it first runs.
  */
-import { createSsmSecretReader } from "@tapestry/core/adapters/aws/ssm-secrets";
 import { ConnectorRegistry } from "@tapestry/core/connectors";
 import type { PipelineDeps } from "@tapestry/core/pipeline";
 import { coreLogger } from "../../powertools";
 import { tapestryConfig } from "./config";
-import { env, once } from "./environment";
+import { once } from "./environment";
 import { logger } from "./powertools";
+import { ssmSecrets } from "./secrets";
 
 export const connectors = once(
   () =>
     new ConnectorRegistry(tapestryConfig().tools, {
-      secrets: createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }),
+      secrets: ssmSecrets(),
       logger: coreLogger(logger()),
     }),
 );

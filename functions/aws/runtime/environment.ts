@@ -8,14 +8,21 @@
  * Environment contract (set by the stacks):
  *   every function      POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL
  *                       (read by Powertools itself), TAPESTRY_STAGE
- *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step,
- *                               reconcile-run
- *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run
+ *   TAPESTRY_STAGE              the SSM path of the stage's secrets (the tools', the webhooks',
+ *                               Slack's): start/poll/cancel-step, reconcile-run, await-webhook,
+ *                               webhook-receiver, notify-slack; evaluate-alerts names its alarms by it
+ *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run;
+ *                               the items beside it: task tokens (await-webhook, webhook-receiver),
+ *                               incidents (evaluate-alerts, check-freshness, status-api), the
+ *                               notifier's idempotency records (notify-slack)
  *   TAPESTRY_EVENT_BUS          the event bus, for every function that publishes: run-lock,
- *                               publish-event, start/poll/cancel-step, reconcile-run, status-api
+ *                               publish-event, start/poll/cancel-step, reconcile-run, status-api,
+ *                               await-webhook, webhook-receiver, evaluate-alerts, check-freshness
  *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api,
- *                               reconcile-run
- * (the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
+ *                               reconcile-run (await-webhook and webhook-receiver answer its task
+ *                               tokens, which name it)
+ *   TAPESTRY_STATUS_API_URL     the status API's base URL, for the run paths in Slack messages: notify-slack
+ * (record-metrics only writes EMF to its log.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): see ./config.ts.
  */
 import { TapestryError } from "@tapestry/core/errors";
@@ -48,6 +55,10 @@ const VARIABLES = {
       .regex(/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/, {
         error: "expected an event bus name or ARN",
       }),
+  },
+  TAPESTRY_STATUS_API_URL: {
+    what: "the status API's base URL (https://<api>.execute-api.<region>.amazonaws.com), for the links of Slack messages",
+    schema: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
   },
   TAPESTRY_STATE_MACHINE_ARN: {
     what: "the ARN of the pipeline-run state machine",

@@ -1,12 +1,8 @@
-/** The run ledger on DynamoDB (TAPESTRY_LEDGER_TABLE): the DynamoDB client, for the functions that read or write runs. */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+/** The run ledger on DynamoDB (TAPESTRY_LEDGER_TABLE), for the functions that read or write runs. */
 import { DynamoDbRunLedger } from "@tapestry/core/adapters/aws/dynamodb-ledger";
 import type { RunLedger } from "@tapestry/core/ledger";
+import { documentClient } from "./dynamodb";
 import { env, once } from "./environment";
-
-// One client per container, default credential and region chain (the Lambda's role and region).
-const documentClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
 
 export const runLedger = once(
   (): RunLedger =>

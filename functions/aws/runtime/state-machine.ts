@@ -1,13 +1,13 @@
-/** The pipeline-run state machine (TAPESTRY_STATE_MACHINE_ARN): the Step Functions client, for the functions that start, stop or read runs. */
-import { SFNClient } from "@aws-sdk/client-sfn";
+/** The pipeline-run state machine (TAPESTRY_STATE_MACHINE_ARN), for the functions that start, stop or read runs. */
 import { StepFunctionsRunController } from "@tapestry/core/adapters/aws/step-functions-run-controller";
 import type { RunController } from "@tapestry/core/status";
 import { env, once } from "./environment";
+import { sfnClient } from "./step-functions";
 
 export const runController = once(
   () =>
     new StepFunctionsRunController({
-      client: new SFNClient({}),
+      client: sfnClient(),
       stateMachineArn: env("TAPESTRY_STATE_MACHINE_ARN"),
     }),
 );

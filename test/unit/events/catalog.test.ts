@@ -146,6 +146,8 @@ describe("parseEvent", () => {
       "PipelineRunQueued",
       "PipelineRunCancelRequested",
       "PipelineRunCancelled",
+      "ThresholdBreached",
+      "ThresholdRecovered",
     ]);
   });
 });

@@ -1,16 +1,16 @@
 import * as z from "zod";
-import {
-  DEPLOYMENT_STAGE_NAME,
-  PIPELINE_NAME,
-  SECRET_NAME,
-  STEP_NAME,
-  secretNameProblem,
-  TOOL_NAMES,
-  type ToolName,
-} from "../names";
+import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolName } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
+import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";
+import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
 import { warehouseSchema } from "./warehouse-schema";
+import {
+  airbyteWebhookSchema,
+  dbtCloudWebhookSchema,
+  pollCompletionFields,
+  webhookCompletionFields,
+} from "./webhooks-schema";
 
 export { TOOL_NAMES } from "../names";
 
@@ -18,17 +18,6 @@ export { TOOL_NAMES } from "../names";
 const name = z
   .string({ error: "expected a name (lower-case letters, digits and dashes)" })
   .regex(STEP_NAME.pattern, { error: `expected a name of ${STEP_NAME.rule}` });
-
-/**
- * The name of a secret (an SSM SecureString on AWS, a local secret in the embedded control plane),
- * never its value. Whatever is not a name is never repeated in the message: it may be the value.
- */
-const secretName = z.custom<string>((value) => secretNameProblem(value) === undefined, {
-  error: (issue) =>
-    issue.input === undefined
-      ? `is required: expected the NAME of a secret, in ${SECRET_NAME.rule} (its value is set with \`tapestry secrets set\`)`
-      : secretNameProblem(issue.input),
-});
 
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. "https://api.airbyte.com/v1"' })
@@ -78,6 +67,7 @@ export const airbyteToolSchema = z.strictObject({
   webUrl: httpUrl.optional(),
   auth: airbyteAuth,
   requestTimeoutSeconds,
+  webhook: airbyteWebhookSchema,
 });
 
 export const dbtCloudToolSchema = z.strictObject({
@@ -85,6 +75,7 @@ export const dbtCloudToolSchema = z.strictObject({
   baseUrl: httpUrl.default("https://cloud.getdbt.com"),
   tokenSecret: secretName,
   requestTimeoutSeconds,
+  webhook: dbtCloudWebhookSchema,
 });
 
 export const grouparooToolSchema = z.strictObject({
@@ -108,16 +99,20 @@ const stepCommon = {
   pollIntervalSeconds: wholeNumber("expected a whole number of seconds from 1 to 3600", 1, 3600).default(30),
   /** A job that succeeds having moved fewer rows fails the step (Airbyte reports 0-row "successes"). */
   minRows: wholeNumber("expected a whole number of rows, 0 or more", 0).optional(),
+  /** Alert when the step moves far fewer rows than its own history (config/alerts-schema.ts). */
+  rowsAnomaly: rowsAnomalySchema.optional(),
 };
 
 export const airbyteStepSchema = z.strictObject({
   ...stepCommon,
+  ...webhookCompletionFields,
   tool: z.literal("airbyte"),
   connectionId: z.uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' }),
 });
 
 export const dbtCloudStepSchema = z.strictObject({
   ...stepCommon,
+  ...webhookCompletionFields,
   tool: z.literal("dbt-cloud"),
   accountId: positiveInt,
   jobId: positiveInt,
@@ -127,6 +122,7 @@ export const dbtCloudStepSchema = z.strictObject({
 
 export const grouparooStepSchema = z.strictObject({
   ...stepCommon,
+  ...pollCompletionFields,
   tool: z.literal("grouparoo"),
   scheduleId: z
     .string({ error: "expected the Grouparoo schedule id" })
@@ -193,6 +189,8 @@ export const pipelineSchema = z.strictObject({
   stages: z
     .array(stageSchema, { error: "expected a list of stages" })
     .min(1, { error: "a pipeline needs at least one stage" }),
+  /** The thresholds the pipeline is watched against (config/alerts-schema.ts). */
+  alerts: pipelineAlertsSchema.prefault({}),
 });
 
 /** CloudWatch Logs accepts these retention periods only. */
@@ -257,6 +255,7 @@ export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
   /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
   warehouse: warehouseSchema.optional(),
   pipelines: z

@@ -10,7 +10,7 @@ import {
 
 const nextId = monotonicFactory();
 
-/** Builds a catalog event: a fresh ULID, the catalog's version, correlationId = runId. */
+/** Builds a catalog event: a fresh ULID, the catalog's version, correlationId = runId (an alert's: its incidentId). */
 export function createEvent<T extends DetailType>(
   type: T,
   data: EventData<T>,
@@ -25,7 +25,8 @@ export function createEvent<T extends DetailType>(
         id: nextId(context.now.getTime()),
         version: EVENT_CATALOG[type].version,
         occurredAt: context.now.toISOString(),
-        correlationId: data.runId,
+        // a run's events share its id; an incident's breach and recovery share the incident's
+        correlationId: "incidentId" in data ? data.incidentId : data.runId,
         pipeline: context.pipeline,
       },
       data: checked,

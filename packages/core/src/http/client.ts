@@ -5,7 +5,7 @@ import type { AuthProvider } from "./auth";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff";
 import { type AttemptOutcome, classifyAttempt, DEFAULT_MIN_ATTEMPT_MS } from "./classify";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type QueryValue = string | number | boolean | undefined;
 
 export interface HttpRequest {

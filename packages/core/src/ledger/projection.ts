@@ -1,5 +1,5 @@
 import type { ToolName } from "../errors";
-import type { EventData, RunTrigger, TapestryEvent } from "../events";
+import { type EventData, isAlertEvent, type RunTrigger, type TapestryEvent } from "../events";
 import { parseRunId } from "../pipeline/run-id";
 import { LedgerInputError } from "./errors";
 import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from "./port";
@@ -130,6 +130,11 @@ export function projectRun(events: readonly TapestryEvent[]): RunRecord | undefi
 
 function factsOfEvent(event: TapestryEvent): RunFacts {
   const { metadata } = event.detail;
+  if (isAlertEvent(event)) {
+    throw new LedgerInputError(
+      `event ${metadata.id} (${event["detail-type"]}) is an alert, not a fact of a run: the run ledger does not take it`,
+    );
+  }
   const runId = event.detail.data.runId;
   const pipeline = metadata.pipeline ?? parseRunId(runId)?.pipeline;
   if (!pipeline) {

@@ -1,1 +1,3 @@
+export { SqliteAlertStore } from "./sqlite-alert-store";
 export { SqliteRunLedger } from "./sqlite-ledger";
+export { SqliteTaskTokenStore } from "./sqlite-task-token-store";

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
+import { airbyteNotifications } from "./airbyte-notifications";
 import { type Execution, isTerminal, Lifecycle, OutcomePlanner, type ToolDefaults } from "./lifecycle";
 import { type AirbyteAuth, type AirbyteScenario, parseScenario } from "./scenario";
 import {
@@ -12,6 +13,7 @@ import {
   startHttpSandbox,
 } from "./server";
 import { isoDuration } from "./time";
+import { type SentWebhook, WebhookSender } from "./webhook-sender";
 
 /**
  * Airbyte's public API v1 (self-hosted form: `/api/public/v1`): application tokens and jobs.
@@ -54,6 +56,8 @@ export interface AirbyteSandboxOptions extends CommonSandboxOptions {
   auth?: AirbyteAuth | undefined;
   /** the first job id; default a random 5-digit number */
   firstJobId?: number | undefined;
+  /** the id of the sandbox's one workspace (its notifications are where webhooks go); default a random UUID */
+  workspaceId?: string | undefined;
 }
 
 export interface AirbyteSandbox extends SandboxHandle<"airbyte"> {
@@ -63,6 +67,10 @@ export interface AirbyteSandbox extends SandboxHandle<"airbyte"> {
   jobs(): Array<AirbyteJob & { failureReason?: string }>;
   /** invalidates every issued access token (the next call with one gets 401) */
   revokeTokens(): void;
+  /** the sandbox's workspace: PATCH /workspaces/{id} sets where its sync notifications (webhooks) go */
+  readonly workspaceId: string;
+  /** every completion webhook it sent (or tried to), oldest first */
+  webhooks(): readonly SentWebhook[];
 }
 
 interface JobRecord {
@@ -108,7 +116,20 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
     ).airbyte ?? {};
   const auth: AirbyteAuth = scenario.auth ?? { kind: "none" };
   const counters = { triggers: 0, jobsCreated: 0 };
-  const lifecycle = new Lifecycle({ tool: "airbyte", runner: options.runner, logger: options.logger });
+  const notifications = airbyteNotifications(problem, options.workspaceId);
+  const webhooks = new WebhookSender({
+    tool: "airbyte",
+    scripts: scenario.webhooks,
+    retries: 0,
+    build: notifications.build,
+    logger: options.logger,
+  });
+  const lifecycle = new Lifecycle({
+    tool: "airbyte",
+    runner: options.runner,
+    logger: options.logger,
+    onEnd: (execution) => webhooks.jobEnded(execution),
+  });
   const planner = new OutcomePlanner(AIRBYTE_DEFAULTS, scenario.defaults, scenario.outcomes);
   const jobs = new Map<number, JobRecord>();
   const tokens = new Map<string, number>();
@@ -320,6 +341,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
         { method: "GET", pattern: /^\/jobs\/?$/, operation: "listJobs", handle: listJobs },
         { method: "GET", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "getJob", handle: getJob },
         { method: "DELETE", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "cancelJob", handle: cancelJob },
+        ...notifications.routes,
       ],
     },
     { ...options, rules: scenario.rules, counters, onClose: () => lifecycle.close() },
@@ -333,7 +355,12 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
     port: http.port,
     traffic: http.traffic,
     counters,
-    close: http.close,
+    close: async () => {
+      await webhooks.close();
+      await http.close();
+    },
+    workspaceId: notifications.workspace.workspaceId,
+    webhooks: () => webhooks.deliveries(),
     jobs: () =>
       [...jobs.values()].map((job) => ({
         ...view(job),

@@ -2,7 +2,14 @@
  * The AWS adapters of core's ports: the only place in core that imports the AWS SDK.
  * Deployed Lambda entry points (functions/aws) and the CLI build them; nothing else does.
  */
+export {
+  AlertStoreContendedError,
+  DynamoDbAlertStore,
+  type DynamoDbAlertStoreOptions,
+  RESOLVED_INCIDENT_RETENTION_DAYS,
+} from "./dynamodb-alert-store";
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
+export { DynamoDbTaskTokenStore, type DynamoDbTaskTokenStoreOptions } from "./dynamodb-task-token-store";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
 export {
@@ -17,3 +24,4 @@ export {
   StepFunctionsRunController,
   type StepFunctionsRunControllerOptions,
 } from "./step-functions-run-controller";
+export { StepFunctionsTaskTokens, type StepFunctionsTaskTokensOptions } from "./step-functions-task-tokens";

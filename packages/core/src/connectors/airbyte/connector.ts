@@ -173,6 +173,18 @@ export async function createAirbyteConnector(
   config: AirbyteToolConfig,
   deps: ConnectorDependencies,
 ): Promise<AirbyteConnector> {
+  return new AirbyteConnector(
+    toolHttpClient("airbyte", config, deps, await airbyteAuth(config, deps)),
+    config,
+    deps,
+  );
+}
+
+/** How requests to Airbyte's public API authenticate, from the config's `auth` and its secrets. */
+export async function airbyteAuth(
+  config: Pick<AirbyteToolConfig, "auth" | "baseUrl" | "requestTimeoutSeconds">,
+  deps: ConnectorDependencies,
+): Promise<AuthProvider> {
   let auth: AuthProvider;
   switch (config.auth.kind) {
     case "client-credentials": {
@@ -198,5 +210,5 @@ export async function createAirbyteConnector(
       auth = noAuth;
       break;
   }
-  return new AirbyteConnector(toolHttpClient("airbyte", config, deps, auth), config, deps);
+  return auth;
 }

@@ -3,7 +3,7 @@
  * `tapestryFunction` and used as is by the bundle-size test and the bench (`bundleFunction`), so
  * the bytes they measure are the bytes that are deployed. SST spreads `nodejs.esbuild` over its
  * own defaults, so each option that shapes the output is stated here rather than left to SST's
- * defaults. Decisions: docs/adr/0019-lean-lambdas-bundles.md.
+ * defaults. Decisions: docs/adr/0020-lean-lambdas-bundles.md.
  */
 import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";

@@ -1,21 +1,25 @@
 import { cpus, platform, release, totalmem } from "node:os";
 import { benchAws } from "./aws";
+import { benchBundles } from "./bundles";
 import { benchCliValidate } from "./cli";
 import { benchConfig, benchConnector } from "./foundation";
 import { benchCliOnce, benchHandoff, benchTransitions } from "./pipeline";
+import { benchStatusLoad } from "./status-load";
 
 /**
  * `npm run bench [-- <section> ...]`: prints figures and ratios; nothing here asserts a threshold.
- * Sections: config, connector, aws, handoff, transitions, cli, validate (all by default).
+ * Sections: config, connector, aws, bundles, handoff, transitions, cli, validate, status-load (all by default).
  */
 const SECTIONS = {
   config: benchConfig,
   connector: benchConnector,
   aws: benchAws,
+  bundles: benchBundles,
   handoff: benchHandoff,
   transitions: benchTransitions,
   cli: benchCliOnce,
   validate: benchCliValidate,
+  "status-load": benchStatusLoad,
 } as const;
 
 const asked = process.argv.slice(2);

@@ -4,6 +4,7 @@ import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Function as SstFunction } from "sst/constructs";
+import { ENTRY_DIR, functionBundling } from "./bundling";
 import type { Deployment } from "./deployment";
 
 /** The deployed entry points, one file each in functions/aws/. */
@@ -27,7 +28,7 @@ export type EntryPoint =
 export interface TapestryFunctionProps {
   readonly entry: EntryPoint;
   readonly description: string;
-  /** the function's own variables (see functions/aws/runtime.ts); the stage and Powertools' are added */
+  /** the function's own variables (see functions/aws/runtime/environment.ts); the stage and Powertools' are added */
   readonly environment?: Readonly<Record<string, string>>;
   /** inline the validated config at bundle time (`__TAPESTRY_CONFIG__`): never in the environment, whose 4 KB it would outgrow */
   readonly bundleConfig?: boolean;
@@ -44,7 +45,7 @@ export interface TapestryFunctionProps {
 
 /**
  * One Lambda of the control plane, the same way every time: Node 24 on arm64, ESM bundled and
- * minified by SST's esbuild, active X-Ray tracing, Powertools configured from the environment.
+ * minified by SST's esbuild (stacks/bundling.ts), active X-Ray tracing, Powertools configured from the environment.
  * Each function gets its own role (no managed policy: it may write to its own log group and
  * nothing else until the stack grants exactly what it uses) and its own log group, so retention
  * is set without CDK's log-retention custom resource.
@@ -70,7 +71,7 @@ export function tapestryFunction(
     }),
   );
   const fn = new SstFunction(stack, id, {
-    handler: `functions/aws/${props.entry}.handler`,
+    handler: `${ENTRY_DIR}/${props.entry}.handler`,
     description: `Tapestry ${deployment.stage}: ${props.description}`,
     runtime: "nodejs24.x",
     architecture: "arm_64",
@@ -88,16 +89,7 @@ export function tapestryFunction(
       ...(props.publishesEvents ? { TAPESTRY_EVENT_BUS: deployment.publishers.bus.eventBusName } : {}),
       ...props.environment,
     },
-    nodejs: {
-      format: "esm",
-      minify: true,
-      // SST would upload source maps to its bootstrap bucket through a custom resource; the
-      // bundles keep their names (keepNames), which is what the stack traces need.
-      sourcemap: false,
-      esbuild: props.bundleConfig
-        ? { define: { __TAPESTRY_CONFIG__: JSON.stringify(JSON.stringify(deployment.config)) } }
-        : {},
-    },
+    nodejs: functionBundling(props.bundleConfig ? deployment.config : undefined),
   });
   if (props.publishesEvents) deployment.publishers.add(stack, role);
   NagSuppressions.addResourceSuppressions(

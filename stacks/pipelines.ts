@@ -127,7 +127,7 @@ export function Pipelines({ stack, app }: StackContext) {
       functionArns: Object.fromEntries(
         Object.entries(tasks).map(([placeholder, fn]) => [placeholder, fn.functionArn]),
       ) as Record<PipelineRunFunction, string>,
-      // the tasks run with the same settings (functions/aws/runtime.ts)
+      // the tasks run with the same settings (functions/aws/runtime/pipeline-task.ts)
       runTimeoutSeconds: definitionTimeoutSeconds(deployment.config.pipelines, DEFAULT_PIPELINE_SETTINGS),
     },
   );

@@ -5,7 +5,7 @@ import { parser } from "@aws-lambda-powertools/parser/middleware";
 import middy from "@middy/core";
 import { type AlertServiceDeps, checkFreshness } from "@tapestry/core/alerts";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { coreLogger } from "../powertools";
 import { writeMetrics } from "./emf";
 

@@ -12,7 +12,7 @@ import {
 import type { AlertEvent } from "@tapestry/core/events";
 import { eventFromEnvelope } from "@tapestry/core/events";
 import type { Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { coreLogger } from "../powertools";
 
 export interface EvaluateAlertsDeps {

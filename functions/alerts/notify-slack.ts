@@ -13,7 +13,7 @@ import {
 } from "@tapestry/core/alerts";
 import { eventFromEnvelope, isAlertEvent } from "@tapestry/core/events";
 import type { Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 
 /** Delivers one notification at most once per key (Powertools Idempotency on AWS). */
 export type OnceByKey = (

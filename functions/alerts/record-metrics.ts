@@ -7,7 +7,7 @@ import middy from "@middy/core";
 import { metricsOfEvent } from "@tapestry/core/alerts";
 import { eventFromEnvelope } from "@tapestry/core/events";
 import type { Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { writeMetrics } from "./emf";
 
 export interface RecordMetricsDeps {

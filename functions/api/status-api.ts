@@ -17,6 +17,7 @@ import type { Logger } from "@tapestry/core/logging";
 import {
   cancelRun,
   listPipelines,
+  memoizedNextFireTime,
   methodNotAllowedProblem,
   type NextFireTime,
   PROBLEM_CONTENT_TYPE,
@@ -178,7 +179,8 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
     config: deps.config,
     ledger: deps.ledger,
     now: deps.now,
-    nextFireTime: deps.nextFireTime,
+    // each schedule's next fire is kept until the clock reaches it (core/status/read-cache.ts)
+    nextFireTime: memoizedNextFireTime(deps.nextFireTime),
     controlPlane: deps.controlPlane,
   };
   const requests = { ...ctx, runs: deps.runs, events: recordingPublisher(deps.ledger, deps.bus) };

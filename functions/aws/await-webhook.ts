@@ -3,6 +3,15 @@
  * step's task token against its job; completes it at once when the job's webhook came first.
  */
 import { createAwaitWebhookHandler } from "../webhooks/await-webhook";
-import { awaitWebhookHandlerDeps } from "./runtime";
+import { deferredEventPublisher } from "./runtime/bus";
+import { deferredConnectors } from "./runtime/connectors";
+import { pipelineTaskDeps } from "./runtime/pipeline-task";
+import { deferredWebhookCompletion } from "./runtime/task-tokens";
 
-export const handler = createAwaitWebhookHandler(awaitWebhookHandlerDeps());
+export const handler = createAwaitWebhookHandler({
+  ...pipelineTaskDeps("await-webhook", {
+    connectors: deferredConnectors(),
+    publisher: deferredEventPublisher(),
+  }),
+  webhooks: deferredWebhookCompletion(),
+});

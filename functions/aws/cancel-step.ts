@@ -1,5 +1,9 @@
 /** Lambda for the pipeline-run tasks CancelTimedOutJob and CancelAbandonedJob: cancels a step's job on its tool. */
 import { createCancelStepHandler } from "../pipeline/cancel-step";
-import { pipelineHandlerDeps } from "./runtime";
+import { deferredEventPublisher } from "./runtime/bus";
+import { deferredConnectors } from "./runtime/connectors";
+import { pipelineTaskDeps } from "./runtime/pipeline-task";
 
-export const handler = createCancelStepHandler(pipelineHandlerDeps());
+export const handler = createCancelStepHandler(
+  pipelineTaskDeps("cancel-step", { connectors: deferredConnectors(), publisher: deferredEventPublisher() }),
+);

@@ -4,6 +4,12 @@
  * ThresholdBreached / ThresholdRecovered.
  */
 import { createEvaluateAlertsHandler } from "../alerts/evaluate-alerts";
-import { evaluateAlertsDeps } from "./runtime";
+import { alertServiceDeps } from "./runtime/alert-service";
+import { env } from "./runtime/environment";
+import { logger } from "./runtime/powertools";
 
-export const handler = createEvaluateAlertsHandler(evaluateAlertsDeps());
+export const handler = createEvaluateAlertsHandler({
+  service: alertServiceDeps,
+  stage: () => env("TAPESTRY_STAGE"),
+  logger: logger(),
+});

@@ -1,6 +1,27 @@
 /** Lambda behind the status API's HTTP API (payload format 2.0, IAM authorization). */
-import { createStatusApiHandler, type StatusApiHandler } from "../api/status-api";
-import { statusApiDeps } from "./runtime";
+import { nextFireTime } from "@tapestry/core/schedule";
+import { createStatusApiHandler, type StatusApiDeps, type StatusApiHandler } from "../api/status-api";
+import { alertStore } from "./runtime/alert-store";
+import { deferredEventPublisher } from "./runtime/bus";
+import { tapestryConfig } from "./runtime/config";
+import { runLedger } from "./runtime/ledger";
+import { logger } from "./runtime/powertools";
+import { deferredRunController } from "./runtime/state-machine";
+
+/** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, the incidents, Step Functions for manual runs. */
+export function statusApiDeps(): StatusApiDeps {
+  return {
+    config: tapestryConfig(),
+    corsAllowOrigins: tapestryConfig().aws.statusApi.corsAllowOrigins,
+    ledger: runLedger(),
+    alerts: alertStore(),
+    runs: deferredRunController(),
+    bus: deferredEventPublisher(),
+    now: () => new Date(),
+    nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
+    logger: logger(),
+  };
+}
 
 // Built on the first request, kept for the container: the config, the ledger table and the state
 // machine are read then, so a missing one fails that request by name rather than the cold start.

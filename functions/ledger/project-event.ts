@@ -6,7 +6,7 @@ import middy from "@middy/core";
 import { eventFromEnvelope, type TapestryEvent } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
 import type { Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 
 export interface ProjectEventDeps {
   readonly ledger: Pick<RunLedger, "record">;

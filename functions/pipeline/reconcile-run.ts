@@ -14,7 +14,7 @@ import {
   reconcileRun,
 } from "@tapestry/core/pipeline";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { coreLogger } from "../powertools";
 
 /**

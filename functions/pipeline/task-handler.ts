@@ -5,7 +5,7 @@ import { parser } from "@aws-lambda-powertools/parser/middleware";
 import middy from "@middy/core";
 import { DEADLINE_MARGIN_MS, type PipelineDeps } from "@tapestry/core/pipeline";
 import type { Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { flushAddedMetrics } from "./flush-metrics";
 
 /** What every pipeline task handler is built from: the domain's dependencies and the Powertools instruments. */

@@ -1,5 +1,5 @@
 /**
- * functions/aws/runtime: the one module that reads the environment. A function deployed without
+ * functions/aws/runtime/: the only modules that read the environment. A function deployed without
  * something it needs fails its invocation with an EnvironmentError naming the missing piece,
  * and a cold start never fails on a variable the function does not use.
  */
@@ -32,6 +32,12 @@ const ENTRIES = [
   "start-scheduled-run",
   "project-event",
   "status-api",
+  "await-webhook",
+  "webhook-receiver",
+  "record-metrics",
+  "evaluate-alerts",
+  "check-freshness",
+  "notify-slack",
 ] as const;
 
 const entry = (name: (typeof ENTRIES)[number]) =>
@@ -100,11 +106,11 @@ describe("functions/aws/runtime", () => {
       ...KICKSTART,
       aws: { ...KICKSTART.aws, statusApi: { ...KICKSTART.aws.statusApi, corsAllowOrigins: origins } },
     });
-    const open = await coldStart(() => import("../../functions/aws/runtime"));
+    const open = await coldStart(() => import("../../functions/aws/status-api"));
     expect(open.statusApiDeps().corsAllowOrigins).toEqual(origins);
 
     deploy(FULL_ENV, KICKSTART);
-    const closed = await coldStart(() => import("../../functions/aws/runtime"));
+    const closed = await coldStart(() => import("../../functions/aws/status-api"));
     expect(closed.statusApiDeps().corsAllowOrigins).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { formatEvent } from "@tapestry/local";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { z } from "zod";
+import type * as z from "zod";
 import {
   cancelAcceptedSchema,
   runDetailSchema,

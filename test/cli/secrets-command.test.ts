@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { main } from "../../packages/cli/src/main";
 
 const CONFIG = resolve(import.meta.dirname, "../../tapestry.config.ts");

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type Command, CommanderError } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The one policy every tapestry command follows: its exit codes, where its output goes, whether it

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 
 /**
  * The one place zod issues become text a person reads: the path (`pipelines[0].stages[1].name`),

@@ -8,7 +8,7 @@ import {
 } from "@tapestry/core/names";
 import { describeValue, formatPath, issuesAsMessages, issuesText } from "@tapestry/core/zod-messages";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 
 describe("formatPath", () => {
   it.each([

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The status API's answers as the CLI reads them (docs/status-api.openapi.yaml is the contract):

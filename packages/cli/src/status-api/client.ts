@@ -1,5 +1,5 @@
 import { TapestryError } from "@tapestry/core/errors";
-import type { z } from "zod";
+import type * as z from "zod";
 import { problemSchema } from "./answers";
 import { StatusApiAnswerError, StatusApiRefusedError, StatusApiUnreachableError } from "./errors";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * CloudWatch's "CloudWatch Alarm State Change" events (source aws.cloudwatch, on the account's

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { longestScheduleGapMinutes } from "../alerts/staleness";
 import type { ConfigIssue } from "../errors";
 import { SECRET_NAME, secretNameProblem } from "../names";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolName } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
 import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";

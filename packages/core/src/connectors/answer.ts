@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { type ToolName, ToolResponseError, ToolUnavailableError } from "../errors";
 import { issuesText } from "../zod-messages";
 import { endedOnItsOwn } from "./job-status";

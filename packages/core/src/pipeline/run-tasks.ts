@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { PipelineSpec } from "../config";
 import { createEvent } from "../events";
 import { queueWaitSeconds, runHoldSeconds } from "./bounds";

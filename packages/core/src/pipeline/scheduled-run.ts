@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { pipelineSchema } from "../config/schema";
 import type { Logger } from "../logging";
 import type { RunStarter } from "../status/service";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { pipelineSchema, stepSchema } from "../config/schema";
 import { runTriggerSchema, STEP_FAILURE_REASONS } from "../events/catalog";
 

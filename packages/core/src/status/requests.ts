@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseRunId } from "../pipeline/run-id";
 import { issuesAsMessages } from "../zod-messages";
 import { type FieldError, InvalidRequestError, UnsupportedMediaTypeError } from "./errors";

@@ -78,7 +78,10 @@ export interface PipelineDetailView extends PipelineView {
 
 /** Drops the keys whose value is undefined, so optional fields are absent rather than null. */
 function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  // a plain loop: this runs for every run of every answer (a tenth of /status's CPU as entries/filter/fromEntries)
+  const kept: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) if (v !== undefined) kept[key] = v;
+  return kept as T;
 }
 
 export function describeSchedule(schedule: PipelineSpec["schedule"]): ScheduleView {

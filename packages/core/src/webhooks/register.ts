@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import type { PipelineSpec, ToolsConfig } from "../config";
 import { airbyteAuth } from "../connectors/airbyte/connector";
 import { parseAnswer } from "../connectors/answer";

@@ -26,6 +26,7 @@ import {
   recordingPublisher,
   type TriggerAccepted,
   triggerManualRun,
+  withStatusReadCache,
 } from "@tapestry/core/status";
 import type { TaskTokenStore, ToolWebhookRegistration } from "@tapestry/core/webhooks";
 import { createStatusApiHandler } from "@tapestry/functions/api";
@@ -171,7 +172,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   try {
     mkdirSync(options.stateDir, { recursive: true });
-    const ledger = SqliteRunLedger.open(join(options.stateDir, "ledger.sqlite"));
+    // every write of this process goes through this object, so the status API's reads are kept until the next one
+    const ledger = withStatusReadCache(SqliteRunLedger.open(join(options.stateDir, "ledger.sqlite")));
     stops.push(() => ledger.close());
 
     const warehouse = await Warehouse.open(join(options.stateDir, "warehouse.duckdb")).catch(

@@ -3,7 +3,7 @@ import { extname } from "node:path";
 import { type ConfigIssue, TapestryError } from "@tapestry/core/errors";
 import { issuesAsMessages } from "@tapestry/core/zod-messages";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * A sandbox scenario: what the stand-ins of Airbyte, dbt Cloud and Grouparoo do, per call (rules)

@@ -1,5 +1,5 @@
 import { issuesAsMessages } from "@tapestry/core/zod-messages";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Which data work a sandbox job does, by the job's target: an Airbyte connection loads a CSV into

@@ -8,7 +8,7 @@ import {
   type SnowflakeRow,
   type SnowflakeSession,
 } from "@tapestry/core/provisioning/warehouse";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * A scripted Snowflake account: a small model of the objects the warehouse bootstrap names

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { AirbyteStep, AirbyteToolConfig } from "../../config";
 import { ToolRequestError } from "../../errors";
 import { type AuthProvider, bodyCredentials, noAuth, staticHeaderAuth } from "../../http";

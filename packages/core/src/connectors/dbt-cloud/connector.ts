@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { DbtCloudStep, DbtCloudToolConfig } from "../../config";
 import { staticHeaderAuth } from "../../http";
 import { cancelUnknownStatus, describeTrigger, parseAnswer, unknownStatus } from "../answer";

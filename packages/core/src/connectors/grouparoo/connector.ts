@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { GrouparooStep, GrouparooToolConfig } from "../../config";
 import { staticHeaderAuth } from "../../http";
 import { cancelUnknownStatus, parseAnswer, unknownStatus, wasCreatedSince } from "../answer";

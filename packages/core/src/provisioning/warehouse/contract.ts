@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Logger } from "../../logging";
 import { TOOL_NAMES, type ToolName } from "../../names";
 import type { SnowflakeConnect } from "./session";

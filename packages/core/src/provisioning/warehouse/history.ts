@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { issuesText } from "../../zod-messages";
 import type { HistoryTableNames } from "./names";
 import type { SnowflakeBind, SnowflakeRow } from "./session";

@@ -8,6 +8,7 @@ import { Function as SstFunction } from "sst/constructs";
 import { useProject } from "sst/project.js";
 import { type OfflineApp, synthesizeOffline } from "../stacks/offline-synth";
 import kickstart from "../tapestry.config";
+import { CHILD_ENV } from "./bundles";
 import { manyPipelines } from "./foundation";
 import { percentile } from "./stats";
 
@@ -86,17 +87,7 @@ function findFile(dir: string, match: (name: string) => boolean): string {
 function moduleLoadMs(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
-    env: {
-      PATH: process.env.PATH,
-      AWS_REGION: "eu-central-1",
-      AWS_LAMBDA_FUNCTION_NAME: "bench",
-      TAPESTRY_STAGE: "bench",
-      TAPESTRY_LEDGER_TABLE: "bench-ledger",
-      TAPESTRY_EVENT_BUS: "tapestry-bench",
-      TAPESTRY_STATE_MACHINE_ARN: "arn:aws:states:eu-central-1:123456789012:stateMachine:bench",
-      POWERTOOLS_SERVICE_NAME: "bench",
-      POWERTOOLS_METRICS_NAMESPACE: "Tapestry",
-    },
+    env: CHILD_ENV,
   });
   return Number(out.toString());
 }

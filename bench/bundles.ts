@@ -81,7 +81,8 @@ async function sameAsSynthesized(bundles: readonly FunctionBundle[]): Promise<st
     : `SST's synthesized bundles differ from the measured ones for ${differing.join(", ")}: check stacks/bundling.ts`;
 }
 
-const CHILD_ENV = {
+/** The environment a bench child process gets: what a deployed function's cold start reads, no more. */
+export const CHILD_ENV = {
   PATH: process.env.PATH,
   AWS_REGION: "eu-central-1",
   AWS_LAMBDA_FUNCTION_NAME: "bench",

@@ -124,19 +124,26 @@ export interface IncidentDeps {
 
 const nextId = monotonicFactory();
 
+/** What both of an incident's events say of it: which threshold of what. */
+function incidentFields(incident: Incident) {
+  return {
+    incidentId: incident.id,
+    pipeline: incident.pipeline,
+    rule: incident.rule,
+    ...(incident.stage !== undefined ? { stage: incident.stage } : {}),
+    ...(incident.step !== undefined ? { step: incident.step } : {}),
+    unit: incident.unit,
+    threshold: incident.threshold,
+  };
+}
+
 /** The event an incident's opening states. */
 export function breachEvent(incident: Incident, now: Date): AlertEvent {
   const { breach } = incident;
   return createEvent(
     "ThresholdBreached",
     {
-      incidentId: incident.id,
-      pipeline: incident.pipeline,
-      rule: incident.rule,
-      ...(incident.stage !== undefined ? { stage: incident.stage } : {}),
-      ...(incident.step !== undefined ? { step: incident.step } : {}),
-      unit: incident.unit,
-      threshold: incident.threshold,
+      ...incidentFields(incident),
       figure: breach.figure,
       summary: breach.summary.slice(0, 1000),
       ...(breach.runId !== undefined ? { runId: breach.runId } : {}),
@@ -155,13 +162,7 @@ export function recoveryEvent(incident: Incident, now: Date): AlertEvent {
   return createEvent(
     "ThresholdRecovered",
     {
-      incidentId: incident.id,
-      pipeline: incident.pipeline,
-      rule: incident.rule,
-      ...(incident.stage !== undefined ? { stage: incident.stage } : {}),
-      ...(incident.step !== undefined ? { step: incident.step } : {}),
-      unit: incident.unit,
-      threshold: incident.threshold,
+      ...incidentFields(incident),
       figure: recovery.figure,
       summary: recovery.summary.slice(0, 1000),
       ...(recovery.runId !== undefined ? { runId: recovery.runId } : {}),

@@ -4,6 +4,7 @@ import { pipelineBoundsIssues } from "../pipeline/bounds";
 import { scheduleHorizonProblem } from "../schedule/horizon";
 import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages";
 import { toPlainData } from "./plain-data";
+import { provisioningIssues } from "./provisioning-schema";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
 
 export { formatPath } from "../zod-messages";
@@ -54,6 +55,7 @@ export function parseConfig(
     ...checkCrossReferences(result.data),
     ...checkSchedules(result.data, options),
     ...pipelineBoundsIssues(result.data),
+    ...provisioningIssues(result.data),
   ];
   if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);
   return result.data;

@@ -1,14 +1,8 @@
 import { z } from "zod";
-import {
-  DEPLOYMENT_STAGE_NAME,
-  PIPELINE_NAME,
-  SECRET_NAME,
-  STEP_NAME,
-  secretNameProblem,
-  TOOL_NAMES,
-  type ToolName,
-} from "../names";
+import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolName } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
+import { provisioningSections } from "./provisioning-schema";
+import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
 
 export { TOOL_NAMES } from "../names";
@@ -17,17 +11,6 @@ export { TOOL_NAMES } from "../names";
 const name = z
   .string({ error: "expected a name (lower-case letters, digits and dashes)" })
   .regex(STEP_NAME.pattern, { error: `expected a name of ${STEP_NAME.rule}` });
-
-/**
- * The name of a secret (an SSM SecureString on AWS, a local secret in the embedded control plane),
- * never its value. Whatever is not a name is never repeated in the message: it may be the value.
- */
-const secretName = z.custom<string>((value) => secretNameProblem(value) === undefined, {
-  error: (issue) =>
-    issue.input === undefined
-      ? `is required: expected the NAME of a secret, in ${SECRET_NAME.rule} (its value is set with \`tapestry secrets set\`)`
-      : secretNameProblem(issue.input),
-});
 
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL, e.g. "https://api.airbyte.com/v1"' })
@@ -109,11 +92,27 @@ const stepCommon = {
   minRows: wholeNumber("expected a whole number of rows, 0 or more", 0).optional(),
 };
 
-export const airbyteStepSchema = z.strictObject({
-  ...stepCommon,
-  tool: z.literal("airbyte"),
-  connectionId: z.uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' }),
-});
+export const airbyteStepSchema = z
+  .strictObject({
+    ...stepCommon,
+    tool: z.literal("airbyte"),
+    connectionId: z
+      .uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' })
+      .optional(),
+    /** instead of connectionId: the name of a connection of airbyte.connections, resolved from what provisioning recorded */
+    connection: name.optional(),
+  })
+  .superRefine((step, ctx) => {
+    if ((step.connectionId === undefined) === (step.connection === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: [step.connectionId === undefined ? "connection" : "connectionId"],
+        message:
+          step.connectionId === undefined
+            ? 'is required: name the connection (connection: "<name>" of airbyte.connections) or give its connectionId'
+            : "give connection or connectionId, not both: connection names a connection that provisioning creates",
+      });
+  });
 
 export const dbtCloudStepSchema = z.strictObject({
   ...stepCommon,
@@ -256,6 +255,7 @@ export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
+  ...provisioningSections,
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),

@@ -27,6 +27,17 @@ export default defineConfig({
       apiKeySecret: "GROUPAROO_API_KEY",
     },
   },
+  // The Snowflake account `tapestry warehouse plan` bootstraps: every name defaults from the prefix
+  // "TAPESTRY_" (TAPESTRY_RAW, TAPESTRY_LOADER, TAPESTRY_AIRBYTE ...); the warehouse is XSMALL and
+  // suspends after 60 idle seconds; the resource monitor stops it at 20 credits a month.
+  warehouse: {
+    account: "rainshield-analytics",
+    admin: {
+      user: "TAPESTRY_ADMIN",
+      auth: { kind: "key-pair", privateKeySecret: "SNOWFLAKE_ADMIN_PRIVATE_KEY" },
+    },
+    monthlyCreditQuota: 20,
+  },
   pipelines: [
     {
       name: "rain-shield-audience",

@@ -1,3 +1,4 @@
 export { defineConfig, formatPath, type ParseConfigOptions, parseConfig } from "./parse";
 export * from "./schema";
 export { referencedSecretNames, type SecretReference, secretReferences } from "./secrets";
+export * from "./warehouse-schema";

@@ -6,6 +6,7 @@ import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages
 import { toPlainData } from "./plain-data";
 import { provisioningIssues } from "./provisioning-schema";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
+import { warehouseIssues } from "./warehouse-schema";
 
 export { formatPath } from "../zod-messages";
 
@@ -55,6 +56,7 @@ export function parseConfig(
     ...checkCrossReferences(result.data),
     ...checkSchedules(result.data, options),
     ...pipelineBoundsIssues(result.data),
+    ...warehouseIssues(result.data.warehouse),
     ...provisioningIssues(result.data),
   ];
   if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);

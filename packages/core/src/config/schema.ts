@@ -4,6 +4,7 @@ import { checkScheduleExpression } from "../schedule/expression";
 import { provisioningSections } from "./provisioning-schema";
 import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
+import { warehouseSchema } from "./warehouse-schema";
 
 export { TOOL_NAMES } from "../names";
 
@@ -255,6 +256,8 @@ export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
+  /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
+  warehouse: warehouseSchema.optional(),
   ...provisioningSections,
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })

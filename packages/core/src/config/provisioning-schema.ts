@@ -94,22 +94,34 @@ export function connectorSettingsIssues(
     setPath(candidate, field, SECRET_PLACEHOLDER);
   }
   candidate[typeField(spec.kind)] = spec.type;
-  const checked = spec.validator().safeParse(candidate, { reportInput: true });
+  const checked = spec.validator().safeParse(candidate, { reportInput: true, error: typeMessage });
   if (!checked.success) {
     const secretFields = new Set([...Object.keys(secrets), ...spec.secretFields]);
     for (const issue of checked.error.issues) {
       const dotted = issue.path.map(String).join(".");
-      const isSecret = secretFields.has(dotted);
-      const [message] = issuesAsMessages([issue], { root: "", describeInput: !isSecret }).map(
-        (m) => m.message,
-      );
+      if (secretFields.has(dotted)) {
+        // only a missing secret gets here: every secret given is a placeholder of the right type
+        issues.push({
+          path: ["secrets", dotted],
+          message: `is required by Airbyte's ${spec.specName} spec: give the NAME of the secret holding it`,
+        });
+        continue;
+      }
+      const [message] = issuesAsMessages([issue], { root: "", describeInput: true }).map((m) => m.message);
       issues.push({
-        path: isSecret ? ["secrets", dotted] : ["settings", ...issue.path.map((k) => k as string | number)],
+        path: ["settings", ...issue.path.map((k) => k as string | number)],
         message: `${message ?? "is invalid"} (Airbyte's ${spec.specName} spec)`,
       });
     }
   }
   return issues;
+}
+
+/** zod's default "Invalid input: expected string, received number" in the config's own words. */
+function typeMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code !== "invalid_type") return undefined;
+  const article = /^[aeiou]/.test(issue.expected) ? "an" : "a";
+  return `expected ${article} ${issue.expected === "array" ? "list" : issue.expected}`;
 }
 
 const airbyteSourceSchema = z
@@ -166,7 +178,7 @@ const connectionSchema = z.strictObject({
     .union(
       [
         z.enum(["destination", "source"]),
-        z.strictObject({ format: plainText('a namespace format, e.g. "zoom" or "${SOURCE_NAMESPACE}"') }),
+        z.strictObject({ format: plainText('a namespace format, e.g. "zoom" (a schema of the raw database)') }),
       ],
       { error: 'expected "destination", "source" or { format: "<schema>" }' },
     )
@@ -319,6 +331,12 @@ export function provisioningIssues(config: TapestryConfig): ConfigIssue[] {
         );
       }
     });
+    if (!config.warehouse) {
+      push(
+        ["airbyte", "destination"],
+        "is built from the warehouse section (its raw database, loader user and key pair): declare warehouse",
+      );
+    }
     if (!config.tools.airbyte) {
       push(
         ["airbyte"],
@@ -352,6 +370,12 @@ export function provisioningIssues(config: TapestryConfig): ConfigIssue[] {
     });
   });
   const grouparoo = config.grouparoo;
+  if (grouparoo && !config.warehouse) {
+    push(
+      ["grouparoo", "source"],
+      "reads the analytics database as the warehouse's reporter user: declare the warehouse section",
+    );
+  }
   if (grouparoo) {
     const properties = new Set(grouparoo.source.properties.map((p) => p.id));
     const unique = grouparoo.source.properties.filter((p) => p.unique);

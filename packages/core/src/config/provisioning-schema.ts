@@ -178,7 +178,9 @@ const connectionSchema = z.strictObject({
     .union(
       [
         z.enum(["destination", "source"]),
-        z.strictObject({ format: plainText('a namespace format, e.g. "zoom" (a schema of the raw database)') }),
+        z.strictObject({
+          format: plainText('a namespace format, e.g. "zoom" (a schema of the raw database)'),
+        }),
       ],
       { error: 'expected "destination", "source" or { format: "<schema>" }' },
     )

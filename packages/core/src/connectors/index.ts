@@ -1,4 +1,4 @@
-export { AirbyteConnector, createAirbyteConnector } from "./airbyte/connector";
+export { AirbyteConnector, airbyteHttpClient, createAirbyteConnector } from "./airbyte/connector";
 export { describeTrigger } from "./answer";
 export { createDbtCloudConnector, DbtCloudConnector } from "./dbt-cloud/connector";
 export { createGrouparooConnector, GrouparooConnector } from "./grouparoo/connector";

@@ -5,7 +5,7 @@ import type { AuthProvider } from "./auth";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff";
 import { type AttemptOutcome, classifyAttempt, DEFAULT_MIN_ATTEMPT_MS } from "./classify";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type QueryValue = string | number | boolean | undefined;
 
 export interface HttpRequest {
@@ -17,7 +17,7 @@ export interface HttpRequest {
   readonly query?: Readonly<Record<string, QueryValue>>;
   /** sent as JSON */
   readonly body?: unknown;
-  /** Safe to send twice. Default: true for GET, PUT and DELETE, false for POST. */
+  /** Safe to send twice. Default: true for GET, PUT, PATCH and DELETE, false for POST. */
   readonly idempotent?: boolean;
   /** statuses handed back to the caller instead of thrown, e.g. 409 on a trigger */
   readonly accept?: readonly number[];

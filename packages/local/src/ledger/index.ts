@@ -1,1 +1,2 @@
 export { SqliteRunLedger } from "./sqlite-ledger";
+export { SqliteProvisioningStore } from "./sqlite-provisioning-store";

@@ -1,4 +1,9 @@
 import { randomBytes, randomInt } from "node:crypto";
+import {
+  type AirbyteConfigurationState,
+  airbyteConfigurationRoutes,
+  emptyConfigurationState,
+} from "./airbyte-config";
 import { type Execution, isTerminal, Lifecycle, OutcomePlanner, type ToolDefaults } from "./lifecycle";
 import { type AirbyteAuth, type AirbyteScenario, parseScenario } from "./scenario";
 import {
@@ -14,7 +19,8 @@ import {
 import { isoDuration } from "./time";
 
 /**
- * Airbyte's public API v1 (self-hosted form: `/api/public/v1`): application tokens and jobs.
+ * Airbyte's public API v1 (self-hosted form: `/api/public/v1`): application tokens, jobs, and the
+ * workspaces, sources, destinations and connections provisioning ensures (airbyte-config.ts).
  * Statuses: pending -> running -> succeeded | failed | cancelled (and `incomplete` while an
  * attempt is retried). A second sync of a connection while one is in flight gets a 409 problem.
  */
@@ -63,6 +69,8 @@ export interface AirbyteSandbox extends SandboxHandle<"airbyte"> {
   jobs(): Array<AirbyteJob & { failureReason?: string }>;
   /** invalidates every issued access token (the next call with one gets 401) */
   revokeTokens(): void;
+  /** the workspaces, sources, destinations and connections it holds (secrets as they were sent) */
+  readonly configuration: AirbyteConfigurationState;
 }
 
 interface JobRecord {
@@ -114,6 +122,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
   const tokens = new Map<string, number>();
   let nextJobId = options.firstJobId ?? 10_000 + randomInt(80_000);
   let baseUrl = "";
+  const configuration = emptyConfigurationState();
 
   const view = (job: JobRecord): AirbyteJob => {
     const e = job.execution;
@@ -320,6 +329,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
         { method: "GET", pattern: /^\/jobs\/?$/, operation: "listJobs", handle: listJobs },
         { method: "GET", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "getJob", handle: getJob },
         { method: "DELETE", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "cancelJob", handle: cancelJob },
+        ...airbyteConfigurationRoutes(configuration, problem, () => baseUrl),
       ],
     },
     { ...options, rules: scenario.rules, counters, onClose: () => lifecycle.close() },
@@ -340,6 +350,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
         ...(job.execution.error !== undefined ? { failureReason: job.execution.error } : {}),
       })),
     revokeTokens: () => tokens.clear(),
+    configuration,
   };
 }
 

@@ -17,6 +17,21 @@ export const AIRBYTE_OPERATIONS = [
   "getJob",
   "cancelJob",
   "listJobs",
+  // what provisioning calls (airbyte-config.ts)
+  "listWorkspaces",
+  "createWorkspace",
+  "listSources",
+  "createSource",
+  "getSource",
+  "patchSource",
+  "listDestinations",
+  "createDestination",
+  "getDestination",
+  "patchDestination",
+  "listConnections",
+  "createConnection",
+  "getConnection",
+  "patchConnection",
 ] as const;
 export const DBT_CLOUD_OPERATIONS = [
   "triggerRun",

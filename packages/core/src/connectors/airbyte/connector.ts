@@ -173,6 +173,14 @@ export async function createAirbyteConnector(
   config: AirbyteToolConfig,
   deps: ConnectorDependencies,
 ): Promise<AirbyteConnector> {
+  return new AirbyteConnector(await airbyteHttpClient(config, deps), config, deps);
+}
+
+/**
+ * The HTTP client of Airbyte's public API with the config's auth (its secrets read now): what the
+ * connector and provisioning (workspaces, sources, destinations, connections) both talk through.
+ */
+export async function airbyteHttpClient(config: AirbyteToolConfig, deps: ConnectorDependencies) {
   let auth: AuthProvider;
   switch (config.auth.kind) {
     case "client-credentials": {
@@ -198,5 +206,5 @@ export async function createAirbyteConnector(
       auth = noAuth;
       break;
   }
-  return new AirbyteConnector(toolHttpClient("airbyte", config, deps, auth), config, deps);
+  return toolHttpClient("airbyte", config, deps, auth);
 }

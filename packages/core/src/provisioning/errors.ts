@@ -61,3 +61,34 @@ export class ProvisioningBusyError extends ProblemError {
 export class ProvisioningInputError extends TapestryError {
   override readonly name = "ProvisioningInputError";
 }
+
+/** The config declares nothing to provision: no warehouse, airbyte or grouparoo section. */
+export class NothingToProvisionError extends ProblemError {
+  override readonly name = "NothingToProvisionError";
+  constructor() {
+    super(
+      "the config declares nothing to provision: add a warehouse, airbyte or grouparoo section to tapestry.config.ts",
+      { status: 409, type: "nothing-to-provision", title: "There is nothing to provision" },
+    );
+  }
+}
+
+/** GET /provisioning before any provisioning run. */
+export class ProvisioningNotFoundError extends ProblemError {
+  override readonly name = "ProvisioningNotFoundError";
+  constructor() {
+    super("no provisioning run yet: start one with POST /provisioning", {
+      status: 404,
+      type: "provisioning-not-found",
+      title: "No provisioning run yet",
+    });
+  }
+}
+
+/** A task of a provisioning run found no record of it: the run was not begun (a bug, or a store emptied by hand). */
+export class ProvisioningRunMissingError extends TapestryError {
+  override readonly name = "ProvisioningRunMissingError";
+  constructor(readonly runId: string) {
+    super(`provisioning run ${runId} has no record: it was not begun`);
+  }
+}

@@ -6,5 +6,10 @@
  */
 export * from "./airbyte";
 export * from "./errors";
+export * from "./grouparoo/files";
+export * from "./grouparoo/write";
 export * from "./run-record";
 export * from "./store";
+export * from "./task-errors";
+export * from "./tasks";
+export * from "./requests";

@@ -70,7 +70,7 @@ export function pipelineTaskHandlers(
  * the same embedded as on AWS. The embedded runner does not stop a function at its timeout; the
  * deadline is what keeps the tools' requests within it.
  */
-function lambdaContext(name: string, timeoutMs: number): Context {
+export function lambdaContext(name: string, timeoutMs: number): Context {
   const endsAt = Date.now() + timeoutMs;
   const functionName = `tapestry-local-${name}`;
   return {

@@ -1,6 +1,6 @@
 import { ToolUnavailableError } from "../../errors";
 import type { ToolObjectAction } from "../../events";
-import { ToolObjectConflictError } from "../errors";
+import { ProvisioningInputError, ToolObjectConflictError } from "../errors";
 import type { AirbyteObjectKind, ProvisionedObject, ProvisionedObjects } from "../store";
 import type { AirbyteConfigClient, ConnectionAnswer, DestinationAnswer, SourceAnswer } from "./client";
 import { type ConnectorKind, typeField } from "./connectors";

@@ -3,10 +3,12 @@ import { TOOL_NAMES, type ToolName } from "@tapestry/core/names";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { runLocal } from "./local-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
+import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
 
-/** What tests replace: the SSM client and streams of `tapestry secrets`. */
+/** What tests replace: the SSM client and streams of `tapestry secrets`, the stores and Snowflake of `tapestry warehouse`. */
 export interface MainDependencies {
   readonly secrets?: SecretsCommandDependencies;
+  readonly warehouse?: WarehouseCommandDependencies;
 }
 
 /** Runs the tapestry command; answers the process exit code. */
@@ -73,6 +75,12 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
 
   program.addCommand(
     createSecretsCommand(dependencies.secrets ?? {}, (code) => {
+      exitCode = code;
+    }),
+  );
+
+  program.addCommand(
+    createWarehouseCommand(dependencies.warehouse ?? {}, (code) => {
       exitCode = code;
     }),
   );

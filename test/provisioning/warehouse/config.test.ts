@@ -1,6 +1,10 @@
 import { parseConfig } from "@tapestry/core/config";
 import { ConfigError } from "@tapestry/core/errors";
-import { warehouseNames } from "@tapestry/core/provisioning/warehouse";
+import {
+  warehouseBootstrapRequestSchema,
+  warehouseNames,
+  warehouseSecretAccess,
+} from "@tapestry/core/provisioning/warehouse";
 import { describe, expect, it } from "vitest";
 import kickstart from "../../../tapestry.config";
 
@@ -237,5 +241,29 @@ describe("invalid warehouse sections are refused at their path, with the fix", (
     expect(issueAt(input, "warehouse.prefix")).toContain(
       '"TAPESTRY_AIRBYTE" is the admin user (warehouse.admin.user)',
     );
+  });
+});
+
+describe("what a bootstrap task takes and touches", () => {
+  it("parses its input, refusing an unknown tool to rotate", () => {
+    expect(warehouseBootstrapRequestSchema.parse({ dryRun: true, rotateKeys: ["airbyte"] })).toEqual({
+      dryRun: true,
+      rotateKeys: ["airbyte"],
+    });
+    expect(warehouseBootstrapRequestSchema.safeParse({ rotateKeys: ["fivetran"] }).success).toBe(false);
+    expect(warehouseBootstrapRequestSchema.safeParse({ dryrun: true }).success).toBe(false);
+  });
+
+  it("reads exactly the admin's secrets and reads and writes exactly the three private keys", () => {
+    const { warehouse } = parseConfig(kickstart);
+    if (!warehouse) throw new Error("the kickstart declares a warehouse");
+    expect(warehouseSecretAccess(warehouseNames(warehouse))).toEqual({
+      read: ["SNOWFLAKE_ADMIN_PRIVATE_KEY"],
+      readWrite: [
+        "TAPESTRY_AIRBYTE_PRIVATE_KEY",
+        "TAPESTRY_DBT_PRIVATE_KEY",
+        "TAPESTRY_GROUPAROO_PRIVATE_KEY",
+      ],
+    });
   });
 });

@@ -149,6 +149,19 @@ export class Warehouse {
     }, options.signal);
   }
 
+  /** Runs one statement that answers no rows (DDL such as the embedded bootstrap's CREATE ... IF NOT EXISTS). */
+  async execute(sql: string, options: OperationOptions = {}): Promise<void> {
+    return this.enqueue(async (connection) => {
+      try {
+        await connection.run(sql);
+      } catch (error) {
+        throw new WarehouseError(
+          `${sql.split("\n")[0]}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }, options.signal);
+  }
+
   /** How many rows a table or view has. */
   async countRows(name: string, options: OperationOptions = {}): Promise<number> {
     const target = quoteTableName(name);

@@ -30,6 +30,12 @@ export {
   type WarehouseRow,
 } from "./duckdb-warehouse";
 export {
+  bootstrapEmbeddedWarehouse,
+  type EmbeddedWarehouseOptions,
+  type EmbeddedWarehouseResult,
+  embeddedWarehouseStatements,
+} from "./embedded-bootstrap";
+export {
   KICKSTART_AUDIENCE,
   KICKSTART_DIR,
   KICKSTART_MODEL,
@@ -42,3 +48,14 @@ export {
   type WarehouseRunners,
   type WarehouseRunnersOptions,
 } from "./kickstart-runners";
+export {
+  type ExecutedStatement,
+  fingerprintOf,
+  publicKeyFingerprint,
+  type ScriptedAccountState,
+  type ScriptedFault,
+  ScriptedSnowflake,
+  type ScriptedSnowflakeOptions,
+  scriptedAccountStateSchema,
+} from "./scripted-snowflake";
+export { type SnowflakeWire, startSnowflakeWire } from "./snowflake-wire";

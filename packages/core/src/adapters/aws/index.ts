@@ -11,6 +11,7 @@ export {
   SecretStoreError,
   SsmSecretStore,
 } from "./secret-store";
+export { SsmPrivateKeyStore } from "./ssm-private-key-store";
 export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
 export {
   StepFunctionsRunController,

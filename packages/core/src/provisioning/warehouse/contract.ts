@@ -1,5 +1,6 @@
+import { z } from "zod";
 import type { Logger } from "../../logging";
-import type { ToolName } from "../../names";
+import { TOOL_NAMES, type ToolName } from "../../names";
 import type { SnowflakeConnect } from "./session";
 
 /**
@@ -16,7 +17,30 @@ export interface WarehouseBootstrapRequest {
    * RSA_PUBLIC_KEY_2 until the next rotation, so the tools can move to the new key without downtime.
    */
   readonly rotateKeys?: readonly ToolName[];
+  /**
+   * ms since the epoch (e.g. a Lambda's end less a margin): no statement starts that could not
+   * finish by then; the run stops with WarehouseUnavailableError and a retry resumes.
+   */
+  readonly deadline?: number;
 }
+
+/** The request as a task's input (Step Functions, the CLI): parsed before anything runs. */
+export const warehouseBootstrapRequestSchema = z.strictObject({
+  dryRun: z.boolean({ error: "expected true or false" }).optional(),
+  rotateKeys: z
+    .array(z.enum(TOOL_NAMES, { error: `expected a tool: one of ${TOOL_NAMES.join(", ")}` }))
+    .optional(),
+  deadline: z.number({ error: "expected a time in ms since the epoch" }).int().positive().optional(),
+});
+
+/**
+ * The errors a retry can cure (ASL Retry matches them by name): Snowflake unreachable or slow, out
+ * of time, a secret store that failed for now. Every other failure needs a fix first.
+ */
+export const WAREHOUSE_BOOTSTRAP_RETRYABLE_ERRORS = [
+  "WarehouseUnavailableError",
+  "SecretUnavailableError",
+] as const;
 
 /** applied: ran now; skipped: recorded as applied before, identical; would-apply: a dry run's pending statement. */
 export type WarehouseStatementState = "applied" | "skipped" | "would-apply";

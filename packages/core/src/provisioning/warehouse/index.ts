@@ -1,17 +1,21 @@
 /**
- * The Snowflake bootstrap: the names it creates (names.ts), the bootstrapper's contract
- * (contract.ts), its errors (errors.ts) and the Snowflake session port (session.ts).
+ * The Snowflake bootstrap: the names it creates (names.ts), the plan of statements (plan.ts), the
+ * history of what was applied (history.ts), the service users' key pairs (keys.ts), the executor
+ * (bootstrapper.ts, its contract in contract.ts, its errors in errors.ts) and the Snowflake
+ * session port (session.ts).
  */
 export { createWarehouseBootstrapper } from "./bootstrapper";
-export type {
-  PrivateKeyStore,
-  ServiceUserKeyReport,
-  WarehouseBootstrapDeps,
-  WarehouseBootstrapper,
-  WarehouseBootstrapRequest,
-  WarehouseBootstrapResult,
-  WarehouseStatementReport,
-  WarehouseStatementState,
+export {
+  type PrivateKeyStore,
+  type ServiceUserKeyReport,
+  WAREHOUSE_BOOTSTRAP_RETRYABLE_ERRORS,
+  type WarehouseBootstrapDeps,
+  type WarehouseBootstrapper,
+  type WarehouseBootstrapRequest,
+  type WarehouseBootstrapResult,
+  type WarehouseStatementReport,
+  type WarehouseStatementState,
+  warehouseBootstrapRequestSchema,
 } from "./contract";
 export {
   type FailedStatement,
@@ -20,6 +24,15 @@ export {
   WarehouseHistoryChangedError,
   WarehouseUnavailableError,
 } from "./errors";
+export { type AppliedStatement, readHistorySql, recordSql } from "./history";
+export {
+  adminPrivateKeyPem,
+  generateServiceKeyPair,
+  type KeyPair,
+  keyPairOfStored,
+  RSA_MODULUS_BITS,
+  withRealNewlines,
+} from "./keys";
 export {
   type HistoryTableNames,
   type ServiceUserNames,
@@ -28,7 +41,17 @@ export {
   type WarehouseNames,
   type WarehouseRole,
   warehouseNames,
+  warehouseSecretAccess,
 } from "./names";
+export {
+  type PlannedKey,
+  type PlannedKeys,
+  RESOURCE_MONITOR_TRIGGERS,
+  type SystemRole,
+  type WarehouseStatement,
+  warehousePlan,
+} from "./plan";
+export { planAsSql, reviewedPlanText } from "./plan-text";
 export {
   SNOWFLAKE_OBJECT_DOES_NOT_EXIST,
   type SnowflakeBind,

@@ -110,3 +110,15 @@ export function warehouseNames(warehouse: WarehouseConfig): WarehouseNames {
     privateKeySecrets: Object.values(users).map((u) => u.privateKeySecret),
   };
 }
+
+/**
+ * The secrets a warehouse bootstrap touches, by NAME (an SSM parameter /tapestry/<stage>/<NAME> on
+ * AWS): the admin's, read only, and the service users' private keys, read and written. What its
+ * function's role may do, exactly.
+ */
+export function warehouseSecretAccess(names: WarehouseNames): {
+  readonly read: readonly string[];
+  readonly readWrite: readonly string[];
+} {
+  return { read: names.adminSecrets, readWrite: names.privateKeySecrets };
+}

@@ -51,13 +51,16 @@ export type SnowflakeConnect = (
  */
 export class SnowflakeError extends TapestryError {
   override readonly name = "SnowflakeError";
+  /** true when the failure may pass (the network, a dropped connection): worth a retry */
+  readonly transient: boolean;
   constructor(
     message: string,
     readonly code?: string,
     readonly sqlState?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; transient?: boolean },
   ) {
     super(message, options);
+    this.transient = options?.transient ?? false;
   }
 }
 

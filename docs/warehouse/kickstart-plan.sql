@@ -1,0 +1,151 @@
+-- Tapestry's warehouse bootstrap: the plan for tapestry.config.ts (Snowflake account rainshield-analytics).
+-- Printed by `tapestry warehouse plan --config tapestry.config.ts`; a test keeps docs/warehouse/kickstart-plan.sql in step.
+--
+-- The statements run one at a time, in this order, each as the role of the USE ROLE above it, and
+-- each is recorded in TAPESTRY_ADMIN.BOOTSTRAP.APPLIED_STATEMENTS (version, checksum, applied_at).
+-- A versioned statement runs once and may never change; a repeatable one runs again when what it sets
+-- changes. A re-run runs only what is not recorded. Each key statement sets the public half of a key
+-- pair Tapestry makes; the private half is kept only as the secret it names.
+
+-- 1 · 1.01 · versioned · create database TAPESTRY_ADMIN (the bootstrap's history)
+USE ROLE SYSADMIN;
+CREATE DATABASE IF NOT EXISTS TAPESTRY_ADMIN COMMENT = 'Tapestry: what the warehouse bootstrap applied';
+
+-- 2 · 1.02 · versioned · create schema TAPESTRY_ADMIN.BOOTSTRAP
+CREATE SCHEMA IF NOT EXISTS TAPESTRY_ADMIN.BOOTSTRAP;
+
+-- 3 · 1.03 · versioned · create table TAPESTRY_ADMIN.BOOTSTRAP.APPLIED_STATEMENTS (version, checksum, applied_at)
+CREATE TABLE IF NOT EXISTS TAPESTRY_ADMIN.BOOTSTRAP.APPLIED_STATEMENTS (VERSION VARCHAR NOT NULL, CHECKSUM VARCHAR NOT NULL, SUMMARY VARCHAR NOT NULL, APPLIED_AT TIMESTAMP_TZ NOT NULL);
+
+-- 4 · 1.04 · versioned · create role TAPESTRY_LOADER (loader)
+USE ROLE USERADMIN;
+CREATE ROLE IF NOT EXISTS TAPESTRY_LOADER COMMENT = 'Tapestry: loads raw data (Airbyte); owns the raw database';
+
+-- 5 · 1.05 · versioned · create role TAPESTRY_TRANSFORMER (transformer)
+CREATE ROLE IF NOT EXISTS TAPESTRY_TRANSFORMER COMMENT = 'Tapestry: reads raw data and builds analytics (dbt); owns the analytics database';
+
+-- 6 · 1.06 · versioned · create role TAPESTRY_REPORTER (reporter)
+CREATE ROLE IF NOT EXISTS TAPESTRY_REPORTER COMMENT = 'Tapestry: reads analytics (Grouparoo)';
+
+-- 7 · 1.07 · versioned · grant role TAPESTRY_LOADER to role SYSADMIN
+USE ROLE SECURITYADMIN;
+GRANT ROLE TAPESTRY_LOADER TO ROLE SYSADMIN;
+
+-- 8 · 1.08 · versioned · grant role TAPESTRY_TRANSFORMER to role SYSADMIN
+GRANT ROLE TAPESTRY_TRANSFORMER TO ROLE SYSADMIN;
+
+-- 9 · 1.09 · versioned · grant role TAPESTRY_REPORTER to role SYSADMIN
+GRANT ROLE TAPESTRY_REPORTER TO ROLE SYSADMIN;
+
+-- 10 · 1.10 · versioned · create warehouse TAPESTRY_WAREHOUSE (XSMALL, suspended)
+USE ROLE SYSADMIN;
+CREATE WAREHOUSE IF NOT EXISTS TAPESTRY_WAREHOUSE WITH WAREHOUSE_SIZE = XSMALL AUTO_SUSPEND = 60 AUTO_RESUME = TRUE INITIALLY_SUSPENDED = TRUE COMMENT = 'Tapestry: runs the pipelines'' loads, models and syncs';
+
+-- 11 · R1.01 · repeatable · set warehouse TAPESTRY_WAREHOUSE to XSMALL, suspending after 60 s idle
+ALTER WAREHOUSE TAPESTRY_WAREHOUSE SET WAREHOUSE_SIZE = XSMALL AUTO_SUSPEND = 60 AUTO_RESUME = TRUE;
+
+-- 12 · 1.11 · versioned · grant usage on warehouse TAPESTRY_WAREHOUSE to role TAPESTRY_LOADER
+USE ROLE SECURITYADMIN;
+GRANT USAGE ON WAREHOUSE TAPESTRY_WAREHOUSE TO ROLE TAPESTRY_LOADER;
+
+-- 13 · 1.12 · versioned · grant usage on warehouse TAPESTRY_WAREHOUSE to role TAPESTRY_TRANSFORMER
+GRANT USAGE ON WAREHOUSE TAPESTRY_WAREHOUSE TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 14 · 1.13 · versioned · grant usage on warehouse TAPESTRY_WAREHOUSE to role TAPESTRY_REPORTER
+GRANT USAGE ON WAREHOUSE TAPESTRY_WAREHOUSE TO ROLE TAPESTRY_REPORTER;
+
+-- 15 · 1.14 · versioned · create database TAPESTRY_RAW (raw data, loaded by Airbyte)
+USE ROLE SYSADMIN;
+CREATE DATABASE IF NOT EXISTS TAPESTRY_RAW COMMENT = 'Tapestry: raw data, loaded by Airbyte';
+
+-- 16 · 1.15 · versioned · create database TAPESTRY_ANALYTICS (models, built by dbt)
+CREATE DATABASE IF NOT EXISTS TAPESTRY_ANALYTICS COMMENT = 'Tapestry: models, built by dbt';
+
+-- 17 · 1.16 · versioned · hand database TAPESTRY_RAW to role TAPESTRY_LOADER
+USE ROLE SECURITYADMIN;
+GRANT OWNERSHIP ON DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_LOADER COPY CURRENT GRANTS;
+
+-- 18 · 1.17 · versioned · hand database TAPESTRY_ANALYTICS to role TAPESTRY_TRANSFORMER
+GRANT OWNERSHIP ON DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_TRANSFORMER COPY CURRENT GRANTS;
+
+-- 19 · 1.18 · versioned · grant usage on database TAPESTRY_RAW to role TAPESTRY_TRANSFORMER
+GRANT USAGE ON DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 20 · 1.19 · versioned · grant usage on all schemas in database TAPESTRY_RAW to role TAPESTRY_TRANSFORMER
+GRANT USAGE ON ALL SCHEMAS IN DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 21 · 1.20 · versioned · grant usage on future schemas in database TAPESTRY_RAW to role TAPESTRY_TRANSFORMER
+GRANT USAGE ON FUTURE SCHEMAS IN DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 22 · 1.21 · versioned · grant select on all tables in database TAPESTRY_RAW to role TAPESTRY_TRANSFORMER
+GRANT SELECT ON ALL TABLES IN DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 23 · 1.22 · versioned · grant select on future tables in database TAPESTRY_RAW to role TAPESTRY_TRANSFORMER
+GRANT SELECT ON FUTURE TABLES IN DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 24 · 1.23 · versioned · grant select on all views in database TAPESTRY_RAW to role TAPESTRY_TRANSFORMER
+GRANT SELECT ON ALL VIEWS IN DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 25 · 1.24 · versioned · grant select on future views in database TAPESTRY_RAW to role TAPESTRY_TRANSFORMER
+GRANT SELECT ON FUTURE VIEWS IN DATABASE TAPESTRY_RAW TO ROLE TAPESTRY_TRANSFORMER;
+
+-- 26 · 1.25 · versioned · grant usage on database TAPESTRY_ANALYTICS to role TAPESTRY_REPORTER
+GRANT USAGE ON DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_REPORTER;
+
+-- 27 · 1.26 · versioned · grant usage on all schemas in database TAPESTRY_ANALYTICS to role TAPESTRY_REPORTER
+GRANT USAGE ON ALL SCHEMAS IN DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_REPORTER;
+
+-- 28 · 1.27 · versioned · grant usage on future schemas in database TAPESTRY_ANALYTICS to role TAPESTRY_REPORTER
+GRANT USAGE ON FUTURE SCHEMAS IN DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_REPORTER;
+
+-- 29 · 1.28 · versioned · grant select on all tables in database TAPESTRY_ANALYTICS to role TAPESTRY_REPORTER
+GRANT SELECT ON ALL TABLES IN DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_REPORTER;
+
+-- 30 · 1.29 · versioned · grant select on future tables in database TAPESTRY_ANALYTICS to role TAPESTRY_REPORTER
+GRANT SELECT ON FUTURE TABLES IN DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_REPORTER;
+
+-- 31 · 1.30 · versioned · grant select on all views in database TAPESTRY_ANALYTICS to role TAPESTRY_REPORTER
+GRANT SELECT ON ALL VIEWS IN DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_REPORTER;
+
+-- 32 · 1.31 · versioned · grant select on future views in database TAPESTRY_ANALYTICS to role TAPESTRY_REPORTER
+GRANT SELECT ON FUTURE VIEWS IN DATABASE TAPESTRY_ANALYTICS TO ROLE TAPESTRY_REPORTER;
+
+-- 33 · 1.32 · versioned · create service user TAPESTRY_AIRBYTE (Airbyte; role TAPESTRY_LOADER, warehouse TAPESTRY_WAREHOUSE)
+USE ROLE USERADMIN;
+CREATE USER IF NOT EXISTS TAPESTRY_AIRBYTE TYPE = SERVICE DEFAULT_ROLE = TAPESTRY_LOADER DEFAULT_WAREHOUSE = TAPESTRY_WAREHOUSE COMMENT = 'Tapestry: Airbyte''s service user';
+
+-- 34 · 1.33 · versioned · create service user TAPESTRY_DBT (dbt; role TAPESTRY_TRANSFORMER, warehouse TAPESTRY_WAREHOUSE)
+CREATE USER IF NOT EXISTS TAPESTRY_DBT TYPE = SERVICE DEFAULT_ROLE = TAPESTRY_TRANSFORMER DEFAULT_WAREHOUSE = TAPESTRY_WAREHOUSE COMMENT = 'Tapestry: dbt''s service user';
+
+-- 35 · 1.34 · versioned · create service user TAPESTRY_GROUPAROO (Grouparoo; role TAPESTRY_REPORTER, warehouse TAPESTRY_WAREHOUSE)
+CREATE USER IF NOT EXISTS TAPESTRY_GROUPAROO TYPE = SERVICE DEFAULT_ROLE = TAPESTRY_REPORTER DEFAULT_WAREHOUSE = TAPESTRY_WAREHOUSE COMMENT = 'Tapestry: Grouparoo''s service user';
+
+-- 36 · 1.35 · versioned · grant role TAPESTRY_LOADER to user TAPESTRY_AIRBYTE
+USE ROLE SECURITYADMIN;
+GRANT ROLE TAPESTRY_LOADER TO USER TAPESTRY_AIRBYTE;
+
+-- 37 · 1.36 · versioned · grant role TAPESTRY_TRANSFORMER to user TAPESTRY_DBT
+GRANT ROLE TAPESTRY_TRANSFORMER TO USER TAPESTRY_DBT;
+
+-- 38 · 1.37 · versioned · grant role TAPESTRY_REPORTER to user TAPESTRY_GROUPAROO
+GRANT ROLE TAPESTRY_REPORTER TO USER TAPESTRY_GROUPAROO;
+
+-- 39 · R1.02 · repeatable · set the RSA public key of TAPESTRY_AIRBYTE (private key kept as secret TAPESTRY_AIRBYTE_PRIVATE_KEY)
+USE ROLE USERADMIN;
+ALTER USER TAPESTRY_AIRBYTE SET RSA_PUBLIC_KEY = '<the public key of secret TAPESTRY_AIRBYTE_PRIVATE_KEY>';
+
+-- 40 · R1.03 · repeatable · set the RSA public key of TAPESTRY_DBT (private key kept as secret TAPESTRY_DBT_PRIVATE_KEY)
+ALTER USER TAPESTRY_DBT SET RSA_PUBLIC_KEY = '<the public key of secret TAPESTRY_DBT_PRIVATE_KEY>';
+
+-- 41 · R1.04 · repeatable · set the RSA public key of TAPESTRY_GROUPAROO (private key kept as secret TAPESTRY_GROUPAROO_PRIVATE_KEY)
+ALTER USER TAPESTRY_GROUPAROO SET RSA_PUBLIC_KEY = '<the public key of secret TAPESTRY_GROUPAROO_PRIVATE_KEY>';
+
+-- 42 · 2.01 · versioned · create resource monitor TAPESTRY_MONITOR (monthly)
+USE ROLE ACCOUNTADMIN;
+CREATE RESOURCE MONITOR IF NOT EXISTS TAPESTRY_MONITOR WITH FREQUENCY = MONTHLY START_TIMESTAMP = IMMEDIATELY;
+
+-- 43 · R2.01 · repeatable · set resource monitor TAPESTRY_MONITOR to 20 credits a month (notify at 90%, suspend at 100%)
+ALTER RESOURCE MONITOR TAPESTRY_MONITOR SET CREDIT_QUOTA = 20 TRIGGERS ON 90 PERCENT DO NOTIFY ON 100 PERCENT DO SUSPEND ON 110 PERCENT DO SUSPEND_IMMEDIATE;
+
+-- 44 · 2.02 · versioned · put warehouse TAPESTRY_WAREHOUSE under resource monitor TAPESTRY_MONITOR
+ALTER WAREHOUSE TAPESTRY_WAREHOUSE SET RESOURCE_MONITOR = TAPESTRY_MONITOR;

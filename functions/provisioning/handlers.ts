@@ -43,7 +43,9 @@ export const createProvisioningRunHandler = (deps: ProvisioningDeps, logger: Log
 
 /** Task BootstrapWarehouse. */
 export const createBootstrapWarehouseHandler = (deps: BootstrapDeps, logger: Logger) =>
-  provisionTaskHandler(provisionInputSchema, logger, (input) => bootstrapWarehouse(input, deps));
+  provisionTaskHandler(provisionInputSchema, logger, (input, invocation) =>
+    bootstrapWarehouse(input, deps, invocation),
+  );
 
 /** Task EnsureAirbyteObjects. */
 export const createEnsureAirbyteHandler = (deps: EnsureAirbyteTaskDeps, logger: Logger) =>

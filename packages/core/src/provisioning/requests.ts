@@ -2,7 +2,12 @@ import type { TapestryConfig } from "../config";
 import { ProvisioningNotFoundError } from "./errors";
 import type { ProvisioningRunRecord } from "./run-record";
 import type { ProvisioningRuns } from "./store";
-import { claimProvisioningRun, type ProvisionInput, type ProvisioningTrigger, provisioningRunId } from "./tasks";
+import {
+  claimProvisioningRun,
+  type ProvisionInput,
+  type ProvisioningTrigger,
+  provisioningRunId,
+} from "./tasks";
 
 /**
  * What the status API's `/provisioning` routes do: start a run (POST) and answer the last one (GET).
@@ -46,7 +51,11 @@ export async function requestProvisioning(
       ...record,
       status: "failed",
       endedAt: ctx.now().toISOString(),
-      failure: { step: "validate", errorName: name, error: `the provision execution could not start: ${message}` },
+      failure: {
+        step: "validate",
+        errorName: name,
+        error: `the provision execution could not start: ${message}`,
+      },
     });
     await ctx.runs.release(input.runId);
     throw error;
@@ -55,7 +64,9 @@ export async function requestProvisioning(
 }
 
 /** GET /provisioning: the last run with its steps (404 ProvisioningNotFoundError before the first). */
-export async function lastProvisioning(ctx: Pick<ProvisioningRequestContext, "runs">): Promise<ProvisioningRunRecord> {
+export async function lastProvisioning(
+  ctx: Pick<ProvisioningRequestContext, "runs">,
+): Promise<ProvisioningRunRecord> {
   const last = await ctx.runs.last();
   if (!last) throw new ProvisioningNotFoundError();
   return last;

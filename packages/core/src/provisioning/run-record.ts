@@ -95,12 +95,14 @@ export function applyProvisioningEvent(
     }
     case "ToolConfigured": {
       const { tool, kind, name, id, action, changes } = event.detail.data;
+      const object = { tool, kind, name, action, ...(id ? { id } : {}), ...(changes ? { changes } : {}) };
+      const same = (o: ProvisioningObjectRecord) => o.tool === tool && o.kind === kind && o.name === name;
+      const earlier = record.objects.find(same);
+      // a retried step finds done what its first attempt did: the object counts once, as that attempt says
+      if (earlier && earlier.action !== "unchanged" && action === "unchanged") return record;
       return {
         ...record,
-        objects: [
-          ...record.objects,
-          { tool, kind, name, action, ...(id ? { id } : {}), ...(changes ? { changes } : {}) },
-        ],
+        objects: earlier ? record.objects.map((o) => (same(o) ? object : o)) : [...record.objects, object],
       };
     }
     case "ProvisioningSucceeded": {

@@ -135,10 +135,12 @@ export async function beginProvisioning(input: ProvisionInput, deps: Provisionin
 export async function bootstrapWarehouse(
   input: ProvisionInput,
   deps: BootstrapDeps,
+  invocation: { readonly deadline: number },
 ): Promise<{ readonly applied: number; readonly skipped: number }> {
   let result: Awaited<ReturnType<WarehouseBootstrapper>>;
   try {
-    result = await deps.bootstrapper()({});
+    // no statement starts that could not end before the invocation does: a retry resumes
+    result = await deps.bootstrapper()({ deadline: invocation.deadline });
   } catch (error) {
     // the statement a failure happened at goes into the record, for ProvisioningFailed to name
     if (error instanceof WarehouseBootstrapError && error.statement) {

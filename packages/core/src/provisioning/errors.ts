@@ -92,3 +92,15 @@ export class ProvisioningRunMissingError extends TapestryError {
     super(`provisioning run ${runId} has no record: it was not begun`);
   }
 }
+
+/** The deployment runs no provisioning (no Provisioning stack): /provisioning has nothing to answer. */
+export class ProvisioningUnavailableError extends ProblemError {
+  override readonly name = "ProvisioningUnavailableError";
+  constructor() {
+    super("this deployment has no provisioning: it is deployed with the Provisioning stack", {
+      status: 404,
+      type: "provisioning-unavailable",
+      title: "Provisioning is not deployed here",
+    });
+  }
+}

@@ -2,6 +2,7 @@ import type { TapestryConfig } from "../config";
 import { ProvisioningNotFoundError } from "./errors";
 import type { ProvisioningRunRecord } from "./run-record";
 import type { ProvisioningRuns } from "./store";
+import { provisionTimeoutSeconds } from "./task-errors";
 import {
   claimProvisioningRun,
   type ProvisionInput,
@@ -65,9 +66,36 @@ export async function requestProvisioning(
 
 /** GET /provisioning: the last run with its steps (404 ProvisioningNotFoundError before the first). */
 export async function lastProvisioning(
-  ctx: Pick<ProvisioningRequestContext, "runs">,
+  ctx: Pick<ProvisioningRequestContext, "runs" | "now">,
 ): Promise<ProvisioningRunRecord> {
   const last = await ctx.runs.last();
   if (!last) throw new ProvisioningNotFoundError();
-  return last;
+  const deadline = Date.parse(last.startedAt) + provisionTimeoutSeconds() * 1000;
+  return last.status === "running" && ctx.now().getTime() > deadline
+    ? endedOutside(
+        last,
+        "ProvisioningTimedOut",
+        "the run outlived its execution's timeout without an outcome",
+      )
+    : last;
+}
+
+/**
+ * A run whose execution ended outside the state machine's paths (timed out; embedded, its process
+ * died) as the record shows it: failed at the first step that had not finished.
+ */
+export function endedOutside(
+  record: ProvisioningRunRecord,
+  errorName: string,
+  error: string,
+  endedAt?: string,
+): ProvisioningRunRecord {
+  const step = record.steps.find((s) => s.status === "pending")?.name ?? "record-outputs";
+  return {
+    ...record,
+    status: "failed",
+    ...(endedAt ? { endedAt } : {}),
+    failure: { step, errorName, error },
+    steps: record.steps.map((s) => (s.name === step ? { ...s, status: "failed", summary: error } : s)),
+  };
 }

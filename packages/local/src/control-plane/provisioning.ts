@@ -6,6 +6,7 @@ import { airbyteHttpClient, type ConnectionIdResolver, type SecretReader } from 
 import type { Logger as CoreLogger } from "@tapestry/core/logging";
 import {
   ConnectionNotProvisionedError,
+  endedOutside,
   PROVISION_FUNCTION_TIMEOUT_SECONDS,
   type ProvisionFunction,
   type ProvisioningDeps,
@@ -15,7 +16,7 @@ import {
   provisioningSteps,
   requestProvisioning,
 } from "@tapestry/core/provisioning";
-import type { WarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
+import type { PrivateKeyStore, WarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
 import {
   createBootstrapWarehouseHandler,
   createEnsureAirbyteHandler,
@@ -30,6 +31,8 @@ import {
   LocalStepFunctions,
   type TaskHandler,
 } from "../runner/local-step-functions";
+import { type JobRunner, timedJobRunner } from "../sandboxes";
+import { bootstrapEmbeddedWarehouse, type Warehouse } from "../warehouse";
 import { directoryGrouparooSink } from "./grouparoo-sink";
 import { lambdaContext, type PowertoolsLogLevel } from "./task-handlers";
 
@@ -71,6 +74,11 @@ export interface EmbeddedProvisioning {
   connectionIdsByName(): Promise<Readonly<Record<string, string>>>;
   /** stops every provision execution in flight */
   stop(): Promise<void>;
+  /**
+   * At start: a run a control plane that is gone left going (one process holds a state folder, so
+   * any is) is recorded failed, and its lock freed at once rather than at its expiry.
+   */
+  reconcileLeftovers(): Promise<string | undefined>;
 }
 
 /** Whether the config gives provisioning anything to do. */
@@ -172,6 +180,20 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
       );
       return Object.fromEntries(recorded.map((o) => [o.name, o.id]));
     },
+    reconcileLeftovers: async () => {
+      const last = await options.store.last();
+      if (last?.status !== "running" || executions.execution(last.runId)) return undefined;
+      await options.store.save(
+        endedOutside(
+          last,
+          "ProvisioningAborted",
+          "the control plane running it stopped before it ended",
+          options.now().toISOString(),
+        ),
+      );
+      await options.store.release(last.runId);
+      return last.runId;
+    },
     stop: async () => {
       const running = executions.executions().filter((e) => e.isRunning());
       for (const execution of running) execution.abort("the embedded control plane was stopped");
@@ -209,4 +231,84 @@ export function describeProvisioningOutcome(outcome: ExecutionOutcome): string {
     case "ABORTED":
       return "stopped";
   }
+}
+
+/**
+ * The sandboxes' job runners, bound once provisioning has said which connection ids the kickstart's
+ * syncs are (the sandboxes start before it, and their jobs only run after it). Until then a job
+ * runs the plain timed runner.
+ */
+export function deferredRunners(): {
+  readonly runners: Record<"airbyte" | "dbt-cloud" | "grouparoo", JobRunner>;
+  bind(runners: Readonly<Record<"airbyte" | "dbt-cloud" | "grouparoo", JobRunner>>): void;
+} {
+  let bound: Readonly<Record<"airbyte" | "dbt-cloud" | "grouparoo", JobRunner>> | undefined;
+  const runner =
+    (tool: "airbyte" | "dbt-cloud" | "grouparoo"): JobRunner =>
+    (context) =>
+      (bound?.[tool] ?? timedJobRunner)(context);
+  return {
+    runners: { airbyte: runner("airbyte"), "dbt-cloud": runner("dbt-cloud"), grouparoo: runner("grouparoo") },
+    bind: (runners) => {
+      bound = runners;
+    },
+  };
+}
+
+/**
+ * The secrets provisioning reads, embedded: the service users' private keys as the bootstrap made
+ * them, then the tools' own (sandbox credentials, or the real ones with --real), then, for a
+ * sandboxed Airbyte only, a stand-in for whatever its sources name (standInSecrets).
+ */
+export function provisioningSecrets(
+  keys: PrivateKeyStore,
+  tools: SecretReader,
+  airbyteSandboxed: boolean,
+): SecretReader {
+  const standIns = standInSecrets();
+  return async (name) => {
+    const key = await keys.read(name);
+    if (key !== undefined) return key;
+    if (!airbyteSandboxed) return tools(name);
+    return tools(name).catch(() => standIns(name));
+  };
+}
+
+/** A key store in memory, for this process: the embedded bootstrap's service users' keys. */
+export function memoryKeyStore(): PrivateKeyStore {
+  const values = new Map<string, string>();
+  return {
+    read: async (name) => values.get(name),
+    write: async (name, pem) => {
+      values.set(name, pem);
+    },
+  };
+}
+
+/**
+ * The embedded warehouse bootstrap as the provision state machine's bootstrapper: its part DuckDB
+ * can hold on the embedded warehouse, the Snowflake plan on a scripted account kept in
+ * `<state dir>/snowflake-account.json` (so a second start finds the plan applied), the service
+ * users' keys in `keys` (this process's memory).
+ */
+export function embeddedBootstrapper(
+  options: { readonly config: TapestryConfig; readonly repoRoot: string; readonly stateDir: string },
+  warehouse: Warehouse,
+  keys: PrivateKeyStore,
+  logger: CoreLogger,
+): () => WarehouseBootstrapper {
+  return () => async (request) => {
+    const config = options.config.warehouse;
+    if (!config) throw new ProvisioningInputError("the config declares no warehouse section");
+    const result = await bootstrapEmbeddedWarehouse({
+      config,
+      warehouse,
+      repoRoot: options.repoRoot,
+      accountFile: join(options.stateDir, "snowflake-account.json"),
+      keys,
+      logger,
+      request,
+    });
+    return result.snowflake;
+  };
 }

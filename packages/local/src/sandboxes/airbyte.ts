@@ -123,6 +123,16 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
   let nextJobId = options.firstJobId ?? 10_000 + randomInt(80_000);
   let baseUrl = "";
   const configuration = emptyConfigurationState();
+  /**
+   * A scenario names a connection by its id or, for one provisioning created here, by its name
+   * (`for: zoom-webinar-registrants`): ids are random per sandbox, names are what the config says.
+   */
+  const sameConnection = (key: string, connectionId: string) =>
+    key === connectionId || configuration.connections.get(connectionId)?.name === key;
+  const connectionIdOf = (key: string) =>
+    configuration.connections.has(key)
+      ? key
+      : ([...configuration.connections.values()].find((c) => c.name === key)?.connectionId ?? key);
 
   const view = (job: JobRecord): AirbyteJob => {
     const e = job.execution;
@@ -132,7 +142,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
       status: statusOf(e),
       jobType: job.jobType,
       startTime: e.createdAt.toISOString(),
-      connectionId: e.key,
+      connectionId: connectionIdOf(e.key),
       lastUpdatedAt: e.updatedAt.toISOString(),
       duration: isoDuration(end - e.createdAt.getTime()),
     };
@@ -160,7 +170,11 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
 
   const addJob = (connectionId: string, jobType: string): JobRecord => {
     const jobId = nextJobId++;
-    const execution = lifecycle.create(String(jobId), connectionId, planner.next(connectionId));
+    const execution = lifecycle.create(
+      String(jobId),
+      connectionId,
+      planner.next(connectionId, configuration.connections.get(connectionId)?.name),
+    );
     const job: JobRecord = { jobId, jobType, execution };
     jobs.set(jobId, job);
     return job;
@@ -206,10 +220,10 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
       return problem(400, "connectionId is required (a connection UUID).");
     if (typeof jobType !== "string" || !JOB_TYPES.includes(jobType))
       return problem(400, `jobType must be one of ${JOB_TYPES.join(", ")}.`);
-    if (scenario.knownConnections && !scenario.knownConnections.includes(connectionId))
+    if (scenario.knownConnections && !scenario.knownConnections.some((k) => sameConnection(k, connectionId)))
       return problem(404, `Could not find a resource for: ${connectionId}`);
     const running = [...jobs.values()].find(
-      (j) => j.execution.key === connectionId && !isTerminal(j.execution),
+      (j) => sameConnection(j.execution.key, connectionId) && !isTerminal(j.execution),
     );
     if (running)
       return problem(409, `A sync is already running for: ${connectionId} (job ${running.jobId}).`);
@@ -269,7 +283,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
     const field = order[1] === "updatedAt" ? "updatedAt" : "createdAt";
     const direction = order[2] === "ASC" ? 1 : -1;
     const matching = [...jobs.values()]
-      .filter((j) => connectionId === undefined || j.execution.key === connectionId)
+      .filter((j) => connectionId === undefined || sameConnection(j.execution.key, connectionId))
       .filter((j) => jobType === undefined || j.jobType === jobType)
       .filter((j) => status === undefined || statusOf(j.execution) === status)
       .filter((j) => bounds.every(([get, cmp, at]) => cmp(get(j), at)))

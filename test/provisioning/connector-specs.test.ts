@@ -8,6 +8,7 @@ import { connectorSpec } from "@tapestry/core/provisioning/airbyte";
 import { Ajv2020 } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
+import { CONNECTOR_SPECS } from "../../packages/core/src/provisioning/airbyte/connector-specs.generated";
 import { CONNECTOR_SPECS_PATH, renderConnectorSpecs } from "../../scripts/airbyte-connector-specs";
 
 describe("the generated connector schemas", () => {
@@ -95,7 +96,7 @@ describe("zod's reading of the official schemas agrees with a JSON Schema valida
     const spec = connectorSpec(kind, type);
     if (!spec) throw new Error(`${kind} ${type} is not known`);
     const value = JSON.parse(JSON.stringify(sample));
-    const schema = JSON.parse(readFileSync(CONNECTOR_SPECS_PATH, "utf8"))[`${kind}s`][type];
+    const schema = CONNECTOR_SPECS[kind === "source" ? "sources" : "destinations"][type];
     const byAjv = ajv.validate(schema, value);
     expect(spec.validator().safeParse(value).success, JSON.stringify(ajv.errors)).toBe(byAjv);
   });

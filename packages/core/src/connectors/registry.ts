@@ -64,6 +64,8 @@ export class ConnectorRegistry {
   private async resolved(step: StepSpec): Promise<StepSpec> {
     if (step.tool !== "airbyte" || step.connectionId !== undefined || step.connection === undefined)
       return step;
+    // a tool the registry was not given fails as such (connectorFor), before any name is looked up
+    if (!this.tools.airbyte) return step;
     if (!this.deps.connectionIds) throw new ConnectionNotProvisionedError(step.connection);
     return { ...step, connectionId: await this.deps.connectionIds(step.connection) };
   }

@@ -93,11 +93,17 @@ export class LocalStepFunctions {
   private readonly all = new Map<string, LocalExecution>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
+    const raw = readFileSync(options.definitionPath, "utf8");
+    for (const [state, resource] of taskResources(JSON.parse(raw) as never)) {
+      const placeholder = /^\$\{([A-Za-z0-9]+)\}$/.exec(resource)?.[1];
+      if (placeholder !== undefined && !Object.hasOwn(options.handlers, placeholder))
+        throw new TaskHandlerMissingError(state, localArn(placeholder));
+    }
     const functions = Object.keys(options.handlers);
     const arns = Object.fromEntries(functions.map((fn) => [fn, localArn(fn)]));
     // every placeholder filled and every value used, as at deploy time (substituteAslPlaceholders checks both)
     const definition = JSON.parse(
-      substituteAslPlaceholders(readFileSync(options.definitionPath, "utf8"), {
+      substituteAslPlaceholders(raw, {
         ...arns,
         ...(options.runTimeoutSeconds === undefined
           ? {}

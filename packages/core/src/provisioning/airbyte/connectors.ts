@@ -1,5 +1,5 @@
 import { z } from "zod";
-import specs from "./connector-specs.generated.json" with { type: "json" };
+import { CONNECTOR_SPECS as specs } from "./connector-specs.generated";
 
 /**
  * The Airbyte connectors Tapestry provisions, with their official configuration schemas (copied

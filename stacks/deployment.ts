@@ -28,6 +28,8 @@ export interface Deployment {
   readonly names: RetainedNames;
   /** The functions allowed to publish `tapestry.*` events, registered by `tapestryFunction`. */
   readonly publishers: EventPublishers;
+  /** when the app is synthesized: a rate schedule's first fire is placed after it */
+  readonly synthesizedAt: Date;
 }
 
 export interface RetainedNames {
@@ -37,7 +39,7 @@ export interface RetainedNames {
 }
 
 /** The deployment of `config` to `stage`: every name and switch the stacks read, derived once. */
-export function deploymentFor(stage: string, config: TapestryConfig): Deployment {
+export function deploymentFor(stage: string, config: TapestryConfig, synthesizedAt = new Date()): Deployment {
   const prefix = `tapestry-${stage}`;
   const retainData = config.aws.retainDataOnStages.includes(stage);
   return {
@@ -49,13 +51,14 @@ export function deploymentFor(stage: string, config: TapestryConfig): Deployment
     adoptRetainedData: retainData && config.aws.adoptRetainedData,
     names: { bus: prefix, archive: prefix, ledgerTable: `${prefix}-ledger` },
     publishers: new EventPublishers(),
+    synthesizedAt,
   };
 }
 
 const deployments = new WeakMap<App, Deployment>();
 
-export function bindDeployment(app: App, config: TapestryConfig): Deployment {
-  const deployment = deploymentFor(app.stage, config);
+export function bindDeployment(app: App, config: TapestryConfig, synthesizedAt?: Date): Deployment {
+  const deployment = deploymentFor(app.stage, config, synthesizedAt);
   deployments.set(app, deployment);
   return deployment;
 }

@@ -15,8 +15,12 @@ export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi] as const;
  * Adds the control plane to an SST app for a validated config: the one entry used by
  * sst.config.ts, `npm run synth` and the infrastructure tests alike.
  */
-export function addTapestryStacks(app: App, config: TapestryConfig): void {
-  const deployment = bindDeployment(app, config);
+export function addTapestryStacks(
+  app: App,
+  config: TapestryConfig,
+  options: { readonly synthesizedAt?: Date } = {},
+): void {
+  const deployment = bindDeployment(app, config, options.synthesizedAt);
   Tags.of(app).add("app", "tapestry");
   Tags.of(app).add("stage", app.stage);
   for (const stackFunction of TAPESTRY_STACKS) {

@@ -13,6 +13,8 @@ export interface OfflineSynthOptions {
   /** account and region the templates are made for; nothing is ever sent there */
   readonly account?: string;
   readonly region?: string;
+  /** the synthesis time the stacks see (default: now) */
+  readonly synthesizedAt?: Date;
 }
 
 export interface OfflineApp {
@@ -43,7 +45,7 @@ export async function synthesizeOffline(
     },
     options.outdir ? { outdir: options.outdir } : {},
   );
-  addTapestryStacks(app, config);
+  addTapestryStacks(app, config, { synthesizedAt: options.synthesizedAt });
   await app.finish();
   // getStack reads the app made last: collect this app's stacks before another is made
   const stacks = new Map(TAPESTRY_STACKS.map((stack) => [stack.name as StackName, getStack(stack)]));

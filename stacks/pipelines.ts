@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipelineSpec } from "@tapestry/core/config";
+import { EVENT_SOURCE } from "@tapestry/core/events";
 import {
   DEFAULT_PIPELINE_SETTINGS,
   definitionTimeoutSeconds,
@@ -11,7 +12,7 @@ import {
 import { rateScheduleStartDate } from "@tapestry/core/schedule";
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Rule } from "aws-cdk-lib/aws-events";
+import { type IEventBus, Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -23,6 +24,7 @@ import { type StackContext, use } from "sst/constructs";
 import { useProject } from "sst/project.js";
 import { deadLetterQueue } from "./dead-letter-queue";
 import { type Deployment, useDeployment } from "./deployment";
+import { Events } from "./events";
 import { allow, type TapestryFunctionProps, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { secretParameterArns } from "./secrets";
@@ -39,6 +41,7 @@ const SCHEDULE_INPUT_MAX_CHARS = 8192;
 export function Pipelines({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
   const { table } = use(Ledger);
+  const { bus } = use(Events);
   // The tool-facing tasks read the tools' secrets; their HTTP client stops before the task's timeout.
   const secrets = secretParameterArns(stack, deployment);
   /** A task function of the state machine, with the timeout core's table gives it (core/pipeline/timeouts.ts). */
@@ -160,7 +163,7 @@ export function Pipelines({ stack, app }: StackContext) {
   );
 
   const schedules = scheduleEveryPipeline(stack, deployment, stateMachine.stateMachineArn);
-  const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, secrets);
+  const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, bus, secrets);
 
   stack.addOutputs({
     StateMachineArn: stateMachine.stateMachineArn,
@@ -212,14 +215,17 @@ export function allowOnExecutions(grantee: SstFunction, deployment: Deployment, 
  * ABORTED on the account's default bus ("Execution Status Change"); a rule there sends those of
  * the pipeline-run state machine to `reconcile-run`, which records the run's outcome when the
  * state machine could not, cancels the jobs it left running and frees its lock
- * (core/pipeline/reconcile.ts). Deliveries are retried for 24 h like the projector's, then kept in
- * a dead-letter queue; the function's own retries end in the same queue.
+ * (core/pipeline/reconcile.ts). A second rule, on the Tapestry bus, sends it every StepStarted:
+ * a job started after its run's execution was over is cancelled (core/pipeline/late-step.ts).
+ * A delivery EventBridge could not make is retried for 24 h; an invocation that failed gets
+ * Lambda's two retries of an asynchronous invocation; either then lands in one dead-letter queue.
  */
 function reconcileEveryEnding(
   stack: Stack,
   deployment: ReturnType<typeof useDeployment>,
   stateMachine: StateMachine,
   table: ITable,
+  bus: IEventBus,
   secrets: readonly string[],
 ) {
   const deadLetters = deadLetterQueue(stack, "ReconcilerDeadLetters", deployment);
@@ -242,6 +248,22 @@ function reconcileEveryEnding(
   if (secrets.length > 0) allow(reconciler, ["ssm:GetParameter"], secrets);
   // why an execution failed, when the event does not say
   allowOnExecutions(reconciler, deployment, "states:DescribeExecution");
+
+  // A step's start still in flight when its execution was stopped announces its job after the
+  // reconciler ran: the reconciler hears every StepStarted and closes those of ended executions.
+  new Rule(stack, "CloseLateSteps", {
+    eventBus: bus,
+    description:
+      "every StepStarted, to the run reconciler: it cancels the job of a step that started after its run ended",
+    eventPattern: { source: [EVENT_SOURCE], detailType: ["StepStarted"] },
+    targets: [
+      new LambdaFunction(reconciler, {
+        deadLetterQueue: deadLetters,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }),
+    ],
+  });
 
   new Rule(stack, "ReconcileRuns", {
     description:
@@ -306,7 +328,7 @@ function scheduleEveryPipeline(
       scheduleExpression: pipeline.schedule.expression,
       scheduleExpressionTimezone: pipeline.schedule.timezone,
       // rate(): a StartDate on core's grid, so nextFireTime (status API) is Scheduler's own next fire
-      startDate: rateScheduleStartDate(pipeline.schedule, new Date()),
+      startDate: rateScheduleStartDate(pipeline.schedule, deployment.synthesizedAt),
       state: pipeline.schedule.enabled ? "ENABLED" : "DISABLED",
       flexibleTimeWindow: { mode: "OFF" },
       target: {

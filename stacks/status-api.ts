@@ -2,7 +2,6 @@ import { LEDGER_TABLE } from "@tapestry/core/adapters/aws";
 import { RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
-  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -73,20 +72,6 @@ export function StatusApi({ stack, app }: StackContext) {
     createDefaultStage: false,
     defaultAuthorizer: new HttpIamAuthorizer(),
     defaultIntegration: integration,
-    corsPreflight:
-      origins.length > 0
-        ? {
-            allowOrigins: [...origins],
-            allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
-            allowHeaders: [
-              "authorization",
-              "content-type",
-              "x-amz-date",
-              "x-amz-security-token",
-              "x-amz-content-sha256",
-            ],
-          }
-        : undefined,
   });
   const [health] = api.addRoutes({
     path: "/health",
@@ -108,8 +93,9 @@ export function StatusApi({ stack, app }: StackContext) {
   }
   if (origins.length > 0) {
     // A browser's preflight carries no credentials, and $default (SigV4) would catch it and answer
-    // 403. This route outranks $default and has no authorizer: API Gateway answers the preflight
-    // from corsPreflight above, and the status handler answers any OPTIONS that reaches it (204).
+    // 403. This route outranks $default and has no authorizer; the status handler answers it, per
+    // path (functions/api/cors.ts). No corsPreflight on the API: with it, API Gateway would answer
+    // every preflight itself and drop the handler's CORS headers from every answer (ADR 0012).
     const [preflight] = api.addRoutes({
       path: "/{proxy+}",
       methods: [HttpMethod.OPTIONS],

@@ -9,16 +9,18 @@
  * Environment contract (set by the stacks):
  *   every function      POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL
  *                       (read by Powertools itself), TAPESTRY_STAGE
- *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step
- *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api
- *   TAPESTRY_EVENT_BUS          the event bus: run-lock, publish-event, start/poll/cancel-step
+ *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step,
+ *                               reconcile-run
+ *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run
+ *   TAPESTRY_EVENT_BUS          the event bus, for every function that publishes: run-lock,
+ *                               publish-event, start/poll/cancel-step, reconcile-run, status-api
  *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api,
  *                               reconcile-run
- * (reconcile-run, like start/poll/cancel-step, reads the tools' secrets and the bundled config;
- * the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
+ * (the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): the stacks inline its JSON
  * at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`); start/poll/
- * cancel-step read its tools, status-api its pipelines, and the others never read it.
+ * cancel-step and reconcile-run read its tools (reconcile-run its pipelines and `reconcile` too),
+ * status-api its pipelines, and the others never read it.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
@@ -227,6 +229,7 @@ export function reconcileRunDeps(): ReconcileRunDeps {
       const { error, cause } = await runController().ending(runId);
       return { ...(error ? { error } : {}), ...(cause ? { cause } : {}) };
     },
+    executionGoing: async (runId) => (await runController().ending(runId)).status === "RUNNING",
     logger: logger(),
   };
 }

@@ -19,7 +19,8 @@ export type ProjectEventLambda = (event: unknown, context: Context) => Promise<v
 /**
  * The ledger projector: target of the bus rule for `source: tapestry.pipeline`. Validates the
  * EventBridge envelope, takes our event out of it (core/events), and records it in the ledger,
- * which is idempotent by event id (EventBridge delivers at least once).
+ * which is idempotent by fact (run, detail-type, stage, step: `factKey`), so EventBridge's
+ * at-least-once delivery and a retried task's second copy of an event change nothing.
  *
  * An event that is not in the catalog is rejected by throwing, not logged and dropped: the
  * ledger is a projection of the events, and an event dropped here is a hole in it that nothing

@@ -5,8 +5,10 @@ import {
   ToolTriggerUncertainError,
 } from "@tapestry/core/errors";
 import {
+  mayHaveActedNames,
   PIPELINE_RUN_TASKS,
   type PipelineRunTask,
+  RUN_EXECUTION_ERRORS,
   RUN_TIMEOUT_PLACEHOLDER,
   retriedErrorNames,
   TASK_RETRY_POLICY,
@@ -62,6 +64,8 @@ function task(
     readonly parameters: PayloadTemplate;
     readonly resultPath: string | null;
     readonly alsoRetry?: readonly TapestryErrorClass[];
+    /** the state looks for what an earlier attempt did before it acts: it may retry anything */
+    readonly looksFirst?: boolean;
     readonly catches: readonly Catcher[];
     readonly next: string;
   },
@@ -77,7 +81,7 @@ function task(
     TimeoutSeconds: taskStateTimeoutSeconds(fn),
     Retry: [
       {
-        ErrorEquals: retriedErrorNames(coreTask, spec.alsoRetry),
+        ErrorEquals: retriedErrorNames(coreTask, spec.alsoRetry, { looksFirst: spec.looksFirst }),
         IntervalSeconds: TASK_RETRY_POLICY.intervalSeconds,
         BackoffRate: TASK_RETRY_POLICY.backoffRate,
         MaxAttempts: TASK_RETRY_POLICY.maxAttempts,
@@ -131,8 +135,13 @@ const STEP_STATES: States = {
     parameters: STEP_REF,
     resultPath: "$.job",
     catches: [
-      // The trigger may have reached the tool: start again in adopt mode, which looks the job up first.
-      caught([ToolTriggerUncertainError, ...CUT_OFF], "$.failure", "AdoptOrStartStep"),
+      // The trigger may have reached the tool (or the job was started and its StepStarted was not
+      // published): start again in adopt mode, which looks the job up first.
+      caught(
+        [ToolTriggerUncertainError, ...mayHaveActedNames("startStep"), ...CUT_OFF],
+        "$.failure",
+        "AdoptOrStartStep",
+      ),
       caught([ANY_ERROR], "$.failure", "StepErrored"),
     ],
     next: "WaitForJob",
@@ -143,6 +152,7 @@ const STEP_STATES: States = {
     parameters: { ...STEP_REF, adopt: true },
     resultPath: "$.job",
     alsoRetry: [ToolTriggerUncertainError],
+    looksFirst: true,
     catches: [caught([ANY_ERROR], "$.failure", "StepErrored")],
     next: "WaitForJob",
   }),
@@ -350,7 +360,7 @@ const RUN_STATES: States = {
     Type: "Fail",
     Comment:
       "The run succeeded and PipelineRunSucceeded is recorded, but its lock stays: the execution fails so that the reconciler frees the lock; the lock's expiry frees it otherwise",
-    Error: "RunLockNotReleased",
+    Error: RUN_EXECUTION_ERRORS.succeededLockKept,
     Cause:
       "The run succeeded and its outcome is recorded, but its run lock could not be released: the reconciler frees it, or it expires",
   },
@@ -371,13 +381,26 @@ const RUN_STATES: States = {
   ReleaseRunLockAfterFailure: task("ReleaseRunLockAfterFailure", {
     parameters: { action: "release", "runId.$": "$.runId", "pipeline.$": "$.pipeline.name" },
     resultPath: null,
-    catches: [caught([ANY_ERROR], "$.releaseFailure", "RunFailed")],
-    next: "RunFailed",
+    catches: [caught([ANY_ERROR], "$.releaseFailure", "FailureAnnounced")],
+    next: "FailureAnnounced",
   }),
+  FailureAnnounced: {
+    Type: "Choice",
+    Comment:
+      "Whether PipelineRunFailed was published: the reconciler states the outcome only of a run whose execution says it was not",
+    Choices: [{ Variable: "$.publishFailure", IsPresent: true, Next: "RunFailedUnannounced" }],
+    Default: "RunFailed",
+  },
   RunFailed: {
     Type: "Fail",
-    Error: "PipelineRunFailed",
+    Error: RUN_EXECUTION_ERRORS.failedAndPublished,
     Cause: "A step of the run failed or the run could not be completed; see the run's events",
+  },
+  RunFailedUnannounced: {
+    Type: "Fail",
+    Comment: "PipelineRunFailed could not be published: the reconciler publishes the run's outcome",
+    Error: RUN_EXECUTION_ERRORS.failedUnpublished,
+    Cause: "The run failed and its outcome could not be published: the run reconciler records it",
   },
 };
 

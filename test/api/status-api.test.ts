@@ -345,6 +345,27 @@ describe("POST /pipelines/{name}/runs", () => {
     ).toEqual([runId]);
   });
 
+  it("ends a queued run that could not be started as failed, and takes it out of the queue", async () => {
+    const published = api.bus.published.length;
+    const queuedBefore = await api.ledger.listQueuedRuns("queued-audience", NOW.toISOString());
+    api.runs.failNext = new Error("StartExecution failed: throttled");
+    const reply = await api.call("POST", "/pipelines/queued-audience/runs", { headers: JSON_TYPE });
+    expectProblem(reply, 500);
+    const events = api.bus.published.slice(published);
+    expect(events.map((e) => e["detail-type"])).toEqual(["PipelineRunQueued", "PipelineRunFailed"]);
+    const runId = events[0]?.detail.data.runId;
+    expect(events[1]?.detail.data).toMatchObject({
+      runId,
+      reason: "error",
+      failedSteps: [],
+      error: expect.stringContaining("could not be started"),
+    });
+    const run = await api.call("GET", `/runs/${runId}`);
+    expect(run.json).toMatchObject({ runId, status: "failed" });
+    // the queue is as it was: the run that never started holds no place
+    expect(await api.ledger.listQueuedRuns("queued-audience", NOW.toISOString())).toEqual(queuedBefore);
+  });
+
   it.each([
     ["not JSON", "{note:", "(body)"],
     ["not an object", "[1,2]", "(body)"],

@@ -112,8 +112,8 @@ function statusChange(status: string, extra: Record<string, unknown> = {}) {
   };
 }
 
-/** A run whose transform step's dbt Cloud run is still going in the sandbox, its lock held. */
-async function runInFlight(): Promise<string> {
+/** The run's start and its transform step's dbt Cloud run, triggered in the sandbox and still going. */
+async function startTransformJob(): Promise<{ runStarted: TapestryEvent; stepStarted: TapestryEvent }> {
   const spec = parseConfig(config).pipelines[0];
   if (!spec) throw new Error("no pipeline");
   const job = sandbox.runs().length;
@@ -125,8 +125,8 @@ async function runInFlight(): Promise<string> {
   });
   const externalId = String(((await trigger.json()) as { data: { id: number } }).data.id);
   expect(sandbox.runs()).toHaveLength(job + 1);
-  const events: TapestryEvent[] = [
-    createEvent(
+  return {
+    runStarted: createEvent(
       "PipelineRunStarted",
       {
         runId: RUN_ID,
@@ -138,7 +138,7 @@ async function runInFlight(): Promise<string> {
       },
       context,
     ),
-    createEvent(
+    stepStarted: createEvent(
       "StepStarted",
       {
         runId: RUN_ID,
@@ -152,8 +152,17 @@ async function runInFlight(): Promise<string> {
       },
       context,
     ),
-  ];
-  for (const event of events) await ledger.record(event);
+  };
+}
+
+const externalIdOf = (event: TapestryEvent) =>
+  event["detail-type"] === "StepStarted" ? event.detail.data.externalId : "";
+
+/** A run whose transform step's dbt Cloud run is still going in the sandbox, its lock held. */
+async function runInFlight(): Promise<string> {
+  const { runStarted, stepStarted } = await startTransformJob();
+  const externalId = externalIdOf(stepStarted);
+  for (const event of [runStarted, stepStarted]) await ledger.record(event);
   await ledger.acquireRunLock({
     pipeline: PIPELINE,
     runId: RUN_ID,
@@ -181,7 +190,8 @@ describe("functions/aws/reconcile-run", () => {
       expect(result).toMatchObject({
         runId: RUN_ID,
         outcome: "failed",
-        closed: ["email-model"],
+        cancelled: ["email-model"],
+        ended: [],
         notCancelled: [],
       });
       expect(dbtStatus(externalId)).toBe(30);
@@ -224,7 +234,7 @@ describe("functions/aws/reconcile-run", () => {
         lambdaContext("reconcile-run"),
       );
 
-      expect(result.outcome).toBe("already-ended");
+      expect(result).toMatchObject({ outcome: "already-ended" });
       expect(published()).toEqual([]);
       expect(dbtStatus(externalId)).not.toBe(30);
       expect((await ledger.getRun(RUN_ID))?.reason).toBe("step-failed");
@@ -238,7 +248,7 @@ describe("functions/aws/reconcile-run", () => {
     await handler(statusChange("ABORTED"), lambdaContext("reconcile-run"));
     const calls = published().length;
     const second = await handler(statusChange("ABORTED"), lambdaContext("reconcile-run"));
-    expect(second.outcome).toBe("already-ended");
+    expect(second).toMatchObject({ outcome: "already-ended" });
     expect(published()).toHaveLength(calls);
   });
 
@@ -253,7 +263,7 @@ describe("functions/aws/reconcile-run", () => {
     );
     const { handler } = await load();
     const result = await handler(statusChange("ABORTED"), lambdaContext("reconcile-run"));
-    expect(result.outcome).toBe("cancelled");
+    expect(result).toMatchObject({ outcome: "cancelled" });
     expect(await ledger.getRun(RUN_ID)).toMatchObject({
       status: "cancelled",
       cancelledSteps: ["email-model"],
@@ -275,6 +285,68 @@ describe("functions/aws/reconcile-run", () => {
     const run = await ledger.getRun(RUN_ID);
     expect(run).toMatchObject({ status: "failed", reason: "history-limit" });
     expect(run?.error).toContain("pollIntervalSeconds");
+  });
+
+  describe("a StepStarted from the Tapestry bus", () => {
+    /** EventBridge's delivery of one of our events from the Tapestry bus. */
+    const fromBus = (event: TapestryEvent) => ({
+      version: "0",
+      id: "0d1f3c2e-8a4b-4f5e-9c6d-7e8f9a0b1c2d",
+      "detail-type": event["detail-type"],
+      source: event.source,
+      account: ACCOUNT,
+      time: event.detail.metadata.occurredAt,
+      region: REGION,
+      resources: [],
+      detail: event.detail,
+    });
+
+    /** The run failed (recorded, lock free) while its transform job's start was in flight. */
+    async function lateStart(): Promise<TapestryEvent> {
+      const { runStarted, stepStarted } = await startTransformJob();
+      await ledger.record(runStarted);
+      await ledger.record(
+        createEvent(
+          "PipelineRunFailed",
+          { runId: RUN_ID, endedAt: T0.toISOString(), failedSteps: [], error: "aborted", reason: "aborted" },
+          { pipeline: PIPELINE, now: T0 },
+        ),
+      );
+      return stepStarted;
+    }
+
+    it("after the run's execution ended: cancels the job and closes the step; a second delivery changes nothing", async () => {
+      const stepStarted = await lateStart();
+      sfn.on(DescribeExecutionCommand).resolves({ status: "ABORTED" } as never);
+      const { handler } = await load();
+
+      expect(await handler(fromBus(stepStarted), lambdaContext("reconcile-run"))).toEqual({
+        lateStep: "cancelled",
+      });
+      expect(dbtStatus(externalIdOf(stepStarted))).toBe(30);
+      expect(published()).toEqual(["StepFailed"]);
+      const step = (await ledger.getRun(RUN_ID))?.steps.find((s) => s.step === "email-model");
+      expect(step).toMatchObject({ status: "failed", reason: "aborted", reconciled: true });
+      expect(step?.inferred).toBeUndefined();
+      expect(step?.error).toContain("was over when the step's job started");
+
+      expect(await handler(fromBus(stepStarted), lambdaContext("reconcile-run"))).toEqual({
+        lateStep: "already-ended",
+      });
+      expect(published()).toEqual(["StepFailed"]);
+    });
+
+    it("while the run's execution is going: leaves the job to the state machine", async () => {
+      const { stepStarted } = await startTransformJob();
+      sfn.on(DescribeExecutionCommand).resolves({ status: "RUNNING" } as never);
+      const { handler } = await load();
+
+      expect(await handler(fromBus(stepStarted), lambdaContext("reconcile-run"))).toEqual({
+        lateStep: "watched",
+      });
+      expect(dbtStatus(externalIdOf(stepStarted))).not.toBe(30);
+      expect(published()).toEqual([]);
+    });
   });
 
   it("refuses an event that is not a status change it handles (the rule's DLQ keeps it)", async () => {

@@ -273,17 +273,24 @@ describe("tapestry secrets list", () => {
     expect(code).toBe(1);
     expect(h.out).toEqual([
       "Secrets of stage prod (/tapestry/prod/ in eu-west-1):",
-      "  TOOL             SECRET                 STATUS   LAST CHANGED",
-      "  airbyte          AIRBYTE_CLIENT_ID      set      2026-02-01T10:00:00.000Z (version 3)",
-      "  airbyte          AIRBYTE_CLIENT_SECRET  set      2026-02-01T10:01:00.000Z (version 1)",
-      "  dbt-cloud        DBT_CLOUD_TOKEN        MISSING  -",
-      "  grouparoo        GROUPAROO_API_KEY      set      2026-02-03T08:30:00.000Z (version 2)",
-      "  (not in config)  OLD_MAILCHIMP_KEY      set      2025-11-20T00:00:00.000Z (version 1)",
+      "  TOOL             SECRET                          STATUS        LAST CHANGED",
+      "  airbyte          AIRBYTE_CLIENT_ID               set           2026-02-01T10:00:00.000Z (version 3)",
+      "  airbyte          AIRBYTE_CLIENT_SECRET           set           2026-02-01T10:01:00.000Z (version 1)",
+      "  dbt-cloud        DBT_CLOUD_TOKEN                 MISSING       -",
+      "  grouparoo        GROUPAROO_API_KEY               set           2026-02-03T08:30:00.000Z (version 2)",
+      "  warehouse        SNOWFLAKE_ADMIN_PRIVATE_KEY     MISSING       -",
+      "  warehouse        TAPESTRY_AIRBYTE_PRIVATE_KEY    not made yet  -",
+      "  warehouse        TAPESTRY_DBT_PRIVATE_KEY        not made yet  -",
+      "  warehouse        TAPESTRY_GROUPAROO_PRIVATE_KEY  not made yet  -",
+      "  (not in config)  OLD_MAILCHIMP_KEY               set           2025-11-20T00:00:00.000Z (version 1)",
       `1 parameter under /tapestry/prod/ is not referenced by ${CONFIG}; remove with \`tapestry secrets remove <NAME> --stage prod\``,
+      // the service users' keys are the bootstrap's to make: never "missing", never "not referenced"
+      "3 service user keys are made by `tapestry warehouse bootstrap --stage prod`, not set by hand",
     ]);
     expect(h.err).toEqual([
-      "1 secret the config references is not set for stage prod; set it with:",
+      "2 secrets the config references are not set for stage prod; set them with:",
       "  tapestry secrets set DBT_CLOUD_TOKEN --stage prod",
+      "  tapestry secrets set SNOWFLAKE_ADMIN_PRIVATE_KEY --stage prod",
     ]);
 
     const calls = h.ssm.calls();
@@ -314,7 +321,16 @@ describe("tapestry secrets list", () => {
 
   it("exits 0 when every referenced secret is set, and flags a parameter that is not encrypted", async () => {
     const h = harness();
-    const names = ["AIRBYTE_CLIENT_ID", "AIRBYTE_CLIENT_SECRET", "DBT_CLOUD_TOKEN", "GROUPAROO_API_KEY"];
+    const names = [
+      "AIRBYTE_CLIENT_ID",
+      "AIRBYTE_CLIENT_SECRET",
+      "DBT_CLOUD_TOKEN",
+      "GROUPAROO_API_KEY",
+      "SNOWFLAKE_ADMIN_PRIVATE_KEY",
+      "TAPESTRY_AIRBYTE_PRIVATE_KEY",
+      "TAPESTRY_DBT_PRIVATE_KEY",
+      "TAPESTRY_GROUPAROO_PRIVATE_KEY",
+    ];
     h.ssm.on(GetParametersByPathCommand).resolves({
       Parameters: names.map((name) => ({
         Name: `/tapestry/staging/${name}`,
@@ -325,7 +341,7 @@ describe("tapestry secrets list", () => {
     });
 
     expect(await h.run("secrets", "list", "--stage", "staging", "--config", CONFIG)).toBe(0);
-    expect(h.out.at(-1)).toBe("All 4 secrets the config references are set.");
+    expect(h.out.at(-1)).toBe("All 8 secrets the config references are set.");
     expect(h.out.join("\n")).not.toContain("MISSING");
     expect(h.err).toEqual([
       "warning: /tapestry/staging/DBT_CLOUD_TOKEN is a String parameter, not encrypted: set it again with `tapestry secrets set DBT_CLOUD_TOKEN --stage staging`",

@@ -26,8 +26,17 @@ export interface CfnTemplate {
   readonly Outputs?: Record<string, { readonly Value: unknown }>;
 }
 
-export async function synthesize(config: TapestryConfig, stage = "test"): Promise<SynthesizedApp> {
-  const synthesized = await synthesizeOffline(config, { stage, account: TEST_ACCOUNT, region: TEST_REGION });
+export async function synthesize(
+  config: TapestryConfig,
+  stage = "test",
+  options: { readonly synthesizedAt?: Date } = {},
+): Promise<SynthesizedApp> {
+  const synthesized = await synthesizeOffline(config, {
+    stage,
+    account: TEST_ACCOUNT,
+    region: TEST_REGION,
+    synthesizedAt: options.synthesizedAt,
+  });
   const cache = new Map<StackName, Template>();
   const template = (name: StackName): Template => {
     let found = cache.get(name);

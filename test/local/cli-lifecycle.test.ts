@@ -261,13 +261,13 @@ describe("tapestry local stopped by a signal mid-run (child process, tools outli
     await cli.line(/ingest\/zoom-webinar-registrants airbyte started job/);
     cli.child.kill("SIGINT");
     await cli.line(/Stopping \(SIGINT\)/);
-    const secondAt = Date.now();
     cli.child.kill("SIGINT");
-    const exit = await cli.exited(secondAt);
+    const exit = await cli.exited();
     expect(exit.code, cli.output()).toBe(130);
-    expect(exit.afterMs, cli.output()).toBeLessThan(1_000);
     expect(cli.output()).toContain("exiting at once");
     expect(cli.output()).not.toContain("Stopped.");
+    // it did not wait for the clean stop: the run's outcome is left to the next start
+    expect((await ledgerOf(t)).runs.map((r) => r.status)).toEqual(["running"]);
   });
 });
 

@@ -60,7 +60,8 @@ describe("provision.asl.json on aws-local-stepfunctions", () => {
     ]);
     // the destination got the key pair the bootstrap generated for the loader user
     const [destination] = [...rig.airbyte.configuration.destinations.values()];
-    expect(String((destination?.configuration.credentials as { private_key?: string }).private_key)).toMatch(
+    if (!destination) throw new Error("no destination was created");
+    expect(String((destination.configuration.credentials as { private_key?: string }).private_key)).toMatch(
       /-----BEGIN PRIVATE KEY-----/,
     );
   });

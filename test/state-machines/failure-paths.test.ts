@@ -43,6 +43,8 @@ describe("the run lock failing", () => {
       .spyOn(p.ledger, "acquireRunLock")
       .mockRejectedValue(new LedgerUnavailableError("DynamoDB throttled the lock request"));
     const release = vi.spyOn(p.ledger, "releaseRunLock");
+    // provisioning, at the plane's start, configured Airbyte: the run's own traffic is what follows
+    const provisioningTraffic = toolTraffic(p);
 
     const { runId, outcome, run } = await runOnce(p);
 
@@ -55,7 +57,7 @@ describe("the run lock failing", () => {
     });
     expect(eventLines(p.events, runId)).toEqual(["PipelineRunFailed"]);
     expect(release).toHaveBeenCalledWith({ pipeline: PIPELINE, runId });
-    expect(toolTraffic(p)).toBe(0);
+    expect(toolTraffic(p)).toBe(provisioningTraffic);
   });
 
   it("a lock that cannot be released after a success keeps the success recorded and fails the execution for the reconciler", async () => {
@@ -133,6 +135,82 @@ describe("a step whose failure cannot be announced", () => {
       "StepFailed sync/mailchimp-audience",
       "PipelineRunFailed",
     ]);
+  });
+});
+
+describe("a started job whose StepStarted cannot be published", () => {
+  it("is adopted, not triggered again: one dbt job, the run succeeds", async () => {
+    const p = await plane();
+    const put = LocalEventBus.prototype.put;
+    let refusals = 0;
+    vi.spyOn(LocalEventBus.prototype, "put").mockImplementation(function (this: LocalEventBus, events) {
+      const [only] = events;
+      if (
+        refusals === 0 &&
+        only?.["detail-type"] === "StepStarted" &&
+        only.detail.data.step === "email-model"
+      ) {
+        refusals += 1;
+        return Promise.reject(new EventPublishError("the bus refused the entry (InternalFailure)"));
+      }
+      return put.call(this, events);
+    });
+
+    const { runId, outcome, run } = await runOnce(p);
+
+    expect(refusals).toBe(1);
+    expect(outcome?.status).toBe("SUCCEEDED");
+    expect(p.sandboxes.dbtCloud.traffic.filter((t) => t.operation === "triggerRun")).toHaveLength(1);
+    const attached = p.events.flatMap((e) =>
+      e["detail-type"] === "StepStarted" &&
+      e.detail.data.runId === runId &&
+      e.detail.data.step === "email-model"
+        ? [e.detail.data.attached]
+        : [],
+    );
+    // AdoptOrStartStep looked the job up by its cause and found it ours (not someone else's: attached false)
+    expect(p.sandboxes.dbtCloud.traffic.filter((t) => t.operation === "listRuns").length).toBeGreaterThan(0);
+    expect(attached).toEqual([false]);
+    expect(run?.status).toBe("succeeded");
+  });
+});
+
+describe("a failed run's outcome", () => {
+  const failingPlane = () =>
+    plane({ grouparoo: { rules: [{ on: "getRun", from: 1, respond: { status: 401 } }] } });
+  const reconciledEvents = (p: Plane, runId: string) =>
+    p.events.filter(
+      (e) =>
+        e.detail.metadata.correlationId === runId && (e.detail.data as { reconciled?: boolean }).reconciled,
+    );
+
+  it("published by the state machine: the execution says so, and the reconciler states nothing more", async () => {
+    const p = await failingPlane();
+    const { runId, outcome, run } = await runOnce(p);
+    expect(outcome).toMatchObject({ status: "FAILED", error: "PipelineRunFailed" });
+    expect(run).toMatchObject({ status: "failed", failedSteps: ["mailchimp-audience"] });
+    expect(reconciledEvents(p, runId)).toEqual([]);
+    expect(await p.ledger.getRunLock(PIPELINE, new Date().toISOString())).toBeUndefined();
+  });
+
+  it("that cannot be published: the execution says so, and the reconciler records it", async () => {
+    const p = await failingPlane();
+    const put = LocalEventBus.prototype.put;
+    vi.spyOn(LocalEventBus.prototype, "put").mockImplementation(function (this: LocalEventBus, events) {
+      const refused = events.some(
+        (e) =>
+          e["detail-type"] === "PipelineRunFailed" && !(e.detail.data as { reconciled?: boolean }).reconciled,
+      );
+      return refused
+        ? Promise.reject(new EventPublishError("the bus refused the entry (InternalFailure)"))
+        : put.call(this, events);
+    });
+
+    const { runId, outcome, run } = await runOnce(p);
+    expect(outcome).toMatchObject({ status: "FAILED", error: "PipelineRunOutcomeUnpublished" });
+    expect(run).toMatchObject({ status: "failed", reconciled: true });
+    expect(reconciledEvents(p, runId).map((e) => e["detail-type"])).toEqual(["PipelineRunFailed"]);
+    expect(await p.ledger.getRunLock(PIPELINE, new Date().toISOString())).toBeUndefined();
   });
 });
 

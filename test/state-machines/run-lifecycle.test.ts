@@ -77,6 +77,35 @@ describe("cancel", () => {
     expect((await post(p, `/runs/${runId}/cancel`)).status).toBe(409);
   });
 
+  it("a job whose start was still in flight when the run ended is cancelled once announced, and its step closed", async () => {
+    // the first trigger answers 4.5 s late: longer than the 3 s the reconciler waits for tasks in flight
+    const p = await plane({
+      airbyte: {
+        ...LONG_INGEST.airbyte,
+        rules: [{ on: "createJob", calls: [1], process: true, latencyMs: 4_500 }],
+      },
+    });
+    const { runId, execution } = await p.startRun(PIPELINE, { kind: "manual" });
+    await until("one ingest step runs, the other's trigger hangs", async () => {
+      const run = await p.ledger.getRun(runId);
+      return run?.steps.filter((s) => s.status === "running").length === 1;
+    });
+
+    expect((await post(p, `/runs/${runId}/cancel`)).status).toBe(202);
+    await until("the run is reconciled", async () => (await p.ledger.getRun(runId))?.status === "cancelled");
+    await execution?.settled();
+    await p.idle();
+
+    // both jobs were cancelled: the late one by the late-step rule, after the reconciler had run
+    expect(p.sandboxes.airbyte.jobs().map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
+    const steps = (await p.ledger.getRun(runId))?.steps ?? [];
+    expect(steps.map((s) => [s.status, s.reason, s.inferred])).toEqual([
+      ["failed", "aborted", undefined],
+      ["failed", "aborted", undefined],
+    ]);
+    expect(steps.map((s) => s.error).join("\n")).toContain("was over when the step's job started");
+  });
+
   it("a queued run cancelled while it waits never starts, and leaves the queue", async () => {
     const config = kickstartConfig((c) => {
       const pipeline = c.pipelines[0];
@@ -160,14 +189,36 @@ describe("stop", () => {
     const jobs = p.sandboxes.airbyte;
 
     const stopped = await p.stop("the test stopped it");
-    expect(stopped.map((r) => [r.runId, r.outcome, [...r.closed].sort(), r.notCancelled])).toEqual([
-      [runId, "failed", ["salesforce-contacts", "zoom-webinar-registrants"], []],
-    ]);
+    expect(
+      stopped.map((r) => [r.runId, r.outcome, [...r.cancelled].sort(), r.ended, r.notCancelled]),
+    ).toEqual([[runId, "failed", ["salesforce-contacts", "zoom-webinar-registrants"], [], []]]);
     expect(triggers()).toBe(before);
     expect(jobs.jobs().map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
     const failed = p.events.find((e) => e["detail-type"] === "PipelineRunFailed");
     expect(failed?.detail.data).toMatchObject({ runId, reason: "aborted", reconciled: true });
     expect(failed?.detail.data).toMatchObject({ error: expect.stringContaining("the test stopped it") });
+  });
+});
+
+describe("stop, when a tool does not answer its cancel", () => {
+  it("keeps to the stop's one deadline: the cancel is given up within it and reported, the run still ends failed", async () => {
+    const p = await plane({
+      airbyte: { ...LONG_INGEST.airbyte, rules: [{ on: "cancelJob", from: 1, latencyMs: 60_000 }] },
+    });
+    const { runId } = await p.startRun(PIPELINE, { kind: "manual" });
+    await ingestRunning(p, runId);
+
+    const [stopped] = await p.stop("the test stopped it");
+
+    // the cancels had what was left of the 4 s the stop may take, not the 20 s a cancel gets otherwise
+    const waited = (stopped?.notCancelled ?? []).map((n) => {
+      // the HTTP client's deadline ("timed out after 3997 ms") or the reconciler's ("no answer within 3.998 s")
+      const [, amount, unit] = /(?:timed out after|no answer within) ([\d.]+) (s|ms)\b/.exec(n.why) ?? [];
+      return Number(amount) * (unit === "s" ? 1000 : 1);
+    });
+    expect(waited).toHaveLength(2);
+    for (const ms of waited) expect(ms).toBeLessThanOrEqual(4_000);
+    expect(stopped).toMatchObject({ runId, outcome: "failed", cancelled: [] });
   });
 });
 
@@ -295,14 +346,16 @@ describe("nextScheduledAt on the embedded status API", () => {
       if (pipeline) pipeline.schedule = { expression: "rate(1 hour)", timezone: "UTC", enabled: true };
     });
     const p = await plane({}, { config });
-    const before = Date.now();
     const status = (await (await fetch(`${p.apiUrl}/status`)).json()) as {
+      generatedAt: string;
       pipelines: { name: string; nextScheduledAt: string }[];
     };
     const next = Date.parse(status.pipelines[0]?.nextScheduledAt ?? "");
-    // on the hour (rate() fires on whole intervals since 1970-01-01T00:00Z), within the next hour
+    const answeredAt = Date.parse(status.generatedAt);
+    // on the hour (rate() fires on whole intervals since 1970-01-01T00:00Z), within the hour after
+    // the answer's own time
     expect(next % 3_600_000).toBe(0);
-    expect(next).toBeGreaterThan(before);
-    expect(next - before).toBeLessThanOrEqual(3_600_000);
+    expect(next).toBeGreaterThan(answeredAt);
+    expect(next - answeredAt).toBeLessThanOrEqual(3_600_000);
   });
 });

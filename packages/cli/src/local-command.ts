@@ -117,7 +117,8 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
 
 /** What the reconciler did with a run, in one line. */
 function describeReconciled(result: ReconcileResult): string {
-  const closed = result.closed.length > 0 ? `; jobs cancelled: ${result.closed.join(", ")}` : "";
-  const problems = result.notCancelled.map((p) => `${p.step} (${p.why})`).join(", ");
-  return `${result.runId} ended ${result.outcome}${closed}${problems ? `; not cancelled: ${problems}` : ""}`;
+  const listed = (label: string, steps: readonly string[]) =>
+    steps.length > 0 ? `; ${label}: ${steps.join(", ")}` : "";
+  const problems = result.notCancelled.map((p) => `${p.step} (${p.why})`);
+  return `${result.runId} ended ${result.outcome}${listed("jobs cancelled", result.cancelled)}${listed("jobs that had ended by themselves", result.ended)}${listed("not cancelled", problems)}`;
 }

@@ -7,6 +7,7 @@ import {
 } from "@tapestry/core/adapters/aws";
 import { type SecretReference, secretReferences, type TapestryConfig } from "@tapestry/core/config";
 import { TapestryError } from "@tapestry/core/errors";
+import { warehouseSecretReferences } from "@tapestry/core/provisioning/warehouse";
 import { Command, CommanderError } from "commander";
 import { loadConfig } from "./load-config";
 import { promptingSecretReader } from "./prompt-secrets";
@@ -207,11 +208,14 @@ Deployed functions see a new value within 5 minutes (their cache).`,
 
       const rows: string[][] = [["TOOL", "SECRET", "STATUS", "LAST CHANGED"]];
       const missing = new Set<string>();
+      const notMadeYet = new Set<string>();
       for (const [name, fields] of references) {
         const listing = found.get(name);
-        if (!listing) missing.add(name);
+        const made = fields.every((f) => f.madeByBootstrap);
+        if (!listing) (made ? notMadeYet : missing).add(name);
+        const status = listing ? "set" : made ? "not made yet" : "MISSING";
         for (const tool of new Set(fields.map((f) => f.tool))) {
-          rows.push([tool, name, listing ? "set" : "MISSING", listing ? changed(listing) : "-"]);
+          rows.push([tool, name, status, listing ? changed(listing) : "-"]);
         }
       }
       const extra = listings.filter((l) => !references.has(l.name));
@@ -234,6 +238,11 @@ Deployed functions see a new value within 5 minutes (their cache).`,
           } not referenced by ${options.config}; remove with \`tapestry secrets remove <NAME> --stage ${options.stage}\``,
         );
       }
+      if (notMadeYet.size) {
+        deps.out(
+          `${notMadeYet.size} service user key${notMadeYet.size === 1 ? " is" : "s are"} made by \`tapestry warehouse bootstrap --stage ${options.stage}\`, not set by hand`,
+        );
+      }
       if (missing.size) {
         deps.err(
           `${missing.size} secret${missing.size === 1 ? "" : "s"} the config references ${
@@ -243,10 +252,9 @@ Deployed functions see a new value within 5 minutes (their cache).`,
         for (const name of missing) deps.err(`  tapestry secrets set ${name} --stage ${options.stage}`);
         return FAILED;
       }
+      const toSet = references.size - notMadeYet.size;
       deps.out(
-        references.size
-          ? `All ${references.size} secrets the config references are set.`
-          : "The config references no secrets.",
+        toSet ? `All ${toSet} secrets the config references are set.` : "The config references no secrets.",
       );
       return 0;
     }),
@@ -284,13 +292,23 @@ Deployed functions see a new value within 5 minutes (their cache).`,
 }
 
 /** The secrets the config's tools reference, by name, in the config's order, with where each is referenced. */
-function referencedSecrets(config: TapestryConfig): Map<string, SecretReference[]> {
-  const references = new Map<string, SecretReference[]>();
-  for (const reference of secretReferences(config.tools)) {
+function referencedSecrets(config: TapestryConfig): Map<string, Reference[]> {
+  const references = new Map<string, Reference[]>();
+  const add = (reference: Reference) =>
     references.set(reference.name, [...(references.get(reference.name) ?? []), reference]);
-  }
+  for (const reference of secretReferences(config.tools)) add(reference);
+  // the warehouse's: the admin's secrets, and the service users' keys (made by the bootstrap)
+  if (config.warehouse)
+    for (const reference of warehouseSecretReferences(config.warehouse))
+      add({ ...reference, tool: "warehouse" });
   return references;
 }
+
+/** A tool's secret, or the warehouse's (whose service users' keys the bootstrap makes). */
+type Reference = Omit<SecretReference, "tool"> & {
+  readonly tool: string;
+  readonly madeByBootstrap?: boolean;
+};
 
 /** The value to store: asked for with hidden input on a terminal, else all of stdin less one trailing newline. */
 async function readValue(

@@ -16,6 +16,7 @@ import type {
   Context,
 } from "aws-lambda";
 import { loopbackRequestGuard, type RequestGuard } from "./api-request-guard";
+import { localLambdaContext } from "./lambda-context";
 
 export type ApiGatewayV2Handler = (
   event: APIGatewayProxyEventV2,
@@ -79,7 +80,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const event = toEvent(req, body);
     let result: APIGatewayProxyResultV2;
     try {
-      result = await options.handler(event, lambdaContext(event.requestContext.requestId, timeoutMs));
+      result = await options.handler(
+        event,
+        localLambdaContext(FUNCTION_NAME, timeoutMs, {
+          requestId: event.requestContext.requestId,
+          memoryLimitInMB: 256,
+        }),
+      );
     } catch {
       // API Gateway answers {"message":"Internal Server Error"} when the function throws; the
       // status API's handler never throws (its error middleware answers), other handlers might
@@ -179,27 +186,6 @@ export function toEvent(req: IncomingMessage, body: Buffer, now = new Date()): A
     },
     ...(body.length > 0 ? { body: body.toString("utf8") } : {}),
     isBase64Encoded: false,
-  };
-}
-
-function lambdaContext(requestId: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const unsupported = () => {
-    throw new Error("the local API server's context has no callbacks: return a promise");
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: FUNCTION_NAME,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${FUNCTION_NAME}`,
-    memoryLimitInMB: "256",
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${FUNCTION_NAME}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type AirbyteSandbox, startAirbyteSandbox } from "../../../packages/local/src/sandboxes";
-import { CONNECTION, call, OTHER_CONNECTION, sandboxStarter, sleep, trace } from "./helpers";
+import { CONNECTION, call, OTHER_CONNECTION, sandboxStarter, sleep, trace, until } from "./helpers";
 
 interface Job {
   jobId: number;
@@ -14,7 +14,8 @@ interface Job {
   bytesSynced?: number;
 }
 
-const FAST = { queuedMs: 40, durationMs: 80, incompleteMs: 80 };
+/** Phases long enough for a 10 ms poll to see each one on a loaded machine. */
+const FAST = { queuedMs: 150, durationMs: 250, incompleteMs: 250 };
 
 const start = sandboxStarter(startAirbyteSandbox, FAST);
 
@@ -86,8 +87,7 @@ describe("airbyte sandbox: lifecycle", () => {
     expect(conflict.status).toBe(409);
     expect((conflict.body as unknown as { detail: string }).detail).toContain(String(seed?.jobId));
     expect(s.counters.jobsCreated).toBe(0);
-    await sleep(160);
-    expect(s.jobs()[0]?.status).toBe("succeeded");
+    await until(() => s.jobs()[0]?.status === "succeeded");
     expect((await createJob(s)).status).toBe(200);
   });
 
@@ -136,9 +136,10 @@ describe("airbyte sandbox: lifecycle", () => {
 
     const desc = await call<{ data: Job[] }>(`${s.baseUrl}/jobs`);
     expect(desc.body.data.map((j) => j.jobId)).toEqual([b.jobId, a.jobId]);
-    await sleep(60);
-    const running = await call<{ data: Job[] }>(`${s.baseUrl}/jobs?status=running`);
-    expect(running.body.data.map((j) => j.jobId)).toEqual([b.jobId, a.jobId]);
+    const runningIds = async () =>
+      (await call<{ data: Job[] }>(`${s.baseUrl}/jobs?status=running`)).body.data.map((j) => j.jobId);
+    await until(async () => (await runningIds()).length === 2);
+    expect(await runningIds()).toEqual([b.jobId, a.jobId]);
     expect((await call(`${s.baseUrl}/jobs?status=paused`)).status).toBe(400);
     expect((await call(`${s.baseUrl}/jobs?limit=500`)).status).toBe(400);
     expect((await call(`${s.baseUrl}/jobs?orderBy=name|UP`)).status).toBe(400);
@@ -171,7 +172,9 @@ describe("airbyte sandbox: scripted outcomes", () => {
   it("stuck: never leaves running", async () => {
     const s = await start({ scenario: { outcomes: [{ outcome: "stuck" }] } });
     const { body: job } = await createJob(s);
-    await sleep(250);
+    expect(await statuses(s, job.jobId, ["running"])).toEqual(["pending", "running"]);
+    // longer than a job of the defaults takes to end
+    await sleep(FAST.durationMs + 100);
     expect((await getJob(s, job.jobId)).body.status).toBe("running");
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type DbtCloudSandbox, startDbtCloudSandbox } from "../../../packages/local/src/sandboxes";
-import { call, sandboxStarter, sleep, trace } from "./helpers";
+import { call, sandboxStarter, sleep, trace, until } from "./helpers";
 
 interface Run {
   id: number;
@@ -30,7 +30,7 @@ interface Envelope<T> {
 const ACCOUNT = 43786;
 const JOB = 917;
 const TOKEN = "dbtc_sandbox_token";
-const FAST = { queuedMs: 40, startingMs: 40, durationMs: 80 };
+const FAST = { queuedMs: 150, startingMs: 150, durationMs: 250 };
 
 const start = sandboxStarter(startDbtCloudSandbox, FAST);
 
@@ -104,8 +104,7 @@ describe("dbt Cloud sandbox: lifecycle", () => {
     );
     expect(list.body.data).toHaveLength(1);
     expect(list.body.data[0]).toMatchObject({ status: 3, job_definition_id: JOB });
-    await sleep(140);
-    expect(s.runs()[0]?.status).toBe(10);
+    await until(() => s.runs()[0]?.status === 10);
   });
 
   it("rejects a cause longer than 255 characters, or none, with 400 and field errors", async () => {

@@ -4,11 +4,11 @@ import {
   type GrouparooSandbox,
   startGrouparooSandbox,
 } from "../../../packages/local/src/sandboxes";
-import { call, sandboxStarter, sleep, trace } from "./helpers";
+import { call, sandboxStarter, trace, until } from "./helpers";
 
 const SCHEDULE = "sch_mailchimp_rain_shield";
 const API_KEY = "grouparoo-sandbox-key";
-const FAST = { queuedMs: 40, durationMs: 80 };
+const FAST = { queuedMs: 150, durationMs: 250 };
 
 const start = sandboxStarter(startGrouparooSandbox, FAST);
 
@@ -48,8 +48,7 @@ describe("grouparoo sandbox: lifecycle", () => {
   it("pre-empts: running a schedule with a run in flight STOPS that run and starts a new one", async () => {
     const s = await start({ scenario: { outcomes: [{ outcome: "stuck" }] } });
     const first = (await runSchedule(s)).body.run;
-    await sleep(60);
-    expect((await getRun(s, first.id)).body.run.state).toBe("running");
+    await until(async () => (await getRun(s, first.id)).body.run.state === "running");
     const second = await runSchedule(s);
     expect(second.status).toBe(200);
     expect(second.body.run.id).not.toBe(first.id);

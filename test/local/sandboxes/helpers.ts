@@ -76,5 +76,14 @@ export async function trace<T>(
   }
 }
 
+/** Waits until `check` holds (polling every 10 ms), for a state the sandbox reaches on its own timers. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  await trace(
+    async () => check(),
+    (holds) => holds,
+    { timeoutMs },
+  );
+}
+
 export const CONNECTION = "9e5bd6c1-1f3c-4d3a-8b55-2f9f1f7a0c11";
 export const OTHER_CONNECTION = "3b0d7d4e-7f57-4a43-a6a9-0e1a4c2b5d77";

@@ -2,7 +2,12 @@ import { type PipelineSpec, parseConfig, type StepSpec } from "@tapestry/core/co
 import type { JobStatus } from "@tapestry/core/connectors";
 import type { TapestryEvent } from "@tapestry/core/events";
 import { silentLogger } from "@tapestry/core/logging";
-import { type ExecutionEnd, reconcileInputOf, reconcileRun } from "@tapestry/core/pipeline";
+import {
+  type ExecutionEnd,
+  RUN_EXECUTION_ERRORS,
+  reconcileInputOf,
+  reconcileRun,
+} from "@tapestry/core/pipeline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteRunLedger } from "../../../packages/local/src/ledger";
 import kickstart from "../../../tapestry.config";
@@ -73,7 +78,8 @@ describe("reconcileRun", () => {
     const result = await reconcileRun({ runId, ending: "aborted", detail: "stopped by hand" }, deps());
 
     expect(result).toMatchObject({ outcome: "failed", notCancelled: [] });
-    expect([...result.closed].sort()).toEqual(["salesforce-contacts", "zoom-webinar-registrants"]);
+    expect([...result.cancelled].sort()).toEqual(["salesforce-contacts", "zoom-webinar-registrants"]);
+    expect(result.ended).toEqual([]);
     expect(cancels.map((c) => c.externalId).sort()).toEqual(["job-101", "job-102"]);
     const run = await ledger.getRun(runId);
     expect(run).toMatchObject({ status: "failed", reason: "aborted", reconciled: true });
@@ -94,12 +100,50 @@ describe("reconcileRun", () => {
       id === "job-101"
         ? { state: "succeeded", toolStatus: "succeeded", rows: 40 }
         : { state: "failed", toolStatus: "failed", reason: "failed", error: "sync failed in Airbyte" };
-    await reconcileRun({ runId, ending: "timed-out" }, deps());
+    const result = await reconcileRun({ runId, ending: "timed-out" }, deps());
+    expect(result).toMatchObject({ cancelled: [], notCancelled: [] });
+    expect([...result.ended].sort()).toEqual(["salesforce-contacts", "zoom-webinar-registrants"]);
     const run = await ledger.getRun(runId);
     expect(run?.reason).toBe("timed-out");
     expect(run?.steps.map((s) => [s.step, s.status, s.rows ?? null, s.reason ?? null])).toEqual([
       ["zoom-webinar-registrants", "succeeded", 40, null],
       ["salesforce-contacts", "failed", null, "failed"],
+    ]);
+  });
+
+  it("judges a job that ended by itself by the step's guards, as a poll would: too few rows fail it", async () => {
+    const runId = await runInFlight();
+    answer = async () => ({ state: "succeeded", toolStatus: "succeeded", rows: 0 });
+    await reconcileRun({ runId, ending: "aborted" }, deps());
+    const run = await ledger.getRun(runId);
+    expect(run?.steps.map((s) => [s.step, s.status, s.reason])).toEqual([
+      ["zoom-webinar-registrants", "failed", "min-rows"],
+      ["salesforce-contacts", "failed", "min-rows"],
+    ]);
+  });
+
+  it("does not take a status the connector does not know for a job that ended by itself", async () => {
+    const runId = await runInFlight();
+    answer = async () => ({
+      state: "failed",
+      toolStatus: "paused",
+      reason: "unknown-status",
+      error: "airbyte reported a job status Tapestry does not know: paused",
+    });
+    const result = await reconcileRun({ runId, ending: "aborted" }, deps());
+    expect(result.ended).toEqual([]);
+    const run = await ledger.getRun(runId);
+    expect(run?.steps.map((s) => [s.step, s.reason, s.error])).toEqual([
+      [
+        "zoom-webinar-registrants",
+        "aborted",
+        expect.stringContaining("was asked to stop (it reports paused for now)"),
+      ],
+      [
+        "salesforce-contacts",
+        "aborted",
+        expect.stringContaining("was asked to stop (it reports paused for now)"),
+      ],
     ]);
   });
 
@@ -148,12 +192,19 @@ describe("reconcileRun", () => {
         { pipeline: PIPELINE, now: at(200) },
       ),
     );
+    answer = async (_, id) =>
+      id === "job-101" ? { state: "succeeded", toolStatus: "succeeded", rows: 40 } : cancelled();
     const result = await reconcileRun({ runId, ending: "aborted" }, deps());
-    expect(result.outcome).toBe("cancelled");
+    expect(result).toMatchObject({
+      outcome: "cancelled",
+      cancelled: ["salesforce-contacts"],
+      ended: ["zoom-webinar-registrants"],
+    });
+    // only the jobs it really cancelled: the one that had ended by itself keeps its success
     expect(await ledger.getRun(runId)).toMatchObject({
       status: "cancelled",
       cancelRequestedAt: iso(200),
-      cancelledSteps: ["zoom-webinar-registrants", "salesforce-contacts"],
+      cancelledSteps: ["salesforce-contacts"],
     });
   });
 
@@ -168,6 +219,32 @@ describe("reconcileRun", () => {
     expect(published).toHaveLength(events);
     expect(cancels).toHaveLength(2);
     expect(await ledger.getRunLock(PIPELINE, iso(401))).toBeUndefined();
+  });
+
+  it("states nothing for a run whose execution says its outcome was published, though the ledger has not caught up: it only frees the lock", async () => {
+    const runId = await runInFlight();
+    const input = reconcileInputOf({
+      runId,
+      status: "FAILED",
+      error: RUN_EXECUTION_ERRORS.failedAndPublished,
+    });
+    const result = await reconcileRun(input, deps());
+    expect(result.outcome).toBe("already-ended");
+    expect(published).toEqual([]);
+    expect(cancels).toEqual([]);
+    expect(await ledger.getRunLock(PIPELINE, iso(301))).toBeUndefined();
+  });
+
+  it("states the outcome of a run whose execution says it could not publish it", async () => {
+    const runId = await runInFlight();
+    const input = reconcileInputOf({
+      runId,
+      status: "FAILED",
+      error: RUN_EXECUTION_ERRORS.failedUnpublished,
+    });
+    const result = await reconcileRun(input, deps());
+    expect(result.outcome).toBe("failed");
+    expect(await ledger.getRun(runId)).toMatchObject({ status: "failed", reason: "error", reconciled: true });
   });
 
   it("records an outcome for a run that died before its first event, and frees its lock", async () => {

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { type ToolName, ToolResponseError, ToolUnavailableError } from "../errors";
 import { issuesText } from "../zod-messages";
+import { endedOnItsOwn } from "./job-status";
 import type { JobStatus } from "./types";
 
 /** Parses a tool's answer; a shape we do not know fails closed, naming the field. */
@@ -56,17 +57,19 @@ export async function cancelUnknownStatus(
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     if (error instanceof ToolUnavailableError) {
-      throw new ToolUnavailableError(tool, `${status.error}; cancelling the job failed: ${why}`, {
-        ambiguous: false,
-      });
+      throw new ToolUnavailableError(
+        tool,
+        `${status.error}; cancelling the job failed: ${why}`,
+        { ambiguous: false },
+        { cause: error },
+      );
     }
     return {
       ...status,
       error: `${status.error}; cancelling the job failed, so it may still be running: ${why}`,
     };
   }
-  if (after.state === "succeeded" || (after.state === "failed" && after.reason !== "unknown-status"))
-    return after;
+  if (endedOnItsOwn(after)) return after;
   const took =
     after.state === "cancelled"
       ? "the job was cancelled"

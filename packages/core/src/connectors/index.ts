@@ -2,5 +2,6 @@ export { AirbyteConnector, airbyteHttpClient, createAirbyteConnector } from "./a
 export { describeTrigger } from "./answer";
 export { createDbtCloudConnector, DbtCloudConnector } from "./dbt-cloud/connector";
 export { createGrouparooConnector, GrouparooConnector } from "./grouparoo/connector";
+export { endedOnItsOwn } from "./job-status";
 export { ConnectorRegistry, ToolNotConfiguredError } from "./registry";
 export type * from "./types";

@@ -65,8 +65,8 @@ export const HISTORY_EVENTS_PER_LOCK_ASK = E.wait + E.task + E.choice;
  * counted apart). test/unit/asl checks each path, and its cost, against the generated definition.
  */
 export const LONGEST_PATH_EVENTS = {
-  /** AcquireRunLock, LockOutcome, PublishRunStarted, RunStages, PublishRunSucceeded, PublishRunFailed, ReleaseRunLockAfterFailure, RunFailed */
-  run: 5 * TASK_WITH_RETRIES + E.choice + E.map + E.fail,
+  /** AcquireRunLock, LockOutcome, PublishRunStarted, RunStages, PublishRunSucceeded, PublishRunFailed, ReleaseRunLockAfterFailure, FailureAnnounced, RunFailed */
+  run: 5 * TASK_WITH_RETRIES + 2 * E.choice + E.map + E.fail,
   /** RunStageSteps, StageOutcome, StageHasFailures, DescribeStageFailure, StageFailed */
   stage: E.map + 2 * E.pass + E.choice + E.fail,
   /** StartStep, AdoptOrStartStep, WaitForJob, PollStep, JobOutcome, UnknownJobState, CancelAbandonedJob, StepErrored, StepFailedUnannounced */

@@ -31,6 +31,7 @@ export {
 } from "./bounds";
 export { DEFAULT_PIPELINE_SETTINGS, type PipelineDeps, type PipelineSettings } from "./deps";
 export { applyStepGuards } from "./guards";
+export { closeLateStep, type LateStepDeps, type LateStepOutcome } from "./late-step";
 export { queueEntry } from "./queue";
 export {
   type ExecutionEnd,
@@ -38,6 +39,7 @@ export {
   type ReconcileDeps,
   type ReconcileInput,
   type ReconcileResult,
+  RUN_EXECUTION_ERRORS,
   reconcileInputOf,
   reconcileRun,
 } from "./reconcile";
@@ -54,6 +56,7 @@ export { cancelStep, pollStep, startStep, stepErrored } from "./step-tasks";
 export { describeTaskError } from "./task-error";
 export {
   LAMBDA_TRANSIENT_ERRORS,
+  mayHaveActedNames,
   PIPELINE_RUN_TASKS,
   type PipelineRunTask,
   RETRY_CLASSES,

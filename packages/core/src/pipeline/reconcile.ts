@@ -1,10 +1,10 @@
 import type { PipelineSpec, StepSpec } from "../config";
 import type { CallOptions, JobStatus } from "../connectors/types";
-import { createEvent, type EventPublisher, type RunFailureReason, type TapestryEvent } from "../events";
-import type { RunLedger, RunRecord, StepRecord } from "../ledger";
+import { createEvent, type EventPublisher, type RunFailureReason } from "../events";
+import type { RunLedger, RunRecord } from "../ledger";
 import type { Logger } from "../logging";
+import { closeStep, type StepClosing } from "./close-step";
 import { parseRunId } from "./run-id";
-import { stepEndEvent } from "./step-end";
 
 /**
  * How a run's execution ended outside the state machine's own paths: stopped (by a cancel request,
@@ -18,7 +18,27 @@ export interface ReconcileInput {
   readonly ending: ExecutionEnding;
   /** what the engine or the caller knows of it, e.g. the execution's error and cause */
   readonly detail?: string;
+  /**
+   * The state machine published the run's outcome before its execution failed (it failed only to
+   * say so, or because the lock could not be released): the reconciler frees the lock and states
+   * nothing, though the ledger may not show the outcome yet.
+   */
+  readonly outcomePublished?: boolean;
 }
+
+/**
+ * The errors of the pipeline-run state machine's Fail states (state-machines/src/pipeline-run.ts):
+ * the first two end an execution whose outcome was published, the last one whose outcome was not.
+ */
+export const RUN_EXECUTION_ERRORS = {
+  failedAndPublished: "PipelineRunFailed",
+  succeededLockKept: "RunLockNotReleased",
+  failedUnpublished: "PipelineRunOutcomeUnpublished",
+} as const;
+const OUTCOME_PUBLISHED: ReadonlySet<string> = new Set([
+  RUN_EXECUTION_ERRORS.failedAndPublished,
+  RUN_EXECUTION_ERRORS.succeededLockKept,
+]);
 
 export interface ReconcileDeps {
   readonly ledger: Pick<RunLedger, "getRun" | "releaseRunLock">;
@@ -36,10 +56,12 @@ export interface ReconcileDeps {
 
 export interface ReconcileResult {
   readonly runId: string;
-  /** already-ended: the ledger held an outcome; only the lock was made sure of */
+  /** already-ended: the ledger held an outcome, or the state machine had published it; only the lock was made sure of */
   readonly outcome: "already-ended" | "failed" | "cancelled";
-  /** steps whose job was cancelled (or had ended by itself) */
-  readonly closed: readonly string[];
+  /** steps whose job it cancelled */
+  readonly cancelled: readonly string[];
+  /** steps whose job had ended by itself: the job's own outcome is the step's */
+  readonly ended: readonly string[];
   /** steps whose job could not be cancelled, or was left running on purpose, with why */
   readonly notCancelled: readonly {
     readonly step: string;
@@ -47,6 +69,8 @@ export interface ReconcileResult {
     readonly why: string;
   }[];
 }
+
+const NOTHING_CLOSED = { cancelled: [], ended: [], notCancelled: [] } as const;
 
 const TERMINAL = new Set<RunRecord["status"]>(["succeeded", "failed", "cancelled", "skipped"]);
 
@@ -76,23 +100,26 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
   const pipelineName = run?.pipeline ?? parseRunId(input.runId)?.pipeline;
   if (pipelineName === undefined) {
     deps.logger.warn("reconcile: not a run id, nothing to do", { runId: input.runId });
-    return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
+    return { runId: input.runId, outcome: "already-ended", ...NOTHING_CLOSED };
   }
   const release = () => deps.ledger.releaseRunLock({ pipeline: pipelineName, runId: input.runId });
-  if (run && TERMINAL.has(run.status)) {
+  if ((run && TERMINAL.has(run.status)) || input.outcomePublished) {
     await release();
-    return { runId: input.runId, outcome: "already-ended", closed: [], notCancelled: [] };
+    return { runId: input.runId, outcome: "already-ended", ...NOTHING_CLOSED };
   }
 
   const spec = deps.pipeline(pipelineName);
   const going = (run?.steps ?? []).filter((step) => step.status === "running");
-  const closings = await Promise.all(going.map((step) => closeStep(step, spec, input, deps)));
+  const why = `the run ended (${input.ending})`;
+  const closings = await Promise.all(going.map((step) => closeStep(step, spec, input.runId, why, deps)));
   const now = deps.now();
   const context = { pipeline: pipelineName, now };
-  const stepEvents = closings.flatMap((c) => (c.event ? [c.event] : []));
+  const stepEvents = closings.map((c) => c.event);
   if (stepEvents.length > 0) await deps.publisher.publish(stepEvents);
 
-  const closed = closings.filter((c) => c.closed).map((c) => c.step);
+  const stepsWhose = (fate: StepClosing["fate"]) =>
+    closings.filter((c) => c.fate === fate).map((c) => c.step);
+  const closed = { cancelled: stepsWhose("cancelled"), ended: stepsWhose("ended") };
   const notCancelled = closings.flatMap((c) => (c.problem ? [c.problem] : []));
   const notCancelledText =
     notCancelled.length > 0
@@ -109,7 +136,7 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
     await deps.publisher.publish([
       createEvent(
         "PipelineRunCancelled",
-        { runId: input.runId, ...timing, cancelledSteps: closed, error: notCancelledText },
+        { runId: input.runId, ...timing, cancelledSteps: closed.cancelled, error: notCancelledText },
         context,
       ),
     ]);
@@ -137,125 +164,10 @@ export async function reconcileRun(input: ReconcileInput, deps: ReconcileDeps): 
     runId: input.runId,
     ending: input.ending,
     outcome: cancelled ? "cancelled" : "failed",
-    closed,
+    ...closed,
     notCancelled: notCancelled.map((p) => p.step),
   });
-  return { runId: input.runId, outcome: cancelled ? "cancelled" : "failed", closed, notCancelled };
-}
-
-interface StepClosing {
-  readonly step: string;
-  readonly event?: TapestryEvent;
-  /** the job is not running any more (cancelled by us, or ended by itself) */
-  readonly closed: boolean;
-  readonly problem?: ReconcileResult["notCancelled"][number];
-}
-
-/** Cancels (or leaves) one step's job and says what became of the step. */
-async function closeStep(
-  step: StepRecord,
-  spec: PipelineSpec | undefined,
-  input: ReconcileInput,
-  deps: ReconcileDeps,
-): Promise<StepClosing> {
-  const stepSpec = spec?.stages.flatMap((stage) => stage.steps).find((s) => s.name === step.step);
-  const ref = { runId: input.runId, stage: step.stage, step: step.step, tool: step.tool };
-  const aborted = (error: string, problem?: StepClosing["problem"]): StepClosing => {
-    const now = deps.now();
-    return {
-      step: step.step,
-      closed: problem === undefined,
-      problem,
-      event: createEvent(
-        "StepFailed",
-        {
-          ...ref,
-          externalId: step.externalId,
-          url: step.url,
-          reason: "aborted",
-          error,
-          startedAt: step.startedAt,
-          endedAt: now.toISOString(),
-          durationMs: step.startedAt ? Math.max(0, now.getTime() - Date.parse(step.startedAt)) : undefined,
-          reconciled: true,
-        },
-        { pipeline: spec?.name ?? parseRunId(input.runId)?.pipeline ?? "", now },
-      ),
-    };
-  };
-  const why = `the run ended (${input.ending})`;
-  const { externalId } = step;
-  if (externalId === undefined) {
-    return aborted(`${why} while the step was starting its ${step.tool} job: no job id was recorded`, {
-      step: step.step,
-      why: "no job id was recorded (the start was in flight): look for it in the tool",
-    });
-  }
-  if (deps.jobs === "leave") {
-    return aborted(`${why}; its ${step.tool} job ${externalId} was left running (reconcile: leave)`, {
-      step: step.step,
-      externalId,
-      why: "left running on purpose (reconcile: leave)",
-    });
-  }
-  if (stepSpec === undefined) {
-    return aborted(
-      `${why}; its ${step.tool} job ${externalId} could not be cancelled: the step is no longer in the config`,
-      {
-        step: step.step,
-        externalId,
-        why: "the step is no longer in the config",
-      },
-    );
-  }
-  let status: JobStatus;
-  try {
-    // the HTTP client stops at the deadline; the timeout is the backstop for anything else that hangs
-    const limitMs = deps.cancelTimeoutMs ?? 20_000;
-    status = await withTimeout(
-      deps.connectors.cancel(stepSpec, externalId, { deadline: Date.now() + limitMs }),
-      limitMs,
-    );
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    deps.logger.error("reconcile: cancelling a job failed", {
-      runId: input.runId,
-      step: step.step,
-      externalId,
-      error: message,
-    });
-    return aborted(`${why}; cancelling its ${step.tool} job ${externalId} failed: ${message}`, {
-      step: step.step,
-      externalId,
-      why: message,
-    });
-  }
-  // The job ended by itself before the cancel: its own outcome is the step's.
-  if (status.state === "succeeded" || status.state === "failed") {
-    return {
-      step: step.step,
-      closed: true,
-      event: stepEndEvent({
-        ...ref,
-        pipeline: spec?.name ?? "",
-        externalId,
-        url: step.url,
-        startedAt: step.startedAt ?? deps.now().toISOString(),
-        status,
-        now: deps.now(),
-      }),
-    };
-  }
-  return aborted(`${why}; its ${step.tool} job ${externalId} was cancelled (${status.toolStatus})`);
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    const limit = ms < 1000 ? `${ms} ms` : `${ms / 1000} s`;
-    timer = setTimeout(() => reject(new Error(`no answer within ${limit}`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return { runId: input.runId, outcome: cancelled ? "cancelled" : "failed", ...closed, notCancelled };
 }
 
 /**
@@ -274,7 +186,8 @@ export interface ExecutionEnd {
  * The reason a run failed, from how its execution ended. Step Functions fails an execution that
  * passes its 25,000-event history with a message naming the history; any other failure outside
  * the state machine's Catch clauses is `error`. (A run that failed by its own paths ends FAILED
- * too, with its outcome already recorded: the reconciler finds it ended and only frees its lock.)
+ * too, with its outcome already published, which its error says: the reconciler only frees its
+ * lock.)
  */
 export function reconcileInputOf(end: ExecutionEnd): ReconcileInput {
   const said = [end.error, end.cause].filter((part): part is string => Boolean(part)).join(": ");
@@ -291,6 +204,7 @@ export function reconcileInputOf(end: ExecutionEnd): ReconcileInput {
         runId: end.runId,
         ending: /history/i.test(said) && /25,?000|limit|quota|exceed/i.test(said) ? "history-limit" : "error",
         detail,
+        ...(end.error && OUTCOME_PUBLISHED.has(end.error) ? { outcomePublished: true } : {}),
       };
   }
 }

@@ -1,3 +1,4 @@
+import { endedOnItsOwn } from "../connectors/job-status";
 import type { CallOptions, JobStatus } from "../connectors/types";
 import { createEvent, type StepFailureReason } from "../events";
 import type { PipelineDeps } from "./deps";
@@ -107,7 +108,7 @@ export async function cancelStep(
       error: cancelProblem,
     });
   }
-  if (status && finishedOnItsOwn(status)) return finish(input, applyStepGuards(step, status), deps);
+  if (status && endedOnItsOwn(status)) return finish(input, applyStepGuards(step, status), deps);
   const theJob = `its ${step.tool} job ${job.externalId}`;
   const fate =
     status === undefined
@@ -168,11 +169,6 @@ export async function stepErrored(input: StepErroredInput, deps: PipelineDeps): 
     reason: "error",
     error,
   };
-}
-
-/** A known end the job reached by itself: what a cancel answers for a job that was already over. */
-function finishedOnItsOwn(status: JobStatus): boolean {
-  return status.state === "succeeded" || (status.state === "failed" && status.reason !== "unknown-status");
 }
 
 function measures(status: JobStatus): Pick<Job, "toolStatus" | "rows" | "bytes"> {

@@ -58,6 +58,8 @@ export const RETRY_CLASSES = {
 } as const satisfies Record<string, readonly TapestryErrorClass[]>;
 export type TaskKind = keyof typeof RETRY_CLASSES;
 
+export type LambdaTransientError = (typeof LAMBDA_TRANSIENT_ERRORS)[number];
+
 export interface TaskErrors {
   /** the task function that runs it */
   readonly function: PipelineRunFunction;
@@ -65,6 +67,13 @@ export interface TaskErrors {
   readonly kinds: readonly TaskKind[];
   /** every named error its code lets escape */
   readonly throws: readonly TapestryErrorClass[];
+  /**
+   * Errors that may come after the task acted on a tool (a trigger sent, then the publish of
+   * StepStarted failed, or the invocation's answer was lost): retrying the task as it is could act
+   * twice, so they are never retried as they are; the state machine sends them to a state that
+   * looks first (StartStep -> AdoptOrStartStep).
+   */
+  readonly mayHaveActed?: readonly (TapestryErrorClass | LambdaTransientError)[];
 }
 
 /** What a call through the connector registry can raise: the tool's answers, and its secrets' reads. */
@@ -108,6 +117,9 @@ export const PIPELINE_RUN_TASKS = {
     function: "StartStepFunctionArn",
     kinds: ["tool", "publish"],
     throws: [...TOOL_FAILURES, ToolTriggerUncertainError, EventPublishError],
+    // StepStarted is published after the trigger: a failed publish, or an answer lost on the way
+    // back, leaves a job started that a plain retry would start again
+    mayHaveActed: [EventPublishError, "Lambda.ClientExecutionTimeoutException"],
   },
   /** pollStep: the job's status, then StepSucceeded/StepFailed once it is over */
   pollStep: {
@@ -132,10 +144,23 @@ export type PipelineRunTask = keyof typeof PIPELINE_RUN_TASKS;
 export function retriedErrorNames(
   task: PipelineRunTask,
   extra: readonly TapestryErrorClass[] = [],
+  options: { readonly looksFirst?: boolean } = {},
 ): string[] {
-  const kinds: readonly TaskKind[] = PIPELINE_RUN_TASKS[task].kinds;
-  const classes = [...kinds.flatMap((kind): readonly TapestryErrorClass[] => RETRY_CLASSES[kind]), ...extra];
-  return [...new Set([...classes.map((error) => error.name), ...LAMBDA_TRANSIENT_ERRORS])];
+  const entry: TaskErrors = PIPELINE_RUN_TASKS[task];
+  const classes = [
+    ...entry.kinds.flatMap((kind): readonly TapestryErrorClass[] => RETRY_CLASSES[kind]),
+    ...extra,
+  ];
+  const names = [...new Set([...classes.map((error) => error.name), ...LAMBDA_TRANSIENT_ERRORS])];
+  // a state that looks for what an earlier attempt did before it acts may retry anything
+  if (options.looksFirst) return names;
+  return names.filter((name) => !mayHaveActedNames(task).includes(name));
+}
+
+/** The names of the errors after which the task may have acted (see TaskErrors.mayHaveActed). */
+export function mayHaveActedNames(task: PipelineRunTask): string[] {
+  const entry: TaskErrors = PIPELINE_RUN_TASKS[task];
+  return (entry.mayHaveActed ?? []).map((error) => (typeof error === "string" ? error : error.name));
 }
 
 /**

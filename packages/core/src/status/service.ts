@@ -202,8 +202,33 @@ export async function triggerManualRun(ctx: RunRequestContext, name: string): Pr
       status = "queued";
     }
   }
-  await ctx.runs.start(spec, runId, trigger);
+  try {
+    await ctx.runs.start(spec, runId, trigger);
+  } catch (error) {
+    // A queued run was announced; one that never started must not hold a place in the queue
+    // nor stay "queued" in the ledger: it ends failed, then the caller hears why.
+    if (status === "queued") await abandonQueuedRun(ctx, spec.name, runId, error);
+    throw error;
+  }
   return { runId, pipeline: spec.name, status };
+}
+
+async function abandonQueuedRun(ctx: RunRequestContext, pipeline: string, runId: string, error: unknown) {
+  const now = ctx.now();
+  await ctx.ledger.releaseRunLock({ pipeline, runId });
+  await ctx.events.publish([
+    createEvent(
+      "PipelineRunFailed",
+      {
+        runId,
+        endedAt: now.toISOString(),
+        failedSteps: [],
+        error: `the run could not be started: ${error instanceof Error ? error.message : String(error)}`,
+        reason: "error",
+      },
+      { pipeline, now },
+    ),
+  ]);
 }
 
 /**

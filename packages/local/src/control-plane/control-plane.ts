@@ -269,10 +269,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         cancelTimeoutMs: options.cancelTimeoutMs,
       },
     });
+    // a step's start still in flight when its run was stopped: its job is cancelled when it is announced
+    bus.subscribe("late-steps", { source: ["tapestry.pipeline"], "detail-type": ["StepStarted"] }, (event) =>
+      runs.closeLateStep(event),
+    );
     // Before anything starts: what a control plane that is gone left unfinished is ended now.
     const leftovers = await runs.reconcileLeftovers();
+    let stopCause = "the embedded control plane was stopped while the run was going";
+    let stoppedRuns: readonly ReconcileResult[] = [];
     stops.push(async () => {
-      await runs.stopAll("the embedded control plane was stopped while the run was going");
+      stoppedRuns = await runs.stopAll(stopCause);
     });
 
     // Before the first pipeline run: the same provision state machine AWS runs, then the sandboxes'
@@ -382,13 +388,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         await bus.drain();
       },
       stop: (cause) => {
+        // in the reverse order of start: the API first (no new run), the scheduler, the runs, then the rest
         stopped ??= (async () => {
-          await scheduler.stop();
-          const results = await runs.stopAll(
-            cause ?? "the embedded control plane was stopped while the run was going",
-          );
+          if (cause !== undefined) stopCause = cause;
           await stopAll();
-          return results;
+          return stoppedRuns;
         })();
         return stopped;
       },

@@ -1,8 +1,9 @@
 import type { PipelineSpec } from "@tapestry/core/config";
 import { RunAlreadyStartedError } from "@tapestry/core/errors";
-import type { RunTrigger } from "@tapestry/core/events";
+import type { RunTrigger, TapestryEvent } from "@tapestry/core/events";
 import type { Logger } from "@tapestry/core/logging";
 import {
+  closeLateStep,
   type ExecutionEnd,
   type ReconcileDeps,
   type ReconcileResult,
@@ -26,9 +27,15 @@ export interface LocalRunsOptions {
   /** the pipeline spec an execution runs (embedded: sandboxed steps poll faster) */
   readonly runInput: (pipeline: PipelineSpec) => PipelineSpec;
   readonly logger: Logger;
-  /** how long a stop waits for the tasks in flight to finish before it reconciles anyway (default 3 s) */
-  readonly settleMs?: number;
+  /**
+   * How long `stopAll` may take for its runs (default 4 s): the tasks in flight get half of it to
+   * finish, the cancels of the runs' jobs what is left.
+   */
+  readonly stopWithinMs?: number;
 }
+
+/** How long the tasks in flight at an execution's end may take to finish before it is reconciled anyway. */
+const SETTLE_MS = 3_000;
 
 /**
  * The embedded control plane's runs: the RunController behind its scheduler, its status API and
@@ -42,8 +49,10 @@ export interface LocalRunsOptions {
  * gone: `reconcileLeftovers` ends them before the scheduler starts.
  */
 export class LocalRuns implements RunController {
-  private readonly reconciling = new Set<Promise<void>>();
-  private readonly results: ReconcileResult[] = [];
+  /** each execution's reconciliation once it ends (undefined: it succeeded, or reconciling failed), until it is done */
+  private readonly reconciling = new Map<string, Promise<ReconcileResult | undefined>>();
+  /** when a stop must be done by (epoch ms), once `stopAll` was called */
+  private stopDeadline: number | undefined;
 
   constructor(private readonly options: LocalRunsOptions) {}
 
@@ -51,7 +60,7 @@ export class LocalRuns implements RunController {
   async start(pipeline: PipelineSpec, runId: string, trigger: RunTrigger): Promise<void> {
     const known = await this.options.ledger.getRun(runId);
     // a run recorded as queued (by the request that started it) has not run yet
-    if (this.options.executions.execution(runId) || (known !== undefined && known.status !== "queued")) {
+    if (this.options.executions.hasRun(runId) || (known !== undefined && known.status !== "queued")) {
       throw new RunAlreadyStartedError(runId);
     }
     const input: RunInput = { runId, trigger, pipeline: this.options.runInput(pipeline) };
@@ -70,14 +79,30 @@ export class LocalRuns implements RunController {
 
   /**
    * Stops every execution in flight (no state is entered after it, no Task starts), then waits for
-   * their reconciliation: their jobs cancelled, their outcomes recorded, their locks freed.
+   * their reconciliation: their jobs cancelled, their outcomes recorded, their locks freed; all of
+   * it within `stopWithinMs`, a cancel that takes longer reported as not cancelled.
    */
   async stopAll(cause: string): Promise<readonly ReconcileResult[]> {
+    this.stopDeadline ??= Date.now() + (this.options.stopWithinMs ?? 4_000);
     const running = this.options.executions.executions().filter((e) => e.isRunning());
     for (const execution of running) execution.abort(cause);
-    const names = new Set(running.map((e) => e.name));
+    const results = await Promise.all(running.map((e) => this.reconciling.get(e.name)));
     await this.settledReconciliations();
-    return this.results.filter((result) => names.has(result.runId));
+    return results.filter((result): result is ReconcileResult => result !== undefined);
+  }
+
+  /**
+   * A StepStarted the bus delivers: if its run's execution is over (the start was still in flight
+   * when it was stopped), its job is cancelled and the step closed, as on AWS (core closeLateStep).
+   */
+  async closeLateStep(event: TapestryEvent): Promise<void> {
+    await closeLateStep(event, {
+      ...this.options.reconcile,
+      ledger: this.options.ledger,
+      publisher: this.options.bus,
+      logger: this.options.logger,
+      executionGoing: async (runId) => this.options.executions.execution(runId)?.isRunning() ?? false,
+    });
   }
 
   /** Ends what a control plane that is gone left unfinished: its runs, and its locks. */
@@ -107,14 +132,20 @@ export class LocalRuns implements RunController {
 
   /** Resolves once every reconciliation under way has finished. */
   async settledReconciliations(): Promise<void> {
-    while (this.reconciling.size > 0) await Promise.allSettled([...this.reconciling]);
+    while (this.reconciling.size > 0) await Promise.allSettled([...this.reconciling.values()]);
+  }
+
+  /** What is left of the stop's time (ms), while stopping. */
+  private stopTimeLeftMs(): number | undefined {
+    return this.stopDeadline === undefined ? undefined : Math.max(0, this.stopDeadline - Date.now());
   }
 
   private watch(execution: LocalExecution): void {
     const done = execution.outcome.then(async (outcome) => {
-      if (outcome.status === "SUCCEEDED") return;
+      if (outcome.status === "SUCCEEDED") return undefined;
       // the tasks in flight at an abort finish first (their events tell which jobs they started)
-      await Promise.race([execution.settled(), delay(this.options.settleMs ?? 3_000)]);
+      const left = this.stopTimeLeftMs();
+      await Promise.race([execution.settled(), delay(left === undefined ? SETTLE_MS : left / 2)]);
       const end: ExecutionEnd =
         outcome.status === "FAILED"
           ? { runId: execution.name, status: "FAILED", error: outcome.error, cause: outcome.cause }
@@ -123,28 +154,30 @@ export class LocalRuns implements RunController {
               status: outcome.status,
               cause: outcome.status === "ABORTED" ? outcome.cause : undefined,
             };
-      await this.reconcile(reconcileInputOf(end));
+      return this.reconcile(reconcileInputOf(end));
     });
     const tracked = done.catch((error: unknown) => {
       this.options.logger.error("reconciling a run failed", {
         runId: execution.name,
         error: error instanceof Error ? error.message : String(error),
       });
+      return undefined;
     });
-    this.reconciling.add(tracked);
-    void tracked.finally(() => this.reconciling.delete(tracked));
+    this.reconciling.set(execution.name, tracked);
+    void tracked.finally(() => this.reconciling.delete(execution.name));
   }
 
   private async reconcile(input: Parameters<typeof reconcileRun>[0]): Promise<ReconcileResult> {
     // the ledger must have every event published so far before the reconciler reads it
     await this.options.bus.drain();
+    const left = this.stopTimeLeftMs();
     const result = await reconcileRun(input, {
       ...this.options.reconcile,
+      ...(left === undefined ? {} : { cancelTimeoutMs: Math.max(left, 100) }),
       ledger: this.options.ledger,
       publisher: this.options.bus,
       logger: this.options.logger,
     });
-    this.results.push(result);
     await this.options.bus.drain();
     return result;
   }

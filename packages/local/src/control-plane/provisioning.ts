@@ -23,7 +23,9 @@ import {
   createProvisioningRunHandler,
   createWriteGrouparooConfigHandler,
 } from "@tapestry/functions/provisioning";
+import type { Context } from "aws-lambda";
 import type { LocalEventBus } from "../bus";
+import { localLambdaContext } from "../lambda-context";
 import type { SqliteProvisioningStore } from "../ledger";
 import {
   type ExecutionOutcome,
@@ -34,7 +36,7 @@ import {
 import { type JobRunner, timedJobRunner } from "../sandboxes";
 import { bootstrapEmbeddedWarehouse, type Warehouse } from "../warehouse";
 import { directoryGrouparooSink } from "./grouparoo-sink";
-import { lambdaContext, type PowertoolsLogLevel } from "./task-handlers";
+import type { PowertoolsLogLevel } from "./task-handlers";
 
 /**
  * Provisioning, embedded: the same state-machines/provision.asl.json AWS runs, on the local runner,
@@ -104,10 +106,13 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
     (
       fn: ProvisionFunction,
       name: string,
-      handler: (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
+      handler: (event: unknown, context: Context) => Promise<unknown>,
     ): TaskHandler =>
     (input) =>
-      handler(input, lambdaContext(name, PROVISION_FUNCTION_TIMEOUT_SECONDS[fn] * 1000));
+      handler(
+        input,
+        localLambdaContext(`tapestry-local-${name}`, PROVISION_FUNCTION_TIMEOUT_SECONDS[fn] * 1000),
+      );
   const handlers: Record<ProvisionFunction, TaskHandler> = {
     ProvisioningRunFunctionArn: bind(
       "ProvisioningRunFunctionArn",

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import {
@@ -15,6 +14,7 @@ import {
   type PipelineHandlerDeps,
 } from "@tapestry/functions/pipeline";
 import type { Context } from "aws-lambda";
+import { localLambdaContext } from "../lambda-context";
 import type { TaskHandler } from "../runner/local-step-functions";
 
 /**
@@ -50,7 +50,13 @@ export function pipelineTaskHandlers(
       handler: (event: unknown, context: Context) => Promise<unknown>,
     ): TaskHandler =>
     (input) =>
-      handler(input, lambdaContext(name, timeoutOverrides[fn] ?? TASK_FUNCTION_TIMEOUT_SECONDS[fn] * 1000));
+      handler(
+        input,
+        localLambdaContext(
+          `tapestry-local-${name}`,
+          timeoutOverrides[fn] ?? TASK_FUNCTION_TIMEOUT_SECONDS[fn] * 1000,
+        ),
+      );
   return {
     RunLockFunctionArn: bind("RunLockFunctionArn", "run-lock", createRunLockHandler(deps)),
     PublishEventFunctionArn: bind(
@@ -61,30 +67,5 @@ export function pipelineTaskHandlers(
     StartStepFunctionArn: bind("StartStepFunctionArn", "start-step", createStartStepHandler(deps)),
     PollStepFunctionArn: bind("PollStepFunctionArn", "poll-step", createPollStepHandler(deps)),
     CancelStepFunctionArn: bind("CancelStepFunctionArn", "cancel-step", createCancelStepHandler(deps)),
-  };
-}
-
-/**
- * The context Lambda would pass: its remaining time counts down from the function's own timeout
- * (the one the stacks deploy) from the start of this invocation, so the handlers' deadlines are
- * the same embedded as on AWS. The embedded runner does not stop a function at its timeout; the
- * deadline is what keeps the tools' requests within it.
- */
-export function lambdaContext(name: string, timeoutMs: number): Context {
-  const endsAt = Date.now() + timeoutMs;
-  const functionName = `tapestry-local-${name}`;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: "1024",
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }

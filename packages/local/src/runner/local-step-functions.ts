@@ -37,6 +37,9 @@ export interface LocalExecution {
   settled(): Promise<void>;
 }
 
+/** How many ended executions the runner keeps for inspection (their states, their outcome). */
+export const ENDED_KEPT = 100;
+
 /** Raised instead of running a Task of an execution that was aborted: nothing runs after a stop. */
 export class ExecutionStoppedError extends TapestryError {
   override readonly name = "ExecutionStoppedError";
@@ -90,7 +93,11 @@ export class LocalStepFunctions {
   private readonly taskHandlers: Record<string, TaskHandler>;
   /** for each Map state, the Task states inside its iterations */
   private readonly tasksInMaps: ReadonlyMap<string, ReadonlySet<string>>;
+  /** the executions going, and the last ended ones (at most ENDED_KEPT): a long-lived process keeps no more */
   private readonly all = new Map<string, LocalExecution>();
+  private readonly ended: string[] = [];
+  /** every name used so far: a name is never used twice, as in Step Functions */
+  private readonly names = new Set<string>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
     const raw = readFileSync(options.definitionPath, "utf8");
@@ -122,8 +129,9 @@ export class LocalStepFunctions {
   }
 
   startExecution(name: string, input: unknown): LocalExecution {
-    if (this.all.has(name))
+    if (this.names.has(name))
       throw new ExecutionAlreadyExistsError(`an execution named ${name} already exists`);
+    this.names.add(name);
     type RunOptions = NonNullable<Parameters<StateMachine["run"]>[1]>;
     type Json = Parameters<StateMachine["run"]>[0];
     const failedMaps = new Set<string>();
@@ -184,6 +192,7 @@ export class LocalStepFunctions {
       outcome: outcome.then(async (result) => {
         await logs.catch(() => undefined);
         running = false;
+        this.forgetOldEnded(name);
         return result;
       }),
       isRunning: () => running,
@@ -201,12 +210,27 @@ export class LocalStepFunctions {
     return execution;
   }
 
+  /** The executions going, and the last ones that ended. */
   executions(): readonly LocalExecution[] {
     return [...this.all.values()];
   }
 
+  /** An execution going, or one of the last that ended. */
   execution(name: string): LocalExecution | undefined {
     return this.all.get(name);
+  }
+
+  /** Whether an execution of this name was ever started. */
+  hasRun(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  private forgetOldEnded(name: string): void {
+    this.ended.push(name);
+    while (this.ended.length > ENDED_KEPT) {
+      const oldest = this.ended.shift();
+      if (oldest !== undefined) this.all.delete(oldest);
+    }
   }
 
   /** Resolves when every execution started so far has ended. */

@@ -314,7 +314,7 @@ const airbyteSection = mapping({
   defaults: mapping(airbyteTiming).optional(),
   outcomes: list(
     mapping({
-      for: text("a connection id").optional(),
+      for: text("a connection id or name").optional(),
       ...airbyteOutcomeFields,
       ...airbyteTiming,
     }).superRefine(outcomeRefinement(airbyteChecks)),
@@ -322,7 +322,7 @@ const airbyteSection = mapping({
   ).optional(),
   alreadyRunning: list(
     mapping({
-      connectionId: text("a connection id"),
+      connectionId: text("a connection id or name"),
       remainingMs: msField(),
       ...airbyteOutcomeFields,
       ...airbyteTiming,

@@ -1,6 +1,6 @@
 import { ToolUnavailableError } from "../../errors";
 import type { ToolObjectAction } from "../../events";
-import { ProvisioningInputError, ToolObjectConflictError } from "../errors";
+import { ToolObjectConflictError } from "../errors";
 import type { AirbyteObjectKind, ProvisionedObject, ProvisionedObjects } from "../store";
 import type { AirbyteConfigClient, ConnectionAnswer, DestinationAnswer, SourceAnswer } from "./client";
 import { type ConnectorKind, typeField } from "./connectors";

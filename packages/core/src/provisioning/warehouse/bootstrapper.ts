@@ -126,7 +126,7 @@ class SecretsSeen {
     // the value, and each line of it: a PEM leaks line by line as easily as whole
     for (const form of [value, ...value.split(/\r?\n|\\n/)]) {
       const trimmed = form.trim();
-      if (trimmed.length >= 8 && !trimmed.startsWith("-----")) this.values.push(trimmed);
+      if (trimmed.length >= 4 && !trimmed.startsWith("-----")) this.values.push(trimmed);
     }
   }
 

@@ -40,8 +40,10 @@ export {
   WAREHOUSE_ROLES,
   type WarehouseNames,
   type WarehouseRole,
+  type WarehouseSecretReference,
   warehouseNames,
   warehouseSecretAccess,
+  warehouseSecretReferences,
 } from "./names";
 export {
   type PlannedKey,

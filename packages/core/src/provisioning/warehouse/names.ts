@@ -122,3 +122,35 @@ export function warehouseSecretAccess(names: WarehouseNames): {
 } {
   return { read: names.adminSecrets, readWrite: names.privateKeySecrets };
 }
+
+/** A secret the warehouse section refers to, for `tapestry secrets list`: where, and who makes it. */
+export interface WarehouseSecretReference {
+  /** the config field naming it, or what it holds */
+  readonly field: string;
+  readonly name: string;
+  /** true for a service user's private key: the bootstrap makes it, nobody sets it by hand */
+  readonly madeByBootstrap: boolean;
+}
+
+/** The admin's secrets (set by hand) and the service users' private keys (made by the bootstrap). */
+export function warehouseSecretReferences(warehouse: WarehouseConfig): readonly WarehouseSecretReference[] {
+  const names = warehouseNames(warehouse);
+  const { auth } = warehouse.admin;
+  const admin =
+    auth.kind === "key-pair"
+      ? [
+          { field: "warehouse.admin.auth.privateKeySecret", name: auth.privateKeySecret },
+          ...(auth.passphraseSecret
+            ? [{ field: "warehouse.admin.auth.passphraseSecret", name: auth.passphraseSecret }]
+            : []),
+        ]
+      : [{ field: "warehouse.admin.auth.tokenSecret", name: auth.tokenSecret }];
+  return [
+    ...admin.map((reference) => ({ ...reference, madeByBootstrap: false })),
+    ...Object.values(names.users).map(({ user, privateKeySecret }) => ({
+      field: `the private key of Snowflake user ${user}`,
+      name: privateKeySecret,
+      madeByBootstrap: true,
+    })),
+  ];
+}

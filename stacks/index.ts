@@ -5,11 +5,12 @@ import { bindDeployment } from "./deployment";
 import { Events } from "./events";
 import { Ledger } from "./ledger";
 import { Pipelines } from "./pipelines";
+import { Provisioning } from "./provisioning";
 import { StatusApi } from "./status-api";
 import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "./synthesizer";
 
 /** Every stack of the control plane, in dependency order. */
-export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi] as const;
+export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, Provisioning, StatusApi] as const;
 
 /**
  * Adds the control plane to an SST app for a validated config: the one entry used by

@@ -16,7 +16,11 @@ export type EntryPoint =
   | "start-scheduled-run"
   | "reconcile-run"
   | "project-event"
-  | "status-api";
+  | "status-api"
+  | "provisioning-run"
+  | "bootstrap-warehouse"
+  | "ensure-airbyte"
+  | "write-grouparoo-config";
 
 export interface TapestryFunctionProps {
   readonly entry: EntryPoint;

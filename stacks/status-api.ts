@@ -17,6 +17,7 @@ import { useDeployment } from "./deployment";
 import { allow, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { allowOnExecutions, Pipelines } from "./pipelines";
+import { Provisioning } from "./provisioning";
 
 /** The routes of docs/status-api.openapi.yaml; `/health` alone answers without credentials. */
 export const STATUS_API_ROUTES: readonly {
@@ -30,6 +31,7 @@ export const STATUS_API_ROUTES: readonly {
   { path: "/runs/{runId}", methods: [HttpMethod.GET] },
   { path: "/runs/{runId}/cancel", methods: [HttpMethod.POST] },
   { path: "/runs/{runId}/events", methods: [HttpMethod.GET] },
+  { path: "/provisioning", methods: [HttpMethod.GET, HttpMethod.POST] },
 ];
 
 /**
@@ -42,6 +44,7 @@ export function StatusApi({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
   const { table } = use(Ledger);
   const { stateMachine } = use(Pipelines);
+  const provisioning = use(Provisioning);
 
   const handler = tapestryFunction(stack, "StatusApiHandler", deployment, {
     entry: "status-api",
@@ -49,6 +52,7 @@ export function StatusApi({ stack, app }: StackContext) {
     environment: {
       TAPESTRY_LEDGER_TABLE: table.tableName,
       TAPESTRY_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+      TAPESTRY_PROVISION_STATE_MACHINE_ARN: provisioning.stateMachine.stateMachineArn,
     },
     bundleConfig: true,
     // a queued run and a cancel request are recorded in the ledger at once, then put on the bus
@@ -63,6 +67,9 @@ export function StatusApi({ stack, app }: StackContext) {
   allow(handler, ["dynamodb:PutItem"], [table.tableArn]);
   allow(handler, ["states:StartExecution"], [stateMachine.stateMachineArn]);
   allowOnExecutions(handler, deployment, "states:StopExecution");
+  // POST /provisioning takes the provisioning lock (and frees it when its execution cannot start)
+  allow(handler, ["dynamodb:DeleteItem"], [table.tableArn]);
+  allow(handler, ["states:StartExecution"], [provisioning.stateMachine.stateMachineArn]);
 
   const integration = new HttpLambdaIntegration("StatusApiIntegration", handler);
   const origins = deployment.aws.statusApi.corsAllowOrigins;

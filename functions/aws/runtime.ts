@@ -16,6 +16,11 @@
  *                               publish-event, start/poll/cancel-step, reconcile-run, status-api
  *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api,
  *                               reconcile-run
+ *   TAPESTRY_PROVISION_STATE_MACHINE_ARN  the provision state machine: status-api
+ *   TAPESTRY_GROUPAROO_CONFIG_BUCKET      the bucket of Grouparoo's config files: write-grouparoo-config
+ * Provisioning (stacks/provisioning.ts): its runs are items of TAPESTRY_LEDGER_TABLE (`PROV#`), the
+ * ids it records SSM parameters under /tapestry/<TAPESTRY_STAGE>/provisioning/airbyte/ (which
+ * start/poll/cancel-step read to resolve a step's `connection`).
  * (the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): the stacks inline its JSON
  * at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`); start/poll/
@@ -27,20 +32,37 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   createSsmSecretReader,
+  DynamoDbProvisioningRuns,
   DynamoDbRunLedger,
   EventBridgePublisher,
+  SsmPrivateKeyStore,
+  SsmProvisionedObjects,
+  StepFunctionsProvisioningStarter,
   StepFunctionsRunController,
+  s3GrouparooSink,
+  ssmConnectionIds,
 } from "@tapestry/core/adapters/aws";
+import { createSnowflakeConnect } from "@tapestry/core/adapters/snowflake";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
-import { ConnectorRegistry } from "@tapestry/core/connectors";
+import { airbyteHttpClient, ConnectorRegistry } from "@tapestry/core/connectors";
 import { TapestryError } from "@tapestry/core/errors";
 import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
 import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { DEFAULT_PIPELINE_SETTINGS } from "@tapestry/core/pipeline";
+import {
+  type BootstrapDeps,
+  type EnsureAirbyteTaskDeps,
+  type GrouparooTaskDeps,
+  type ProvisioningDeps,
+  ProvisioningInputError,
+  type ProvisioningRuns,
+} from "@tapestry/core/provisioning";
+import { createWarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
 import { nextFireTime } from "@tapestry/core/schedule";
 import type { RunController } from "@tapestry/core/status";
 import { issuesText } from "@tapestry/core/zod-messages";
@@ -83,6 +105,18 @@ const VARIABLES = {
     what: "the ARN of the pipeline-run state machine",
     schema: z.string().regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, {
       error: "expected a state machine ARN, arn:aws:states:<region>:<account>:stateMachine:<name>",
+    }),
+  },
+  TAPESTRY_PROVISION_STATE_MACHINE_ARN: {
+    what: "the ARN of the provision state machine",
+    schema: z.string().regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, {
+      error: "expected a state machine ARN, arn:aws:states:<region>:<account>:stateMachine:<name>",
+    }),
+  },
+  TAPESTRY_GROUPAROO_CONFIG_BUCKET: {
+    what: "the name of the S3 bucket Grouparoo's config files are written to",
+    schema: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      error: "expected an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-'",
     }),
   },
 } as const;
@@ -147,6 +181,7 @@ export const metrics = once(() => new Metrics({ logger: logger() }));
 const documentClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
 const eventBridgeClient = once(() => new EventBridgeClient({}));
 const sfnClient = once(() => new SFNClient({}));
+const ssmClient = once(() => new SSMClient({}));
 
 export const runLedger = once(
   (): RunLedger =>
@@ -166,14 +201,107 @@ export const runController = once(
     }),
 );
 
-/** The configured tools' connectors; each tool's secrets are read from SSM when a step of it first runs. */
+/** The tools' secrets, read from SSM (and cached) by name. */
+const secretReader = once(() => createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }));
+
+/** The ids provisioning recorded (SSM parameters under the stage's path). */
+const provisionedObjects = once(
+  () => new SsmProvisionedObjects({ client: ssmClient(), stage: env("TAPESTRY_STAGE") }),
+);
+
+/**
+ * The configured tools' connectors; each tool's secrets are read from SSM when a step of it first
+ * runs, and a step's `connection` name is resolved from what provisioning recorded.
+ */
 export const connectors = once(
   () =>
     new ConnectorRegistry(tapestryConfig().tools, {
-      secrets: createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }),
+      secrets: secretReader(),
       logger: coreLogger(logger()),
+      connectionIds: ssmConnectionIds({
+        get: async (kind, name) => provisionedObjects().get(kind, name),
+      }),
     }),
 );
+
+/** Provisioning's runs and lock, in the ledger's table under `PROV#`. */
+const provisioningRuns = once(
+  (): ProvisioningRuns =>
+    new DynamoDbProvisioningRuns({ client: documentClient(), tableName: env("TAPESTRY_LEDGER_TABLE") }),
+);
+
+/** Forwarding calls: a provision task builds only the adapters its code path uses. */
+const deferredProvisioningRuns: ProvisioningRuns = {
+  begin: async (record, expiresAt) => provisioningRuns().begin(record, expiresAt),
+  save: async (record) => provisioningRuns().save(record),
+  release: async (runId) => provisioningRuns().release(runId),
+  getRun: async (runId) => provisioningRuns().getRun(runId),
+  last: async () => provisioningRuns().last(),
+};
+
+/** What every task of the provision state machine reads: the bundled config, its runs, the bus. */
+export function provisioningDeps(): ProvisioningDeps {
+  return {
+    config: tapestryConfig(),
+    runs: deferredProvisioningRuns,
+    publisher: { publish: async (events) => eventPublisher().publish(events) },
+    now: () => new Date(),
+    logger: coreLogger(logger()),
+  };
+}
+
+/** BootstrapWarehouse: prov-warehouse's bootstrapper over snowflake-promise, the keys in SSM. */
+export function bootstrapWarehouseDeps(): BootstrapDeps {
+  return {
+    ...provisioningDeps(),
+    bootstrapper: () => {
+      const warehouse = tapestryConfig().warehouse;
+      if (!warehouse) throw new ProvisioningInputError("the config has no warehouse section to bootstrap");
+      const keys = new SsmPrivateKeyStore({ client: ssmClient(), stage: env("TAPESTRY_STAGE") });
+      return createWarehouseBootstrapper(warehouse, {
+        connect: createSnowflakeConnect(),
+        secrets: (name) => keys.readRequired(name),
+        keys,
+        logger: coreLogger(logger()),
+      });
+    },
+  };
+}
+
+/** EnsureAirbyteObjects: Airbyte's public API with the configured auth, the ids in SSM. */
+export function ensureAirbyteDeps(): EnsureAirbyteTaskDeps {
+  return {
+    ...provisioningDeps(),
+    objects: {
+      get: async (kind, name) => provisionedObjects().get(kind, name),
+      put: async (object) => provisionedObjects().put(object),
+      list: async () => provisionedObjects().list(),
+    },
+    secrets: async (name) => secretReader()(name),
+    airbyte: (deps) => {
+      const airbyte = tapestryConfig().tools.airbyte;
+      if (!airbyte)
+        throw new ProvisioningInputError(
+          "the airbyte section needs tools.airbyte: its endpoint and secret names",
+        );
+      return airbyteHttpClient(airbyte, { ...deps, logger: coreLogger(logger()) });
+    },
+  };
+}
+
+/** The prefix of Grouparoo's files in their bucket (issue 11's Grouparoo tasks copy it). */
+export const GROUPAROO_CONFIG_PREFIX = "grouparoo/";
+
+/** WriteGrouparooConfig: the files as objects of the Provisioning stack's bucket. */
+export function writeGrouparooConfigDeps(): GrouparooTaskDeps {
+  return {
+    ...provisioningDeps(),
+    sink: s3GrouparooSink({
+      bucket: env("TAPESTRY_GROUPAROO_CONFIG_BUCKET"),
+      prefix: GROUPAROO_CONFIG_PREFIX,
+    }),
+  };
+}
 
 /**
  * What the five pipeline task functions are built from. Each adapter is reached through a
@@ -250,5 +378,15 @@ export function statusApiDeps(): StatusApiDeps {
     now: () => new Date(),
     nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: logger(),
+    provisioning: {
+      runs: deferredProvisioningRuns,
+      starter: {
+        start: async (input) =>
+          new StepFunctionsProvisioningStarter({
+            client: sfnClient(),
+            stateMachineArn: env("TAPESTRY_PROVISION_STATE_MACHINE_ARN"),
+          }).start(input),
+      },
+    },
   };
 }

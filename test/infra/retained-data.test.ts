@@ -114,10 +114,10 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     const buses = variables.flatMap((v) =>
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
-    // the projector, the lock task, the reconciler, the status API
-    expect(tables).toEqual(Array(4).fill("tapestry-live-ledger"));
-    // the five task functions, the reconciler, the status API
-    expect(buses.length).toBe(7);
+    // the projector, the lock task, the reconciler, the status API, the four provision tasks
+    expect(tables).toEqual(Array(8).fill("tapestry-live-ledger"));
+    // the five task functions, the reconciler, the status API, the four provision tasks
+    expect(buses.length).toBe(11);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 
@@ -223,7 +223,7 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     expect(findings.unsuppressed).toEqual([]);
     expect(findings.ruleErrors).toEqual([]);
     expect(new Set(findings.suppressed.map((s) => s.ruleId))).toEqual(
-      new Set(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-SF1"]),
+      new Set(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-S1", "AwsSolutions-SF1"]),
     );
   });
 });

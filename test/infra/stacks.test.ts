@@ -6,15 +6,21 @@ import {
   referencedSecretNames,
   type TapestryConfig,
 } from "@tapestry/core/config";
-import { DETAIL_TYPES, eventRegistrySchemas } from "@tapestry/core/events";
+import { DETAIL_TYPES, eventRegistrySchemas, eventSourceOf } from "@tapestry/core/events";
 import {
   DEFAULT_PIPELINE_SETTINGS,
   definitionTimeoutSeconds,
   fillPipelineRunDefinition,
   PIPELINE_RUN_FUNCTIONS,
   type PipelineRunFunction,
+  substituteAslPlaceholders,
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
+import {
+  PROVISION_FUNCTION_TIMEOUT_SECONDS,
+  PROVISION_FUNCTIONS,
+  type ProvisionFunction,
+} from "@tapestry/core/provisioning";
 import { App as CdkApp, Stack as CdkStack } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { CfnTable } from "aws-cdk-lib/aws-dynamodb";
@@ -25,6 +31,7 @@ import {
 } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PIPELINE_RUN_ASL } from "../../stacks/pipelines";
+import { PROVISION_ASL } from "../../stacks/provisioning";
 import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "../../stacks/synthesizer";
 import kickstart from "../../tapestry.config";
 import { runAwsSolutionsChecks } from "./nag";
@@ -135,7 +142,7 @@ describe("Events stack", () => {
     events.resourceCountIs("AWS::EventSchemas::Schema", DETAIL_TYPES.length);
     for (const schema of eventRegistrySchemas()) {
       events.hasResourceProperties("AWS::EventSchemas::Schema", {
-        SchemaName: `tapestry.pipeline@${schema.detailType}`,
+        SchemaName: `${eventSourceOf(schema.detailType)}@${schema.detailType}`,
         Type: "JSONSchemaDraft4",
         Content: schema.content,
       });
@@ -144,6 +151,103 @@ describe("Events stack", () => {
         properties: { "detail-type": { enum: [schema.detailType] } },
       });
     }
+  });
+});
+
+describe("Provisioning stack", () => {
+  const PROVISION_TASK_IDS = {
+    ProvisioningRunFunctionArn: "ProvisioningRun",
+    BootstrapWarehouseFunctionArn: "BootstrapWarehouse",
+    EnsureAirbyteFunctionArn: "EnsureAirbyte",
+    WriteGrouparooConfigFunctionArn: "WriteGrouparooConfig",
+  } as const;
+
+  it("inlines provision.asl.json as the definition, its placeholders filled with the four task functions' ARNs", () => {
+    const [machine, ...others] = resourcesOf(test, "Provisioning", "AWS::StepFunctions::StateMachine");
+    expect(others).toEqual([]);
+    expect(Object.keys(PROVISION_TASK_IDS).sort()).toEqual([...PROVISION_FUNCTIONS].sort());
+    const expected = substituteAslPlaceholders(
+      readFileSync(PROVISION_ASL, "utf8"),
+      Object.fromEntries(
+        Object.entries(PROVISION_TASK_IDS).map(([placeholder, id]) => [
+          placeholder,
+          `arn-of:${logicalIdOf(test, "Provisioning", "AWS::Lambda::Function", id)}`,
+        ]),
+      ),
+    );
+    const inlined = resolveJoin(machine?.resource.Properties?.DefinitionString, (ref) => `arn-of:${ref}`);
+    expect(inlined).toBe(expected);
+    // the execution's own deadline, from the definition (provisionTimeoutSeconds)
+    expect(JSON.parse(inlined).TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it("is a Standard state machine that logs errors without execution data, traced by X-Ray", () => {
+    test.template("Provisioning").hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineName: "tapestry-test-provision",
+      StateMachineType: "STANDARD",
+      LoggingConfiguration: { Level: "ERROR", IncludeExecutionData: false },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it("gives each task function the timeout core's table sets for it, and the variables it reads", () => {
+    for (const [placeholder, id] of Object.entries(PROVISION_TASK_IDS)) {
+      const logicalId = logicalIdOf(test, "Provisioning", "AWS::Lambda::Function", id);
+      const fn = functionsOf(test, "Provisioning").find((f) => f.id === logicalId);
+      expect({ id, timeout: fn?.resource.Properties?.Timeout }).toEqual({
+        id,
+        timeout: PROVISION_FUNCTION_TIMEOUT_SECONDS[placeholder as ProvisionFunction],
+      });
+      const variables = Object.keys(
+        propertyOf<{ Variables: Record<string, unknown> }>(fn?.resource, "Environment").Variables,
+      ).filter((name) => name.startsWith("TAPESTRY_"));
+      expect(variables.sort(), id).toEqual(
+        [
+          "TAPESTRY_EVENT_BUS",
+          "TAPESTRY_LEDGER_TABLE",
+          "TAPESTRY_STAGE",
+          ...(id === "WriteGrouparooConfig" ? ["TAPESTRY_GROUPAROO_CONFIG_BUCKET"] : []),
+        ].sort(),
+      );
+    }
+  });
+
+  it("keeps Grouparoo's files in a private, encrypted, versioned, TLS-only bucket", () => {
+    const provisioning = test.template("Provisioning");
+    provisioning.resourceCountIs("AWS::S3::Bucket", 1);
+    provisioning.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: "Enabled" },
+    });
+    provisioning.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+
+  it("is started by the status API alone: StartExecution on the provision state machine, its ARN in the handler's variables", () => {
+    const machine = logicalIdOf(test, "Provisioning", "AWS::StepFunctions::StateMachine", "Provision");
+    const starters = iamStatementsOf(test).filter(
+      (s) => s.actions.includes("states:StartExecution") && s.resources.some((r) => r.includes(machine)),
+    );
+    expect(starters.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, ""))).toEqual(["StatusApiHandler"]);
+    const [handler] = functionsOf(test, "StatusApi");
+    const variables = propertyOf<{ Variables: Record<string, unknown> }>(
+      handler?.resource,
+      "Environment",
+    ).Variables;
+    expect(JSON.stringify(variables.TAPESTRY_PROVISION_STATE_MACHINE_ARN)).toContain(machine);
   });
 });
 
@@ -360,6 +464,8 @@ describe("Status API stack", () => {
         "GET /runs/{runId}",
         "POST /runs/{runId}/cancel",
         "GET /runs/{runId}/events",
+        "GET /provisioning",
+        "POST /provisioning",
       ].sort(),
     );
     for (const route of routes) {
@@ -451,14 +557,19 @@ describe("who may publish tapestry.* events", () => {
         Condition: { "ForAnyValue:StringLike": { "events:source": "tapestry.*" } },
       });
       expect(roles).toEqual([
+        "BootstrapWarehouseRole",
         "CancelStepRole",
+        "EnsureAirbyteRole",
         "PollStepRole",
+        // the provision tasks publish their steps' events (source tapestry.provisioning)
+        "ProvisioningRunRole",
         "PublishEventRole",
         "ReconcileRunRole",
         "RunLockRole",
         "StartStepRole",
         // a queued run and a cancel request are recorded, then put on the bus, by the status API
         "StatusApiHandlerRole",
+        "WriteGrouparooConfigRole",
       ]);
       // the bus the policy guards is the bus the publishers may put events on
       const putEvents = iamStatementsOf(app).filter((s) => s.actions.includes("events:PutEvents"));
@@ -638,6 +749,10 @@ describe("functions", () => {
         "StartScheduledRun",
         "StartStep",
         "StatusApiHandler",
+        "ProvisioningRun",
+        "BootstrapWarehouse",
+        "EnsureAirbyte",
+        "WriteGrouparooConfig",
       ].sort(),
     );
     for (const fn of functions) {
@@ -688,6 +803,8 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
   CancelStepRole: ["events:PutEvents", "ssm:GetParameter"],
   StartScheduledRunRole: ["sqs:SendMessage", "states:StartExecution"],
   StatusApiHandlerRole: [
+    // POST /provisioning frees the provisioning lock when its execution cannot start
+    "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
@@ -703,6 +820,31 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "sqs:SendMessage",
     "ssm:GetParameter",
     "states:DescribeExecution",
+  ],
+  ProvisioningRunRole: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "events:PutEvents"],
+  BootstrapWarehouseRole: [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "events:PutEvents",
+    "ssm:AddTagsToResource",
+    "ssm:GetParameter",
+    "ssm:PutParameter",
+  ],
+  EnsureAirbyteRole: [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "events:PutEvents",
+    "ssm:GetParameter",
+    "ssm:PutParameter",
+  ],
+  WriteGrouparooConfigRole: [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "events:PutEvents",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:PutObject",
   ],
 };
 const EVERY_FUNCTION = [
@@ -748,20 +890,108 @@ describe("IAM: least privilege", () => {
   });
 
   it("lets the tool-facing functions read exactly the configured secrets' parameters, and no one else any", () => {
-    const expected = referencedSecretNames(KICKSTART.tools)
-      .map((name) => `arn:<partition>:ssm:${TEST_REGION}:${TEST_ACCOUNT}:parameter/tapestry/test/${name}`)
+    const parameter = (name: string) =>
+      `arn:<partition>:ssm:${TEST_REGION}:${TEST_ACCOUNT}:parameter/tapestry/test/${name}`;
+    const expected = referencedSecretNames(KICKSTART.tools).map(parameter).sort();
+    // the kickstart's steps name their connections: those two ids, as provisioning recorded them
+    const connections = ["zoom-webinar-registrants", "salesforce-contacts"]
+      .map((name) => parameter(`provisioning/airbyte/connection/${name}`))
       .sort();
-    const readers = statements.filter((s) => s.actions.some((a) => a.startsWith("ssm:")));
-    expect(readers.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "")).sort()).toEqual([
+    const ssm = statements.filter((s) => s.actions.some((a) => a.startsWith("ssm:")));
+    const grants = (role: string) =>
+      ssm
+        .filter((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "") === role)
+        .map((s) => ({ actions: [...s.actions].sort(), resources: [...s.resources].sort() }));
+    expect([...new Set(ssm.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "")))].sort()).toEqual([
+      "BootstrapWarehouse",
       "CancelStep",
+      "EnsureAirbyte",
       "PollStep",
       "ReconcileRun",
       "StartStep",
     ]);
-    for (const reader of readers) {
-      expect(reader.actions).toEqual(["ssm:GetParameter"]);
-      expect([...reader.resources].sort()).toEqual(expected);
+    for (const step of ["StartStep", "PollStep", "CancelStep"]) {
+      expect(grants(step)).toEqual([
+        { actions: ["ssm:GetParameter"], resources: expected },
+        { actions: ["ssm:GetParameter"], resources: connections },
+      ]);
     }
+    expect(grants("ReconcileRun")).toEqual([
+      { actions: ["ssm:GetParameter"], resources: [...expected, ...connections].sort() },
+    ]);
+    const privateKeys = [
+      "TAPESTRY_AIRBYTE_PRIVATE_KEY",
+      "TAPESTRY_DBT_PRIVATE_KEY",
+      "TAPESTRY_GROUPAROO_PRIVATE_KEY",
+    ];
+    // the bootstrap reads the admin's key and the service users' keys, and writes only the latter
+    expect(grants("BootstrapWarehouse")).toEqual([
+      {
+        actions: ["ssm:GetParameter"],
+        resources: ["SNOWFLAKE_ADMIN_PRIVATE_KEY", ...privateKeys].map(parameter).sort(),
+      },
+      {
+        actions: ["ssm:AddTagsToResource", "ssm:PutParameter"],
+        resources: privateKeys.map(parameter).sort(),
+      },
+    ]);
+    // Airbyte's own credentials, the sources' secrets and the loader's key; the ids it records
+    expect(grants("EnsureAirbyte")).toEqual([
+      {
+        actions: ["ssm:GetParameter"],
+        resources: [
+          "AIRBYTE_CLIENT_ID",
+          "AIRBYTE_CLIENT_SECRET",
+          "ZOOM_CLIENT_SECRET",
+          "SALESFORCE_CLIENT_SECRET",
+          "SALESFORCE_REFRESH_TOKEN",
+          "TAPESTRY_AIRBYTE_PRIVATE_KEY",
+        ]
+          .map(parameter)
+          .sort(),
+      },
+      {
+        actions: ["ssm:GetParameter", "ssm:PutParameter"],
+        resources: [
+          "workspace/rain-shield",
+          "destination/tapestry-warehouse",
+          "source/zoom",
+          "source/salesforce",
+          "connection/zoom-webinar-registrants",
+          "connection/salesforce-contacts",
+        ]
+          .map((object) => parameter(`provisioning/airbyte/${object}`))
+          .sort(),
+      },
+    ]);
+  });
+
+  it("lets the provision state machine invoke exactly its four task functions (unqualified ARNs)", () => {
+    const invoke = statements.filter(
+      (s) => s.policyOf.startsWith("ProvisionRole") && s.actions.includes("lambda:InvokeFunction"),
+    );
+    expect(invoke).toHaveLength(1);
+    expect([...(invoke[0]?.resources ?? [])].sort()).toEqual(
+      ["ProvisioningRun", "BootstrapWarehouse", "EnsureAirbyte", "WriteGrouparooConfig"]
+        .map((id) => `arn-of:${logicalIdOf(test, "Provisioning", "AWS::Lambda::Function", id)}`)
+        .sort(),
+    );
+  });
+
+  it("lets the Grouparoo task touch only the grouparoo/ objects of its bucket", () => {
+    const s3 = statements.filter((s) => s.actions.some((a) => a.startsWith("s3:")));
+    expect(s3.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, ""))).toEqual([
+      "WriteGrouparooConfig",
+      "WriteGrouparooConfig",
+    ]);
+    const bucket = logicalIdOf(test, "Provisioning", "AWS::S3::Bucket", "GrouparooConfig");
+    expect(s3.map((s) => ({ actions: [...s.actions].sort(), resources: s.resources }))).toEqual([
+      { actions: ["s3:ListBucket"], resources: [`arn-of:${bucket}`] },
+      {
+        actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+        resources: [expect.stringMatching(new RegExp(`^arn-of:${bucket}/grouparoo/\\*$`))],
+      },
+    ]);
   });
 
   it("lets the state machine invoke exactly its five task functions (unqualified ARNs)", () => {
@@ -826,8 +1056,9 @@ describe("cdk-nag AwsSolutions", () => {
       expect(findings.unsuppressed).toEqual([]);
       expect(findings.ruleErrors).toEqual([]);
       for (const suppression of findings.suppressed) expect(suppression.reason.length).toBeGreaterThan(60);
+      // S1: the Grouparoo config bucket keeps no server access log (its writes are events)
       expect(new Set(findings.suppressed.map((s) => s.ruleId))).toEqual(
-        new Set(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-SF1"]),
+        new Set(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-S1", "AwsSolutions-SF1"]),
       );
     }
   });

@@ -3,8 +3,10 @@
  * Deployed Lambda entry points (functions/aws) and the CLI build them; nothing else does.
  */
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
+export { DynamoDbProvisioningRuns } from "./dynamodb-provisioning-runs";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
+export { s3GrouparooSink } from "./s3-grouparoo-sink";
 export {
   InvalidSecretValueError,
   type SecretListing,
@@ -12,7 +14,14 @@ export {
   SsmSecretStore,
 } from "./secret-store";
 export { SsmPrivateKeyStore } from "./ssm-private-key-store";
+export {
+  provisionedObjectParameterName,
+  provisionedObjectsPath,
+  SsmProvisionedObjects,
+  ssmConnectionIds,
+} from "./ssm-provisioned-objects";
 export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
+export { StepFunctionsProvisioningStarter } from "./step-functions-provisioning-starter";
 export {
   StepFunctionsRunController,
   type StepFunctionsRunControllerOptions,

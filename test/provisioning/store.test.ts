@@ -318,7 +318,9 @@ describe("SsmProvisionedObjects", () => {
     const mock = mockClient(client);
     mock
       .on(GetParameterCommand)
-      .rejects(new ThrottlingException({ message: "Rate exceeded", Message: "Rate exceeded", $metadata: {} }));
+      .rejects(
+        new ThrottlingException({ message: "Rate exceeded", Message: "Rate exceeded", $metadata: {} }),
+      );
     const objects = new SsmProvisionedObjects({ client, stage: "prod" });
     await expect(objects.get("source", "zoom")).rejects.toBeInstanceOf(ProvisioningStoreUnavailableError);
     mock.restore();

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { SecretNotSetError } from "@tapestry/core/errors";
 import type { ProvisioningEvent } from "@tapestry/core/events";
-import { silentLogger } from "@tapestry/core/logging";
 import { createWarehouseBootstrapper, type PrivateKeyStore } from "@tapestry/core/provisioning/warehouse";
 import { SqliteProvisioningStore } from "@tapestry/local/ledger";
 import { type AirbyteSandbox, type AirbyteScenario, startAirbyteSandbox } from "@tapestry/local/sandboxes";
@@ -27,9 +26,15 @@ export interface ProvisionRig {
   readonly airbyte: AirbyteSandbox;
   readonly snowflake: ScriptedSnowflake;
   readonly store: SqliteProvisioningStore;
+  /** the SQLite file the store writes */
+  readonly storePath: string;
   readonly grouparooDir: string;
   /** every provisioning event published, in order */
   readonly events: ProvisioningEvent[];
+  /** every secret value the run may read or make: the configured ones and the keys the bootstrap stored */
+  secretValues(): readonly string[];
+  /** what the provisioning code logged (its core logger), one entry per line */
+  readonly logLines: string[];
   /** one provisioning run to its end: its execution's outcome and the states it entered */
   provision(): Promise<{
     readonly runId: string;
@@ -50,7 +55,11 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const airbyte = await startAirbyteSandbox({
       scenario: options.airbyte,
-      auth: { kind: "client-credentials", clientId: "tapestry", clientSecret: "provisioning-test-secret" },
+      auth: {
+        kind: "client-credentials",
+        clientId: "provisioning-client-id-7f3a9c",
+        clientSecret: "provisioning-test-secret",
+      },
     });
     cleanups.push(() => airbyte.close());
     const store = SqliteProvisioningStore.open(join(dir, "ledger.sqlite"));
@@ -83,7 +92,7 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
     };
     const secretValues = new Map<string, string>([
       ["SNOWFLAKE_ADMIN_PRIVATE_KEY", admin.pem],
-      ["AIRBYTE_CLIENT_ID", "tapestry"],
+      ["AIRBYTE_CLIENT_ID", "provisioning-client-id-7f3a9c"],
       ["AIRBYTE_CLIENT_SECRET", "provisioning-test-secret"],
       ["ZOOM_CLIENT_SECRET", "zoom-client-secret-0123456789"],
       ["SALESFORCE_CLIENT_SECRET", "salesforce-client-secret-0123"],
@@ -103,6 +112,18 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
     });
     cleanups.push(() => bus.drain());
     const grouparooDir = join(dir, "state");
+    const logLines: string[] = [];
+    const capture =
+      (level: string) =>
+      (message: string, attributes?: Record<string, unknown>): void => {
+        logLines.push(`${level} ${message} ${JSON.stringify(attributes ?? {})}`);
+      };
+    const logger = {
+      debug: capture("debug"),
+      info: capture("info"),
+      warn: capture("warn"),
+      error: capture("error"),
+    };
     const provisioning = embeddedProvisioning({
       config,
       tools: config.tools,
@@ -112,9 +133,9 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
       repoRoot: REPO_ROOT,
       stateDir: grouparooDir,
       bootstrapper: () =>
-        createWarehouseBootstrapper(warehouse, { connect: snowflake.connect, secrets, keys }),
+        createWarehouseBootstrapper(warehouse, { connect: snowflake.connect, secrets, keys, logger }),
       now: () => new Date(),
-      logger: silentLogger,
+      logger,
       retryIntervalOverrides: Object.fromEntries(
         [
           "BeginProvisioning",
@@ -132,8 +153,11 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
       airbyte,
       snowflake,
       store,
+      storePath: join(dir, "ledger.sqlite"),
       grouparooDir: join(grouparooDir, "grouparoo"),
       events,
+      secretValues: () => [...secretValues.values(), ...keyValues.values()],
+      logLines,
       provision: async () => {
         const { runId, execution } = await provisioning.run("embedded");
         const outcome = await execution.outcome;

@@ -27,6 +27,8 @@ export interface HttpRequest {
    * timeout is cut to the time left. Without one, only the attempts and their timeouts bound it.
    */
   readonly deadline?: number;
+  /** secret values the body carries (a source's client secret): redacted from every message, as the auth's are */
+  readonly secrets?: readonly string[];
 }
 
 export interface HttpResponse {
@@ -120,7 +122,7 @@ export class HttpClient {
         backoffMs: fullJitterDelay(this.retry, attempt, this.random),
         credentialsHint: auth.credentialsHint,
         credentialsRenewed,
-        secrets: auth.secrets(),
+        secrets: [...auth.secrets(), ...(req.secrets ?? [])],
       });
       switch (decision.action) {
         case "return":

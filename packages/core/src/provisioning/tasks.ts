@@ -183,6 +183,7 @@ export async function ensureAirbyte(
   const client = new AirbyteConfigClient(
     await deps.airbyte({ secrets: deps.secrets }),
     () => invocation.deadline,
+    desired.secretValues,
   );
   const ensured = await ensureAirbyteObjects(desired, {
     client,

@@ -72,6 +72,8 @@ export class AirbyteConfigClient {
   constructor(
     private readonly http: HttpClient,
     private readonly deadline: () => number | undefined,
+    /** the secret values the objects' configurations carry: an answer that echoes one never repeats it */
+    private readonly secrets: readonly string[] = [],
   ) {}
 
   listWorkspaces(): Promise<WorkspaceAnswer[]> {
@@ -152,6 +154,7 @@ export class AirbyteConfigClient {
       path: collection.path,
       body,
       deadline: this.deadline(),
+      secrets: this.secrets,
     });
     return parseAnswer("airbyte", `the ${collection.what} create`, collection.item, response.body);
   }
@@ -167,6 +170,7 @@ export class AirbyteConfigClient {
       path: `${collection.path}/${encodeURIComponent(id)}`,
       body,
       deadline: this.deadline(),
+      secrets: this.secrets,
     });
     return parseAnswer("airbyte", `the ${collection.what} update`, collection.item, response.body);
   }

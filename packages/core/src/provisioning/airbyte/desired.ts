@@ -43,6 +43,8 @@ export interface DesiredConnection {
 
 export interface DesiredAirbyteState {
   readonly workspace: string;
+  /** every secret value the configurations carry, for the client to redact from what it reports */
+  readonly secretValues: readonly string[];
   readonly destination: DesiredActor;
   readonly sources: readonly DesiredActor[];
   readonly connections: readonly DesiredConnection[];
@@ -51,7 +53,7 @@ export interface DesiredAirbyteState {
 /** The declared Airbyte objects of a config (with an airbyte and a warehouse section), secrets read. */
 export async function desiredAirbyteState(
   config: TapestryConfig,
-  secrets: SecretReader,
+  secretReader: SecretReader,
 ): Promise<DesiredAirbyteState> {
   const airbyte = config.airbyte;
   if (!airbyte || !config.warehouse) {
@@ -61,6 +63,13 @@ export async function desiredAirbyteState(
   }
   const names = warehouseNames(config.warehouse);
   const loader = names.users.airbyte;
+  // every value read, and each long line of a multi-line one (a PEM echoed in part is still a key)
+  const secretValues: string[] = [];
+  const secrets: SecretReader = async (name) => {
+    const value = await secretReader(name);
+    secretValues.push(value, ...value.split(/\r?\n/).filter((line) => line.length >= 16));
+    return value;
+  };
   const destination = await desiredActor(
     "destination",
     airbyte.destination.name,
@@ -90,6 +99,7 @@ export async function desiredAirbyteState(
   }
   return {
     workspace: airbyte.workspace,
+    secretValues,
     destination,
     sources,
     connections: airbyte.connections.map(desiredConnection),

@@ -9,7 +9,7 @@ import {
   type ProvisionFunction,
 } from "@tapestry/core/provisioning";
 import { warehouseNames, warehouseSecretAccess } from "@tapestry/core/provisioning/warehouse";
-import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
@@ -220,6 +220,41 @@ export function Provisioning({ stack, app }: StackContext) {
 /** The provision state machine's name: fixed, so its executions' ARNs are known without a lookup. */
 export function provisionName(deployment: Deployment): string {
   return `${deployment.prefix}-provision`;
+}
+
+/**
+ * Grants an action on the provision state machine's executions (DescribeExecution: is the run that
+ * holds the lock still going?). An execution's ARN ends in its run id, which no template can know,
+ * so the grant names `execution:<machine>:*` and nothing wider.
+ */
+export function allowOnProvisionExecutions(
+  grantee: SstFunction,
+  deployment: Deployment,
+  action: string,
+): void {
+  const stack = Stack.of(grantee);
+  const executions = stack.formatArn({
+    service: "states",
+    resource: "execution",
+    resourceName: `${provisionName(deployment)}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  allow(grantee, [action], [executions]);
+  NagSuppressions.addResourceSuppressions(
+    grantee.role ?? grantee,
+    [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: `${action} acts on one execution, whose ARN ends in its run id: the grant names the executions of the provision state machine (execution:${provisionName(deployment)}:*) and no others`,
+        appliesTo: [
+          {
+            regex: `/^Resource::arn:<AWS::Partition>:states:.*:execution:${provisionName(deployment)}:\\*$/g`,
+          },
+        ],
+      },
+    ],
+    true,
+  );
 }
 
 /** The Airbyte objects the config declares, by kind and name: the ids ensure-airbyte records. */

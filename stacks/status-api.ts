@@ -17,7 +17,7 @@ import { useDeployment } from "./deployment";
 import { allow, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { allowOnExecutions, Pipelines } from "./pipelines";
-import { Provisioning } from "./provisioning";
+import { allowOnProvisionExecutions, Provisioning } from "./provisioning";
 
 /** The routes of docs/status-api.openapi.yaml; `/health` alone answers without credentials. */
 export const STATUS_API_ROUTES: readonly {
@@ -70,6 +70,8 @@ export function StatusApi({ stack, app }: StackContext) {
   // POST /provisioning takes the provisioning lock (and frees it when its execution cannot start)
   allow(handler, ["dynamodb:DeleteItem"], [table.tableArn]);
   allow(handler, ["states:StartExecution"], [provisioning.stateMachine.stateMachineArn]);
+  // a run holding the provisioning lock whose execution has ended is closed, not waited for
+  allowOnProvisionExecutions(handler, deployment, "states:DescribeExecution");
 
   const integration = new HttpLambdaIntegration("StatusApiIntegration", handler);
   const origins = deployment.aws.statusApi.corsAllowOrigins;

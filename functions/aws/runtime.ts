@@ -224,6 +224,15 @@ export const connectors = once(
     }),
 );
 
+/** The provision state machine, started (and asked about) by the status API. */
+const provisioningStarter = once(
+  () =>
+    new StepFunctionsProvisioningStarter({
+      client: sfnClient(),
+      stateMachineArn: env("TAPESTRY_PROVISION_STATE_MACHINE_ARN"),
+    }),
+);
+
 /** Provisioning's runs and lock, in the ledger's table under `PROV#`. */
 const provisioningRuns = once(
   (): ProvisioningRuns =>
@@ -381,11 +390,8 @@ export function statusApiDeps(): StatusApiDeps {
     provisioning: {
       runs: deferredProvisioningRuns,
       starter: {
-        start: async (input) =>
-          new StepFunctionsProvisioningStarter({
-            client: sfnClient(),
-            stateMachineArn: env("TAPESTRY_PROVISION_STATE_MACHINE_ARN"),
-          }).start(input),
+        start: async (input) => provisioningStarter().start(input),
+        going: async (runId) => provisioningStarter().going(runId),
       },
     },
   };

@@ -6,8 +6,14 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
-import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { newRunRecord } from "@tapestry/core/provisioning";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -110,6 +116,7 @@ describe("the status API's /provisioning on AWS", () => {
       headers: Record<string, string>;
       body: string;
     };
+    if (answer.statusCode >= 500) throw new Error(answer.body);
     expect(
       checkAnswer({
         method,
@@ -144,7 +151,7 @@ describe("the status API's /provisioning on AWS", () => {
 
   it("GET answers the last run, read newest first from the PROV#RUNS items", async () => {
     deploy(env, KICKSTART);
-    const record = newRunRecord(RUN_ID, "api", "2026-12-06T10:00:00.000Z", ["validate", "record-outputs"]);
+    const record = newRunRecord(RUN_ID, "api", new Date().toISOString(), ["validate", "record-outputs"]);
     dynamo
       .on(QueryCommand)
       .resolves({ Items: [{ pk: "PROV#RUNS", sk: RUN_ID, body: JSON.stringify(record) }] });
@@ -152,13 +159,107 @@ describe("the status API's /provisioning on AWS", () => {
     const reply = await call("GET");
 
     expect(reply.status).toBe(200);
-    expect(reply.json).toMatchObject({ runId: RUN_ID, trigger: "api" });
+    expect(reply.json).toMatchObject({ runId: RUN_ID, trigger: "api", status: "running" });
     expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
       TableName: LEDGER_TABLE_NAME,
       ExpressionAttributeValues: { ":runs": "PROV#RUNS" },
       ScanIndexForward: false,
       Limit: 1,
     });
+    // a run this young is never asked about: its execution may not have started yet
     expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it("GET answers a running run whose execution was stopped as failed (ProvisioningAborted), writing nothing", async () => {
+    deploy(env, KICKSTART);
+    const startedAt = new Date(Date.now() - 10 * 60_000).toISOString();
+    const record = newRunRecord(RUN_ID, "api", startedAt, ["validate", "record-outputs"]);
+    dynamo
+      .on(QueryCommand)
+      .resolves({ Items: [{ pk: "PROV#RUNS", sk: RUN_ID, body: JSON.stringify(record) }] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: "ABORTED" } as never);
+
+    const reply = await call("GET");
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({
+      runId: RUN_ID,
+      status: "failed",
+      failure: { step: "validate", errorName: "ProvisioningAborted" },
+    });
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  describe("when the run holding the lock has an execution that ended without its outcome", () => {
+    const holder = newRunRecord(
+      "provision-01KBZ3M8Y0G5N7QW2E4R6T8V0A",
+      "api",
+      new Date(Date.now() - 10 * 60_000).toISOString(),
+      ["validate", "record-outputs"],
+    );
+    const heldLock = () => {
+      // the first conditional put of the lock is refused (the holder has it); the rest are written
+      let lockRefused = false;
+      dynamo.on(PutCommand).callsFake((input: { Item?: { pk?: string } }) => {
+        if (input.Item?.pk === "PROV#LOCK" && !lockRefused) {
+          lockRefused = true;
+          throw new ConditionalCheckFailedException({
+            message: "The conditional request failed",
+            $metadata: {},
+          });
+        }
+        return {};
+      });
+      dynamo.on(DeleteCommand).resolves({});
+      dynamo.on(GetCommand).callsFake((input: { Key: { pk: string; sk: string } }) => {
+        if (input.Key.pk === "PROV#LOCK") {
+          return {
+            Item: { pk: "PROV#LOCK", sk: "LOCK", runId: holder.runId, expiresAt: "2999-01-01T00:00:00.000Z" },
+          };
+        }
+        if (input.Key.sk === holder.runId) {
+          return { Item: { pk: "PROV#RUNS", sk: holder.runId, body: JSON.stringify(holder) } };
+        }
+        return {};
+      });
+      sfn
+        .on(StartExecutionCommand)
+        .resolves({ executionArn: "arn:aws:states:::execution:x", startDate: new Date() });
+    };
+
+    it("POST asks Step Functions, records that run failed, frees its lock and starts the new one", async () => {
+      deploy(env, KICKSTART);
+      heldLock();
+      sfn.on(DescribeExecutionCommand).resolves({ status: "ABORTED" } as never);
+
+      const reply = await call("POST");
+
+      expect(reply.status).toBe(202);
+      const [describe] = sfn.commandCalls(DescribeExecutionCommand);
+      expect(describe?.args[0].input.executionArn).toBe(
+        "arn:aws:states:us-east-1:123456789012:execution:tapestry-test-provision:provision-01KBZ3M8Y0G5N7QW2E4R6T8V0A",
+      );
+      const closed = dynamo
+        .commandCalls(PutCommand)
+        .map((c) => c.args[0].input.Item)
+        .find((item) => item?.sk === holder.runId);
+      expect(JSON.parse(String(closed?.body))).toMatchObject({
+        status: "failed",
+        failure: { errorName: "ProvisioningAborted" },
+      });
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    });
+
+    it("POST answers 409 while that execution is still RUNNING, and starts nothing", async () => {
+      deploy(env, KICKSTART);
+      heldLock();
+      sfn.on(DescribeExecutionCommand).resolves({ status: "RUNNING" } as never);
+
+      const reply = await call("POST");
+
+      expect(reply.status).toBe(409);
+      expect(reply.json).toMatchObject({ activeRunId: holder.runId });
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
   });
 });

@@ -661,6 +661,18 @@ describe("the run reconciler", () => {
       ).toEqual([[[action], [arn]]]);
     }
   });
+
+  it("lets the status API describe exactly the provision state machine's executions", () => {
+    const grants = iamStatementsOf(test).filter(
+      (s) => s.policyOf.startsWith("StatusApiHandlerRole") && s.actions.includes("states:DescribeExecution"),
+    );
+    expect(grants.map((g) => [g.actions, g.resources])).toEqual([
+      [
+        ["states:DescribeExecution"],
+        [`arn:<partition>:states:${TEST_REGION}:${TEST_ACCOUNT}:execution:tapestry-test-provision:*`],
+      ],
+    ]);
+  });
 });
 
 describe("a stage that is not prod-like", () => {
@@ -809,6 +821,8 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "dynamodb:PutItem",
     "dynamodb:Query",
     "events:PutEvents",
+    // is the run holding the provisioning lock still going? (execution:<prefix>-provision:*)
+    "states:DescribeExecution",
     "states:StartExecution",
     "states:StopExecution",
   ],

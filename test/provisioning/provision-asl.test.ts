@@ -1,3 +1,4 @@
+import { newRunRecord, provisioningRunId } from "@tapestry/core/provisioning";
 import { warehousePlan } from "@tapestry/core/provisioning/warehouse";
 import { describe, expect, it } from "vitest";
 import { provisionRigStarter } from "./provision-harness";
@@ -163,5 +164,40 @@ describe("provision.asl.json on aws-local-stepfunctions", () => {
       error: expect.stringContaining("create connection"),
     });
     expect(summary(failed.events).filter((line) => line.startsWith("ToolConfigured grouparoo"))).toEqual([]);
+  });
+});
+
+describe("a run whose execution ended without its outcome", () => {
+  const stale = (startedAt: Date) =>
+    newRunRecord(provisioningRunId(startedAt), "api", startedAt.toISOString(), [
+      "validate",
+      "record-outputs",
+    ]);
+
+  it("is recorded failed (ProvisioningAborted) and its lock freed by the next run, which then runs", async () => {
+    const rig = await start();
+    // a run that took the lock two minutes ago and whose execution is gone (stopped by hand)
+    const abandoned = stale(new Date(Date.now() - 120_000));
+    await rig.store.begin(abandoned, new Date(Date.now() + 3_600_000).toISOString());
+
+    const run = await rig.provision();
+
+    expect(run.status).toBe("SUCCEEDED");
+    expect(await rig.store.getRun(abandoned.runId)).toMatchObject({
+      status: "failed",
+      failure: { step: "validate", errorName: "ProvisioningAborted" },
+    });
+  });
+
+  it("is left alone while young: a run just claimed may not have started its execution yet", async () => {
+    const rig = await start();
+    const young = stale(new Date(Date.now() - 5_000));
+    await rig.store.begin(young, new Date(Date.now() + 3_600_000).toISOString());
+
+    await expect(rig.provision()).rejects.toMatchObject({
+      name: "ProvisioningBusyError",
+      activeRunId: young.runId,
+    });
+    expect(await rig.store.getRun(young.runId)).toMatchObject({ status: "running" });
   });
 });

@@ -1,5 +1,5 @@
 import type { TapestryConfig } from "../config";
-import { ProvisioningNotFoundError } from "./errors";
+import { ProvisioningBusyError, ProvisioningNotFoundError } from "./errors";
 import type { ProvisioningRunRecord } from "./run-record";
 import type { ProvisioningRuns } from "./store";
 import { provisionTimeoutSeconds } from "./task-errors";
@@ -18,7 +18,16 @@ import {
 /** Starts a provision execution: Step Functions StartExecution on AWS, the embedded runner locally. */
 export interface ProvisioningStarter {
   start(input: ProvisionInput): Promise<void>;
+  /**
+   * Whether the run's execution is still going (AWS: DescribeExecution; embedded: the runner). A
+   * run whose execution ended without its outcome (stopped by hand, its failure path failed) is
+   * then recorded failed and its lock freed, rather than holding both until the lock expires.
+   */
+  going?(runId: string): Promise<boolean>;
 }
+
+/** A run this young may not have its execution yet (claimed, not started): never judged abandoned. */
+export const PROVISIONING_START_GRACE_MS = 60_000;
 
 export interface ProvisioningRequestContext {
   readonly config: TapestryConfig;
@@ -42,7 +51,15 @@ export async function requestProvisioning(
   trigger: ProvisioningTrigger = "api",
 ): Promise<ProvisioningAccepted> {
   const input = { runId: provisioningRunId(ctx.now()), trigger };
-  const record = await claimProvisioningRun(input, ctx);
+  let record: ProvisioningRunRecord;
+  try {
+    record = await claimProvisioningRun(input, ctx);
+  } catch (error) {
+    // the lock's holder may be a run whose execution ended without its outcome: close it, try again
+    if (!(error instanceof ProvisioningBusyError) || !(await closeIfAbandoned(ctx, error.activeRunId)))
+      throw error;
+    record = await claimProvisioningRun(input, ctx);
+  }
   try {
     await ctx.starter.start(input);
   } catch (error) {
@@ -66,10 +83,14 @@ export async function requestProvisioning(
 
 /** GET /provisioning: the last run with its steps (404 ProvisioningNotFoundError before the first). */
 export async function lastProvisioning(
-  ctx: Pick<ProvisioningRequestContext, "runs" | "now">,
+  ctx: Pick<ProvisioningRequestContext, "runs" | "now"> & { readonly starter?: ProvisioningStarter },
 ): Promise<ProvisioningRunRecord> {
   const last = await ctx.runs.last();
   if (!last) throw new ProvisioningNotFoundError();
+  if (last.status === "running" && ctx.starter && (await abandoned(ctx, last))) {
+    // answered as it ended; recorded so by the next POST (a read changes nothing)
+    return endedOutside(last, "ProvisioningAborted", ABANDONED);
+  }
   const deadline = Date.parse(last.startedAt) + provisionTimeoutSeconds() * 1000;
   return last.status === "running" && ctx.now().getTime() > deadline
     ? endedOutside(
@@ -98,4 +119,25 @@ export function endedOutside(
     failure: { step, errorName, error },
     steps: record.steps.map((s) => (s.name === step ? { ...s, status: "failed", summary: error } : s)),
   };
+}
+
+const ABANDONED =
+  "its execution ended without recording an outcome (stopped by hand, or its failure could not be published)";
+
+async function abandoned(
+  ctx: Pick<ProvisioningRequestContext, "now"> & { readonly starter?: ProvisioningStarter },
+  record: ProvisioningRunRecord,
+): Promise<boolean> {
+  if (!ctx.starter?.going) return false;
+  if (ctx.now().getTime() - Date.parse(record.startedAt) < PROVISIONING_START_GRACE_MS) return false;
+  return !(await ctx.starter.going(record.runId));
+}
+
+/** Records a running run whose execution has ended as failed, and frees its lock; false when it is going. */
+async function closeIfAbandoned(ctx: ProvisioningRequestContext, runId: string): Promise<boolean> {
+  const record = await ctx.runs.getRun(runId);
+  if (!record || record.status !== "running" || !(await abandoned(ctx, record))) return false;
+  await ctx.runs.save(endedOutside(record, "ProvisioningAborted", ABANDONED, ctx.now().toISOString()));
+  await ctx.runs.release(runId);
+  return true;
 }

@@ -162,6 +162,7 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
     start: async (input) => {
       executions.startExecution(input.runId, input);
     },
+    going: async (runId) => executions.execution(runId)?.isRunning() ?? false,
   };
   const requests = { config: options.config, runs: options.store, starter, now: options.now };
   const connectionIds: ConnectionIdResolver = async (name) => {

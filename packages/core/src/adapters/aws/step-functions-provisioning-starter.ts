@@ -1,4 +1,4 @@
-import { type SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { ProvisioningStoreUnavailableError } from "../../provisioning/errors";
 import type { ProvisioningStarter } from "../../provisioning/requests";
 import type { ProvisionInput } from "../../provisioning/tasks";
@@ -27,6 +27,20 @@ export class StepFunctionsProvisioningStarter implements ProvisioningStarter {
         `Step Functions could not start provisioning run ${input.runId} for now: ${describeSdkError(error)}`,
         { cause: error },
       );
+    }
+  }
+
+  /**
+   * RUNNING, or not. An execution Step Functions does not know has ended (or never started); any
+   * other failure to ask answers "going", so a run is never judged abandoned on a guess.
+   */
+  async going(runId: string): Promise<boolean> {
+    const executionArn = `${this.options.stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+    try {
+      const execution = await this.options.client.send(new DescribeExecutionCommand({ executionArn }));
+      return execution.status === "RUNNING";
+    } catch (error) {
+      return !(error instanceof Error && error.name === "ExecutionDoesNotExist");
     }
   }
 }

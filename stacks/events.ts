@@ -1,4 +1,4 @@
-import { EVENT_SOURCE, EVENT_SOURCES, eventRegistrySchemas } from "@tapestry/core/events";
+import { EVENT_SOURCES, eventRegistrySchemas } from "@tapestry/core/events";
 import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import { Archive, CfnArchive, EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import { CfnRegistry, CfnSchema } from "aws-cdk-lib/aws-eventschemas";
@@ -53,7 +53,8 @@ function busWithArchive(stack: Stack, deployment: Deployment): IEventBus {
     sourceEventBus: bus,
     archiveName: deployment.names.archive,
     description: `Every Tapestry event of stage ${deployment.stage}, for replay`,
-    eventPattern: { source: [EVENT_SOURCE] },
+    // every source of the catalog: pipeline runs and provisioning runs alike
+    eventPattern: { source: [...EVENT_SOURCES] },
     retention: Duration.days(deployment.aws.eventArchiveRetentionDays),
   });
   archive.applyRemovalPolicy(keep);

@@ -112,7 +112,7 @@ beforeAll(async () => {
 }, 180_000);
 
 describe("Events stack", () => {
-  it("creates the bus tapestry-<stage> and archives every pipeline event for 90 days by default", () => {
+  it("creates the bus tapestry-<stage> and archives every Tapestry event (pipeline and provisioning) for 90 days by default", () => {
     const events = test.template("Events");
     events.resourceCountIs("AWS::Events::EventBus", 1);
     events.hasResourceProperties("AWS::Events::EventBus", { Name: "tapestry-test" });
@@ -120,7 +120,7 @@ describe("Events stack", () => {
     events.hasResourceProperties("AWS::Events::Archive", {
       ArchiveName: "tapestry-test",
       RetentionDays: 90,
-      EventPattern: { source: ["tapestry.pipeline"] },
+      EventPattern: { source: ["tapestry.pipeline", "tapestry.provisioning"] },
       SourceArn: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
     });
     events.hasResource("AWS::Events::Archive", { DeletionPolicy: "Delete" });

@@ -282,15 +282,24 @@ describe("tapestry secrets list", () => {
       "  warehouse        TAPESTRY_AIRBYTE_PRIVATE_KEY    not made yet  -",
       "  warehouse        TAPESTRY_DBT_PRIVATE_KEY        not made yet  -",
       "  warehouse        TAPESTRY_GROUPAROO_PRIVATE_KEY  not made yet  -",
+      // the provisioning sections': the sources' secret settings, Grouparoo's Mailchimp key
+      "  airbyte          ZOOM_CLIENT_SECRET              MISSING       -",
+      "  airbyte          SALESFORCE_CLIENT_SECRET        MISSING       -",
+      "  airbyte          SALESFORCE_REFRESH_TOKEN        MISSING       -",
+      "  grouparoo        MAILCHIMP_API_KEY               MISSING       -",
       "  (not in config)  OLD_MAILCHIMP_KEY               set           2025-11-20T00:00:00.000Z (version 1)",
       `1 parameter under /tapestry/prod/ is not referenced by ${CONFIG}; remove with \`tapestry secrets remove <NAME> --stage prod\``,
       // the service users' keys are the bootstrap's to make: never "missing", never "not referenced"
       "3 service user keys are made by `tapestry warehouse bootstrap --stage prod`, not set by hand",
     ]);
     expect(h.err).toEqual([
-      "2 secrets the config references are not set for stage prod; set them with:",
+      "6 secrets the config references are not set for stage prod; set them with:",
       "  tapestry secrets set DBT_CLOUD_TOKEN --stage prod",
       "  tapestry secrets set SNOWFLAKE_ADMIN_PRIVATE_KEY --stage prod",
+      "  tapestry secrets set ZOOM_CLIENT_SECRET --stage prod",
+      "  tapestry secrets set SALESFORCE_CLIENT_SECRET --stage prod",
+      "  tapestry secrets set SALESFORCE_REFRESH_TOKEN --stage prod",
+      "  tapestry secrets set MAILCHIMP_API_KEY --stage prod",
     ]);
 
     const calls = h.ssm.calls();
@@ -330,6 +339,10 @@ describe("tapestry secrets list", () => {
       "TAPESTRY_AIRBYTE_PRIVATE_KEY",
       "TAPESTRY_DBT_PRIVATE_KEY",
       "TAPESTRY_GROUPAROO_PRIVATE_KEY",
+      "ZOOM_CLIENT_SECRET",
+      "SALESFORCE_CLIENT_SECRET",
+      "SALESFORCE_REFRESH_TOKEN",
+      "MAILCHIMP_API_KEY",
     ];
     h.ssm.on(GetParametersByPathCommand).resolves({
       Parameters: names.map((name) => ({
@@ -341,7 +354,7 @@ describe("tapestry secrets list", () => {
     });
 
     expect(await h.run("secrets", "list", "--stage", "staging", "--config", CONFIG)).toBe(0);
-    expect(h.out.at(-1)).toBe("All 8 secrets the config references are set.");
+    expect(h.out.at(-1)).toBe("All 12 secrets the config references are set.");
     expect(h.out.join("\n")).not.toContain("MISSING");
     expect(h.err).toEqual([
       "warning: /tapestry/staging/DBT_CLOUD_TOKEN is a String parameter, not encrypted: set it again with `tapestry secrets set DBT_CLOUD_TOKEN --stage staging`",

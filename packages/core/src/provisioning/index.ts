@@ -10,6 +10,7 @@ export * from "./grouparoo/files";
 export * from "./grouparoo/write";
 export * from "./requests";
 export * from "./run-record";
+export * from "./secrets";
 export * from "./store";
 export * from "./task-errors";
 export * from "./tasks";

@@ -204,6 +204,14 @@ export const runController = once(
 /** The tools' secrets, read from SSM (and cached) by name. */
 const secretReader = once(() => createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }));
 
+/**
+ * Provisioning reads its secrets afresh (no cache): the loader's private key it hands to Airbyte
+ * may have been rotated by the bootstrap a moment before, in another function of the same run.
+ */
+const freshSecretReader = once(() =>
+  createSsmSecretReader({ stage: env("TAPESTRY_STAGE"), maxAgeSeconds: 0 }),
+);
+
 /** The ids provisioning recorded (SSM parameters under the stage's path). */
 const provisionedObjects = once(
   () => new SsmProvisionedObjects({ client: ssmClient(), stage: env("TAPESTRY_STAGE") }),
@@ -286,7 +294,7 @@ export function ensureAirbyteDeps(): EnsureAirbyteTaskDeps {
       put: async (object) => provisionedObjects().put(object),
       list: async () => provisionedObjects().list(),
     },
-    secrets: async (name) => secretReader()(name),
+    secrets: async (name) => freshSecretReader()(name),
     airbyte: (deps) => {
       const airbyte = tapestryConfig().tools.airbyte;
       if (!airbyte)

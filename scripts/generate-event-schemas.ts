@@ -43,7 +43,7 @@ function renderReadme(): string {
     "Every event Tapestry publishes on its EventBridge bus (`tapestry-<stage>`), as JSON Schema",
     "(draft 2020-12). An event is `{ source, detail-type, detail: { metadata, data } }`; `metadata` is",
     "`{ id (ULID), version, occurredAt, correlationId (= the run id: of a pipeline run, or of a provisioning",
-    "run), pipeline (for a pipeline run's events) }`, and `data` depends on",
+    "run; an alert's: its incident id), pipeline (for a pipeline run's events and alerts) }`, and `data` depends on",
     "the detail-type. Adding a field is a minor change within a version (the schemas allow properties",
     "they do not name); renaming or removing one makes a new version, in a new file.",
     "",

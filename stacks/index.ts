@@ -1,6 +1,7 @@
 import type { TapestryConfig } from "@tapestry/core/config";
 import { Tags } from "aws-cdk-lib";
 import { type App, getStack } from "sst/constructs";
+import { Alerts } from "./alerts";
 import { bindDeployment } from "./deployment";
 import { Events } from "./events";
 import { Ledger } from "./ledger";
@@ -9,8 +10,8 @@ import { Provisioning } from "./provisioning";
 import { StatusApi } from "./status-api";
 import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "./synthesizer";
 
-/** Every stack of the control plane, in dependency order. */
-export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, Provisioning, StatusApi] as const;
+/** Every stack of the control plane, in dependency order; Alerts last (its health alarms cover every function and queue). */
+export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, Provisioning, StatusApi, Alerts] as const;
 
 /**
  * Adds the control plane to an SST app for a validated config: the one entry used by

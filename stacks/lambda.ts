@@ -20,7 +20,11 @@ export type EntryPoint =
   | "provisioning-run"
   | "bootstrap-warehouse"
   | "ensure-airbyte"
-  | "write-grouparoo-config";
+  | "write-grouparoo-config"
+  | "record-metrics"
+  | "evaluate-alerts"
+  | "check-freshness"
+  | "notify-slack";
 
 export interface TapestryFunctionProps {
   readonly entry: EntryPoint;

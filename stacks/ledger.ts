@@ -1,5 +1,5 @@
 import { LEDGER_TABLE } from "@tapestry/core/adapters/aws";
-import { EVENT_SOURCE } from "@tapestry/core/events";
+import { ALERT_DETAIL_TYPES, EVENT_SOURCE } from "@tapestry/core/events";
 import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import {
   AttributeType,
@@ -9,7 +9,7 @@ import {
   Table,
   TableEncryption,
 } from "aws-cdk-lib/aws-dynamodb";
-import { Rule } from "aws-cdk-lib/aws-events";
+import { Match, Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { type StackContext, use } from "sst/constructs";
 import { deadLetterQueue } from "./dead-letter-queue";
@@ -41,8 +41,9 @@ export function Ledger({ stack, app }: StackContext) {
 
   new Rule(stack, "ProjectEvents", {
     eventBus: bus,
-    description: "every pipeline event, into the run ledger",
-    eventPattern: { source: [EVENT_SOURCE] },
+    description: "every pipeline event but the alerts, into the run ledger",
+    // alerts share the bus, but they are no run's facts (the ledger refuses them)
+    eventPattern: { source: [EVENT_SOURCE], detailType: Match.anythingBut(...ALERT_DETAIL_TYPES) },
     targets: [
       new LambdaFunction(projector, {
         deadLetterQueue: projectorDlq,

@@ -9,6 +9,7 @@ import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj, type Request } from "@middy/core";
 import httpRouterHandler, { type Method, type Route } from "@middy/http-router";
+import { type AlertStore, alertsOverview } from "@tapestry/core/alerts";
 import type { TapestryConfig } from "@tapestry/core/config";
 import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
@@ -56,6 +57,8 @@ export interface StatusApiDeps {
   readonly bus: EventPublisher;
   now(): Date;
   readonly nextFireTime: NextFireTime;
+  /** the incidents of the pipelines' thresholds, for /alerts */
+  readonly alerts: Pick<AlertStore, "openIncidents" | "listIncidents">;
   /** the control plane's own health for /status (embedded: its bus's dead letters) */
   readonly controlPlane?: StatusContext["controlPlane"];
   /** a Powertools Logger (its Lambda context is injected) or any core Logger; a Powertools Logger by default */
@@ -254,6 +257,12 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
       "GET",
       "/runs/{runId}",
       async (event) => json(200, await runDetails(ctx, parseRunIdParam(pathParam(event, "runId")))),
+    ],
+    [
+      "GET",
+      "/alerts",
+      async (event) =>
+        json(200, await alertsOverview(deps.alerts, parseRunsQuery(event.queryStringParameters))),
     ],
     [
       "GET",

@@ -21,12 +21,20 @@
  * Provisioning (stacks/provisioning.ts): its runs are items of TAPESTRY_LEDGER_TABLE (`PROV#`), the
  * ids it records SSM parameters under /tapestry/<TAPESTRY_STAGE>/provisioning/airbyte/ (which
  * start/poll/cancel-step read to resolve a step's `connection`).
+ *   TAPESTRY_STATUS_API_URL     the status API's base URL, for the run paths in Slack messages: notify-slack
+ * (the alert functions: evaluate-alerts and check-freshness read the ledger and the bundled config,
+ * write incidents beside the ledger and publish on the bus; notify-slack reads the Slack webhook's
+ * secret and records what it sent in the ledger's table; record-metrics only writes EMF to its log.)
  * (the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): the stacks inline its JSON
  * at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`); start/poll/
  * cancel-step and reconcile-run read its tools (reconcile-run its pipelines and `reconcile` too),
- * status-api its pipelines, and the others never read it.
+ * status-api its pipelines, evaluate-alerts and check-freshness its pipelines and `alerts`,
+ * notify-slack `alerts.slack`, and the others never read it.
  */
+
+import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -36,6 +44,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
   createSsmSecretReader,
+  DynamoDbAlertStore,
   DynamoDbProvisioningRuns,
   DynamoDbRunLedger,
   EventBridgePublisher,
@@ -47,6 +56,7 @@ import {
   ssmConnectionIds,
 } from "@tapestry/core/adapters/aws";
 import { createSnowflakeConnect } from "@tapestry/core/adapters/snowflake";
+import type { AlertServiceDeps, AlertStore, Notification } from "@tapestry/core/alerts";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { airbyteHttpClient, ConnectorRegistry } from "@tapestry/core/connectors";
 import { TapestryError } from "@tapestry/core/errors";
@@ -67,6 +77,7 @@ import { nextFireTime } from "@tapestry/core/schedule";
 import type { RunController } from "@tapestry/core/status";
 import { issuesText } from "@tapestry/core/zod-messages";
 import { z } from "zod";
+import type { EvaluateAlertsDeps, NotifySlackDeps, OnceByKey } from "../alerts";
 import type { StatusApiDeps } from "../api/status-api";
 import type { ReconcileRunDeps } from "../pipeline/reconcile-run";
 import type { PipelineHandlerDeps } from "../pipeline/task-handler";
@@ -100,6 +111,10 @@ const VARIABLES = {
       .regex(/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/, {
         error: "expected an event bus name or ARN",
       }),
+  },
+  TAPESTRY_STATUS_API_URL: {
+    what: "the status API's base URL (https://<api>.execute-api.<region>.amazonaws.com), for the links of Slack messages",
+    schema: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
   },
   TAPESTRY_STATE_MACHINE_ARN: {
     what: "the ARN of the pipeline-run state machine",
@@ -178,7 +193,8 @@ export const logger = once(() => new Logger());
 export const metrics = once(() => new Metrics({ logger: logger() }));
 
 // One client per container, default credential and region chain (the Lambda's role and region).
-const documentClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
+const dynamoClient = once(() => new DynamoDBClient({}));
+const documentClient = once(() => DynamoDBDocumentClient.from(dynamoClient()));
 const eventBridgeClient = once(() => new EventBridgeClient({}));
 const sfnClient = once(() => new SFNClient({}));
 const ssmClient = once(() => new SSMClient({}));
@@ -379,6 +395,89 @@ export function reconcileRunDeps(): ReconcileRunDeps {
   };
 }
 
+/** The incidents, in the run ledger's table under ALERT# keys (core/adapters/aws/dynamodb-alert-store.ts). */
+export const alertStore = once(
+  (): AlertStore =>
+    new DynamoDbAlertStore({ client: documentClient(), tableName: env("TAPESTRY_LEDGER_TABLE") }),
+);
+
+/**
+ * The alert service of the evaluator and the freshness check: the bundled pipelines, the ledger
+ * (read), the incidents, the bus. The rows anomaly rule is CloudWatch's on AWS (`anomaly: "alarm"`).
+ */
+export function alertServiceDeps(): Omit<AlertServiceDeps, "logger"> {
+  return {
+    config: tapestryConfig(),
+    ledger: {
+      listEvents: async (runId) => runLedger().listEvents(runId),
+      listRuns: async (pipeline, page) => runLedger().listRuns(pipeline, page),
+      latestRuns: async (pipelines) => runLedger().latestRuns(pipelines),
+    },
+    store: alertStore(),
+    publisher: { publish: async (events) => eventPublisher().publish(events) },
+    now: () => new Date(),
+    anomaly: "alarm",
+  };
+}
+
+export function evaluateAlertsDeps(): EvaluateAlertsDeps {
+  return { service: alertServiceDeps, stage: () => env("TAPESTRY_STAGE"), logger: logger() };
+}
+
+/** Slack's webhook URL: the SSM SecureString the config's alerts.slack.webhookUrlSecret names, cached 5 minutes. */
+const slackWebhookSecret = once(() => createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }));
+
+async function slackWebhookUrl(): Promise<string> {
+  const name = tapestryConfig().alerts.slack?.webhookUrlSecret;
+  if (name === undefined) {
+    throw new EnvironmentError(
+      "the bundled tapestry config names no Slack webhook (alerts.slack.webhookUrlSecret): the notifier is deployed only with one",
+    );
+  }
+  return slackWebhookSecret()(name);
+}
+
+/** What the notifier has sent: Powertools Idempotency records in the ledger's table (`ALERT#NOTIFIED`), kept 7 days. */
+const notificationRecords = once(
+  () =>
+    new DynamoDBPersistenceLayer({
+      tableName: env("TAPESTRY_LEDGER_TABLE"),
+      keyAttr: "pk",
+      sortKeyAttr: "sk",
+      staticPkValue: "ALERT#NOTIFIED",
+      expiryAttr: "ttl",
+      awsSdkV3Client: dynamoClient(),
+    }),
+);
+
+/** Each notification key is delivered once: a redelivered event finds its record and posts nothing. */
+export const onceByKey: OnceByKey = (deliver) => {
+  const config = new IdempotencyConfig({ eventKeyJmesPath: "key", expiresAfterSeconds: 7 * 86_400 });
+  const idempotent = once(() =>
+    makeIdempotent(async (notification: Notification, deadline: number) => deliver(notification, deadline), {
+      persistenceStore: notificationRecords(),
+      config,
+    }),
+  );
+  return async (notification, context, deadline) => {
+    config.registerLambdaContext(context);
+    return idempotent()(notification, deadline);
+  };
+};
+
+export function notifySlackDeps(): NotifySlackDeps {
+  return {
+    webhookUrl: slackWebhookUrl,
+    context: () => ({
+      statusApiUrl: env("TAPESTRY_STATUS_API_URL").replace(/\/+$/, ""),
+      stage: env("TAPESTRY_STAGE"),
+      ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}),
+    }),
+    once: onceByKey,
+    logger: logger(),
+  };
+}
+
 /** A ledger that only records, built when the first event arrives. */
 export function deferredLedgerRecorder(): Pick<RunLedger, "record"> {
   return { record: async (event) => runLedger().record(event) };
@@ -390,6 +489,7 @@ export function statusApiDeps(): StatusApiDeps {
     config: tapestryConfig(),
     corsAllowOrigins: tapestryConfig().aws.statusApi.corsAllowOrigins,
     ledger: runLedger(),
+    alerts: alertStore(),
     runs: deferredRunController(),
     bus: { publish: async (events) => eventPublisher().publish(events) },
     now: () => new Date(),

@@ -1,9 +1,9 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { parser } from "@aws-lambda-powertools/parser/middleware";
 import middy from "@middy/core";
-import { DEADLINE_MARGIN_MS, type Job, type PipelineDeps } from "@tapestry/core/pipeline";
+import { DEADLINE_MARGIN_MS, type PipelineDeps } from "@tapestry/core/pipeline";
 import type { Context } from "aws-lambda";
 import type { z } from "zod";
 import { flushAddedMetrics } from "./flush-metrics";
@@ -51,13 +51,3 @@ function invocationDeadline(context: Context): number {
 
 /** A task's Lambda as the runtime sees it: any event in, the task's result out. */
 export type TaskLambda<R> = (event: unknown, context: Context) => Promise<R>;
-
-/** Step metrics in namespace Tapestry, dimension Pipeline, once a step is over. */
-export function recordStepOutcome(metrics: Metrics, pipeline: string, job: Job): void {
-  if (job.state !== "succeeded" && job.state !== "failed") return;
-  metrics.addDimension("Pipeline", pipeline);
-  const seconds = Math.max(0, (Date.now() - Date.parse(job.startedAt)) / 1000);
-  metrics.addMetric("StepDurationSeconds", MetricUnit.Seconds, seconds);
-  if (job.rows !== null) metrics.addMetric("RowsSynced", MetricUnit.Count, job.rows);
-  if (job.bytes !== null) metrics.addMetric("BytesSynced", MetricUnit.Bytes, job.bytes);
-}

@@ -15,7 +15,7 @@ import { SqliteProvisioningStore } from "@tapestry/local/ledger";
 import { expect } from "vitest";
 import { createStatusApiHandler, type StatusApiHandler } from "../../functions/api/status-api";
 import { type ApiServer, startApiServer } from "../../packages/local/src/api-server";
-import { SqliteRunLedger } from "../../packages/local/src/ledger";
+import { SqliteAlertStore, SqliteRunLedger } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
 import type { RunEvents } from "../ledger/run-events";
 import { provisioningRunEvents } from "../provisioning/provisioning-events";
@@ -227,6 +227,8 @@ export interface ApiUnderTest {
   /** the handler itself, for what only API Gateway can send it (the local server guards its door) */
   handler: StatusApiHandler;
   ledger: SqliteRunLedger;
+  alerts: SqliteAlertStore;
+  seededAlerts: SeededAlerts;
   runs: FakeRunController;
   bus: FakeBus;
   seeded: Seeded;
@@ -269,6 +271,8 @@ export async function startApiUnderTest(
 ): Promise<ApiUnderTest> {
   const ledger = SqliteRunLedger.open(":memory:");
   const seeded = await seed(ledger);
+  const alerts = SqliteAlertStore.open(":memory:");
+  const seededAlerts = await seedAlerts(alerts, seeded);
   const runs = new FakeRunController();
   const bus = new FakeBus();
   const provisioningRuns = SqliteProvisioningStore.open(":memory:", { now: () => NOW });
@@ -277,6 +281,7 @@ export async function startApiUnderTest(
   const handler = createStatusApiHandler({
     config: CONFIG,
     ledger,
+    alerts,
     runs,
     bus,
     now: () => NOW,
@@ -294,6 +299,8 @@ export async function startApiUnderTest(
     server,
     handler,
     ledger,
+    alerts,
+    seededAlerts,
     runs,
     bus,
     seeded,
@@ -323,6 +330,70 @@ export async function startApiUnderTest(
       await server.close();
       ledger.close();
       provisioningRuns.close();
+      alerts.close();
     },
   };
+}
+
+export interface SeededAlerts {
+  /** failing-audience's failed run: open */
+  openIncidentId: string;
+  /** rain-shield-audience's zoom step below its floor, two days ago: resolved the next day */
+  resolvedIncidentId: string;
+}
+
+/** One open incident (the failing pipeline's failed run) and one resolved (a floor not met, then met). */
+async function seedAlerts(store: SqliteAlertStore, seeded: Seeded): Promise<SeededAlerts> {
+  const floor = {
+    pipeline: "rain-shield-audience",
+    rule: "rows-below-minimum" as const,
+    stage: "ingest",
+    step: "zoom-webinar-registrants",
+    threshold: 1,
+    unit: "rows" as const,
+  };
+  const resolvedIncidentId = "01JXSEED000000000000000001";
+  await store.open({
+    incidentId: resolvedIncidentId,
+    cause: seeded.kickstartRuns[1] ?? "",
+    verdict: {
+      ...floor,
+      breaching: true,
+      figure: 0,
+      summary: "ingest/zoom-webinar-registrants (airbyte) moved 0 rows, below its minimum of 1",
+      at: day(2, 7).toISOString(),
+      runId: seeded.kickstartRuns[1],
+    },
+  });
+  await store.resolve({
+    cause: seeded.kickstartRuns[0] ?? "",
+    verdict: {
+      ...floor,
+      breaching: false,
+      figure: 40,
+      summary: "ingest/zoom-webinar-registrants (airbyte) moved 40 rows, at least its minimum of 1",
+      at: day(1, 7).toISOString(),
+      runId: seeded.kickstartRuns[0],
+    },
+  });
+  const openIncidentId = "01JXSEED000000000000000002";
+  await store.open({
+    incidentId: openIncidentId,
+    cause: seeded.failingRunId,
+    verdict: {
+      pipeline: "failing-audience",
+      rule: "run-failed",
+      stage: "ingest",
+      step: "zoom-webinar-registrants",
+      breaching: true,
+      figure: 1,
+      threshold: 0,
+      unit: "runs",
+      summary: `Run ${seeded.failingRunId} failed: ingest/zoom-webinar-registrants (airbyte) failed`,
+      error: "Airbyte job 7 failed",
+      at: day(1, 7).toISOString(),
+      runId: seeded.failingRunId,
+    },
+  });
+  return { openIncidentId, resolvedIncidentId };
 }

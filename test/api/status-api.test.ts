@@ -462,6 +462,63 @@ describe("POST /runs/{runId}/cancel", () => {
   });
 });
 
+describe("GET /alerts", () => {
+  it("lists the open incidents, and every incident newest first with its figures, threshold and run path", async () => {
+    const reply = await api.call("GET", "/alerts");
+    expect(reply.status).toBe(200);
+    const { openIncidentId, resolvedIncidentId } = api.seededAlerts;
+    expect(reply.json.open.map((i: { id: string }) => i.id)).toEqual([openIncidentId]);
+    expect(reply.json.incidents.map((i: { id: string; status: string }) => [i.id, i.status])).toEqual([
+      [openIncidentId, "open"],
+      [resolvedIncidentId, "resolved"],
+    ]);
+    expect(reply.json.open[0]).toMatchObject({
+      pipeline: "failing-audience",
+      rule: "run-failed",
+      unit: "runs",
+      threshold: 0,
+      breaches: 1,
+      breach: {
+        figure: 1,
+        runId: api.seeded.failingRunId,
+        runPath: `/runs/${api.seeded.failingRunId}`,
+        error: "Airbyte job 7 failed",
+      },
+    });
+    expect(reply.json.incidents[1]).toMatchObject({
+      pipeline: "rain-shield-audience",
+      rule: "rows-below-minimum",
+      step: "zoom-webinar-registrants",
+      threshold: 1,
+      breach: { figure: 0 },
+      recovery: { figure: 40, runId: api.seeded.kickstartRuns[0] },
+      resolvedAt: expect.any(String),
+    });
+    // internal bookkeeping (what opened, repeated, resolved it) stays inside
+    expect(reply.text).not.toMatch(/openedBy|resolvedBy|repeatedBy|"key"/);
+  });
+
+  it("pages the incidents with limit and cursor, and refuses a bad limit or cursor with a 400 naming the field", async () => {
+    const first = await api.call("GET", "/alerts?limit=1");
+    expect(first.json.incidents).toHaveLength(1);
+    expect(first.json.open).toHaveLength(1);
+    const second = await api.call("GET", `/alerts?limit=1&cursor=${first.json.nextCursor}`);
+    expect(second.json.incidents.map((i: { id: string }) => i.id)).toEqual([
+      api.seededAlerts.resolvedIncidentId,
+    ]);
+    expect(second.json.nextCursor).toBeUndefined();
+    for (const [query, field] of [
+      ["limit=0", "limit"],
+      ["cursor=garbage!", "cursor"],
+      ["pipeline=x", "pipeline"],
+    ]) {
+      const reply = await api.call("GET", `/alerts?${query}`);
+      expectProblem(reply, 400);
+      expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    }
+  });
+});
+
 describe("routing", () => {
   it.each([
     "/",
@@ -522,6 +579,7 @@ const EXAMPLE_PATHS: Record<string, string> = {
   "/runs/{runId}/events": "/runs/{kickstartRun}/events",
   "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
   "/provisioning": "/provisioning",
+  "/alerts": "/alerts?limit=1",
 };
 const concrete = (template: string) =>
   (EXAMPLE_PATHS[template] ?? template).replace("{kickstartRun}", api.seeded.kickstartRuns[0] ?? "");

@@ -30,6 +30,12 @@ const QUEUES = [
   "tapestry-live-ReconcilerDeadLetters",
   "tapestry-live-ScheduleDeadLetters",
 ];
+/** the Alerts stack's: the metrics recorder's, the alert evaluator's, the freshness check's */
+const ALERT_QUEUES = [
+  "tapestry-live-AlertEvaluatorDeadLetters",
+  "tapestry-live-FreshnessDeadLetters",
+  "tapestry-live-MetricsDeadLetters",
+];
 const arn = (service: string, resource: string) =>
   `arn:<partition>:${service}:${TEST_REGION}:${TEST_ACCOUNT}:${resource}`;
 
@@ -76,7 +82,9 @@ describe("a stage that keeps its data (aws.retainDataOnStages)", () => {
 
   it("keeps every dead-letter queue, and the messages in it, under its name", () => {
     const queues = everyResource(kept).filter((r) => r.resource.Type === "AWS::SQS::Queue");
-    expect(queues.map((q) => q.resource.Properties?.QueueName).sort()).toEqual(QUEUES);
+    expect(queues.map((q) => q.resource.Properties?.QueueName).sort()).toEqual(
+      [...QUEUES, ...ALERT_QUEUES].sort(),
+    );
     for (const queue of queues) {
       expect({ queue: queue.id, policy: queue.resource.DeletionPolicy }).toEqual({
         queue: queue.id,
@@ -114,10 +122,12 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     const buses = variables.flatMap((v) =>
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
-    // the projector, the lock task, the reconciler, the status API, the four provision tasks
-    expect(tables).toEqual(Array(8).fill("tapestry-live-ledger"));
-    // the five task functions, the reconciler, the status API, the four provision tasks
-    expect(buses.length).toBe(11);
+    // the projector, the lock task, the reconciler, the status API, the alert evaluator, the
+    // freshness check, the four provision tasks
+    expect(tables).toEqual(Array(10).fill("tapestry-live-ledger"));
+    // the five task functions, the reconciler, the status API, the alert evaluator, the freshness
+    // check, the four provision tasks
+    expect(buses.length).toBe(13);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 
@@ -169,7 +179,7 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
             PolicyDocument: { Statement: PolicyStatementJson[] };
           },
       );
-    expect(policies).toHaveLength(3);
+    expect(policies).toHaveLength(QUEUES.length + ALERT_QUEUES.length);
     for (const policy of policies) {
       expect(policy.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({
@@ -181,21 +191,34 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
       );
     }
     const fromRule = policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => s.Effect === "Allow");
-    // the projector's rule on its queue; the reconciler's two rules (executions, late steps) on its own
+    // the projector's rule on its queue; the reconciler's two rules (executions, late steps) on its own;
+    // the metrics recorder's and the alert evaluator's rules, each on its own queue
     const fromEventBridge = expect.objectContaining({
       Action: "sqs:SendMessage",
       Principal: { Service: "events.amazonaws.com" },
       Condition: { ArnEquals: { "aws:SourceArn": expect.anything() } },
     });
-    expect(fromRule).toEqual([fromEventBridge, fromEventBridge, fromEventBridge]);
+    expect(fromRule).toEqual([
+      fromEventBridge,
+      fromEventBridge,
+      fromEventBridge,
+      fromEventBridge,
+      fromEventBridge,
+    ]);
     expect(fromRule.map((statement) => resolve(statement.Resource)).sort()).toEqual(
-      [projectorQueue, reconcilerQueue, reconcilerQueue].sort(),
+      [
+        projectorQueue,
+        reconcilerQueue,
+        reconcilerQueue,
+        arn("sqs", "tapestry-live-MetricsDeadLetters"),
+        arn("sqs", "tapestry-live-AlertEvaluatorDeadLetters"),
+      ].sort(),
     );
   });
 
   it("keeps the bus policy, on the kept bus", () => {
-    // in the stack of the last function that publishes: the status API's
-    const [policy] = resourcesOf(adopted, "StatusApi", "AWS::Events::EventBusPolicy");
+    // in the stack of the last function that publishes: the freshness check's (Alerts)
+    const [policy] = resourcesOf(adopted, "Alerts", "AWS::Events::EventBusPolicy");
     expect(policy?.resource.Properties?.EventBusName).toBe(BUS);
   });
 

@@ -292,7 +292,11 @@ describe("Ledger stack", () => {
     ledger.resourceCountIs("AWS::Events::Rule", 1);
     ledger.hasResourceProperties("AWS::Events::Rule", {
       EventBusName: Match.anyValue(),
-      EventPattern: { source: ["tapestry.pipeline"] },
+      // alerts share the bus, but the run ledger refuses them: the rule leaves them out
+      EventPattern: {
+        source: ["tapestry.pipeline"],
+        "detail-type": [{ "anything-but": ["ThresholdBreached", "ThresholdRecovered"] }],
+      },
       Targets: [
         Match.objectLike({
           Arn: { "Fn::GetAtt": [projector, "Arn"] },
@@ -556,21 +560,27 @@ describe("who may publish tapestry.* events", () => {
         Action: "events:PutEvents",
         Condition: { "ForAnyValue:StringLike": { "events:source": "tapestry.*" } },
       });
-      expect(roles).toEqual([
-        "BootstrapWarehouseRole",
-        "CancelStepRole",
-        "EnsureAirbyteRole",
-        "PollStepRole",
-        // the provision tasks publish their steps' events (source tapestry.provisioning)
-        "ProvisioningRunRole",
-        "PublishEventRole",
-        "ReconcileRunRole",
-        "RunLockRole",
-        "StartStepRole",
-        // a queued run and a cancel request are recorded, then put on the bus, by the status API
-        "StatusApiHandlerRole",
-        "WriteGrouparooConfigRole",
-      ]);
+      expect(roles).toEqual(
+        [
+          "CancelStepRole",
+          "PollStepRole",
+          "PublishEventRole",
+          "ReconcileRunRole",
+          "RunLockRole",
+          "StartStepRole",
+          // a queued run and a cancel request are recorded, then put on the bus, by the status API
+          "StatusApiHandlerRole",
+        ]
+          .concat(["CheckFreshnessRole", "EvaluateAlertsRole"])
+          // the provision tasks publish their steps' events (source tapestry.provisioning)
+          .concat([
+            "BootstrapWarehouseRole",
+            "EnsureAirbyteRole",
+            "ProvisioningRunRole",
+            "WriteGrouparooConfigRole",
+          ])
+          .sort(),
+      );
       // the bus the policy guards is the bus the publishers may put events on
       const putEvents = iamStatementsOf(app).filter((s) => s.actions.includes("events:PutEvents"));
       const bus = resolveJoin(statement.Resource, (ref) => `arn-of:${ref}`);
@@ -585,7 +595,7 @@ describe("who may publish tapestry.* events", () => {
         .filter((s) => s.actions.includes("events:PutEvents"))
         .map((s) => s.policyOf.replace(/DefaultPolicy[0-9A-F]{8}$/, ""));
       expect([...new Set(publishers)].sort()).toEqual(roles);
-      for (const silent of ["ProjectorRole", "StartScheduledRunRole", "SchedulerRole"]) {
+      for (const silent of ["ProjectorRole", "StartScheduledRunRole", "SchedulerRole", "RecordMetricsRole"]) {
         expect(roles).not.toContain(silent);
       }
     }
@@ -685,8 +695,9 @@ describe("a stage that is not prod-like", () => {
           r.Type,
         ),
       );
-    // the table, the bus, the archive; the schedules', the projector's and the reconciler's dead letters
-    expect(kept.length).toBe(6);
+    // the table, the bus, the archive; the schedules', the projector's and the reconciler's dead letters;
+    // the metrics recorder's, the alert evaluator's and the freshness check's
+    expect(kept.length).toBe(9);
     for (const { stack, id, r } of kept) {
       expect({ resource: `${stack}/${id}`, policy: r.DeletionPolicy }).toEqual({
         resource: `${stack}/${id}`,
@@ -765,6 +776,9 @@ describe("functions", () => {
         "BootstrapWarehouse",
         "EnsureAirbyte",
         "WriteGrouparooConfig",
+        "RecordMetrics",
+        "EvaluateAlerts",
+        "CheckFreshness",
       ].sort(),
     );
     for (const fn of functions) {
@@ -859,6 +873,24 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "s3:GetObject",
     "s3:ListBucket",
     "s3:PutObject",
+  ],
+  // the Alerts stack's (the notifier's, deployed with a Slack webhook only: test/infra/alerts.test.ts)
+  RecordMetricsRole: ["sqs:SendMessage"],
+  EvaluateAlertsRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "sqs:SendMessage",
+  ],
+  CheckFreshnessRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "sqs:SendMessage",
   ],
 };
 const EVERY_FUNCTION = [

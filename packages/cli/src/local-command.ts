@@ -5,6 +5,7 @@ import type { ReconcileResult } from "@tapestry/core/pipeline";
 import {
   formatDeadLetter,
   formatEvent,
+  formatNotification,
   formatRunSummary,
   loadScenarioFile,
   REPO_ROOT,
@@ -53,6 +54,9 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     cancelTimeoutMs: 3_000,
     onEvent: (event) => io.out(formatEvent(event, { color: io.color })),
     onDeadLetter: (letter) => io.out(formatDeadLetter(letter, { color: io.color })),
+    // the CLI is the edge that reads the environment; the webhook's URL goes nowhere else
+    slackWebhookUrl: process.env.TAPESTRY_SLACK_WEBHOOK_URL,
+    onNotification: (report) => io.out(formatNotification(report, { color: io.color })),
   });
   for (const leftover of plane.leftovers) {
     io.out(`A run left unfinished by a control plane that stopped: ${describeReconciled(leftover)}`);
@@ -62,6 +66,9 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     options.real.includes(tool) ? `${tool}: configured endpoint` : `${tool}: sandbox`,
   );
   io.out(`tools: ${tools.join(", ")}; state in ${resolve(options.stateDir)}`);
+  io.out(
+    `alerts: open incidents at ${plane.apiUrl}/alerts; Slack ${plane.alerts.slack ? `messages to the webhook from ${plane.alerts.slack}` : "off (set TAPESTRY_SLACK_WEBHOOK_URL, or alerts.slack.webhookUrlSecret in the config)"}`,
+  );
 
   const stop = async (signal: string): Promise<void> => {
     io.out(

@@ -151,6 +151,8 @@ describe("parseEvent", () => {
       "ToolConfigured",
       "ProvisioningSucceeded",
       "ProvisioningFailed",
+      "ThresholdBreached",
+      "ThresholdRecovered",
     ]);
   });
 });

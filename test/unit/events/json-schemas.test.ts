@@ -15,6 +15,7 @@ import { Ajv2020 } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { EVENT_DOCS_DIR, renderEventDocs } from "../../../scripts/generate-event-schemas";
+import { failedRunIncident } from "../../alerts/alert-events";
 import {
   cancelledQueuedRun,
   failedRun,
@@ -44,6 +45,7 @@ const realEvents: TapestryEvent[] = [
   ...skippedRun(PIPELINE, new Date(T0 + 7_200_000), "rain-shield-20260301T060000Z").events,
   ...cancelledQueuedRun(PIPELINE, new Date(T0 + 10_800_000), "rain-shield-20260301T060000Z").events,
   ...provisioningRunEvents(new Date(T0)),
+  ...Object.values(failedRunIncident(PIPELINE, new Date(T0 + 14_400_000))),
 ];
 
 describe("the event JSON Schemas", () => {

@@ -1,3 +1,13 @@
+export {
+  type AlertsConfig,
+  alertsSchema,
+  MAX_DURATION_MINUTES_LIMIT,
+  MAX_STALE_MINUTES_LIMIT,
+  type PipelineAlertsConfig,
+  pipelineAlertsSchema,
+  type RowsAnomalyConfig,
+  rowsAnomalySchema,
+} from "./alerts-schema";
 export { defineConfig, formatPath, type ParseConfigOptions, parseConfig } from "./parse";
 export * from "./provisioning-schema";
 export * from "./schema";

@@ -3,6 +3,7 @@ import { ConfigError, type ConfigIssue } from "../errors";
 import { pipelineBoundsIssues } from "../pipeline/bounds";
 import { scheduleHorizonProblem } from "../schedule/horizon";
 import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages";
+import { alertsIssues } from "./alerts-schema";
 import { toPlainData } from "./plain-data";
 import { provisioningIssues } from "./provisioning-schema";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
@@ -56,6 +57,7 @@ export function parseConfig(
     ...checkCrossReferences(result.data),
     ...checkSchedules(result.data, options),
     ...pipelineBoundsIssues(result.data),
+    ...alertsIssues(result.data, options.now),
     ...warehouseIssues(result.data.warehouse),
     ...provisioningIssues(result.data),
   ];

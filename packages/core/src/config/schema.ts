@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolName } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
+import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";
 import { provisioningSections } from "./provisioning-schema";
 import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
@@ -91,6 +92,8 @@ const stepCommon = {
   pollIntervalSeconds: wholeNumber("expected a whole number of seconds from 1 to 3600", 1, 3600).default(30),
   /** A job that succeeds having moved fewer rows fails the step (Airbyte reports 0-row "successes"). */
   minRows: wholeNumber("expected a whole number of rows, 0 or more", 0).optional(),
+  /** Alert when the step moves far fewer rows than its own history (config/alerts-schema.ts). */
+  rowsAnomaly: rowsAnomalySchema.optional(),
 };
 
 export const airbyteStepSchema = z
@@ -192,6 +195,8 @@ export const pipelineSchema = z.strictObject({
   stages: z
     .array(stageSchema, { error: "expected a list of stages" })
     .min(1, { error: "a pipeline needs at least one stage" }),
+  /** The thresholds the pipeline is watched against (config/alerts-schema.ts). */
+  alerts: pipelineAlertsSchema.prefault({}),
 });
 
 /** CloudWatch Logs accepts these retention periods only. */
@@ -256,6 +261,7 @@ export const configSchema = z.strictObject({
   tools: toolsSchema,
   aws: awsDeploySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
   /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
   warehouse: warehouseSchema.optional(),
   ...provisioningSections,

@@ -82,6 +82,40 @@ export const EVENT_SOURCES = [EVENT_SOURCE, PROVISIONING_EVENT_SOURCE] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 const provisioningRunId = z.string().regex(/^provision-[0-9A-HJKMNP-TV-Z]{26}$/);
+/**
+ * The thresholds a pipeline is watched against (config `alerts`, step `minRows` and `rowsAnomaly`):
+ * a failed run, a run longer than maxDurationMinutes, a step below its minRows, no successful run
+ * within maxStaleMinutes, a step's rows far below its own history.
+ */
+export const ALERT_RULES = [
+  "run-failed",
+  "run-too-long",
+  "rows-below-minimum",
+  "stale",
+  "rows-anomaly",
+] as const;
+export type AlertRule = (typeof ALERT_RULES)[number];
+
+/** What an alert's figure and threshold count. */
+export const ALERT_UNITS = ["runs", "minutes", "rows"] as const;
+export type AlertUnit = (typeof ALERT_UNITS)[number];
+
+/** Which threshold of which pipeline (and step): one incident at most is open per threshold. */
+const alertRef = {
+  /** the incident's id (a ULID), shared by its breach and its recovery (= metadata.correlationId) */
+  incidentId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  pipeline: z.string().min(1),
+  rule: z.enum(ALERT_RULES),
+  stage: z.string().optional(),
+  step: z.string().optional(),
+  unit: z.enum(ALERT_UNITS),
+  /** the limit crossed: a failed run is 1 run against 0 allowed */
+  threshold: z.number(),
+  /** the run the figure was measured on (stale: the last successful run, if any) */
+  runId: runId.optional(),
+  /** the CloudWatch alarm that observed it, when an alarm did (rows-anomaly on AWS) */
+  alarmName: z.string().optional(),
+};
 
 export const EVENT_CATALOG = {
   PipelineRunStarted: {
@@ -265,7 +299,41 @@ export const EVENT_CATALOG = {
       durationMs: count.optional(),
     }),
   },
+  ThresholdBreached: {
+    version: 1,
+    data: z.object({
+      ...alertRef,
+      /** what was measured: rows moved, minutes taken or since the last success, failed runs */
+      figure: z.number(),
+      /** one sentence: what happened, with the figure against its threshold */
+      summary: z.string().max(1000),
+      /** the run's error, for a failed run */
+      error: z.string().max(2000).optional(),
+      /** the tool's page of the job concerned */
+      url: z.string().optional(),
+      openedAt: isoTime,
+    }),
+  },
+  ThresholdRecovered: {
+    version: 1,
+    data: z.object({
+      ...alertRef,
+      /** the figure that is back within the threshold */
+      figure: z.number(),
+      summary: z.string().max(1000),
+      url: z.string().optional(),
+      openedAt: isoTime,
+      resolvedAt: isoTime,
+    }),
+  },
 } as const;
+
+/** The detail-types of alerts: not facts of a run, so the run ledger never takes them (their correlationId is the incident's). */
+export const ALERT_DETAIL_TYPES = [
+  "ThresholdBreached",
+  "ThresholdRecovered",
+] as const satisfies readonly (keyof typeof EVENT_CATALOG)[];
+export type AlertDetailType = (typeof ALERT_DETAIL_TYPES)[number];
 
 export type DetailType = keyof typeof EVENT_CATALOG;
 export const DETAIL_TYPES = Object.keys(EVENT_CATALOG) as DetailType[];
@@ -286,7 +354,7 @@ export const eventMetadataSchema = z.object({
   id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
   version: z.number().int().positive(),
   occurredAt: isoTime,
-  /** = runId: every event of one run (of a pipeline, or of provisioning) shares it */
+  /** = runId: every event of one run (of a pipeline, or of provisioning) shares it (alerts: the incident's id, shared by its breach and recovery) */
   correlationId: z.string(),
   pipeline: z.string().optional(),
 });
@@ -307,6 +375,15 @@ export type PipelineEvent = Extract<TapestryEvent, { source: typeof EVENT_SOURCE
 /** The events of provisioning runs (source tapestry.provisioning). */
 export type ProvisioningEvent = Extract<TapestryEvent, { source: typeof PROVISIONING_EVENT_SOURCE }>;
 export type ProvisioningDetailType = ProvisioningEvent["detail-type"];
+
+/** An event of a pipeline run (source tapestry.pipeline, the alerts' excepted): what the run ledger projects. */
+export type RunEvent = Exclude<PipelineEvent, { "detail-type": AlertDetailType }>;
+/** A breach of a threshold, or its recovery. */
+export type AlertEvent = Extract<TapestryEvent, { "detail-type": AlertDetailType }>;
+
+export function isAlertEvent(event: TapestryEvent): event is AlertEvent {
+  return (ALERT_DETAIL_TYPES as readonly string[]).includes(event["detail-type"]);
+}
 
 /** The zod schema of a whole event of one detail-type (envelope and data). */
 export function eventSchema<T extends DetailType>(type: T) {

@@ -12,7 +12,7 @@ const nextId = monotonicFactory();
 
 /**
  * Builds a catalog event: its source, a fresh ULID, the catalog's version, correlationId = runId
- * (a pipeline run's, or a provisioning run's, which names no pipeline).
+ * (a pipeline run's, or a provisioning run's, which names no pipeline; an alert's: its incidentId).
  */
 export function createEvent<T extends DetailType>(
   type: T,
@@ -28,7 +28,8 @@ export function createEvent<T extends DetailType>(
         id: nextId(context.now.getTime()),
         version: EVENT_CATALOG[type].version,
         occurredAt: context.now.toISOString(),
-        correlationId: data.runId,
+        // a run's events share its id; an incident's breach and recovery share the incident's
+        correlationId: "incidentId" in data ? data.incidentId : data.runId,
         ...(context.pipeline === undefined ? {} : { pipeline: context.pipeline }),
       },
       data: checked,

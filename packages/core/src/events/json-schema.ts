@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { DETAIL_TYPES, type DetailType, EVENT_CATALOG, eventSchema, eventSourceOf } from "./catalog";
+import {
+  ALERT_DETAIL_TYPES,
+  DETAIL_TYPES,
+  type DetailType,
+  EVENT_CATALOG,
+  eventSchema,
+  eventSourceOf,
+} from "./catalog";
 
 /**
  * The event catalog as JSON Schema (draft 2020-12), for consumers that do not run our zod code:
@@ -86,6 +93,16 @@ export const EVENT_DOCS: Record<
       "A provisioning run stopped at a step (the warehouse statement that failed, an Airbyte object that could not be ensured ...); the steps after it did not run, and a re-run resumes.",
     keyFields: ["runId", "step", "errorName", "error", "statement"],
   },
+  ThresholdBreached: {
+    summary:
+      "A pipeline crossed one of its alert thresholds (a failed run, a run too long, a step below its minRows, no success for too long, rows far below their history): an incident opens, notified once; correlationId is the incident's id.",
+    keyFields: ["incidentId", "pipeline", "step", "rule", "figure", "threshold", "unit", "runId", "summary"],
+  },
+  ThresholdRecovered: {
+    summary:
+      "A threshold that was breached is met again (the incident of the same incidentId is resolved, notified once as resolved).",
+    keyFields: ["incidentId", "pipeline", "step", "rule", "figure", "threshold", "openedAt", "resolvedAt"],
+  },
 };
 
 /** The file name of a detail-type's schema: `<DetailType>.v<version>.json`. */
@@ -111,7 +128,7 @@ export function eventJsonSchemas(): Record<string, object> {
       $schema,
       $id: eventSchemaId(type),
       title: `${type} v${EVENT_CATALOG[type].version}`,
-      description: `${EVENT_DOCS[type].summary} Source: ${eventSourceOf(type)}; detail = { metadata, data }, metadata.correlationId = data.runId.`,
+      description: `${EVENT_DOCS[type].summary} Source: ${eventSourceOf(type)}; detail = { metadata, data }, metadata.correlationId = data.${(ALERT_DETAIL_TYPES as readonly string[]).includes(type) ? "incidentId" : "runId"}.`,
       ...body,
     };
   }

@@ -14,17 +14,17 @@ export interface IncomingEvent {
 
 /**
  * Parses an event against the catalog and names its run and pipeline, throwing (LedgerInputError,
- * or the catalog's error) before an adapter writes anything.
+ * or the catalog's error; an alert is no fact of a run) before an adapter writes anything.
  */
 export function incomingEvent(event: TapestryEvent): IncomingEvent {
   const parsed = parseEvent(event);
   const { metadata } = parsed.detail;
   // the projection of the event alone: names its pipeline, or throws LedgerInputError
-  const { pipeline } = applyEvent(undefined, parsed);
+  const { pipeline, runId } = applyEvent(undefined, parsed);
   return {
     event: parsed,
     id: metadata.id,
-    runId: parsed.detail.data.runId,
+    runId,
     pipeline,
     occurredAt: ledgerInstant(metadata.occurredAt, "occurredAt"),
   };

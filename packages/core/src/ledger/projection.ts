@@ -2,6 +2,7 @@ import type { ToolName } from "../errors";
 import {
   EVENT_SOURCE,
   type EventData,
+  isAlertEvent,
   type PipelineEvent,
   type RunTrigger,
   type TapestryEvent,
@@ -137,6 +138,11 @@ export function projectRun(events: readonly TapestryEvent[]): RunRecord | undefi
 function factsOfEvent(given: TapestryEvent): RunFacts {
   const event = pipelineEvent(given);
   const { metadata } = event.detail;
+  if (isAlertEvent(event)) {
+    throw new LedgerInputError(
+      `event ${metadata.id} (${event["detail-type"]}) is an alert, not a fact of a run: the run ledger does not take it`,
+    );
+  }
   const runId = event.detail.data.runId;
   const pipeline = metadata.pipeline ?? parseRunId(runId)?.pipeline;
   if (!pipeline) {

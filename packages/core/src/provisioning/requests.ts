@@ -136,7 +136,7 @@ async function abandoned(
 /** Records a running run whose execution has ended as failed, and frees its lock; false when it is going. */
 async function closeIfAbandoned(ctx: ProvisioningRequestContext, runId: string): Promise<boolean> {
   const record = await ctx.runs.getRun(runId);
-  if (!record || record.status !== "running" || !(await abandoned(ctx, record))) return false;
+  if (record?.status !== "running" || !(await abandoned(ctx, record))) return false;
   await ctx.runs.save(endedOutside(record, "ProvisioningAborted", ABANDONED, ctx.now().toISOString()));
   await ctx.runs.release(runId);
   return true;

@@ -18,7 +18,7 @@ import {
   type TapestryEvent,
   type ToolName,
 } from "@tapestry/core";
-import { EVENT_SOURCES } from "@tapestry/core/events";
+import { ALERT_DETAIL_TYPES, EVENT_SOURCES } from "@tapestry/core/events";
 import { type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import {
@@ -35,6 +35,7 @@ import { type LocalExecution, LocalStepFunctions } from "../runner/local-step-fu
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
 import { createWarehouseRunners, kickstartBindings, Warehouse } from "../warehouse";
+import { type Alerts, type NotificationReport, startAlerts } from "./alerts";
 import { LocalRuns } from "./local-runs";
 import {
   deferredRunners,
@@ -105,6 +106,12 @@ export interface ControlPlaneOptions {
   readonly functionTimeoutOverrides?: FunctionTimeoutOverrides;
   /** run provisioning before the first pipeline run (default true, when the config declares any) */
   readonly provision?: boolean;
+  /** a Slack incoming webhook for alerts (TAPESTRY_SLACK_WEBHOOK_URL); else the config's secret, if it names one */
+  readonly slackWebhookUrl?: string;
+  /** each alert notification sent (or not) */
+  readonly onNotification?: (report: NotificationReport) => void;
+  /** tests: the freshness check's period (0: only when asked) and Slack's retry pauses */
+  readonly alerts?: Pick<Parameters<typeof startAlerts>[0], "freshnessIntervalMs" | "slack">;
 }
 
 export interface StartedRun {
@@ -121,6 +128,8 @@ export interface ControlPlane {
   readonly sandboxes: SandboxSet;
   readonly executions: LocalStepFunctions;
   readonly runs: LocalRuns;
+  /** thresholds, incidents and notifications */
+  readonly alerts: Alerts;
   /**
    * Starts a run as the status API or the scheduler does, through core's paths: a manual run is
    * refused with RunActiveError while a run of a `skip` pipeline holds its lock; a scheduled fire
@@ -179,7 +188,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const bus = new LocalEventBus({ logger, onDeadLetter: options.onDeadLetter });
     stops.push(() => bus.drain());
-    bus.subscribe("ledger-projector", { source: ["tapestry.pipeline"] }, (event) => ledger.record(event));
+    // alerts share the bus but are no run's facts: the run ledger takes every other event
+    bus.subscribe(
+      "ledger-projector",
+      { source: ["tapestry.pipeline"], "detail-type": [{ "anything-but": [...ALERT_DETAIL_TYPES] }] },
+      (event) => ledger.record(event),
+    );
     if (options.onEvent) {
       const onEvent = options.onEvent;
       bus.subscribe("console", { source: [...EVENT_SOURCES] }, async (event) => onEvent(event));
@@ -235,6 +249,22 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         ),
       })),
     });
+
+    let apiUrl: string | undefined;
+    const alerts = await startAlerts({
+      config: options.config,
+      bus,
+      ledger,
+      stateDir: options.stateDir,
+      now,
+      logger,
+      statusApiUrl: () => apiUrl,
+      ...(options.slackWebhookUrl !== undefined ? { slackWebhookUrl: options.slackWebhookUrl } : {}),
+      ...(options.realSecrets ? { secrets: options.realSecrets } : {}),
+      ...(options.onNotification ? { onNotification: options.onNotification } : {}),
+      ...options.alerts,
+    });
+    stops.push(() => alerts.stop());
 
     // this process's session: the owner of every lock it takes (see LocalRuns)
     const session = `local:${process.pid}:${randomUUID()}`;
@@ -344,6 +374,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         runs,
         bus,
         logger,
+        alerts: alerts.store,
         ...(provisioning ? { provisioning: { runs: provisioningStore, starter: provisioning.starter } } : {}),
       }),
     }).catch((error: unknown) => {
@@ -356,6 +387,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       );
     });
     stops.push(() => api.close());
+    apiUrl = api.url;
 
     const startRun = async (name: string, trigger: RunTrigger): Promise<StartedRun> => {
       const pipeline = pipelines.get(name);
@@ -378,6 +410,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       sandboxes,
       executions,
       runs,
+      alerts,
       startRun,
       leftovers,
       nextFire: (name) => scheduler.nextFire(name),
@@ -385,6 +418,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       idle: async () => {
         await executions.idle();
         await runs.settledReconciliations();
+        await bus.drain();
+        await alerts.idle();
         await bus.drain();
       },
       stop: (cause) => {

@@ -4,6 +4,7 @@ import { createColors } from "picocolors";
 type Colors = ReturnType<typeof createColors>;
 
 import type { DeadLetter } from "../bus";
+import type { NotificationReport } from "./alerts";
 
 const seconds = (ms: number | undefined) => (ms === undefined ? "" : `${(ms / 1000).toFixed(1)} s`);
 const count = (n: number | undefined, unit: string) =>
@@ -65,6 +66,14 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
       const steps = d.cancelledSteps.length > 0 ? `; jobs cancelled: ${d.cancelledSteps.join(", ")}` : "";
       return line(c.yellow(`■ run ${d.runId} cancelled${steps}${d.error ? `; ${d.error}` : ""}`));
     }
+    case "ThresholdBreached": {
+      const d = event.detail.data;
+      return line(c.red(`⚠ alert ${d.rule}${where(d)}: ${d.summary} (incident ${d.incidentId})`));
+    }
+    case "ThresholdRecovered": {
+      const d = event.detail.data;
+      return line(c.green(`✓ resolved ${d.rule}${where(d)}: ${d.summary} (incident ${d.incidentId})`));
+    }
     default:
       return formatProvisioningEvent(event, c, time);
   }
@@ -104,6 +113,12 @@ function formatProvisioningEvent(event: ProvisioningEvent, c: Colors, time: stri
   }
 }
 
+/** ` ingest/zoom` for an alert about a step, nothing for one about the whole pipeline. */
+function where(alert: { readonly stage?: string; readonly step?: string }): string {
+  if (alert.step === undefined) return "";
+  return alert.stage === undefined ? ` ${alert.step}` : ` ${alert.stage}/${alert.step}`;
+}
+
 /** A bus delivery that failed for good: the ledger (or the console) is missing an event. */
 export function formatDeadLetter(letter: DeadLetter, options: { color: boolean }): string {
   const c = createColors(options.color);
@@ -112,4 +127,25 @@ export function formatDeadLetter(letter: DeadLetter, options: { color: boolean }
   return c.red(
     `${time} ✘ ${letter.subscription} could not take ${letter.event["detail-type"]} of run ${detail.metadata.correlationId} after ${letter.attempts} attempts: ${letter.errorMessage} (counted in /status as controlPlane.deadLetters)`,
   );
+}
+
+const NOTIFICATION_KINDS: Readonly<Record<NotificationReport["kind"], string>> = {
+  breach: "alert",
+  resolved: "resolved",
+  alarm: "alarm",
+  "alarm-resolved": "alarm resolved",
+};
+
+/** A notification sent to Slack (or that could not be): one line, as `tapestry local` prints it. */
+export function formatNotification(report: NotificationReport, options: { color: boolean }): string {
+  const c = createColors(options.color);
+  const time = c.dim(report.at.slice(11, 19));
+  const pipeline = c.bold(report.pipeline ?? "");
+  const what = `${NOTIFICATION_KINDS[report.kind]} ${report.about}`;
+  if (report.outcome === "sent") {
+    const retried =
+      report.attempts !== undefined && report.attempts > 1 ? ` after ${report.attempts} attempts` : "";
+    return `${time} ${pipeline} ${c.cyan("✉")} Slack: ${what} sent${retried}`;
+  }
+  return `${time} ${pipeline} ${c.red(`✉ Slack: ${what} not sent: ${report.error ?? "unknown error"}`)}`;
 }

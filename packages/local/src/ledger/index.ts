@@ -1,2 +1,3 @@
+export { SqliteAlertStore } from "./sqlite-alert-store";
 export { SqliteRunLedger } from "./sqlite-ledger";
 export { SqliteProvisioningStore } from "./sqlite-provisioning-store";

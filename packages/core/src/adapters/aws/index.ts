@@ -2,6 +2,12 @@
  * The AWS adapters of core's ports: the only place in core that imports the AWS SDK.
  * Deployed Lambda entry points (functions/aws) and the CLI build them; nothing else does.
  */
+export {
+  AlertStoreContendedError,
+  DynamoDbAlertStore,
+  type DynamoDbAlertStoreOptions,
+  RESOLVED_INCIDENT_RETENTION_DAYS,
+} from "./dynamodb-alert-store";
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
 export { DynamoDbProvisioningRuns } from "./dynamodb-provisioning-runs";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";

@@ -39,13 +39,20 @@ export async function benchConnector(): Promise<string[]> {
   const sandbox = await startAirbyteSandbox({});
   try {
     const connector = await createAirbyteConnector(
-      { baseUrl: sandbox.baseUrl, requestTimeoutSeconds: 30, auth: { kind: "none" } },
+      {
+        baseUrl: sandbox.baseUrl,
+        requestTimeoutSeconds: 30,
+        auth: { kind: "none" },
+        webhook: { urlSecret: "AIRBYTE_WEBHOOK_SECRET" },
+      },
       { secrets: async () => "" },
     );
     const step: AirbyteStep = {
       name: "bench",
       tool: "airbyte",
       connectionId: randomUUID(),
+      completion: "poll",
+      fallbackPollSeconds: 300,
       timeoutMinutes: 60,
       pollIntervalSeconds: 30,
     };

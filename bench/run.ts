@@ -1,11 +1,12 @@
 import { cpus, platform, release, totalmem } from "node:os";
 import { benchAws } from "./aws";
+import { benchCliValidate } from "./cli";
 import { benchConfig, benchConnector } from "./foundation";
 import { benchCliOnce, benchHandoff, benchTransitions } from "./pipeline";
 
 /**
  * `npm run bench [-- <section> ...]`: prints figures and ratios; nothing here asserts a threshold.
- * Sections: config, connector, aws, handoff, transitions, cli (all by default).
+ * Sections: config, connector, aws, handoff, transitions, cli, validate (all by default).
  */
 const SECTIONS = {
   config: benchConfig,
@@ -14,6 +15,7 @@ const SECTIONS = {
   handoff: benchHandoff,
   transitions: benchTransitions,
   cli: benchCliOnce,
+  validate: benchCliValidate,
 } as const;
 
 const asked = process.argv.slice(2);

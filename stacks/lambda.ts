@@ -24,7 +24,9 @@ export type EntryPoint =
   | "record-metrics"
   | "evaluate-alerts"
   | "check-freshness"
-  | "notify-slack";
+  | "notify-slack"
+  | "await-webhook"
+  | "webhook-receiver";
 
 export interface TapestryFunctionProps {
   readonly entry: EntryPoint;

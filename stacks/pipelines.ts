@@ -107,12 +107,24 @@ export function Pipelines({ stack, app }: StackContext) {
     "cancels a step's job in its tool",
   );
 
+  // WaitForWebhook's function: registers the step's task token beside the ledger; when the job's
+  // webhook came first, polls the job and sends the state machine the step's result at once
+  const awaitWebhook = taskFunction("AwaitWebhook", "AwaitWebhookFunctionArn", {
+    entry: "await-webhook",
+    description: "registers a step's task token against its job, for the job's webhook",
+    environment: { TAPESTRY_LEDGER_TABLE: table.tableName },
+    bundleConfig: true,
+  });
+  // its fallback poll resolves a step's connection name as the step functions do
+  allowTaskTokens(awaitWebhook, table, deployment, [...secrets, ...connections]);
+
   const tasks: Record<PipelineRunFunction, typeof runLock> = {
     RunLockFunctionArn: runLock,
     PublishEventFunctionArn: publishEvent,
     StartStepFunctionArn: startStep,
     PollStepFunctionArn: pollStep,
     CancelStepFunctionArn: cancelStep,
+    AwaitWebhookFunctionArn: awaitWebhook,
   };
   const definition = fillPipelineRunDefinition(
     readFileSync(join(useProject().paths.root, PIPELINE_RUN_ASL), "utf8"),
@@ -179,6 +191,33 @@ export function Pipelines({ stack, app }: StackContext) {
     ReconcilerDeadLetterQueueUrl: reconciler.deadLetters.queueUrl,
   });
   return { stateMachine };
+}
+
+/**
+ * What completing a step through its task token takes: the job's TOKEN# item beside the ledger
+ * (one UpdateItem per operation), the tools' secrets (the confirming poll), and SendTaskSuccess on
+ * the pipeline-run state machine, named by its fixed ARN (a reference to the machine would make the
+ * definition, which names the functions, and their roles depend on each other).
+ */
+export function allowTaskTokens(
+  fn: SstFunction,
+  table: ITable,
+  deployment: Deployment,
+  secrets: readonly string[],
+): void {
+  allow(fn, ["dynamodb:UpdateItem"], [table.tableArn]);
+  if (secrets.length > 0) allow(fn, ["ssm:GetParameter"], secrets);
+  allow(fn, ["states:SendTaskSuccess"], [pipelineRunArn(Stack.of(fn), deployment)]);
+}
+
+/** The pipeline-run state machine's ARN, from its fixed name. */
+export function pipelineRunArn(stack: Stack, deployment: Deployment): string {
+  return stack.formatArn({
+    service: "states",
+    resource: "stateMachine",
+    resourceName: pipelineRunName(deployment),
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }
 
 /** The pipeline-run state machine's name: fixed, so its executions' ARNs are known without a lookup. */

@@ -1,7 +1,9 @@
 import { LEDGER_TABLE } from "@tapestry/core/adapters/aws";
-import { RemovalPolicy } from "aws-cdk-lib";
+import { WEBHOOK_THROTTLE } from "@tapestry/core/webhooks";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -12,12 +14,14 @@ import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
+import type { Construct } from "constructs";
 import { type StackContext, use } from "sst/constructs";
 import { useDeployment } from "./deployment";
 import { allow, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
-import { allowOnExecutions, Pipelines } from "./pipelines";
-import { allowOnProvisionExecutions, Provisioning } from "./provisioning";
+import { allowOnExecutions, allowTaskTokens, Pipelines } from "./pipelines";
+import { allowOnProvisionExecutions, namedConnectionParameterArns, Provisioning } from "./provisioning";
+import { secretParameterArns } from "./secrets";
 
 /** The routes of docs/status-api.openapi.yaml; `/health` alone answers without credentials. */
 export const STATUS_API_ROUTES: readonly {
@@ -35,10 +39,28 @@ export const STATUS_API_ROUTES: readonly {
 ];
 
 /**
+ * The tools' completion webhooks (docs/status-api.openapi.yaml): no SigV4, which the tools cannot
+ * send; Airbyte's URL secret and dbt Cloud's HMAC signature authenticate them in their handler.
+ */
+export const WEBHOOK_ROUTES: readonly { readonly path: string; readonly reason: string }[] = [
+  {
+    path: "/webhooks/airbyte/{secret}",
+    reason:
+      "POST /webhooks/airbyte/{secret} is Airbyte's workspace notification webhook: Airbyte cannot sign AWS requests and does not sign its webhooks, so the secret in the URL authenticates it (compared in constant time by the handler, which answers 401 otherwise); its own throttle, a 64 KiB body limit, and nothing is answered but 202",
+  },
+  {
+    path: "/webhooks/dbt-cloud",
+    reason:
+      "POST /webhooks/dbt-cloud is dbt Cloud's job webhook: dbt Cloud cannot sign AWS requests; its Authorization header, the HMAC-SHA256 of the raw body keyed by the subscription's secret, authenticates it (verified in constant time by the handler, 401 otherwise); its own throttle, a 64 KiB body limit, and nothing is answered but 202",
+  },
+];
+
+/**
  * "What is going on?" in one request: an HTTP API over the status handler, which reads the ledger
- * and starts manual runs. Every route is IAM (SigV4) authorized but `GET /health` and, when CORS
- * origins are configured, browser preflights (`OPTIONS /{proxy+}`); the `$default` route (IAM
- * too) lets the handler answer unknown paths and methods with problem+json.
+ * and starts manual runs. Every route is IAM (SigV4) authorized but `GET /health`, the two webhook
+ * routes (their own function, throttle and authentication) and, when CORS origins are configured,
+ * browser preflights (`OPTIONS /{proxy+}`); the `$default` route (IAM too) lets the handler answer
+ * unknown paths and methods with problem+json.
  */
 export function StatusApi({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
@@ -93,7 +115,7 @@ export function StatusApi({ stack, app }: StackContext) {
       {
         id: "AwsSolutions-APIG4",
         reason:
-          "GET /health is open on purpose, for uptime checks that hold no AWS credentials; it answers a fixed liveness document and reads nothing (every other route, $default included, requires SigV4)",
+          "GET /health is open on purpose, for uptime checks that hold no AWS credentials; it answers a fixed liveness document and reads nothing (every other route, $default included, requires SigV4, but the two webhook routes, which authenticate the tools themselves)",
       },
     ]);
   }
@@ -120,6 +142,37 @@ export function StatusApi({ stack, app }: StackContext) {
         },
       ]);
     }
+  }
+
+  // The tools' completion webhooks: a function of their own (its role may answer task tokens and read
+  // the tools' secrets, which the status handler's may not), on routes without SigV4.
+  const receiver = tapestryFunction(stack, "WebhookReceiver", deployment, {
+    entry: "webhook-receiver",
+    description: "receives the tools' completion webhooks and completes the steps waiting for them",
+    environment: { TAPESTRY_LEDGER_TABLE: table.tableName },
+    bundleConfig: true,
+    // StepSucceeded/StepFailed of the confirming poll
+    publishesEvents: true,
+    // answered within dbt Cloud's 10 s; the confirming poll is cut at 6 s
+    timeout: Duration.seconds(15),
+  });
+  // it polls the job a webhook names: a step's connection name is resolved as the step functions do
+  allowTaskTokens(receiver, table, deployment, [
+    ...secretParameterArns(stack, deployment),
+    ...namedConnectionParameterArns(stack, deployment),
+  ]);
+  const webhooks = new HttpLambdaIntegration("WebhookIntegration", receiver);
+  const webhookRoutes: Construct[] = [];
+  for (const route of WEBHOOK_ROUTES) {
+    const [added] = api.addRoutes({
+      path: route.path,
+      methods: [HttpMethod.POST],
+      integration: webhooks,
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    if (!added) continue;
+    webhookRoutes.push(added);
+    NagSuppressions.addResourceSuppressions(added, [{ id: "AwsSolutions-APIG4", reason: route.reason }]);
   }
 
   const accessLogs = new LogGroup(stack, "ApiAccessLogs", {
@@ -153,6 +206,22 @@ export function StatusApi({ stack, app }: StackContext) {
       ),
     },
   });
+
+  // the webhook routes' own throttle (route settings apply per route key, beside the stage's default;
+  // the routes must exist before the stage names them)
+  stage.node.addDependency(...webhookRoutes);
+  (stage.node.defaultChild as CfnStage).addPropertyOverride(
+    "RouteSettings",
+    Object.fromEntries(
+      WEBHOOK_ROUTES.map((route) => [
+        `POST ${route.path}`,
+        {
+          ThrottlingRateLimit: WEBHOOK_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: WEBHOOK_THROTTLE.burstLimit,
+        },
+      ]),
+    ),
+  );
 
   stack.addOutputs({ StatusApiUrl: stage.url });
   return { api };

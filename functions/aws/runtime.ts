@@ -10,12 +10,15 @@
  *   every function      POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL
  *                       (read by Powertools itself), TAPESTRY_STAGE
  *   TAPESTRY_STAGE              the SSM path of the tools' secrets: start/poll/cancel-step,
- *                               reconcile-run
- *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run
+ *                               reconcile-run, await-webhook, webhook-receiver
+ *   TAPESTRY_LEDGER_TABLE       the run ledger: run-lock, project-event, status-api, reconcile-run;
+ *                               the task-token items beside it: await-webhook, webhook-receiver
  *   TAPESTRY_EVENT_BUS          the event bus, for every function that publishes: run-lock,
- *                               publish-event, start/poll/cancel-step, reconcile-run, status-api
+ *                               publish-event, start/poll/cancel-step, reconcile-run, status-api,
+ *                               await-webhook, webhook-receiver
  *   TAPESTRY_STATE_MACHINE_ARN  the pipeline-run state machine: start-scheduled-run, status-api,
- *                               reconcile-run
+ *                               reconcile-run (await-webhook and webhook-receiver answer its task
+ *                               tokens, which name it)
  *   TAPESTRY_PROVISION_STATE_MACHINE_ARN  the provision state machine: status-api
  *   TAPESTRY_GROUPAROO_CONFIG_BUCKET      the bucket of Grouparoo's config files: write-grouparoo-config
  * Provisioning (stacks/provisioning.ts): its runs are items of TAPESTRY_LEDGER_TABLE (`PROV#`), the
@@ -28,9 +31,9 @@
  * (the status API records queued runs and cancel requests in the ledger and puts them on the bus.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): the stacks inline its JSON
  * at bundle time as the global identifier __TAPESTRY_CONFIG__ (esbuild `define`); start/poll/
- * cancel-step and reconcile-run read its tools (reconcile-run its pipelines and `reconcile` too),
- * status-api its pipelines, evaluate-alerts and check-freshness its pipelines and `alerts`,
- * notify-slack `alerts.slack`, and the others never read it.
+ * cancel-step, await-webhook, webhook-receiver and reconcile-run read its tools (reconcile-run its
+ * pipelines and `reconcile` too), status-api its pipelines, evaluate-alerts and check-freshness its
+ * pipelines and `alerts`, notify-slack `alerts.slack`, and the others never read it.
  */
 
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
@@ -47,18 +50,20 @@ import {
   DynamoDbAlertStore,
   DynamoDbProvisioningRuns,
   DynamoDbRunLedger,
+  DynamoDbTaskTokenStore,
   EventBridgePublisher,
   SsmPrivateKeyStore,
   SsmProvisionedObjects,
   StepFunctionsProvisioningStarter,
   StepFunctionsRunController,
+  StepFunctionsTaskTokens,
   s3GrouparooSink,
   ssmConnectionIds,
 } from "@tapestry/core/adapters/aws";
 import { createSnowflakeConnect } from "@tapestry/core/adapters/snowflake";
 import type { AlertServiceDeps, AlertStore, Notification } from "@tapestry/core/alerts";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
-import { airbyteHttpClient, ConnectorRegistry } from "@tapestry/core/connectors";
+import { airbyteHttpClient, ConnectorRegistry, type SecretReader } from "@tapestry/core/connectors";
 import { TapestryError } from "@tapestry/core/errors";
 import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
@@ -75,6 +80,7 @@ import {
 import { createWarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
 import { nextFireTime } from "@tapestry/core/schedule";
 import type { RunController } from "@tapestry/core/status";
+import type { CompletionDeps, TaskTokenStore } from "@tapestry/core/webhooks";
 import { issuesText } from "@tapestry/core/zod-messages";
 import { z } from "zod";
 import type { EvaluateAlertsDeps, NotifySlackDeps, OnceByKey } from "../alerts";
@@ -82,6 +88,8 @@ import type { StatusApiDeps } from "../api/status-api";
 import type { ReconcileRunDeps } from "../pipeline/reconcile-run";
 import type { PipelineHandlerDeps } from "../pipeline/task-handler";
 import { coreLogger } from "../powertools";
+import type { AwaitWebhookHandlerDeps } from "../webhooks/await-webhook";
+import type { WebhookApiDeps } from "../webhooks/webhook-api";
 
 /** The tapestry config's JSON text, inlined by esbuild `define` at bundle time (tests set it on globalThis). */
 declare const __TAPESTRY_CONFIG__: string | undefined;
@@ -217,8 +225,8 @@ export const runController = once(
     }),
 );
 
-/** The tools' secrets, read from SSM (and cached) by name. */
-const secretReader = once(() => createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }));
+/** The stage's secrets in SSM (/tapestry/<stage>/<NAME>), read through Powertools Parameters (cached). */
+const ssmSecrets = once((): SecretReader => createSsmSecretReader({ stage: env("TAPESTRY_STAGE") }));
 
 /**
  * Provisioning reads its secrets afresh (no cache): the loader's private key it hands to Airbyte
@@ -240,7 +248,7 @@ const provisionedObjects = once(
 export const connectors = once(
   () =>
     new ConnectorRegistry(tapestryConfig().tools, {
-      secrets: secretReader(),
+      secrets: ssmSecrets(),
       logger: coreLogger(logger()),
       connectionIds: ssmConnectionIds({
         get: async (kind, name) => provisionedObjects().get(kind, name),
@@ -336,6 +344,29 @@ export function writeGrouparooConfigDeps(): GrouparooTaskDeps {
   };
 }
 
+/** Where steps' task tokens wait for their jobs' webhooks: TOKEN# items in the ledger's table. */
+export const taskTokenStore = once(
+  (): TaskTokenStore =>
+    new DynamoDbTaskTokenStore({ client: documentClient(), tableName: env("TAPESTRY_LEDGER_TABLE") }),
+);
+
+/** SendTaskSuccess on the pipeline-run state machine's waiting tasks. */
+export const taskTokenSender = once(() => new StepFunctionsTaskTokens({ client: sfnClient() }));
+
+/** The token store and Step Functions, each built when first used. */
+function webhookCompletion(): Pick<CompletionDeps, "tokens" | "tasks"> {
+  return {
+    tokens: {
+      register: async (key, registration) => taskTokenStore().register(key, registration),
+      recordDelivery: async (key, now) => taskTokenStore().recordDelivery(key, now),
+      claim: async (key, token, now, until) => taskTokenStore().claim(key, token, now, until),
+      release: async (key, token) => taskTokenStore().release(key, token),
+      complete: async (key, token) => taskTokenStore().complete(key, token),
+    },
+    tasks: { sendTaskSuccess: async (token, output) => taskTokenSender().sendTaskSuccess(token, output) },
+  };
+}
+
 /**
  * What the five pipeline task functions are built from. Each adapter is reached through a
  * forwarding call, so a task builds only what its code path uses (run-lock never reads a secret,
@@ -361,6 +392,26 @@ export function pipelineHandlerDeps(): PipelineHandlerDeps {
     },
     logger: logger(),
     metrics: metrics(),
+  };
+}
+
+/** WaitForWebhook's task: the pipeline tasks' dependencies, the token store, SendTaskSuccess. */
+export function awaitWebhookHandlerDeps(): AwaitWebhookHandlerDeps {
+  return { ...pipelineHandlerDeps(), webhooks: webhookCompletion() };
+}
+
+/**
+ * The webhook routes' receiver: the tools' secrets (the webhooks' own and the connectors', for the
+ * confirming poll), the bundled tools config, the token store, the bus and SendTaskSuccess.
+ */
+export function webhookApiDeps(): WebhookApiDeps {
+  const { core } = pipelineHandlerDeps();
+  return {
+    pipeline: { connectors: core.connectors, publisher: core.publisher, now: core.now, logger: core.logger },
+    ...webhookCompletion(),
+    tools: tapestryConfig().tools,
+    secrets: async (name) => ssmSecrets()(name),
+    logger: logger(),
   };
 }
 

@@ -28,16 +28,26 @@ type Transition =
   | { readonly Next: string; readonly End?: never }
   | { readonly End: true; readonly Next?: never };
 
+/**
+ * A Task's timeout: fixed, or (a callback task waiting for its token) read from the state's input
+ * by a reference path. AWS resolves TimeoutSecondsPath against the state's input, before
+ * Parameters (its own Glue example); the embedded runner follows it (packages/local runner).
+ */
+type TaskTimeout =
+  | { readonly TimeoutSeconds: number; readonly TimeoutSecondsPath?: never }
+  | { readonly TimeoutSecondsPath: string; readonly TimeoutSeconds?: never };
+
 export type TaskState = {
   readonly Type: "Task";
   readonly Comment?: string;
+  /** a function's ARN, or a service integration such as arn:aws:states:::lambda:invoke.waitForTaskToken */
   readonly Resource: string;
   readonly Parameters: PayloadTemplate;
   readonly ResultPath: string | null;
-  readonly TimeoutSeconds: number;
   readonly Retry: readonly Retrier[];
   readonly Catch: readonly Catcher[];
-} & Transition;
+} & TaskTimeout &
+  Transition;
 
 export type PassState = {
   readonly Type: "Pass";
@@ -59,7 +69,11 @@ type Comparison = { readonly Variable: string } & (
   | { readonly IsPresent: boolean }
 );
 
-export type ChoiceRule = (Comparison | { readonly Not: Comparison }) & { readonly Next: string };
+export type ChoiceRule = (
+  | Comparison
+  | { readonly Not: Comparison }
+  | { readonly And: readonly Comparison[] }
+) & { readonly Next: string };
 
 export interface ChoiceState {
   readonly Type: "Choice";

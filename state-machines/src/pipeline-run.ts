@@ -38,6 +38,7 @@ export const PIPELINE_RUN_TASK_STATES = {
   StartStep: "startStep",
   AdoptOrStartStep: "startStep",
   PollStep: "pollStep",
+  WaitForWebhook: "awaitWebhook",
   CancelTimedOutJob: "cancelStep",
   CancelAbandonedJob: "cancelStep",
   StepErrored: "publishRunEvent",
@@ -93,6 +94,50 @@ function task(
   };
 }
 
+/**
+ * The callback task of a step waiting for its job's webhook: Step Functions invokes the task's
+ * function with a task token (`$$.Task.Token`) and waits until SendTaskSuccess sends the job's
+ * result (the webhook's receiver, after a confirming poll), at most `$.job.waitSeconds` (the
+ * fallback interval, never past the step's deadline): then States.Timeout, caught for a fallback
+ * poll. Retries and catches like every task.
+ */
+function callbackTask(
+  name: TaskStateName,
+  spec: {
+    readonly comment: string;
+    readonly payload: PayloadTemplate;
+    readonly timeoutSecondsPath: string;
+    readonly resultPath: string;
+    readonly catches: readonly Catcher[];
+    readonly next: string;
+  },
+): TaskState {
+  const coreTask = PIPELINE_RUN_TASK_STATES[name];
+  const fn = PIPELINE_RUN_TASKS[coreTask].function;
+  return {
+    Type: "Task",
+    Comment: spec.comment,
+    Resource: WAIT_FOR_TASK_TOKEN,
+    Parameters: { FunctionName: `\${${fn}}`, Payload: { ...spec.payload, "taskToken.$": "$$.Task.Token" } },
+    ResultPath: spec.resultPath,
+    TimeoutSecondsPath: spec.timeoutSecondsPath,
+    Retry: [
+      {
+        ErrorEquals: retriedErrorNames(coreTask),
+        IntervalSeconds: TASK_RETRY_POLICY.intervalSeconds,
+        BackoffRate: TASK_RETRY_POLICY.backoffRate,
+        MaxAttempts: TASK_RETRY_POLICY.maxAttempts,
+        JitterStrategy: TASK_RETRY_POLICY.jitterStrategy,
+      },
+    ],
+    Catch: spec.catches,
+    Next: spec.next,
+  };
+}
+
+/** Lambda's optimized integration in the callback pattern: invoke, then wait for the task token. */
+export const WAIT_FOR_TASK_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+
 /** A Catch clause: the errors (by class or by Step Functions' name), where the error goes, and on. */
 function caught(errors: readonly (TapestryErrorClass | string)[], resultPath: string, next: string): Catcher {
   return {
@@ -129,7 +174,10 @@ function stepResult(fields: PayloadTemplate, comment?: string): PassState {
   };
 }
 
-/** One step: start (or adopt) its job, poll it until it is over or past its deadline, cancel if need be. */
+/**
+ * One step: start (or adopt) its job, then wait for its end (polling, or waiting for its webhook
+ * with a fallback poll) until it is over or past its deadline, cancel if need be.
+ */
 const STEP_STATES: States = {
   StartStep: task("StartStep", {
     parameters: STEP_REF,
@@ -144,7 +192,7 @@ const STEP_STATES: States = {
       ),
       caught([ANY_ERROR], "$.failure", "StepErrored"),
     ],
-    next: "WaitForJob",
+    next: "JobOutcome",
   }),
   AdoptOrStartStep: task("AdoptOrStartStep", {
     comment:
@@ -154,7 +202,7 @@ const STEP_STATES: States = {
     alsoRetry: [ToolTriggerUncertainError],
     looksFirst: true,
     catches: [caught([ANY_ERROR], "$.failure", "StepErrored")],
-    next: "WaitForJob",
+    next: "JobOutcome",
   }),
   WaitForJob: { Type: "Wait", SecondsPath: "$.job.waitSeconds", Next: "PollStep" },
   PollStep: task("PollStep", {
@@ -168,9 +216,30 @@ const STEP_STATES: States = {
     ],
     next: "JobOutcome",
   }),
+  WaitForWebhook: callbackTask("WaitForWebhook", {
+    comment:
+      "Registers the step's task token against its job and waits for the job's webhook (its receiver polls the job and sends that poll's result); when none comes within the fallback interval (never past the deadline), PollStep polls once",
+    payload: { ...STEP_REF, "job.$": "$.job" },
+    timeoutSecondsPath: "$.job.waitSeconds",
+    resultPath: "$.job",
+    catches: [
+      // No webhook within the interval: poll once, then wait again (or cancel past the deadline).
+      caught(["States.Timeout"], "$.fallback", "PollStep"),
+      // Registering the token keeps failing: cancel the job rather than leave it running unwatched.
+      caught([ANY_ERROR], "$.failure", "CancelAbandonedJob"),
+    ],
+    next: "JobOutcome",
+  }),
   JobOutcome: {
     Type: "Choice",
     Choices: [
+      {
+        And: [
+          { Variable: "$.job.state", StringEquals: "running" },
+          { Variable: "$.job.completion", StringEquals: "webhook" },
+        ],
+        Next: "WaitForWebhook",
+      },
       { Variable: "$.job.state", StringEquals: "running", Next: "WaitForJob" },
       { Variable: "$.job.state", StringEquals: "timed-out", Next: "CancelTimedOutJob" },
       { Variable: "$.job.state", StringEquals: "succeeded", Next: "StepSucceeded" },
@@ -408,7 +477,7 @@ const RUN_STATES: States = {
 export function pipelineRunDefinition(): StateMachineDefinition {
   return {
     Comment:
-      "One run of a Tapestry pipeline: run lock -> stages in order -> the steps of a stage in parallel (start, wait, poll until terminal; cancel on timeout) -> release the lock in every outcome. The execution input is {runId, trigger, pipeline}. Every failure ends in a published outcome (PipelineRunFailed); should publishing or releasing the lock fail for good, the execution fails and the reconciler publishes the outcome and frees the lock (the lock's expiry frees it otherwise). Generated from state-machines/src/pipeline-run.ts by `npm run asl`: do not edit. Placeholders (function ARNs, the run's TimeoutSeconds) are filled at deploy time and by the embedded runner.",
+      "One run of a Tapestry pipeline: run lock -> stages in order -> the steps of a stage in parallel (start, then poll until terminal or wait for the job's webhook with a fallback poll; cancel on timeout) -> release the lock in every outcome. The execution input is {runId, trigger, pipeline}. Every failure ends in a published outcome (PipelineRunFailed); should publishing or releasing the lock fail for good, the execution fails and the reconciler publishes the outcome and frees the lock (the lock's expiry frees it otherwise). Generated from state-machines/src/pipeline-run.ts by `npm run asl`: do not edit. Placeholders (function ARNs, the run's TimeoutSeconds) are filled at deploy time and by the embedded runner.",
     StartAt: "AcquireRunLock",
     TimeoutSeconds: `\${${RUN_TIMEOUT_PLACEHOLDER}}`,
     States: RUN_STATES,

@@ -14,8 +14,10 @@ import { nextFireTime } from "@tapestry/core/schedule";
 import { SqliteProvisioningStore } from "@tapestry/local/ledger";
 import { expect } from "vitest";
 import { createStatusApiHandler, type StatusApiHandler } from "../../functions/api/status-api";
+import { createWebhookApiHandler } from "../../functions/webhooks/webhook-api";
 import { type ApiServer, startApiServer } from "../../packages/local/src/api-server";
-import { SqliteAlertStore, SqliteRunLedger } from "../../packages/local/src/ledger";
+import { withWebhookRoutes } from "../../packages/local/src/control-plane/webhooks";
+import { SqliteAlertStore, SqliteRunLedger, SqliteTaskTokenStore } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
 import type { RunEvents } from "../ledger/run-events";
 import { provisioningRunEvents } from "../provisioning/provisioning-events";
@@ -66,6 +68,12 @@ export function spec(name: string): PipelineSpec {
   if (!found) throw new Error(`no pipeline ${name} in the test config`);
   return found;
 }
+
+/** The webhook routes' secrets, by the names the kickstart config gives them. */
+export const WEBHOOK_SECRETS = {
+  AIRBYTE_WEBHOOK_SECRET: "airbyte-url-secret-7Qm2Zr8Kd4",
+  DBT_CLOUD_WEBHOOK_SECRET: "dbt-hmac-key-N5vW9xLp3T",
+} as const;
 
 /** The value of DBT_CLOUD_TOKEN in the locked-out run: it must never reach an answer. */
 export const DBT_TOKEN_VALUE = "dbtc_Zq3LrT9vX1wYpK7m";
@@ -136,7 +144,12 @@ async function lockedOutRun(pipeline: PipelineSpec, start: Date): Promise<RunEve
   let failure: Error | undefined;
   try {
     const connector = await createDbtCloudConnector(
-      { baseUrl: stub.url, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 },
+      {
+        baseUrl: stub.url,
+        tokenSecret: "DBT_CLOUD_TOKEN",
+        requestTimeoutSeconds: 5,
+        webhook: { hmacKeySecret: "DBT_CLOUD_WEBHOOK_SECRET" },
+      },
       { secrets: async () => DBT_TOKEN_VALUE },
     );
     await connector.start(step, { pipeline: pipeline.name, runId: "x", deadline: Date.now() + 30_000 });
@@ -293,7 +306,26 @@ export async function startApiUnderTest(
       starter: { start: async (input) => void provisioningStarts.push(input.runId) },
     },
   });
-  const server = await startApiServer({ handler, port: 0 });
+  // the webhook routes, as the embedded control plane serves them beside the status API
+  const tokens = SqliteTaskTokenStore.open(":memory:");
+  const webhooks = createWebhookApiHandler({
+    pipeline: {
+      connectors: {
+        start: async () => Promise.reject(new Error("no job starts here")),
+        poll: async () => ({ state: "succeeded", toolStatus: "succeeded", rows: 1 }),
+        cancel: async () => Promise.reject(new Error("no job is cancelled here")),
+      },
+      publisher: bus,
+      now: () => NOW,
+      logger: silentLogger,
+    },
+    tokens,
+    tasks: { sendTaskSuccess: async () => "closed" },
+    tools: CONFIG.tools,
+    secrets: async (name) => WEBHOOK_SECRETS[name as keyof typeof WEBHOOK_SECRETS] ?? "",
+    logger: silentLogger,
+  });
+  const server = await startApiServer({ handler: withWebhookRoutes(handler, webhooks), port: 0 });
   const replies: ApiUnderTest["replies"] = [];
   return {
     server,
@@ -331,6 +363,7 @@ export async function startApiUnderTest(
       ledger.close();
       provisioningRuns.close();
       alerts.close();
+      tokens.close();
     },
   };
 }

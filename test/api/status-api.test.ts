@@ -1,4 +1,5 @@
 import { parseRunId } from "@tapestry/core/pipeline";
+import { hmacSignature } from "@tapestry/core/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest, lambdaContext } from "../aws/harness";
 import {
@@ -10,6 +11,7 @@ import {
   type Reply,
   SECRET_NAMES,
   startApiUnderTest,
+  WEBHOOK_SECRETS,
 } from "./harness";
 import { checkAnswer, compileEverySchema, HTTP_METHODS, statusApiSpec } from "./status-api-answers";
 
@@ -580,9 +582,53 @@ const EXAMPLE_PATHS: Record<string, string> = {
   "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
   "/provisioning": "/provisioning",
   "/alerts": "/alerts?limit=1",
+  "/webhooks/airbyte/{secret}": `/webhooks/airbyte/${WEBHOOK_SECRETS.AIRBYTE_WEBHOOK_SECRET}`,
+  "/webhooks/dbt-cloud": "/webhooks/dbt-cloud",
 };
 const concrete = (template: string) =>
   (EXAMPLE_PATHS[template] ?? template).replace("{kickstartRun}", api.seeded.kickstartRuns[0] ?? "");
+
+describe("the tools' completion webhooks (server to server, no SigV4)", () => {
+  it("accept an authentic delivery with 202 and no body: Airbyte by its URL secret, dbt Cloud by its signature", async () => {
+    const airbyte = JSON.stringify({ data: { jobId: 4242, connection: { id: "c" }, success: true } });
+    const toAirbyte = await api.call("POST", concrete("/webhooks/airbyte/{secret}"), {
+      body: airbyte,
+      headers: JSON_TYPE,
+    });
+    expect([toAirbyte.status, toAirbyte.text]).toEqual([202, ""]);
+    const dbt = JSON.stringify({
+      eventType: "job.run.completed",
+      data: { runId: "70000042", runStatusCode: 10 },
+    });
+    const toDbt = await api.call("POST", "/webhooks/dbt-cloud", {
+      body: dbt,
+      headers: {
+        ...JSON_TYPE,
+        authorization: hmacSignature(Buffer.from(dbt), WEBHOOK_SECRETS.DBT_CLOUD_WEBHOOK_SECRET),
+      },
+    });
+    expect([toDbt.status, toDbt.text]).toEqual([202, ""]);
+  });
+
+  it("refuses a wrong URL secret or signature with the same fixed 401, naming neither", async () => {
+    const body = JSON.stringify({ eventType: "job.run.completed", data: { runId: "1" } });
+    const refusals = [
+      await api.call("POST", "/webhooks/airbyte/not-the-secret", { body, headers: JSON_TYPE }),
+      await api.call("POST", "/webhooks/dbt-cloud", {
+        body,
+        headers: { ...JSON_TYPE, authorization: "0f".repeat(32) },
+      }),
+    ];
+    for (const refused of refusals) {
+      expectProblem(refused, 401);
+      expect(refused.json).toMatchObject({
+        type: "urn:tapestry:problem:webhook-unauthorized",
+        detail: "the webhook could not be authenticated",
+      });
+      expect(refused.text).not.toContain("not-the-secret");
+    }
+  });
+});
 
 describe("HEAD", () => {
   it("has an example path for every documented path (so a new route is covered here too)", () => {
@@ -674,8 +720,8 @@ describe("CORS (a deployment that allows one browser origin)", () => {
     expect(reply.headers["access-control-allow-methods"]).toBeUndefined();
   });
 
-  it("grants the preflight of every documented path", async () => {
-    for (const { template } of statusApiSpec().routes) {
+  it("grants the preflight of every documented path (the webhooks' are server to server: none)", async () => {
+    for (const { template } of statusApiSpec().routes.filter((r) => !r.template.startsWith("/webhooks/"))) {
       const reply = await preflight(concrete(template).split("?")[0] ?? "", ALLOWED_ORIGIN);
       expect(reply.status, template).toBe(204);
     }

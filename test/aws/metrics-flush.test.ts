@@ -76,7 +76,13 @@ async function logOf<T>(call: () => Promise<T>): Promise<{ result: T; lines: str
 
 const warnings = (lines: readonly string[]) => lines.filter((line) => /"level":"WARN"|\bWARN\b/.test(line));
 const emf = (lines: readonly string[]) => lines.filter((line) => line.includes('"CloudWatchMetrics"'));
-const task = () => ({ runId: RUN_ID, pipeline: PIPELINE.name, stage: "transform", step });
+// polled: a step waiting for its webhook that sees its job end at a poll warns (the webhook did not come)
+const task = () => ({
+  runId: RUN_ID,
+  pipeline: PIPELINE.name,
+  stage: "transform",
+  step: { ...step, completion: "poll" as const },
+});
 
 describe("a task that adds no metric writes no warning", () => {
   it("run-lock: taking the lock logs no WARN and no empty metrics", async () => {

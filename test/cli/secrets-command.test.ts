@@ -12,6 +12,7 @@ import {
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import { main } from "../../packages/cli/src/main";
 
 const CONFIG = resolve(import.meta.dirname, "../../tapestry.config.ts");
@@ -276,7 +277,9 @@ describe("tapestry secrets list", () => {
       "  TOOL             SECRET                          STATUS        LAST CHANGED",
       "  airbyte          AIRBYTE_CLIENT_ID               set           2026-02-01T10:00:00.000Z (version 3)",
       "  airbyte          AIRBYTE_CLIENT_SECRET           set           2026-02-01T10:01:00.000Z (version 1)",
+      "  airbyte          AIRBYTE_WEBHOOK_SECRET          MISSING       -",
       "  dbt-cloud        DBT_CLOUD_TOKEN                 MISSING       -",
+      "  dbt-cloud        DBT_CLOUD_WEBHOOK_SECRET        MISSING       -",
       "  grouparoo        GROUPAROO_API_KEY               set           2026-02-03T08:30:00.000Z (version 2)",
       "  warehouse        SNOWFLAKE_ADMIN_PRIVATE_KEY     MISSING       -",
       "  warehouse        TAPESTRY_AIRBYTE_PRIVATE_KEY    not made yet  -",
@@ -293,8 +296,10 @@ describe("tapestry secrets list", () => {
       "3 service user keys are made by `tapestry warehouse bootstrap --stage prod`, not set by hand",
     ]);
     expect(h.err).toEqual([
-      "6 secrets the config references are not set for stage prod; set them with:",
+      "7 secrets the config references are not set for stage prod; set them with:",
+      "  tapestry secrets set AIRBYTE_WEBHOOK_SECRET --stage prod",
       "  tapestry secrets set DBT_CLOUD_TOKEN --stage prod",
+      "  tapestry secrets set DBT_CLOUD_WEBHOOK_SECRET --stage prod",
       "  tapestry secrets set SNOWFLAKE_ADMIN_PRIVATE_KEY --stage prod",
       "  tapestry secrets set ZOOM_CLIENT_SECRET --stage prod",
       "  tapestry secrets set SALESFORCE_CLIENT_SECRET --stage prod",
@@ -333,7 +338,9 @@ describe("tapestry secrets list", () => {
     const names = [
       "AIRBYTE_CLIENT_ID",
       "AIRBYTE_CLIENT_SECRET",
+      "AIRBYTE_WEBHOOK_SECRET",
       "DBT_CLOUD_TOKEN",
+      "DBT_CLOUD_WEBHOOK_SECRET",
       "GROUPAROO_API_KEY",
       "SNOWFLAKE_ADMIN_PRIVATE_KEY",
       "TAPESTRY_AIRBYTE_PRIVATE_KEY",
@@ -354,11 +361,63 @@ describe("tapestry secrets list", () => {
     });
 
     expect(await h.run("secrets", "list", "--stage", "staging", "--config", CONFIG)).toBe(0);
-    expect(h.out.at(-1)).toBe("All 12 secrets the config references are set.");
+    expect(h.out.at(-1)).toBe("All 13 secrets the config references are set.");
     expect(h.out.join("\n")).not.toContain("MISSING");
     expect(h.err).toEqual([
       "warning: /tapestry/staging/DBT_CLOUD_TOKEN is a String parameter, not encrypted: set it again with `tapestry secrets set DBT_CLOUD_TOKEN --stage staging`",
     ]);
+  });
+
+  it("--json: one document on stdout (its documented shape), the missing ones on stderr, exit 1, no value", async () => {
+    const h = harness();
+    h.ssm.on(GetParametersByPathCommand).resolves({
+      Parameters: [
+        {
+          Name: "/tapestry/prod/AIRBYTE_CLIENT_ID",
+          Type: "SecureString",
+          Value: "AQICAHciphertext1",
+          Version: 3,
+          LastModifiedDate: at("2026-02-01T10:00:00Z"),
+        },
+        { Name: "/tapestry/prod/OLD_MAILCHIMP_KEY", Type: "String", Value: "AQICAHplain", Version: 1 },
+      ],
+    });
+
+    expect(await h.run("secrets", "list", "--stage", "prod", "--config", CONFIG, "--json")).toBe(1);
+    const entry = z.strictObject({
+      name: z.string(),
+      tools: z.array(z.string()),
+      status: z.enum(["set", "missing", "not-made-yet", "not-referenced"]),
+      lastModified: z.string().optional(),
+      version: z.number().optional(),
+      type: z.string().optional(),
+    });
+    const report = z
+      .strictObject({ stage: z.string(), region: z.string(), path: z.string(), secrets: z.array(entry) })
+      .parse(JSON.parse(h.out.join("\n")));
+    expect(report).toMatchObject({ stage: "prod", region: "eu-west-1", path: "/tapestry/prod/" });
+    expect(report.secrets.map((s) => [s.name, s.tools.join(","), s.status])).toEqual([
+      ["AIRBYTE_CLIENT_ID", "airbyte", "set"],
+      ["AIRBYTE_CLIENT_SECRET", "airbyte", "missing"],
+      ["DBT_CLOUD_TOKEN", "dbt-cloud", "missing"],
+      ["GROUPAROO_API_KEY", "grouparoo", "missing"],
+      ["SNOWFLAKE_ADMIN_PRIVATE_KEY", "warehouse", "missing"],
+      ["TAPESTRY_AIRBYTE_PRIVATE_KEY", "warehouse", "not-made-yet"],
+      ["TAPESTRY_DBT_PRIVATE_KEY", "warehouse", "not-made-yet"],
+      ["TAPESTRY_GROUPAROO_PRIVATE_KEY", "warehouse", "not-made-yet"],
+      ["OLD_MAILCHIMP_KEY", "", "not-referenced"],
+    ]);
+    expect(report.secrets[0]).toEqual({
+      name: "AIRBYTE_CLIENT_ID",
+      tools: ["airbyte"],
+      status: "set",
+      lastModified: "2026-02-01T10:00:00.000Z",
+      version: 3,
+      type: "SecureString",
+    });
+    expect(h.err[0]).toMatch(/OLD_MAILCHIMP_KEY is a String parameter, not encrypted/);
+    expect(h.err).toContain("  tapestry secrets set DBT_CLOUD_TOKEN --stage prod");
+    expect(h.everything()).not.toMatch(/AQICAH/);
   });
 
   it("reports an AWS failure with exit 1", async () => {

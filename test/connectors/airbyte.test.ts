@@ -30,7 +30,8 @@ describe("Airbyte connector against the sandbox", () => {
   });
 
   it("attaches to the sync already running when Airbyte answers 409", async () => {
-    const r = await rig({ alreadyRunning: [{ connectionId: ZOOM_CONNECTION, remainingMs: 150 }] });
+    // the seeded sync must still be running when the start arrives, on a loaded machine too
+    const r = await rig({ alreadyRunning: [{ connectionId: ZOOM_CONNECTION, remainingMs: 1000 }] });
     const seeded = r.sandbox.jobs()[0];
     const started = await r.connector.start(step, context);
     expect(started).toMatchObject({ attached: true, externalId: String(seeded?.jobId) });

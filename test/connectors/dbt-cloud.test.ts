@@ -52,7 +52,7 @@ describe("dbt Cloud connector against the sandbox", () => {
   });
 
   it("attaches to a run of the job already in flight instead of queueing a second", async () => {
-    const r = await rig({ alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 150 }] });
+    const r = await rig({ alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 1000 }] });
     const started = await r.connector.start(step, context);
     expect(started.attached).toBe(true);
     expect(r.sandbox.counters.triggers).toBe(0);
@@ -60,7 +60,7 @@ describe("dbt Cloud connector against the sandbox", () => {
   });
 
   it("queues its own run when attachToInFlightRun is off", async () => {
-    const r = await rig({ alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 150 }] });
+    const r = await rig({ alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 1000 }] });
     const started = await r.connector.start(dbtStep({ attachToInFlightRun: false }), context);
     expect(started.attached).toBe(false);
     expect(r.sandbox.counters).toEqual({ triggers: 1, jobsCreated: 1 });

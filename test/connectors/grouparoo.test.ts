@@ -19,7 +19,7 @@ describe("Grouparoo connector against the sandbox", () => {
   });
 
   it("never pre-empts a run in flight: attaches to it, and that run completes", async () => {
-    const r = await rig({ alreadyRunning: [{ scheduleId: "sch_mailchimp_audience", remainingMs: 150 }] });
+    const r = await rig({ alreadyRunning: [{ scheduleId: "sch_mailchimp_audience", remainingMs: 1000 }] });
     const started = await r.connector.start(step, context);
     expect(started.attached).toBe(true);
     expect(r.sandbox.counters.triggers).toBe(0);

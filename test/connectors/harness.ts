@@ -111,6 +111,8 @@ export function airbyteStep(overrides: Partial<AirbyteStep> = {}): AirbyteStep {
     name: "zoom-webinar-registrants",
     tool: "airbyte",
     connectionId: ZOOM_CONNECTION,
+    completion: "poll",
+    fallbackPollSeconds: 300,
     ...overrides,
   };
 }
@@ -123,6 +125,8 @@ export function dbtStep(overrides: Partial<DbtCloudStep> = {}): DbtCloudStep {
     accountId: 70403,
     jobId: 917,
     attachToInFlightRun: true,
+    completion: "poll",
+    fallbackPollSeconds: 300,
     ...overrides,
   };
 }
@@ -133,6 +137,7 @@ export function grouparooStep(overrides: Partial<GrouparooStep> = {}): Grouparoo
     name: "mailchimp-audience",
     tool: "grouparoo",
     scheduleId: "sch_mailchimp_audience",
+    completion: "poll",
     allowPartialSuccess: false,
     ...overrides,
   };
@@ -198,6 +203,7 @@ export async function airbyteRig(
         clientIdSecret: "AIRBYTE_CLIENT_ID",
         clientSecretSecret: "AIRBYTE_CLIENT_SECRET",
       },
+      webhook: { urlSecret: "AIRBYTE_WEBHOOK_SECRET" },
       ...config,
     },
     deps(rec),
@@ -218,7 +224,13 @@ export async function dbtRig(
   });
   const rec = recorder();
   const connector = await createDbtCloudConnector(
-    { baseUrl: sandbox.baseUrl, requestTimeoutSeconds: 1, tokenSecret: "DBT_CLOUD_TOKEN", ...config },
+    {
+      baseUrl: sandbox.baseUrl,
+      requestTimeoutSeconds: 1,
+      tokenSecret: "DBT_CLOUD_TOKEN",
+      webhook: { hmacKeySecret: "DBT_CLOUD_WEBHOOK_SECRET" },
+      ...config,
+    },
     deps(rec),
   );
   return { connector, sandbox, rec, close: () => sandbox.close() };

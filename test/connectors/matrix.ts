@@ -86,7 +86,7 @@ const perTool: Record<keyof typeof operations, Case[]> = {
     { name: "zero rows", section: { outcomes: [{ outcome: "succeeded", rows: 0 }] } },
     {
       name: "409 attach",
-      section: { alreadyRunning: [{ connectionId: ZOOM_CONNECTION, remainingMs: 100 }] },
+      section: { alreadyRunning: [{ connectionId: ZOOM_CONNECTION, remainingMs: 1000 }] },
     },
     {
       name: "incomplete then succeeded",
@@ -125,7 +125,7 @@ const perTool: Record<keyof typeof operations, Case[]> = {
     echoes(CANARY.dbtToken),
     {
       name: "in-flight attach",
-      section: { alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 100 }] },
+      section: { alreadyRunning: [{ jobId: 917, accountId: 70403, remainingMs: 1000 }] },
     },
     {
       name: "unknown status",
@@ -138,7 +138,7 @@ const perTool: Record<keyof typeof operations, Case[]> = {
     { name: "zero rows", section: { outcomes: [{ outcome: "succeeded", rows: 0 }] } },
     {
       name: "in-flight attach",
-      section: { alreadyRunning: [{ scheduleId: "sch_mailchimp_audience", remainingMs: 100 }] },
+      section: { alreadyRunning: [{ scheduleId: "sch_mailchimp_audience", remainingMs: 1000 }] },
     },
     {
       name: "unknown status",

@@ -17,7 +17,14 @@ describe("ConnectorRegistry", () => {
     const store = new Map([["DBT_CLOUD_TOKEN", "dbtc_revoked_token_0000"]]);
     const reads: string[] = [];
     const registry = new ConnectorRegistry(
-      { "dbt-cloud": { baseUrl: sandbox.baseUrl, tokenSecret: "DBT_CLOUD_TOKEN", requestTimeoutSeconds: 5 } },
+      {
+        "dbt-cloud": {
+          baseUrl: sandbox.baseUrl,
+          tokenSecret: "DBT_CLOUD_TOKEN",
+          requestTimeoutSeconds: 5,
+          webhook: { hmacKeySecret: "DBT_CLOUD_WEBHOOK_SECRET" },
+        },
+      },
       {
         secrets: async (name) => {
           reads.push(name);

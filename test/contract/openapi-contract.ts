@@ -106,7 +106,10 @@ export const SPEC_FILES: Readonly<Record<Tool, readonly string[]>> = {
     "test/fixtures/specs/airbyte-public-api-sources.yaml",
     "test/fixtures/specs/airbyte-public-api-destinations.yaml",
   ],
-  "dbt-cloud": ["test/fixtures/specs/dbt-cloud-openapi-v2.yaml"],
+  "dbt-cloud": [
+    "test/fixtures/specs/dbt-cloud-openapi-v2.yaml",
+    "test/fixtures/specs/dbt-cloud-openapi-v3.yaml",
+  ],
   grouparoo: ["docs/specs/grouparoo-api.openapi.yaml"],
 };
 

@@ -19,6 +19,7 @@ const FILES = [
   "airbyte-public-api-destinations.yaml",
   "airbyte-public-api-workspaces.yaml",
   "dbt-cloud-openapi-v2.yaml",
+  "dbt-cloud-openapi-v3.yaml",
   "grouparoo-api.md",
 ] as const;
 

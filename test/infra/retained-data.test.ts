@@ -122,12 +122,12 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     const buses = variables.flatMap((v) =>
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
-    // the projector, the lock task, the reconciler, the status API, the alert evaluator, the
-    // freshness check, the four provision tasks
-    expect(tables).toEqual(Array(10).fill("tapestry-live-ledger"));
-    // the five task functions, the reconciler, the status API, the alert evaluator, the freshness
-    // check, the four provision tasks
-    expect(buses.length).toBe(13);
+    // the projector, the lock task, the reconciler, the status API, the alert evaluator, the freshness
+    // check, WaitForWebhook's task, the webhook receiver, the four provision tasks
+    expect(tables).toEqual(Array(12).fill("tapestry-live-ledger"));
+    // the six task functions, the reconciler, the status API, the alert evaluator, the freshness check,
+    // the webhook receiver, the four provision tasks
+    expect(buses.length).toBe(15);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 

@@ -99,6 +99,7 @@ const TASK_FUNCTION_IDS: Readonly<Record<PipelineRunFunction, string>> = {
   StartStepFunctionArn: "StartStep",
   PollStepFunctionArn: "PollStep",
   CancelStepFunctionArn: "CancelStep",
+  AwaitWebhookFunctionArn: "AwaitWebhook",
 };
 
 let test: SynthesizedApp;
@@ -451,7 +452,7 @@ describe("Pipelines stack", () => {
 });
 
 describe("Status API stack", () => {
-  it("requires SigV4 (AWS_IAM) on every route but GET /health, the $default route included", () => {
+  it("requires SigV4 (AWS_IAM) on every route but GET /health and the two webhook routes, the $default route included", () => {
     const routes = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Route").map((r) => ({
       key: r.resource.Properties?.RouteKey,
       auth: r.resource.Properties?.AuthorizationType,
@@ -470,14 +471,39 @@ describe("Status API stack", () => {
         "GET /runs/{runId}/events",
         "GET /provisioning",
         "POST /provisioning",
+        "POST /webhooks/airbyte/{secret}",
+        "POST /webhooks/dbt-cloud",
       ].sort(),
     );
+    const open = new Set(["GET /health", "POST /webhooks/airbyte/{secret}", "POST /webhooks/dbt-cloud"]);
     for (const route of routes) {
       expect({ route: route.key, auth: route.auth }).toEqual({
         route: route.key,
-        auth: route.key === "GET /health" ? "NONE" : "AWS_IAM",
+        auth: open.has(String(route.key)) ? "NONE" : "AWS_IAM",
       });
     }
+  });
+
+  it("sends the two webhook routes to a function of their own, throttled apart from the rest of the API", () => {
+    const routes = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Route");
+    const target = (key: string) =>
+      routes.find((r) => r.resource.Properties?.RouteKey === key)?.resource.Properties?.Target;
+    const receiver = logicalIdOf(test, "StatusApi", "AWS::Lambda::Function", "WebhookReceiver");
+    const integrations = resourcesOf(test, "StatusApi", "AWS::ApiGatewayV2::Integration");
+    const integrationOf = (key: string) =>
+      integrations.find((i) => JSON.stringify(target(key)).includes(i.id))?.resource.Properties
+        ?.IntegrationUri;
+    for (const key of ["POST /webhooks/airbyte/{secret}", "POST /webhooks/dbt-cloud"]) {
+      expect(JSON.stringify(integrationOf(key)), key).toContain(receiver);
+    }
+    expect(JSON.stringify(integrationOf("GET /status"))).not.toContain(receiver);
+    test.template("StatusApi").hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      RouteSettings: {
+        "POST /webhooks/airbyte/{secret}": { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 20 },
+        "POST /webhooks/dbt-cloud": { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 20 },
+      },
+    });
   });
 
   it("answers browser preflights without credentials once origins are set: OPTIONS /{proxy+}, no authorizer, the status handler", () => {
@@ -498,7 +524,7 @@ describe("Status API stack", () => {
     // every other route keeps SigV4 when CORS is open
     for (const route of resourcesOf(prod, "StatusApi", "AWS::ApiGatewayV2::Route")) {
       const key = String(route.resource.Properties?.RouteKey);
-      if (key === "GET /health" || key.startsWith("OPTIONS ")) continue;
+      if (key === "GET /health" || key.startsWith("OPTIONS ") || key.startsWith("POST /webhooks/")) continue;
       expect({ key, auth: route.resource.Properties?.AuthorizationType }).toEqual({ key, auth: "AWS_IAM" });
     }
   });
@@ -562,6 +588,8 @@ describe("who may publish tapestry.* events", () => {
       });
       expect(roles).toEqual(
         [
+          // WaitForWebhook's registration and the webhook receiver publish the confirming poll's step event
+          "AwaitWebhookRole",
           "CancelStepRole",
           "PollStepRole",
           "PublishEventRole",
@@ -570,7 +598,9 @@ describe("who may publish tapestry.* events", () => {
           "StartStepRole",
           // a queued run and a cancel request are recorded, then put on the bus, by the status API
           "StatusApiHandlerRole",
+          "WebhookReceiverRole",
         ]
+          // the alert functions publish their incidents' events
           .concat(["CheckFreshnessRole", "EvaluateAlertsRole"])
           // the provision tasks publish their steps' events (source tapestry.provisioning)
           .concat([
@@ -763,6 +793,7 @@ describe("functions", () => {
     const functions = test.templates().flatMap(({ stack }) => functionsOf(test, stack));
     expect(functions.map((f) => f.id.replace(/[0-9A-F]{8}$/, "")).sort()).toEqual(
       [
+        "AwaitWebhook",
         "CancelStep",
         "PollStep",
         "Projector",
@@ -779,6 +810,7 @@ describe("functions", () => {
         "RecordMetrics",
         "EvaluateAlerts",
         "CheckFreshness",
+        "WebhookReceiver",
       ].sort(),
     );
     for (const fn of functions) {
@@ -839,6 +871,14 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "states:DescribeExecution",
     "states:StartExecution",
     "states:StopExecution",
+  ],
+  // the job's TOKEN# item, the tools' secrets (the confirming poll), its step event, the task token
+  AwaitWebhookRole: ["dynamodb:UpdateItem", "events:PutEvents", "ssm:GetParameter", "states:SendTaskSuccess"],
+  WebhookReceiverRole: [
+    "dynamodb:UpdateItem",
+    "events:PutEvents",
+    "ssm:GetParameter",
+    "states:SendTaskSuccess",
   ],
   ReconcileRunRole: [
     "dynamodb:DeleteItem",
@@ -949,12 +989,14 @@ describe("IAM: least privilege", () => {
         .filter((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "") === role)
         .map((s) => ({ actions: [...s.actions].sort(), resources: [...s.resources].sort() }));
     expect([...new Set(ssm.map((s) => s.policyOf.replace(/RoleDefaultPolicy.*/, "")))].sort()).toEqual([
+      "AwaitWebhook",
       "BootstrapWarehouse",
       "CancelStep",
       "EnsureAirbyte",
       "PollStep",
       "ReconcileRun",
       "StartStep",
+      "WebhookReceiver",
     ]);
     for (const step of ["StartStep", "PollStep", "CancelStep"]) {
       expect(grants(step)).toEqual([
@@ -962,9 +1004,12 @@ describe("IAM: least privilege", () => {
         { actions: ["ssm:GetParameter"], resources: connections },
       ]);
     }
-    expect(grants("ReconcileRun")).toEqual([
-      { actions: ["ssm:GetParameter"], resources: [...expected, ...connections].sort() },
-    ]);
+    // the reconciler cancels, WaitForWebhook's task and the webhook receiver poll: the secrets and the names
+    for (const role of ["ReconcileRun", "AwaitWebhook", "WebhookReceiver"]) {
+      expect(grants(role), role).toEqual([
+        { actions: ["ssm:GetParameter"], resources: [...expected, ...connections].sort() },
+      ]);
+    }
     const privateKeys = [
       "TAPESTRY_AIRBYTE_PRIVATE_KEY",
       "TAPESTRY_DBT_PRIVATE_KEY",
@@ -1040,13 +1085,13 @@ describe("IAM: least privilege", () => {
     ]);
   });
 
-  it("lets the state machine invoke exactly its five task functions (unqualified ARNs)", () => {
+  it("lets the state machine invoke exactly its six task functions (unqualified ARNs)", () => {
     const invoke = statements.filter(
       (s) => s.policyOf.startsWith("PipelineRunRole") && s.actions.includes("lambda:InvokeFunction"),
     );
     expect(invoke).toHaveLength(1);
     expect([...(invoke[0]?.resources ?? [])].sort()).toEqual(
-      ["RunLock", "PublishEvent", "StartStep", "PollStep", "CancelStep"]
+      ["RunLock", "PublishEvent", "StartStep", "PollStep", "CancelStep", "AwaitWebhook"]
         .map((id) => `arn-of:${logicalIdOf(test, "Pipelines", "AWS::Lambda::Function", id)}`)
         .sort(),
     );
@@ -1118,6 +1163,21 @@ describe("cdk-nag AwsSolutions", () => {
     expect(preflight(prod)).toEqual([
       expect.objectContaining({ reason: expect.stringMatching(/preflight/) }),
     ]);
+  });
+
+  it("suppresses APIG4 on exactly the two webhook routes and /health, each with the reason it needs no SigV4", () => {
+    const open = runAwsSolutionsChecks(test)
+      .suppressed.filter((s) => s.ruleId === "AwsSolutions-APIG4")
+      .map((s) => ({ path: s.path, reason: s.reason }));
+    expect(open).toHaveLength(3);
+    expect(open).toContainEqual({
+      path: expect.stringMatching(/webhooks--airbyte/),
+      reason: expect.stringMatching(/secret in the URL authenticates it .*constant time/),
+    });
+    expect(open).toContainEqual({
+      path: expect.stringMatching(/webhooks--dbt-cloud/),
+      reason: expect.stringMatching(/HMAC-SHA256 of the raw body .*constant time/),
+    });
   });
 
   it("still bites: a table without point-in-time recovery is an unsuppressed error", () => {

@@ -72,6 +72,7 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
       tools: {
         ...base.tools,
         airbyte: {
+          ...(base.tools.airbyte ?? (undefined as never)),
           baseUrl: airbyte.baseUrl,
           requestTimeoutSeconds: 5,
           auth: {

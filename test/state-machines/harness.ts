@@ -15,7 +15,7 @@ import {
 } from "@tapestry/core";
 import type { RunRecord } from "@tapestry/core/ledger";
 import { type ControlPlane, type ControlPlaneOptions, REPO_ROOT, startControlPlane } from "@tapestry/local";
-import { SqliteRunLedger } from "@tapestry/local/ledger";
+import { SqliteRunLedger, SqliteTaskTokenStore } from "@tapestry/local/ledger";
 import { type ExecutionOutcome, LocalStepFunctions, type TaskHandler } from "@tapestry/local/runner";
 import { parseScenario } from "@tapestry/local/sandboxes";
 import { LocalEventBus } from "../../packages/local/src/bus";
@@ -36,7 +36,15 @@ export const FAST_TOOLS = {
 export interface Plane extends ControlPlane {
   readonly events: TapestryEvent[];
   readonly stateDir: string;
+  /** the sandboxes' exchanges at start: registering the webhooks with Airbyte and dbt Cloud */
+  readonly startupTraffic: number;
 }
+
+/** Every exchange of the three sandboxes so far. */
+export const sandboxTraffic = (p: ControlPlane) =>
+  p.sandboxes.airbyte.traffic.length +
+  p.sandboxes.dbtCloud.traffic.length +
+  p.sandboxes.grouparoo.traffic.length;
 
 export function kickstartConfig(change?: (config: TapestryConfig) => void): TapestryConfig {
   const config = parseConfig(structuredClone(kickstart));
@@ -54,6 +62,8 @@ export async function startPlane(
     config?: TapestryConfig;
     now?: () => Date;
     onDeadLetter?: ControlPlaneOptions["onDeadLetter"];
+    /** webhook completion's test settings: the sandboxes' fallback interval, a held-back task, a logger */
+    webhooks?: Pick<ControlPlaneOptions, "sandboxFallbackPollSeconds" | "taskHandlerWraps" | "logger">;
   } = {},
 ): Promise<Plane> {
   const stateDir = mkdtempSync(join(tmpdir(), "tapestry-sm-"));
@@ -73,6 +83,7 @@ export async function startPlane(
     schedule: false,
     now: options.now,
     onDeadLetter: options.onDeadLetter,
+    ...options.webhooks,
     settings: { queueWaitSeconds: 1 },
     onEvent: (event) => {
       events.push(event);
@@ -84,6 +95,7 @@ export async function startPlane(
     ...plane,
     events,
     stateDir,
+    startupTraffic: sandboxTraffic(plane),
     stop: async (cause) => {
       const stopped = await plane.stop(cause);
       rmSync(stateDir, { recursive: true, force: true });
@@ -143,11 +155,15 @@ export async function startRunner(wrap: Partial<Record<PipelineRunFunction, Hand
     logger: silentLogger,
     settings: DEFAULT_PIPELINE_SETTINGS,
   };
-  const real = pipelineTaskHandlers(core);
+  const tokens = SqliteTaskTokenStore.open(":memory:");
+  const real = pipelineTaskHandlers(core, {
+    tokens,
+    tasks: { sendTaskSuccess: async (token, output) => executions.sendTaskSuccess(token, output) },
+  });
   const handlers = Object.fromEntries(
     PIPELINE_RUN_FUNCTIONS.map((fn) => [fn, wrap[fn]?.(real[fn]) ?? real[fn]]),
   ) as Record<PipelineRunFunction, TaskHandler>;
-  const executions = new LocalStepFunctions({
+  const executions: LocalStepFunctions = new LocalStepFunctions({
     definitionPath: join(REPO_ROOT, "state-machines", "pipeline-run.asl.json"),
     handlers,
     runTimeoutSeconds: definitionTimeoutSeconds(config.pipelines, DEFAULT_PIPELINE_SETTINGS),
@@ -169,6 +185,7 @@ export async function startRunner(wrap: Partial<Record<PipelineRunFunction, Hand
       await executions.idle();
       await bus.drain();
       ledger.close();
+      tokens.close();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -199,10 +199,14 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
     expect(p.sandboxes.airbyte.counters).toEqual({ triggers: 2, jobsCreated: 1 });
   });
 
-  it("an Airbyte job that goes incomplete and then succeeds is a success", async () => {
-    const p = await plane({
-      airbyte: { outcomes: [{ outcome: "incomplete-then-succeeded", incompleteMs: 80 }] },
+  it("an Airbyte job that goes incomplete and then succeeds is a success (polled: incomplete is still running)", async () => {
+    const polled = kickstartConfig((c) => {
+      for (const step of c.pipelines[0]?.stages[0]?.steps ?? []) Object.assign(step, { completion: "poll" });
     });
+    const p = await plane(
+      { airbyte: { outcomes: [{ outcome: "incomplete-then-succeeded", incompleteMs: 80 }] } },
+      { config: polled },
+    );
     const { run } = await runOnce(p);
     expect(run?.status).toBe("succeeded");
     const statuses = p.sandboxes.airbyte.traffic

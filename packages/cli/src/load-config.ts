@@ -26,6 +26,15 @@ export class ConfigLoadError extends TapestryError {
  * path; nothing else escapes, whatever the file does.
  */
 export async function loadConfig(file: string): Promise<TapestryConfig> {
+  return parseConfig((await importConfig(file)).defaultExport, file);
+}
+
+/**
+ * The config file's default export, not yet checked: a ConfigLoadError when the file is missing,
+ * does not compile, throws while it is imported, or has no default export. Boxed: a default export
+ * that is a Promise must reach the check as a Promise (an async function would await it).
+ */
+export async function importConfig(file: string): Promise<{ readonly defaultExport: unknown }> {
   const path = resolve(file);
   if (!existsSync(path)) {
     throw new ConfigLoadError(
@@ -45,7 +54,7 @@ export async function loadConfig(file: string): Promise<TapestryConfig> {
       `${file} has no default export: end it with \`export default defineConfig({...})\``,
     );
   }
-  return parseConfig(module.default, file);
+  return { defaultExport: module.default };
 }
 
 interface Located {

@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
-import type { RunRecord, ToolName } from "@tapestry/core";
+import type { RunRecord, TapestryConfig, ToolName } from "@tapestry/core";
 import { TOOL_NAMES } from "@tapestry/core/names";
 import type { ReconcileResult } from "@tapestry/core/pipeline";
 import {
+  type ControlPlane,
   formatDeadLetter,
   formatEvent,
   formatNotification,
@@ -13,6 +14,7 @@ import {
   startControlPlane,
 } from "@tapestry/local";
 import { loadConfig } from "./load-config";
+import { announceLocal } from "./local-announcement";
 import { environmentOrPromptSecretReader, promptingSecretReader } from "./prompt-secrets";
 
 export interface LocalCommandOptions {
@@ -61,7 +63,26 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
   for (const leftover of plane.leftovers) {
     io.out(`A run left unfinished by a control plane that stopped: ${describeReconciled(leftover)}`);
   }
-  io.out(`Tapestry embedded control plane: status API at ${plane.apiUrl} (try: curl ${plane.apiUrl}/status)`);
+  // the other commands (tapestry status, runs, logs, run, cancel) find the API through this file
+  const unannounce = announceLocal(resolve(options.stateDir), {
+    url: plane.apiUrl,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  });
+  try {
+    return await serve(plane, config, options, io);
+  } finally {
+    unannounce();
+  }
+}
+
+async function serve(
+  plane: ControlPlane,
+  config: TapestryConfig,
+  options: LocalCommandOptions,
+  io: Io,
+): Promise<number> {
+  io.out(`Tapestry embedded control plane: status API at ${plane.apiUrl} (try: npx tapestry status)`);
   const tools = TOOL_NAMES.map((tool) =>
     options.real.includes(tool) ? `${tool}: configured endpoint` : `${tool}: sandbox`,
   );

@@ -1,27 +1,56 @@
 import { TapestryError } from "@tapestry/core/errors";
 import { TOOL_NAMES, type ToolName } from "@tapestry/core/names";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { runLocal } from "./local-command";
+import { type ApiCommandDependencies, createApiCommands } from "./api-commands";
+import {
+  allCommands,
+  applyCliPolicy,
+  type CliIo,
+  cliVersion,
+  EXIT,
+  EXIT_CODES_HELP,
+  processIo,
+  withExamples,
+} from "./cli-policy";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
+import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
 import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
 
-/** What tests replace: the SSM client and streams of `tapestry secrets`, the stores and Snowflake of `tapestry warehouse`. */
+/** What tests replace: the output, the SSM client and streams of `tapestry secrets`, the stores and Snowflake of `tapestry warehouse`, the status API's transports. */
 export interface MainDependencies {
+  readonly io?: CliIo;
   readonly secrets?: SecretsCommandDependencies;
   readonly warehouse?: WarehouseCommandDependencies;
+  readonly validate?: ValidateCommandDependencies;
+  readonly api?: ApiCommandDependencies;
 }
 
-/** Runs the tapestry command; answers the process exit code. */
+/** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
 export async function main(argv: readonly string[], dependencies: MainDependencies = {}): Promise<number> {
-  let exitCode = 0;
-  let verbose = false;
+  const io = dependencies.io ?? processIo();
+  let exitCode: number = EXIT.ok;
+  const setExitCode = (code: number) => {
+    exitCode = code;
+  };
   const program = new Command("tapestry")
     .description(
       "Control plane for warehouse-centric user-data pipelines (Airbyte -> dbt Cloud -> Grouparoo)",
     )
-    .exitOverride();
+    .version(cliVersion(), "-V, --version", "print the version of the tapestry command")
+    .helpOption("-h, --help", "show help for the command");
+  withExamples(
+    program,
+    [
+      "npx tapestry local                      # the embedded control plane (npm start)",
+      "npx tapestry validate                   # check tapestry.config.ts, start nothing",
+      "npx tapestry status                     # every pipeline's health, last and next run",
+      "npx tapestry run rain-shield-audience --wait",
+      "npx tapestry <command> --help",
+    ],
+    EXIT_CODES_HELP.trim(),
+  );
 
-  program
+  const local = program
     .command("local")
     .description(
       "run the embedded control plane on this machine: the pipelines' state machine against sandboxes of the tools",
@@ -53,7 +82,8 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
     .option("--state-dir <dir>", "where the ledger, warehouse and exports live", ".tapestry")
     .option("--verbose", "print the handlers' Powertools logs (JSON)", false)
     .action(async (opts) => {
-      verbose = opts.verbose;
+      // the embedded control plane (DuckDB, the sandboxes) loads only for `tapestry local`
+      const { runLocal } = await import("./local-command");
       exitCode = await runLocal(
         {
           config: opts.config,
@@ -66,37 +96,61 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
           verbose: opts.verbose,
         },
         {
-          out: (line) => process.stdout.write(`${line}\n`),
-          color: Boolean(process.stdout.isTTY),
+          out: io.out,
+          color: io.color,
           interrupted: interrupted(),
         },
       );
     });
-
-  program.addCommand(
-    createSecretsCommand(dependencies.secrets ?? {}, (code) => {
-      exitCode = code;
-    }),
+  withExamples(
+    local,
+    [
+      "npx tapestry local                                   # run each pipeline now, then on its schedule",
+      "npx tapestry local --once                            # run each pipeline once and exit",
+      "npx tapestry local --once --scenario docs/scenarios/zero-rows.yaml",
+      "TAPESTRY_SECRET_DBT_CLOUD_TOKEN=... npx tapestry local --real dbt-cloud",
+    ],
+    "While it runs, the other commands (status, runs, logs, run, cancel) find its status API through\n<state-dir>/local.json.",
   );
 
+  program.addCommand(createValidateCommand(dependencies.validate ?? {}, io, setExitCode));
+  for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
+    program.addCommand(command);
+  }
+  applyCliPolicy(program, io);
+
+  // `secrets` and `warehouse` carry their own streams (their tests inject them); the policy is the same
   program.addCommand(
-    createWarehouseCommand(dependencies.warehouse ?? {}, (code) => {
-      exitCode = code;
-    }),
+    createSecretsCommand({ out: io.out, err: io.err, ...dependencies.secrets }, setExitCode),
   );
+  program.addCommand(
+    createWarehouseCommand({ out: io.out, err: io.err, ...dependencies.warehouse }, setExitCode),
+  );
+
+  for (const command of allCommands(program).slice(1)) {
+    command.addHelpText(
+      "after",
+      "\nExit codes: 0 success, 1 failure, 2 usage or config error (tapestry --help).",
+    );
+  }
 
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
+    const verbose = argv.includes("--verbose");
     // A config, usage or environment problem: the message says what to fix; no stack unless asked.
     if (error instanceof TapestryError) {
-      process.stderr.write(`${error.message}\n`);
-      if (verbose) process.stderr.write(stacks(error));
-      return 2;
+      io.err(error.message);
+      if (verbose) io.err(stacks(error));
+      return EXIT.usage;
     }
-    throw error;
+    // Not ours: its message, never its class name or stack (unless asked)
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`tapestry failed unexpectedly: ${message} (a fault in tapestry itself: please report it)`);
+    if (verbose && error instanceof Error) io.err(stacks(error));
+    return EXIT.failed;
   }
 }
 
@@ -108,7 +162,7 @@ function stacks(error: Error): string {
     lines.push(depth === 0 ? text : `caused by: ${text}`);
     e = e instanceof Error ? e.cause : undefined;
   }
-  return `${lines.join("\n")}\n`;
+  return lines.join("\n");
 }
 
 function parsePort(value: string): number {

@@ -1,17 +1,14 @@
 import { SSMClient } from "@aws-sdk/client-ssm";
-import {
-  InvalidSecretValueError,
-  type SecretListing,
-  SsmSecretStore,
-  secretParameterName,
-} from "@tapestry/core/adapters/aws";
+import type { SecretListing } from "@tapestry/core/adapters/aws";
 import { type SecretReference, secretReferences, type TapestryConfig } from "@tapestry/core/config";
 import { TapestryError } from "@tapestry/core/errors";
 import { provisioningSecretReferences } from "@tapestry/core/provisioning";
 import { warehouseSecretReferences } from "@tapestry/core/provisioning/warehouse";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { applyCliPolicy, EXIT, withExamples } from "./cli-policy";
 import { loadConfig } from "./load-config";
 import { promptingSecretReader } from "./prompt-secrets";
+import { table } from "./table";
 
 /** The command was not run as it must be (its arguments, or no AWS region): exit 2, and nothing was asked of AWS. */
 export class UsageError extends TapestryError {
@@ -37,9 +34,17 @@ interface CommonOptions {
   readonly config: string;
 }
 
-/** Exit codes: 0 done, 1 the work failed (AWS answered an error, a referenced secret is missing), 2 usage or config. */
-const USAGE = 2;
-const FAILED = 1;
+/** The SSM adapters, loaded when a subcommand runs (they bring every AWS adapter: half a second). */
+const awsAdapters = () => import("@tapestry/core/adapters/aws");
+
+/** The parameter of a secret, checking the stage and the name (InvalidNameError). */
+async function secretParameterName(stage: string, name: string): Promise<string> {
+  return (await awsAdapters()).secretParameterName(stage, name);
+}
+
+/** Exit codes (cli-policy's): 0 done, 1 the work failed (AWS answered an error, a referenced secret is missing), 2 usage or config. */
+const USAGE = EXIT.usage;
+const FAILED = EXIT.failed;
 
 /** stdin is read up to this many bytes (SSM takes 4 KB; the store says so more precisely). */
 const MAX_STDIN_BYTES = 64 * 1024;
@@ -65,18 +70,13 @@ export function createSecretsCommand(
     loadConfig: dependencies.loadConfig ?? loadConfig,
   };
 
-  const secrets = new Command("secrets")
-    .description(
-      "set, list and remove the tools' secrets of a deployed stage (SSM SecureString parameters /tapestry/<stage>/<NAME>)",
-    )
-    // Usage errors of these commands exit 2 like config errors; help and version stay 0.
-    .exitOverride((error) => {
-      throw error.exitCode === 0 ? error : new CommanderError(USAGE, error.code, error.message);
-    })
-    .configureOutput({
-      writeOut: (text) => deps.out(text.replace(/\n$/, "")),
-      writeErr: (text) => deps.err(text.replace(/\n$/, "")),
-    });
+  const secrets = new Command("secrets").description(
+    "set, list and remove the tools' secrets of a deployed stage (SSM SecureString parameters /tapestry/<stage>/<NAME>)",
+  );
+  withExamples(secrets, [
+    "npx tapestry secrets list --stage prod",
+    'printf %s "$DBT_CLOUD_TOKEN" | npx tapestry secrets set DBT_CLOUD_TOKEN --stage prod',
+  ]);
 
   /** Problems with the command line, the config or the input, found before AWS is called. */
   const usageErrors = new WeakSet<TapestryError>();
@@ -117,6 +117,7 @@ export function createSecretsCommand(
       usageErrors.add(problem);
       throw problem;
     }
+    const { SsmSecretStore } = await awsAdapters();
     return { store: new SsmSecretStore({ client, stage: options.stage }), client, region };
   };
 
@@ -139,9 +140,12 @@ export function createSecretsCommand(
       `
 The value is never taken from the command line (it would stay in the shell history and show in
 the process list). On a terminal it is asked for with hidden input; otherwise it is read from
-stdin, and one trailing newline is dropped:
+stdin, and one trailing newline is dropped. Deployed functions see a new value within 5 minutes
+(their cache).
+
+Examples:
   printf %s "$TOKEN" | tapestry secrets set DBT_CLOUD_TOKEN --stage prod
-Deployed functions see a new value within 5 minutes (their cache).`,
+  npx tapestry secrets set AIRBYTE_CLIENT_SECRET --stage prod     # asks, hidden`,
     )
     // Extra arguments and unknown options are refused below without being echoed: one may be the value.
     .allowExcessArguments(true)
@@ -191,105 +195,134 @@ Deployed functions see a new value within 5 minutes (their cache).`,
       .description(
         "show each secret the config references, whether it is set for the stage and when it last changed (never values); exits 1 if one is missing",
       ),
-  ).action((options: CommonOptions) =>
-    run(async () => {
-      // checks the stage (the name is a placeholder that passes the rule)
-      await usage(() => secretParameterName(options.stage, "NAME"));
-      const config = await usage(() => deps.loadConfig(options.config));
-      const references = referencedSecrets(config);
-      const { store, client, region } = await openStore(options);
-      let listings: SecretListing[];
-      try {
-        listings = await store.list();
-      } finally {
-        client.destroy();
-      }
-      const found = new Map(listings.map((l) => [l.name, l]));
-      deps.out(`Secrets of stage ${options.stage} (${store.path} in ${region}):`);
-
-      const rows: string[][] = [["TOOL", "SECRET", "STATUS", "LAST CHANGED"]];
-      const missing = new Set<string>();
-      const notMadeYet = new Set<string>();
-      for (const [name, fields] of references) {
-        const listing = found.get(name);
-        const made = fields.every((f) => f.madeByBootstrap);
-        if (!listing) (made ? notMadeYet : missing).add(name);
-        const status = listing ? "set" : made ? "not made yet" : "MISSING";
-        for (const tool of new Set(fields.map((f) => f.tool))) {
-          rows.push([tool, name, status, listing ? changed(listing) : "-"]);
+  )
+    .option(
+      "--json",
+      "print { stage, region, path, secrets: [...] } on stdout (README: 'The tapestry CLI')",
+      false,
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx tapestry secrets list --stage prod --region eu-central-1\n  npx tapestry secrets list --stage prod --json",
+    )
+    .action((options: CommonOptions & { json: boolean }) =>
+      run(async () => {
+        // checks the stage (the name is a placeholder that passes the rule)
+        await usage(() => secretParameterName(options.stage, "NAME"));
+        const config = await usage(() => deps.loadConfig(options.config));
+        const references = referencedSecrets(config);
+        const { store, client, region } = await openStore(options);
+        let listings: SecretListing[];
+        try {
+          listings = await store.list();
+        } finally {
+          client.destroy();
         }
-      }
-      const extra = listings.filter((l) => !references.has(l.name));
-      for (const listing of extra) {
-        rows.push(["(not in config)", listing.name, "set", changed(listing)]);
-      }
-      for (const line of table(rows)) deps.out(`  ${line}`);
+        const found = new Map(listings.map((l) => [l.name, l]));
+        // with --json, stdout carries the one document; the text goes nowhere, warnings to stderr
+        const say = options.json ? () => undefined : deps.out;
+        const listed: SecretsListEntry[] = [];
+        say(`Secrets of stage ${options.stage} (${store.path} in ${region}):`);
 
-      for (const listing of listings) {
-        if (listing.type !== undefined && listing.type !== "SecureString") {
-          deps.err(
-            `warning: ${store.path}${listing.name} is a ${listing.type} parameter, not encrypted: set it again with \`tapestry secrets set ${listing.name} --stage ${options.stage}\``,
+        const rows: string[][] = [["TOOL", "SECRET", "STATUS", "LAST CHANGED"]];
+        const missing = new Set<string>();
+        const notMadeYet = new Set<string>();
+        for (const [name, fields] of references) {
+          const listing = found.get(name);
+          const made = fields.every((f) => f.madeByBootstrap);
+          if (!listing) (made ? notMadeYet : missing).add(name);
+          const status = listing ? "set" : made ? "not made yet" : "MISSING";
+          const tools = [...new Set(fields.map((f) => f.tool))];
+          for (const tool of tools) {
+            rows.push([tool, name, status, listing ? changed(listing) : "-"]);
+          }
+          listed.push(entry(name, tools, listing ? "set" : made ? "not-made-yet" : "missing", listing));
+        }
+        const extra = listings.filter((l) => !references.has(l.name));
+        for (const listing of extra) {
+          rows.push(["(not in config)", listing.name, "set", changed(listing)]);
+          listed.push(entry(listing.name, [], "not-referenced", listing));
+        }
+        for (const line of table(rows)) say(`  ${line}`);
+        if (options.json) {
+          const report: SecretsListReport = {
+            stage: options.stage,
+            region,
+            path: store.path,
+            secrets: listed,
+          };
+          deps.out(JSON.stringify(report, null, 2));
+        }
+
+        for (const listing of listings) {
+          if (listing.type !== undefined && listing.type !== "SecureString") {
+            deps.err(
+              `warning: ${store.path}${listing.name} is a ${listing.type} parameter, not encrypted: set it again with \`tapestry secrets set ${listing.name} --stage ${options.stage}\``,
+            );
+          }
+        }
+        if (extra.length) {
+          say(
+            `${extra.length} parameter${extra.length === 1 ? "" : "s"} under ${store.path} ${
+              extra.length === 1 ? "is" : "are"
+            } not referenced by ${options.config}; remove with \`tapestry secrets remove <NAME> --stage ${options.stage}\``,
           );
         }
-      }
-      if (extra.length) {
-        deps.out(
-          `${extra.length} parameter${extra.length === 1 ? "" : "s"} under ${store.path} ${
-            extra.length === 1 ? "is" : "are"
-          } not referenced by ${options.config}; remove with \`tapestry secrets remove <NAME> --stage ${options.stage}\``,
+        if (notMadeYet.size) {
+          say(
+            `${notMadeYet.size} service user key${notMadeYet.size === 1 ? " is" : "s are"} made by \`tapestry warehouse bootstrap --stage ${options.stage}\`, not set by hand`,
+          );
+        }
+        if (missing.size) {
+          deps.err(
+            `${missing.size} secret${missing.size === 1 ? "" : "s"} the config references ${
+              missing.size === 1 ? "is" : "are"
+            } not set for stage ${options.stage}; set ${missing.size === 1 ? "it" : "them"} with:`,
+          );
+          for (const name of missing) deps.err(`  tapestry secrets set ${name} --stage ${options.stage}`);
+          return FAILED;
+        }
+        const toSet = references.size - notMadeYet.size;
+        say(
+          toSet ? `All ${toSet} secrets the config references are set.` : "The config references no secrets.",
         );
-      }
-      if (notMadeYet.size) {
-        deps.out(
-          `${notMadeYet.size} service user key${notMadeYet.size === 1 ? " is" : "s are"} made by \`tapestry warehouse bootstrap --stage ${options.stage}\`, not set by hand`,
-        );
-      }
-      if (missing.size) {
-        deps.err(
-          `${missing.size} secret${missing.size === 1 ? "" : "s"} the config references ${
-            missing.size === 1 ? "is" : "are"
-          } not set for stage ${options.stage}; set ${missing.size === 1 ? "it" : "them"} with:`,
-        );
-        for (const name of missing) deps.err(`  tapestry secrets set ${name} --stage ${options.stage}`);
-        return FAILED;
-      }
-      const toSet = references.size - notMadeYet.size;
-      deps.out(
-        toSet ? `All ${toSet} secrets the config references are set.` : "The config references no secrets.",
-      );
-      return 0;
-    }),
-  );
+        return 0;
+      }),
+    );
 
   common(
     secrets
       .command("remove")
       .description("delete a secret of a stage")
       .argument("<NAME>", "the secret's name, e.g. DBT_CLOUD_TOKEN"),
-  ).action((name: string, options: CommonOptions) =>
-    run(async () => {
-      const parameter = await usage(() => secretParameterName(options.stage, name));
-      const config = await usage(() => deps.loadConfig(options.config));
-      const { store, client, region } = await openStore(options);
-      try {
-        await store.remove(name);
-      } finally {
-        client.destroy();
-      }
-      deps.out(`removed ${name} of stage ${options.stage}: ${parameter} in ${region}`);
-      const fields = referencedSecrets(config).get(name);
-      if (fields) {
-        deps.err(
-          `warning: ${options.config} still references ${name} (${fields
-            .map((f) => f.field)
-            .join(", ")}): runs on stage ${options.stage} fail with SecretNotSetError until it is set again`,
-        );
-      }
-      return 0;
-    }),
-  );
+  )
+    .addHelpText("after", "\nExample:\n  npx tapestry secrets remove OLD_MAILCHIMP_KEY --stage prod")
+    .action((name: string, options: CommonOptions) =>
+      run(async () => {
+        const parameter = await usage(() => secretParameterName(options.stage, name));
+        const config = await usage(() => deps.loadConfig(options.config));
+        const { store, client, region } = await openStore(options);
+        try {
+          await store.remove(name);
+        } finally {
+          client.destroy();
+        }
+        deps.out(`removed ${name} of stage ${options.stage}: ${parameter} in ${region}`);
+        const fields = referencedSecrets(config).get(name);
+        if (fields) {
+          deps.err(
+            `warning: ${options.config} still references ${name} (${fields
+              .map((f) => f.field)
+              .join(
+                ", ",
+              )}): runs on stage ${options.stage} fail with SecretNotSetError until it is set again`,
+          );
+        }
+        return 0;
+      }),
+    );
 
-  return secrets;
+  return applyCliPolicy(secrets, deps);
 }
 
 /** The secrets the config's tools reference, by name, in the config's order, with where each is referenced. */
@@ -320,6 +353,7 @@ async function readValue(
   input: NodeJS.ReadStream,
   prompt: NodeJS.WriteStream,
 ): Promise<string> {
+  const { InvalidSecretValueError } = await awsAdapters();
   if (input.isTTY) return promptingSecretReader(input, prompt)(name);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -344,21 +378,45 @@ async function readValue(
   return value;
 }
 
+/** One secret in `tapestry secrets list --json`: never its value. */
+export interface SecretsListEntry {
+  readonly name: string;
+  /** the tools (or `warehouse`) whose config references it; empty when nothing does */
+  readonly tools: readonly string[];
+  /** missing: referenced, not set; not-made-yet: a service user's key the bootstrap makes */
+  readonly status: "set" | "missing" | "not-made-yet" | "not-referenced";
+  readonly lastModified?: string;
+  readonly version?: number;
+  /** SecureString, or the type of a parameter made by hand */
+  readonly type?: string;
+}
+
+/** The shape `tapestry secrets list --json` prints (documented in the README). */
+export interface SecretsListReport {
+  readonly stage: string;
+  readonly region: string;
+  /** the SSM path, e.g. /tapestry/prod/ */
+  readonly path: string;
+  readonly secrets: readonly SecretsListEntry[];
+}
+
+function entry(
+  name: string,
+  tools: readonly string[],
+  status: SecretsListEntry["status"],
+  listing: SecretListing | undefined,
+): SecretsListEntry {
+  return {
+    name,
+    tools,
+    status,
+    ...(listing?.lastModified === undefined ? {} : { lastModified: listing.lastModified }),
+    ...(listing?.version === undefined ? {} : { version: listing.version }),
+    ...(listing?.type === undefined ? {} : { type: listing.type }),
+  };
+}
+
 function changed(listing: SecretListing): string {
   const when = listing.lastModified ?? "unknown";
   return listing.version === undefined ? when : `${when} (version ${listing.version})`;
-}
-
-/** Left-aligned columns two spaces apart. */
-function table(rows: readonly string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) {
-    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
-  }
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
 }

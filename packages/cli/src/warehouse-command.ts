@@ -1,6 +1,5 @@
 import { basename } from "node:path";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { SsmPrivateKeyStore } from "@tapestry/core/adapters/aws";
 import { createSnowflakeConnect } from "@tapestry/core/adapters/snowflake";
 import { type TapestryConfig, TOOL_NAMES, type WarehouseConfig } from "@tapestry/core/config";
 import { TapestryError } from "@tapestry/core/errors";
@@ -13,9 +12,11 @@ import {
   type SnowflakeConnect,
   type WarehouseBootstrapResult,
 } from "@tapestry/core/provisioning/warehouse";
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
+import { applyCliPolicy, EXIT, withExamples } from "./cli-policy";
 import { loadConfig } from "./load-config";
 import { UsageError } from "./secrets-command";
+import { table } from "./table";
 
 /** What `tapestry warehouse` needs from the outside world; tests inject a scripted account and stores. */
 export interface WarehouseCommandDependencies {
@@ -33,8 +34,8 @@ export interface WarehouseCommandDependencies {
 }
 
 /** Exit codes: 0 done, 1 the bootstrap failed (Snowflake or a secret store said no), 2 usage or config. */
-const USAGE = 2;
-const FAILED = 1;
+const USAGE = EXIT.usage;
+const FAILED = EXIT.failed;
 
 const TOOLS_HELP = TOOL_NAMES.join(", ");
 
@@ -56,17 +57,13 @@ export function createWarehouseCommand(
     err: dependencies.err ?? ((line: string) => process.stderr.write(`${line}\n`)),
   };
 
-  const warehouse = new Command("warehouse")
-    .description(
-      "bootstrap the Snowflake account of the config's warehouse section (roles, users, warehouse, databases, grants)",
-    )
-    .exitOverride((error) => {
-      throw error.exitCode === 0 ? error : new CommanderError(USAGE, error.code, error.message);
-    })
-    .configureOutput({
-      writeOut: (text) => deps.out(text.replace(/\n$/, "")),
-      writeErr: (text) => deps.err(text.replace(/\n$/, "")),
-    });
+  const warehouse = new Command("warehouse").description(
+    "bootstrap the Snowflake account of the config's warehouse section (roles, users, warehouse, databases, grants)",
+  );
+  withExamples(warehouse, [
+    "npx tapestry warehouse plan",
+    "npx tapestry warehouse bootstrap --stage prod --dry-run",
+  ]);
 
   /** The config's warehouse section; a config without one is a usage problem. */
   const section = async (file: string): Promise<WarehouseConfig> => {
@@ -175,7 +172,7 @@ Examples:
       },
     );
 
-  return warehouse;
+  return applyCliPolicy(warehouse, deps);
 }
 
 /** Prints each statement as it is applied (the SQL as logged: keys as fingerprints). */
@@ -232,16 +229,6 @@ export function report(result: WarehouseBootstrapResult, config: WarehouseConfig
   return lines;
 }
 
-function table(rows: readonly string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length))) ?? [];
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
 /** The stage's SSM parameters: the admin's secrets read, the service users' keys read and written. */
 async function ssmStores(options: { readonly stage: string; readonly region?: string }) {
   const client = new SSMClient(options.region ? { region: options.region } : {});
@@ -256,6 +243,8 @@ async function ssmStores(options: { readonly stage: string; readonly region?: st
       },
     );
   }
+  // loaded here: the AWS adapters take half a second to load, and `plan` needs none
+  const { SsmPrivateKeyStore } = await import("@tapestry/core/adapters/aws");
   const keys = new SsmPrivateKeyStore({ client, stage: options.stage });
   return {
     secrets: (name: string) => keys.readRequired(name),

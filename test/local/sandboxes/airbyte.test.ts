@@ -80,7 +80,9 @@ describe("airbyte sandbox: lifecycle", () => {
   });
 
   it("answers 409 for a connection seeded as already running, until the seed finishes", async () => {
-    const s = await start({ scenario: { alreadyRunning: [{ connectionId: CONNECTION, remainingMs: 120 }] } });
+    const s = await start({
+      scenario: { alreadyRunning: [{ connectionId: CONNECTION, remainingMs: 1000 }] },
+    });
     const [seed] = s.jobs();
     expect(seed).toMatchObject({ status: "running", connectionId: CONNECTION });
     const conflict = await createJob(s);

@@ -97,7 +97,7 @@ describe("dbt Cloud sandbox: lifecycle", () => {
   });
 
   it("shows seeded in-flight runs to a client that lists runs before triggering", async () => {
-    const s = await start({ scenario: { alreadyRunning: [{ jobId: JOB, remainingMs: 100 }] } });
+    const s = await start({ scenario: { alreadyRunning: [{ jobId: JOB, remainingMs: 1000 }] } });
     const list = await call<Envelope<Run[]>>(
       `${s.baseUrl}/api/v2/accounts/${ACCOUNT}/runs/?job_definition_id=${JOB}&status__in=[1,2,3]`,
       { headers: auth },

@@ -50,7 +50,7 @@ describe("parseScenario: invalid scenarios name the path and the fix", () => {
       {
         path: "dbt-cloud.rules[0].on",
         message:
-          'expected an operation (one of "triggerRun", "getRun", "cancelRun", "listRuns", "getRunArtifact", "any") or a list of them, got "createJob"',
+          'expected an operation (one of "triggerRun", "getRun", "cancelRun", "listRuns", "getRunArtifact", "listWebhookSubscriptions", "createWebhookSubscription", "updateWebhookSubscription", "any") or a list of them, got "createJob"',
       },
     ]);
   });

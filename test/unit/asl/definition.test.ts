@@ -20,11 +20,16 @@ import {
   TASK_RETRY_POLICY,
   type TapestryErrorClass,
   taskStateTimeoutSeconds,
+  WebhookCompletionUnsupportedError,
 } from "@tapestry/core/pipeline";
 import { describe, expect, it } from "vitest";
 import type { State } from "../../../state-machines/src/asl";
 import { renderPipelineRunAsl } from "../../../state-machines/src/generate";
-import { PIPELINE_RUN_TASK_STATES, type TaskStateName } from "../../../state-machines/src/pipeline-run";
+import {
+  PIPELINE_RUN_TASK_STATES,
+  type TaskStateName,
+  WAIT_FOR_TASK_TOKEN,
+} from "../../../state-machines/src/pipeline-run";
 import {
   allStates,
   COMMITTED_ASL,
@@ -57,10 +62,29 @@ describe("state-machines/pipeline-run.asl.json", () => {
 
   it("runs each Task state on its task's function, timed out at that function's timeout plus slack", () => {
     for (const [name, task] of tasks) {
-      const fn = PIPELINE_RUN_TASKS[PIPELINE_RUN_TASK_STATES[name as TaskStateName]].function;
-      expect(task.Resource, name).toBe(`\${${fn}}`);
-      expect(task.TimeoutSeconds, name).toBe(taskStateTimeoutSeconds(fn));
+      if (name === "WaitForWebhook") continue;
+      const fn = PIPELINE_RUN_TASK_STATES[name as TaskStateName];
+      expect(task.Resource, name).toBe(`\${${PIPELINE_RUN_TASKS[fn].function}}`);
+      expect(task.TimeoutSeconds, name).toBe(taskStateTimeoutSeconds(PIPELINE_RUN_TASKS[fn].function));
     }
+  });
+
+  it("waits for a webhook with a callback Task: its function gets the task token, the wait ends at the job's waitSeconds", () => {
+    const wait = tasks.get("WaitForWebhook");
+    expect(wait).toMatchObject({
+      Resource: WAIT_FOR_TASK_TOKEN,
+      Parameters: {
+        // the placeholder the deploy fills with the function's ARN
+        FunctionName: `\${AwaitWebhookFunctionArn}`,
+        Payload: { "job.$": "$.job", "taskToken.$": "$$.Task.Token" },
+      },
+      TimeoutSecondsPath: "$.job.waitSeconds",
+      ResultPath: "$.job",
+      Next: "JobOutcome",
+    });
+    expect(wait?.TimeoutSeconds).toBeUndefined();
+    // the wait times out into one fallback poll, never retried as a failure
+    expect(wait && route(wait, "States.Timeout")).toEqual({ retried: false, caughtBy: "PollStep" });
   });
 
   it("retries, on each Task state, exactly its task's retry classes and Lambda's transient errors", () => {
@@ -72,6 +96,7 @@ describe("state-machines/pipeline-run.asl.json", () => {
       StartStep: names(RETRY_CLASSES.tool),
       AdoptOrStartStep: names([...RETRY_CLASSES.tool, ...RETRY_CLASSES.publish, ToolTriggerUncertainError]),
       PollStep: names([...RETRY_CLASSES.tool, ...RETRY_CLASSES.publish]),
+      WaitForWebhook: names(RETRY_CLASSES.ledger),
       CancelTimedOutJob: names([...RETRY_CLASSES.tool, ...RETRY_CLASSES.publish]),
       CancelAbandonedJob: names([...RETRY_CLASSES.tool, ...RETRY_CLASSES.publish]),
       StepErrored: names(RETRY_CLASSES.publish),
@@ -157,6 +182,11 @@ const ROUTES: readonly Row[] = [
   ["PollStep", ToolResponseError, false, "CancelAbandonedJob"],
   ["PollStep", EventPublishError, true, "CancelAbandonedJob"],
   ["PollStep", "Lambda.Unknown", false, "CancelAbandonedJob"],
+  // the registration's write: retried; failing for good, the job is cancelled rather than left unwatched
+  ["WaitForWebhook", LedgerUnavailableError, true, "CancelAbandonedJob"],
+  ["WaitForWebhook", WebhookCompletionUnsupportedError, false, "CancelAbandonedJob"],
+  // no webhook within the fallback interval: one poll, then wait again
+  ["WaitForWebhook", "States.Timeout", false, "PollStep"],
   ["CancelTimedOutJob", EventPublishError, true, "StepErrored"],
   ["CancelAbandonedJob", EventPublishError, true, "StepErrored"],
   ["StepErrored", EventPublishError, true, "StepFailedUnannounced"],
@@ -308,8 +338,13 @@ describe("JSONPath forms", () => {
       }
       if (state.Type === "Choice") {
         for (const rule of state.Choices) {
-          const variable = "Not" in rule ? rule.Not.Variable : rule.Variable;
-          expect(variable, name).toMatch(REFERENCE_PATH);
+          const variables =
+            "Not" in rule
+              ? [rule.Not.Variable]
+              : "And" in rule
+                ? rule.And.map((c) => c.Variable)
+                : [rule.Variable];
+          for (const variable of variables) expect(variable, name).toMatch(REFERENCE_PATH);
         }
       }
     }

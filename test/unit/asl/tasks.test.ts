@@ -17,6 +17,7 @@ import type { PipelineSpec } from "@tapestry/core/config";
 import { ToolNotConfiguredError } from "@tapestry/core/connectors";
 import { LedgerDamagedError, RunLockContendedError } from "@tapestry/core/ledger";
 import {
+  awaitWebhook,
   cancelStep,
   DEFAULT_PIPELINE_SETTINGS,
   type Job,
@@ -29,6 +30,7 @@ import {
   type StepResult,
   startStep,
   type TapestryErrorClass,
+  WebhookCompletionUnsupportedError,
 } from "@tapestry/core/pipeline";
 import { describe, expect, it } from "vitest";
 import kickstart from "../../../tapestry.config";
@@ -46,6 +48,7 @@ const JOB: Job = {
   deadline: new Date(NOW.getTime() + 3_600_000).toISOString(),
   state: "running",
   toolStatus: null,
+  completion: "webhook",
   waitSeconds: 30,
   rows: null,
   bytes: null,
@@ -84,8 +87,11 @@ function deps(fails: { tool?: Error; bus?: Error; ledger?: Error } = {}) {
 /** A tool task's invocation: a deadline far enough away that it never decides anything here. */
 const INVOCATION = { deadline: NOW.getTime() + 60_000 };
 
-/** Each core task run once, against dependencies that fail as given. */
-const RUN: Record<PipelineRunTask, (core: PipelineDeps) => Promise<unknown>> = {
+/** Grouparoo's step: no webhook, so WaitForWebhook must never run for it. */
+const GROUPAROO_STEP = PIPELINE.stages[2]?.steps[0];
+
+/** Each core task run once, against dependencies that fail as given (`where` "step": a step the task refuses). */
+const RUN: Record<PipelineRunTask, (core: PipelineDeps, where?: Where) => Promise<unknown>> = {
   acquireRunLock: (core) =>
     runLock({ action: "acquire", runId: RUN_ID, trigger: { kind: "manual" }, pipeline: PIPELINE }, core),
   releaseRunLock: (core) => runLock({ action: "release", runId: RUN_ID, pipeline: PIPELINE.name }, core),
@@ -108,10 +114,39 @@ const RUN: Record<PipelineRunTask, (core: PipelineDeps) => Promise<unknown>> = {
       core,
       INVOCATION,
     ),
+  awaitWebhook: (core, where) =>
+    awaitWebhook(
+      {
+        runId: RUN_ID,
+        pipeline: PIPELINE.name,
+        stage: "ingest",
+        step: where === "step" && GROUPAROO_STEP ? GROUPAROO_STEP : STEP,
+        job: JOB,
+        taskToken: "token",
+      },
+      {
+        pipeline: core,
+        // the token store lives beside the ledger: it fails as the ledger does here
+        tokens: {
+          register: async () => {
+            await core.ledger.releaseRunLock({ pipeline: PIPELINE.name, runId: RUN_ID });
+            return undefined;
+          },
+          recordDelivery: async () => ({ deliveries: 0 }),
+          claim: async () => false,
+          release: async () => undefined,
+          complete: async () => undefined,
+        },
+        tasks: { sendTaskSuccess: async () => "closed" },
+      },
+      INVOCATION,
+    ),
 };
 
+type Where = "tool" | "bus" | "ledger" | "step";
+
 /** An instance of each error class the table names, as the dependency that raises it would. */
-const INSTANCES = new Map<TapestryErrorClass, { where: "tool" | "bus" | "ledger"; error: Error }>([
+const INSTANCES = new Map<TapestryErrorClass, { where: Where; error: Error }>([
   [
     ToolUnavailableError,
     { where: "tool", error: new ToolUnavailableError("airbyte", "503", { ambiguous: false }) },
@@ -137,6 +172,10 @@ const INSTANCES = new Map<TapestryErrorClass, { where: "tool" | "bus" | "ledger"
     LedgerDamagedError,
     { where: "ledger", error: new LedgerDamagedError("DynamoDB", "runId is not a string") },
   ],
+  [
+    WebhookCompletionUnsupportedError,
+    { where: "step", error: new WebhookCompletionUnsupportedError("grouparoo sends no webhook") },
+  ],
 ]);
 
 describe("the table of what each task can throw (core task-errors.ts)", () => {
@@ -148,6 +187,10 @@ describe("the table of what each task can throw (core task-errors.ts)", () => {
     const raised = INSTANCES.get(errorClass);
     expect(raised, `no instance of ${errorClass.name} to raise`).toBeDefined();
     if (!raised) return;
+    if (raised.where === "step") {
+      await expect(RUN[task](deps().core, "step")).rejects.toBeInstanceOf(errorClass);
+      return;
+    }
     const { core } = deps({ [raised.where]: raised.error });
     await expect(RUN[task](core)).rejects.toBe(raised.error);
   });

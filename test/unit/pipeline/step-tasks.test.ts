@@ -20,6 +20,8 @@ const step: DbtCloudStep = {
   accountId: 70403,
   jobId: 112233,
   attachToInFlightRun: true,
+  completion: "poll",
+  fallbackPollSeconds: 300,
   timeoutMinutes: 30,
   pollIntervalSeconds: 15,
 };
@@ -32,6 +34,7 @@ const job: Job = {
   deadline: "2026-11-21T11:30:00.000Z",
   state: "timed-out",
   toolStatus: "running",
+  completion: "poll",
   waitSeconds: 0,
   rows: null,
   bytes: null,

@@ -13,3 +13,4 @@ export * from "./provisioning-schema";
 export * from "./schema";
 export { referencedSecretNames, type SecretReference, secretReferences } from "./secrets";
 export * from "./warehouse-schema";
+export type { Completion } from "./webhooks-schema";

@@ -6,6 +6,12 @@ import { provisioningSections } from "./provisioning-schema";
 import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
 import { warehouseSchema } from "./warehouse-schema";
+import {
+  airbyteWebhookSchema,
+  dbtCloudWebhookSchema,
+  pollCompletionFields,
+  webhookCompletionFields,
+} from "./webhooks-schema";
 
 export { TOOL_NAMES } from "../names";
 
@@ -62,6 +68,7 @@ export const airbyteToolSchema = z.strictObject({
   webUrl: httpUrl.optional(),
   auth: airbyteAuth,
   requestTimeoutSeconds,
+  webhook: airbyteWebhookSchema,
 });
 
 export const dbtCloudToolSchema = z.strictObject({
@@ -69,6 +76,7 @@ export const dbtCloudToolSchema = z.strictObject({
   baseUrl: httpUrl.default("https://cloud.getdbt.com"),
   tokenSecret: secretName,
   requestTimeoutSeconds,
+  webhook: dbtCloudWebhookSchema,
 });
 
 export const grouparooToolSchema = z.strictObject({
@@ -99,6 +107,7 @@ const stepCommon = {
 export const airbyteStepSchema = z
   .strictObject({
     ...stepCommon,
+    ...webhookCompletionFields,
     tool: z.literal("airbyte"),
     connectionId: z
       .uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' })
@@ -120,6 +129,7 @@ export const airbyteStepSchema = z
 
 export const dbtCloudStepSchema = z.strictObject({
   ...stepCommon,
+  ...webhookCompletionFields,
   tool: z.literal("dbt-cloud"),
   accountId: positiveInt,
   jobId: positiveInt,
@@ -129,6 +139,7 @@ export const dbtCloudStepSchema = z.strictObject({
 
 export const grouparooStepSchema = z.strictObject({
   ...stepCommon,
+  ...pollCompletionFields,
   tool: z.literal("grouparoo"),
   scheduleId: z
     .string({ error: "expected the Grouparoo schedule id" })

@@ -16,16 +16,23 @@ type SecretFields<T extends ToolName> = (
 
 /** Where each tool's config names its secrets (a field per secret); every tool must say, even if none. */
 const SECRET_FIELDS: { readonly [T in ToolName]: SecretFields<T> } = {
-  airbyte: ({ auth }) => {
+  airbyte: ({ auth, webhook }) => {
+    const urlSecret = { path: ["webhook", "urlSecret"], name: webhook.urlSecret };
     if (auth.kind === "client-credentials") {
       return [
         { path: ["auth", "clientIdSecret"], name: auth.clientIdSecret },
         { path: ["auth", "clientSecretSecret"], name: auth.clientSecretSecret },
+        urlSecret,
       ];
     }
-    return auth.kind === "bearer" ? [{ path: ["auth", "tokenSecret"], name: auth.tokenSecret }] : [];
+    return auth.kind === "bearer"
+      ? [{ path: ["auth", "tokenSecret"], name: auth.tokenSecret }, urlSecret]
+      : [urlSecret];
   },
-  "dbt-cloud": ({ tokenSecret }) => [{ path: ["tokenSecret"], name: tokenSecret }],
+  "dbt-cloud": ({ tokenSecret, webhook }) => [
+    { path: ["tokenSecret"], name: tokenSecret },
+    { path: ["webhook", "hmacKeySecret"], name: webhook.hmacKeySecret },
+  ],
   grouparoo: ({ apiKeySecret }) => [{ path: ["apiKeySecret"], name: apiKeySecret }],
 };
 

@@ -7,6 +7,7 @@ export const PIPELINE_RUN_FUNCTIONS = [
   "StartStepFunctionArn",
   "PollStepFunctionArn",
   "CancelStepFunctionArn",
+  "AwaitWebhookFunctionArn",
 ] as const;
 export type PipelineRunFunction = (typeof PIPELINE_RUN_FUNCTIONS)[number];
 

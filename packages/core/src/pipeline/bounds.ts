@@ -39,6 +39,13 @@ export const HISTORY_EVENTS = {
   execution: 2,
   task: 5,
   taskRetry: 3,
+  /**
+   * A Task state in the callback pattern (lambda:invoke.waitForTaskToken): TaskStateEntered,
+   * TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded (or TimedOut, Failed),
+   * TaskStateExited; a retry of its invocation at most Scheduled, Started, Submitted, Failed.
+   */
+  callbackTask: 6,
+  callbackTaskRetry: 4,
   wait: 2,
   choice: 2,
   pass: 2,
@@ -54,8 +61,15 @@ export const HISTORY_EVENTS = {
 const E = HISTORY_EVENTS;
 /** A Task state that takes every retry. */
 const TASK_WITH_RETRIES = E.task + E.taskRetry * TASK_RETRY_POLICY.maxAttempts;
+/** A callback Task state that takes every retry. */
+const CALLBACK_WITH_RETRIES = E.callbackTask + E.callbackTaskRetry * TASK_RETRY_POLICY.maxAttempts;
 /** One more turn of a step's poll loop: WaitForJob, PollStep, JobOutcome. */
 export const HISTORY_EVENTS_PER_POLL = E.wait + E.task + E.choice;
+/**
+ * One more turn of a webhook step's wait: WaitForWebhook timing out (no webhook within the
+ * fallback interval), the fallback PollStep, JobOutcome.
+ */
+export const HISTORY_EVENTS_PER_FALLBACK_POLL = E.callbackTask + E.task + E.choice;
 /** One more lock request of a queued run: WaitForRunLock, AcquireRunLock, LockOutcome. */
 export const HISTORY_EVENTS_PER_LOCK_ASK = E.wait + E.task + E.choice;
 
@@ -69,9 +83,39 @@ export const LONGEST_PATH_EVENTS = {
   run: 5 * TASK_WITH_RETRIES + 2 * E.choice + E.map + E.fail,
   /** RunStageSteps, StageOutcome, StageHasFailures, DescribeStageFailure, StageFailed */
   stage: E.map + 2 * E.pass + E.choice + E.fail,
-  /** StartStep, AdoptOrStartStep, WaitForJob, PollStep, JobOutcome, UnknownJobState, CancelAbandonedJob, StepErrored, StepFailedUnannounced */
-  step: 5 * TASK_WITH_RETRIES + E.wait + E.choice + 2 * E.pass,
+  /** polling: StartStep, AdoptOrStartStep, JobOutcome, WaitForJob, PollStep, JobOutcome, UnknownJobState, CancelAbandonedJob, StepErrored, StepFailedUnannounced */
+  step: 5 * TASK_WITH_RETRIES + E.wait + 2 * E.choice + 2 * E.pass,
+  /** waiting for a webhook: the same with WaitForWebhook (a callback task, every retry) instead of WaitForJob */
+  webhookStep: 5 * TASK_WITH_RETRIES + CALLBACK_WITH_RETRIES + 2 * E.choice + 2 * E.pass,
 } as const;
+
+type LoopedStep = Pick<StepSpec, "timeoutMinutes" | "pollIntervalSeconds"> &
+  (
+    | { readonly completion: "poll" }
+    | { readonly completion: "webhook"; readonly fallbackPollSeconds: number }
+  );
+
+/**
+ * A step's wait loop: how often it turns (the poll interval, or with webhook completion the
+ * fallback interval), which field sets that, and what a turn writes to the history.
+ */
+function waitLoop(step: LoopedStep) {
+  return step.completion === "webhook"
+    ? {
+        field: "fallbackPollSeconds",
+        interval: step.fallbackPollSeconds,
+        eventsPerTurn: HISTORY_EVENTS_PER_FALLBACK_POLL,
+        fixedPath: LONGEST_PATH_EVENTS.webhookStep,
+        every: (seconds: number): LoopedStep => ({ ...step, fallbackPollSeconds: seconds }),
+      }
+    : {
+        field: "pollIntervalSeconds",
+        interval: step.pollIntervalSeconds,
+        eventsPerTurn: HISTORY_EVENTS_PER_POLL,
+        fixedPath: LONGEST_PATH_EVENTS.step,
+        every: (seconds: number): LoopedStep => ({ ...step, pollIntervalSeconds: seconds }),
+      };
+}
 
 /** The longest a Task state running `fn` may take: every attempt to its state timeout, every pause. */
 function taskSeconds(fn: Parameters<typeof taskStateTimeoutSeconds>[0]): number {
@@ -79,21 +123,26 @@ function taskSeconds(fn: Parameters<typeof taskStateTimeoutSeconds>[0]): number 
 }
 
 /**
- * How many times a step is polled at most: every interval until its deadline, and once more
- * (the wait before a poll is never cut below 1 s, so the poll that sees the deadline may come
- * after it).
+ * How many times a step is polled at most (with webhook completion: how many times it waits for
+ * the webhook, each wait ending in a fallback poll when none came): every interval until its
+ * deadline, and once more (a wait is never cut below 1 s, so the poll that sees the deadline may
+ * come after it).
  */
-export function stepPolls(step: Pick<StepSpec, "timeoutMinutes" | "pollIntervalSeconds">): number {
-  return Math.ceil((step.timeoutMinutes * 60) / step.pollIntervalSeconds) + 1;
+export function stepPolls(step: LoopedStep): number {
+  return Math.ceil((step.timeoutMinutes * 60) / waitLoop(step).interval) + 1;
 }
 
-/** The longest a step can take: start (and adopt), its timeout, the poll that sees it pass, cancel, announce. */
-export function stepSeconds(step: Pick<StepSpec, "timeoutMinutes">): number {
+/**
+ * The longest a step can take: start (and adopt), its timeout, the poll that sees it pass, cancel,
+ * announce; with webhook completion the last WaitForWebhook's registrations at their worst too.
+ */
+export function stepSeconds(step: Pick<StepSpec, "timeoutMinutes" | "completion">): number {
   return (
     taskSeconds("StartStepFunctionArn") + // StartStep
     taskSeconds("StartStepFunctionArn") + // AdoptOrStartStep
     step.timeoutMinutes * 60 +
     1 + // the last wait (never under 1 s)
+    (step.completion === "webhook" ? taskSeconds("AwaitWebhookFunctionArn") : 0) +
     taskSeconds("PollStepFunctionArn") +
     taskSeconds("CancelStepFunctionArn") +
     taskSeconds("PublishEventFunctionArn") // StepErrored
@@ -159,9 +208,10 @@ export function definitionTimeoutSeconds(
   return Math.max(0, ...pipelines.map((pipeline) => runTimeoutSeconds(pipeline, settings)));
 }
 
-/** A step's worst-case history events: its fixed part and its poll loop. */
-export function stepHistoryEvents(step: Pick<StepSpec, "timeoutMinutes" | "pollIntervalSeconds">): number {
-  return E.mapIteration + LONGEST_PATH_EVENTS.step + (stepPolls(step) - 1) * HISTORY_EVENTS_PER_POLL;
+/** A step's worst-case history events: its fixed part and its wait loop (polls, or webhook waits and fallback polls). */
+export function stepHistoryEvents(step: LoopedStep): number {
+  const loop = waitLoop(step);
+  return E.mapIteration + loop.fixedPath + (stepPolls(step) - 1) * loop.eventsPerTurn;
 }
 
 /**
@@ -209,22 +259,28 @@ function historyIssue(pipeline: PipelineSpec, p: number, events: number): Config
   const steps = pipeline.stages.flatMap((stage, s) => stage.steps.map((step, t) => ({ step, s, t })));
   const heaviest = steps.reduce((a, b) => (stepHistoryEvents(b.step) > stepHistoryEvents(a.step) ? b : a));
   const { step } = heaviest;
-  const pollEvents = stepPolls(step) * HISTORY_EVENTS_PER_POLL;
-  // What this step's poll loop may cost for the pipeline to fit, the other steps unchanged.
-  const allowed = pollEvents - (events - HISTORY_EVENT_BUDGET);
+  const loop = waitLoop(step);
+  const loopEvents = stepPolls(step) * loop.eventsPerTurn;
+  // What this step's wait loop may cost for the pipeline to fit, the other steps unchanged.
+  const allowed = loopEvents - (events - HISTORY_EVENT_BUDGET);
   const fixes: string[] = [];
-  const interval = smallest(step.pollIntervalSeconds + 1, 3600, (seconds) => {
-    return stepPolls({ ...step, pollIntervalSeconds: seconds }) * HISTORY_EVENTS_PER_POLL <= allowed;
+  const interval = smallest(loop.interval + 1, 3600, (seconds) => {
+    return stepPolls(loop.every(seconds)) * loop.eventsPerTurn <= allowed;
   });
-  if (interval !== undefined) fixes.push(`poll every ${interval} s or more`);
+  const webhook = step.completion === "webhook";
+  if (interval !== undefined)
+    fixes.push(`${webhook ? "fall back to a poll" : "poll"} every ${interval} s or more`);
   const longest = largest(1, step.timeoutMinutes - 1, (minutes) => {
-    return stepPolls({ ...step, timeoutMinutes: minutes }) * HISTORY_EVENTS_PER_POLL <= allowed;
+    return stepPolls({ ...step, timeoutMinutes: minutes }) * loop.eventsPerTurn <= allowed;
   });
   if (longest !== undefined) fixes.push(`shorten timeoutMinutes to ${count(longest)} or less`);
   if (fixes.length === 0) fixes.push("split the pipeline's stages into several pipelines");
+  const loopWords = webhook
+    ? `waits for its webhook up to ${count(stepPolls(step))} times (a fallback poll every ${loop.interval} s for up to ${step.timeoutMinutes} min: ${count(loopEvents)} events)`
+    : `polls up to ${count(stepPolls(step))} times (every ${loop.interval} s for up to ${step.timeoutMinutes} min: ${count(loopEvents)} events)`;
   return {
-    path: `pipelines[${p}].stages[${heaviest.s}].steps[${heaviest.t}].pollIntervalSeconds`,
-    message: `pipeline "${pipeline.name}" may write up to ${count(events)} Step Functions history events in one run, over the budget of ${count(HISTORY_EVENT_BUDGET)} (a Standard execution is stopped at ${count(HISTORY_EVENT_LIMIT)}, outside every Catch: its jobs left running, no outcome published); its step "${step.name}" polls up to ${count(stepPolls(step))} times (every ${step.pollIntervalSeconds} s for up to ${step.timeoutMinutes} min: ${count(pollEvents)} events): ${fixes.join(", or ")}`,
+    path: `pipelines[${p}].stages[${heaviest.s}].steps[${heaviest.t}].${loop.field}`,
+    message: `pipeline "${pipeline.name}" may write up to ${count(events)} Step Functions history events in one run, over the budget of ${count(HISTORY_EVENT_BUDGET)} (a Standard execution is stopped at ${count(HISTORY_EVENT_LIMIT)}, outside every Catch: its jobs left running, no outcome published); its step "${step.name}" ${loopWords}: ${fixes.join(", or ")}`,
   };
 }
 

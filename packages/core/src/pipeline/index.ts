@@ -9,10 +9,16 @@ export {
   taskResources,
 } from "./asl";
 export {
+  type AwaitWebhookResult,
+  awaitWebhook,
+  WebhookCompletionUnsupportedError,
+} from "./await-webhook";
+export {
   definitionTimeoutSeconds,
   HISTORY_EVENT_BUDGET,
   HISTORY_EVENT_LIMIT,
   HISTORY_EVENTS,
+  HISTORY_EVENTS_PER_FALLBACK_POLL,
   HISTORY_EVENTS_PER_LOCK_ASK,
   HISTORY_EVENTS_PER_POLL,
   LONGEST_PATH_EVENTS,
@@ -52,7 +58,14 @@ export {
   scheduledRunInputSchema,
   startScheduledRun,
 } from "./scheduled-run";
-export { cancelStep, pollStep, startStep, stepErrored } from "./step-tasks";
+export {
+  cancelStep,
+  type PollOrigin,
+  pollStep,
+  type StepPollDeps,
+  startStep,
+  stepErrored,
+} from "./step-tasks";
 export { describeTaskError } from "./task-error";
 export {
   LAMBDA_TRANSIENT_ERRORS,

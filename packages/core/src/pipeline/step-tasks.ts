@@ -1,3 +1,4 @@
+import type { StepSpec } from "../config";
 import { endedOnItsOwn } from "../connectors/job-status";
 import type { CallOptions, JobStatus } from "../connectors/types";
 import { createEvent, type StepFailureReason } from "../events";
@@ -14,11 +15,21 @@ import { TASK_FUNCTION_TIMEOUT_SECONDS } from "./timeouts";
  */
 const ADOPT_LOOK_BACK_MS = TASK_FUNCTION_TIMEOUT_SECONDS.StartStepFunctionArn * 1000;
 
-/** Seconds to the next poll: the step's interval, but never past its deadline. */
-function nextWait(pollIntervalSeconds: number, deadline: string, now: Date): number {
+/**
+ * Seconds to the next poll: the step's poll interval, or with webhook completion its fallback
+ * interval (how long to wait for the webhook before polling), but never past its deadline.
+ */
+function nextWait(step: StepSpec, deadline: string, now: Date): number {
+  const interval = step.completion === "webhook" ? step.fallbackPollSeconds : step.pollIntervalSeconds;
   const left = Math.ceil((Date.parse(deadline) - now.getTime()) / 1000);
-  return Math.max(1, Math.min(pollIntervalSeconds, left));
+  return Math.max(1, Math.min(interval, left));
 }
+
+/** Who reads the job: the state machine's PollStep, or the receiver of the job's webhook (confirming it). */
+export type PollOrigin = "poll" | "webhook";
+
+/** What reading a step's job and announcing its end needs. */
+export type StepPollDeps = Pick<PipelineDeps, "connectors" | "publisher" | "now" | "logger">;
 
 /**
  * Starts (or adopts) the step's external job and announces it. In adopt mode (after a start
@@ -59,7 +70,8 @@ export async function startStep(input: StartStepInput, deps: PipelineDeps, call:
     deadline,
     state: "running",
     toolStatus: null,
-    waitSeconds: nextWait(step.pollIntervalSeconds, deadline, now),
+    completion: step.completion,
+    waitSeconds: nextWait(step, deadline, now),
     rows: null,
     bytes: null,
     reason: null,
@@ -67,8 +79,17 @@ export async function startStep(input: StartStepInput, deps: PipelineDeps, call:
   };
 }
 
-/** Reads the job once: still running, past its deadline, or over (and then announced). */
-export async function pollStep(input: PollStepInput, deps: PipelineDeps, call: CallOptions): Promise<Job> {
+/**
+ * Reads the job once: still running, past its deadline, or over (and then announced). The state
+ * machine polls (PollStep; with webhook completion, the fallback poll after a wait in which no
+ * webhook came); the receiver of the job's webhook polls too, to confirm what the webhook said.
+ */
+export async function pollStep(
+  input: PollStepInput,
+  deps: StepPollDeps,
+  call: CallOptions,
+  origin: PollOrigin = "poll",
+): Promise<Job> {
   const { step, job } = input;
   const status = applyStepGuards(step, await deps.connectors.poll(step, job.externalId, call));
   const now = deps.now();
@@ -78,8 +99,19 @@ export async function pollStep(input: PollStepInput, deps: PipelineDeps, call: C
       ...job,
       ...measures(status),
       state: timedOut ? "timed-out" : "running",
-      waitSeconds: timedOut ? 0 : nextWait(step.pollIntervalSeconds, job.deadline, now),
+      waitSeconds: timedOut ? 0 : nextWait(step, job.deadline, now),
     };
+  }
+  if (origin === "poll" && job.completion === "webhook") {
+    // The job ended and the fallback poll, not the webhook, saw it: say so, once per step.
+    deps.logger.warn("a step waiting for its webhook saw its job end at the fallback poll", {
+      pipeline: input.pipeline,
+      runId: input.runId,
+      step: step.name,
+      tool: step.tool,
+      externalId: job.externalId,
+      hint: `no webhook for this job arrived (or it came late): check that ${step.tool} sends its webhooks to the status API (README: "Webhook completion")`,
+    });
   }
   return finish(input, status, deps);
 }
@@ -163,6 +195,7 @@ export async function stepErrored(input: StepErroredInput, deps: PipelineDeps): 
     deadline: now.toISOString(),
     state: "failed",
     toolStatus: null,
+    completion: input.step.completion,
     waitSeconds: 0,
     rows: null,
     bytes: null,
@@ -178,7 +211,7 @@ function measures(status: JobStatus): Pick<Job, "toolStatus" | "rows" | "bytes">
 async function finish(
   input: PollStepInput | CancelStepInput,
   status: JobStatus,
-  deps: PipelineDeps,
+  deps: StepPollDeps,
   forcedReason?: StepFailureReason,
 ): Promise<Job> {
   const { step, job } = input;

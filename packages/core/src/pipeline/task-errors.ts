@@ -14,6 +14,7 @@ import {
 } from "../errors";
 import { LedgerDamagedError, RunLockContendedError } from "../ledger/errors";
 import type { PipelineRunFunction } from "./asl";
+import { WebhookCompletionUnsupportedError } from "./await-webhook";
 
 /**
  * What the pipeline-run state machine may retry, and what each of its tasks can throw. The ASL
@@ -136,6 +137,17 @@ export const PIPELINE_RUN_TASKS = {
     function: "CancelStepFunctionArn",
     kinds: ["tool", "publish"],
     throws: [EventPublishError],
+  },
+  /**
+   * awaitWebhook: registers the step's task token against its job (the TOKEN# item beside the
+   * ledger). When the job's webhook came first it also confirms it with a poll and completes the
+   * token; what fails there is logged, not thrown (the fallback poll covers it), so only the
+   * registration's write can fail the task.
+   */
+  awaitWebhook: {
+    function: "AwaitWebhookFunctionArn",
+    kinds: ["ledger"],
+    throws: [LedgerUnavailableError, WebhookCompletionUnsupportedError],
   },
 } as const satisfies Record<string, TaskErrors>;
 export type PipelineRunTask = keyof typeof PIPELINE_RUN_TASKS;

@@ -26,7 +26,13 @@ export const jobSchema = z.object({
   /** running: keep polling; timed-out: cancel; succeeded / failed: the step is over */
   state: z.enum(["running", "timed-out", "succeeded", "failed"]),
   toolStatus: z.string().nullable(),
-  /** seconds until the next poll */
+  /**
+   * how the step waits for the job's end: poll (a Wait, then PollStep) or webhook (WaitForWebhook:
+   * a task token the tool's webhook completes, a fallback poll when none came). Jobs started
+   * before completion modes existed poll.
+   */
+  completion: z.enum(["webhook", "poll"]).default("poll"),
+  /** seconds until the next poll (webhook completion: until the fallback poll) */
   waitSeconds: z.number().int().nonnegative(),
   rows: z.number().int().nonnegative().nullable(),
   bytes: z.number().int().nonnegative().nullable(),
@@ -54,6 +60,23 @@ export type StartStepInput = z.output<typeof startStepInputSchema>;
 
 export const pollStepInputSchema = z.object({ ...stepTask, job: jobSchema });
 export type PollStepInput = z.output<typeof pollStepInputSchema>;
+
+/**
+ * Step Functions' task tokens are at most 2,048 characters (SendTaskSuccess' `taskToken`); the
+ * embedded runner's are shorter.
+ */
+export const TASK_TOKEN_MAX_LENGTH = 2048;
+
+/**
+ * WaitForWebhook's payload (lambda:invoke.waitForTaskToken): the step, its job, and the task token
+ * that the job's webhook (or the registration itself, when the webhook came first) completes.
+ */
+export const awaitWebhookInputSchema = z.object({
+  ...stepTask,
+  job: jobSchema,
+  taskToken: z.string().min(1).max(TASK_TOKEN_MAX_LENGTH),
+});
+export type AwaitWebhookInput = z.output<typeof awaitWebhookInputSchema>;
 
 /** A Catch clause's ResultPath content: Step Functions' error name and cause. */
 export const taskErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });

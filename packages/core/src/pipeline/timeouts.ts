@@ -17,6 +17,8 @@ export const TASK_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<PipelineRunFunction,
   StartStepFunctionArn: 120,
   PollStepFunctionArn: 120,
   CancelStepFunctionArn: 120,
+  // registers a step's task token; when the job's webhook came first, polls the job (as PollStep)
+  AwaitWebhookFunctionArn: 120,
 };
 
 /**

@@ -19,7 +19,7 @@ import {
   type ToolName,
 } from "@tapestry/core";
 import { ALERT_DETAIL_TYPES, EVENT_SOURCES } from "@tapestry/core/events";
-import { type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
+import { type PipelineRunFunction, type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import {
   PipelineNotFoundError,
@@ -27,11 +27,12 @@ import {
   type TriggerAccepted,
   triggerManualRun,
 } from "@tapestry/core/status";
+import type { TaskTokenStore, ToolWebhookRegistration } from "@tapestry/core/webhooks";
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
 import { type DeadLetter, LocalEventBus } from "../bus";
 import { SqliteProvisioningStore, SqliteRunLedger } from "../ledger";
-import { type LocalExecution, LocalStepFunctions } from "../runner/local-step-functions";
+import { type LocalExecution, LocalStepFunctions, type TaskHandler } from "../runner/local-step-functions";
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
 import { createWarehouseRunners, kickstartBindings, Warehouse } from "../warehouse";
@@ -52,6 +53,7 @@ import {
   type PowertoolsLogLevel,
   pipelineTaskHandlers,
 } from "./task-handlers";
+import { startWebhookCompletion, withWebhookRoutes } from "./webhooks";
 
 /** Another control plane (most likely another `tapestry local`) holds the state folder: its warehouse is locked. */
 export class StateFolderInUseError extends TapestryError {
@@ -88,6 +90,11 @@ export interface ControlPlaneOptions {
   readonly realSecrets?: SecretReader;
   /** sandbox jobs take seconds: poll steps on sandboxed tools at most this often (default 1 s) */
   readonly sandboxPollSeconds?: number;
+  /**
+   * steps on sandboxed tools that wait for their webhook poll after at most this long without one
+   * (default 2 s: a dropped webhook or an unknown status is seen at once)
+   */
+  readonly sandboxFallbackPollSeconds?: number;
   /** arm the schedules (default true) */
   readonly schedule?: boolean;
   readonly settings?: Partial<PipelineSettings>;
@@ -112,6 +119,10 @@ export interface ControlPlaneOptions {
   readonly onNotification?: (report: NotificationReport) => void;
   /** tests: the freshness check's period (0: only when asked) and Slack's retry pauses */
   readonly alerts?: Pick<Parameters<typeof startAlerts>[0], "freshnessIntervalMs" | "slack">;
+  /** tests: wraps a task function's handler (e.g. to hold a registration back) */
+  readonly taskHandlerWraps?: Readonly<
+    Partial<Record<PipelineRunFunction, (handler: TaskHandler) => TaskHandler>>
+  >;
 }
 
 export interface StartedRun {
@@ -130,6 +141,10 @@ export interface ControlPlane {
   readonly runs: LocalRuns;
   /** thresholds, incidents and notifications */
   readonly alerts: Alerts;
+  /** where steps' task tokens wait for their webhooks */
+  readonly tokens: TaskTokenStore;
+  /** what registering the sandboxed tools' webhooks at start did */
+  readonly webhookRegistrations: readonly ToolWebhookRegistration[];
   /**
    * Starts a run as the status API or the scheduler does, through core's paths: a manual run is
    * refused with RunActiveError while a run of a `skip` pipeline holds its lock; a scheduled fire
@@ -199,7 +214,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       bus.subscribe("console", { source: [...EVENT_SOURCES] }, async (event) => onEvent(event));
     }
 
-    const { tools, secrets } = sandboxedTools(
+    const { tools, secrets, storeSecret } = sandboxedTools(
       options.config.tools,
       sandboxes,
       credentials,
@@ -238,15 +253,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     });
     const pipelines = new Map(options.config.pipelines.map((p) => [p.name, p]));
     const sandboxPoll = options.sandboxPollSeconds ?? 1;
+    const sandboxFallback = options.sandboxFallbackPollSeconds ?? 2;
     const runInput = (pipeline: PipelineSpec): PipelineSpec => ({
       ...pipeline,
       stages: pipeline.stages.map((stage) => ({
         ...stage,
-        steps: stage.steps.map((step) =>
-          realTools.has(step.tool)
-            ? step
-            : { ...step, pollIntervalSeconds: Math.min(step.pollIntervalSeconds, sandboxPoll) },
-        ),
+        steps: stage.steps.map((step) => {
+          // a real tool's webhook cannot reach this loopback API: its steps poll
+          if (realTools.has(step.tool))
+            return step.completion === "webhook" ? { ...step, completion: "poll" } : step;
+          const polled = { ...step, pollIntervalSeconds: Math.min(step.pollIntervalSeconds, sandboxPoll) };
+          return polled.completion === "webhook"
+            ? { ...polled, fallbackPollSeconds: Math.min(polled.fallbackPollSeconds, sandboxFallback) }
+            : polled;
+        }),
       })),
     });
 
@@ -277,9 +297,36 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       settings: { ...DEFAULT_PIPELINE_SETTINGS, ...options.settings },
       owner: session,
     };
-    const executions = new LocalStepFunctions({
+    const webhooks = startWebhookCompletion({
+      ledgerPath: join(options.stateDir, "ledger.sqlite"),
+      config: options.config,
+      tools,
+      pipelines: options.config.pipelines.map(runInput),
+      sandboxes,
+      secrets,
+      storeSecret,
+      core,
+      // the runner is built next, with the handlers that need this
+      tasks: { sendTaskSuccess: async (token, output) => executions.sendTaskSuccess(token, output) },
+      logger,
+    });
+    stops.push(() => webhooks.close());
+    const handlers = pipelineTaskHandlers(
+      core,
+      {
+        tokens: webhooks.tokens,
+        tasks: { sendTaskSuccess: async (t, o) => executions.sendTaskSuccess(t, o) },
+      },
+      options.powertoolsLogLevel,
+      options.functionTimeoutOverrides,
+    );
+    for (const [fn, wrap] of Object.entries(options.taskHandlerWraps ?? {})) {
+      const name = fn as PipelineRunFunction;
+      if (wrap) handlers[name] = wrap(handlers[name]);
+    }
+    const executions: LocalStepFunctions = new LocalStepFunctions({
       definitionPath: join(options.repoRoot, "state-machines", "pipeline-run.asl.json"),
-      handlers: pipelineTaskHandlers(core, options.powertoolsLogLevel, options.functionTimeoutOverrides),
+      handlers,
       runTimeoutSeconds: definitionTimeoutSeconds(options.config.pipelines, core.settings),
       waitTimeOverrides: options.waitTimeOverrides,
       retryIntervalOverrides: options.retryIntervalOverrides,
@@ -369,14 +416,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const api: ApiServer = await startApiServer({
       host: options.host ?? "127.0.0.1",
       port: options.port,
-      handler: createStatusApiHandler({
-        ...statusContext,
-        runs,
-        bus,
-        logger,
-        alerts: alerts.store,
-        ...(provisioning ? { provisioning: { runs: provisioningStore, starter: provisioning.starter } } : {}),
-      }),
+      handler: withWebhookRoutes(
+        createStatusApiHandler({
+          ...statusContext,
+          runs,
+          bus,
+          logger,
+          alerts: alerts.store,
+          ...(provisioning
+            ? { provisioning: { runs: provisioningStore, starter: provisioning.starter } }
+            : {}),
+        }),
+        webhooks.handler,
+      ),
     }).catch((error: unknown) => {
       const inUse = (error as { code?: string }).code === "EADDRINUSE";
       throw new ApiServerStartError(
@@ -388,6 +440,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     });
     stops.push(() => api.close());
     apiUrl = api.url;
+    const webhookRegistrations = await webhooks.register(api.url);
 
     const startRun = async (name: string, trigger: RunTrigger): Promise<StartedRun> => {
       const pipeline = pipelines.get(name);
@@ -411,6 +464,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       executions,
       runs,
       alerts,
+      tokens: webhooks.tokens,
+      webhookRegistrations,
       startRun,
       leftovers,
       nextFire: (name) => scheduler.nextFire(name),

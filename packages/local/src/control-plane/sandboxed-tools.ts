@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ToolName, ToolsConfig } from "@tapestry/core";
 import type { SecretReader } from "@tapestry/core/connectors";
+import { SecretNotSetError, TapestryError } from "@tapestry/core/errors";
 import type { SandboxSet, Scenario } from "../sandboxes";
 
 /** Fresh credentials for one session of the sandboxes: real-looking secrets, never written anywhere. */
@@ -55,7 +56,8 @@ export function withSandboxAuth(scenario: Scenario, credentials: SandboxCredenti
  * accepts (`sandbox.auth`: the scenario's `auth`, or the session's fresh credentials), so one
  * `auth` block configures both sides. dbt Cloud and Grouparoo connectors always send a token; to a
  * sandbox that accepts any (`kind: none`) they send the session's. Real tools' secrets come from
- * `realSecrets`.
+ * `realSecrets`. The session's webhook secrets are stored in the same memory when the webhooks
+ * are registered with the sandboxes (`storeSecret`), and never written anywhere.
  */
 export function sandboxedTools(
   tools: ToolsConfig,
@@ -63,7 +65,11 @@ export function sandboxedTools(
   credentials: SandboxCredentials,
   realTools: ReadonlySet<ToolName>,
   realSecrets: SecretReader,
-): { tools: ToolsConfig; secrets: SecretReader } {
+): {
+  tools: ToolsConfig;
+  secrets: SecretReader;
+  storeSecret: (name: string, value: string) => Promise<void>;
+} {
   const sandboxSecrets = new Map<string, string>();
   const secret = (name: string, value: string) => {
     sandboxSecrets.set(name, value);
@@ -75,6 +81,8 @@ export function sandboxedTools(
     next.airbyte = {
       ...tools.airbyte,
       baseUrl: sandboxes.airbyte.baseUrl,
+      // set when the session registers its webhook with the sandbox (registerToolWebhooks)
+      webhook: { urlSecret: SANDBOX_WEBHOOK_SECRETS.airbyte },
       auth:
         accepted.kind === "client-credentials"
           ? {
@@ -93,6 +101,7 @@ export function sandboxedTools(
     next["dbt-cloud"] = {
       ...dbt,
       baseUrl: sandboxes.dbtCloud.baseUrl,
+      webhook: { hmacKeySecret: SANDBOX_WEBHOOK_SECRETS["dbt-cloud"] },
       tokenSecret: secret(
         "SANDBOX_DBT_CLOUD_TOKEN",
         accepted.kind === "token" ? accepted.token : credentials.dbtToken,
@@ -110,6 +119,33 @@ export function sandboxedTools(
       ),
     };
   }
-  const secrets: SecretReader = async (name) => sandboxSecrets.get(name) ?? realSecrets(name);
-  return { tools: next, secrets };
+  const webhookSecrets: readonly string[] = Object.values(SANDBOX_WEBHOOK_SECRETS);
+  const secrets: SecretReader = async (name) => {
+    const value = sandboxSecrets.get(name);
+    if (value !== undefined) return value;
+    // the session's webhook secrets exist once the webhooks are registered with the sandboxes
+    if (webhookSecrets.includes(name)) throw new SecretNotSetError(name, "local");
+    return realSecrets(name);
+  };
+  // only the session's own webhook secrets are written (by registerToolWebhooks), and only in memory
+  const storeSecret = async (name: string, value: string) => {
+    if (!webhookSecrets.includes(name)) {
+      throw new SessionSecretRefusedError(
+        `the embedded control plane stores only its sandboxes' webhook secrets, not ${name}`,
+      );
+    }
+    sandboxSecrets.set(name, value);
+  };
+  return { tools: next, secrets, storeSecret };
 }
+
+/** A secret the embedded control plane may not store: only its own sandboxes' webhook secrets live in its memory. */
+export class SessionSecretRefusedError extends TapestryError {
+  override readonly name = "SessionSecretRefusedError";
+}
+
+/** The names the session's sandboxed tools' webhook secrets go by (set when the webhooks are registered). */
+export const SANDBOX_WEBHOOK_SECRETS = {
+  airbyte: "SANDBOX_AIRBYTE_WEBHOOK_SECRET",
+  "dbt-cloud": "SANDBOX_DBT_CLOUD_WEBHOOK_SECRET",
+} as const;

@@ -13,6 +13,7 @@ import {
   createStartStepHandler,
   type PipelineHandlerDeps,
 } from "@tapestry/functions/pipeline";
+import { type AwaitWebhookHandlerDeps, createAwaitWebhookHandler } from "@tapestry/functions/webhooks";
 import type { Context } from "aws-lambda";
 import { localLambdaContext } from "../lambda-context";
 import type { TaskHandler } from "../runner/local-step-functions";
@@ -31,6 +32,7 @@ export type FunctionTimeoutOverrides = Readonly<Partial<Record<PipelineRunFuncti
 
 export function pipelineTaskHandlers(
   core: PipelineDeps,
+  webhooks: AwaitWebhookHandlerDeps["webhooks"],
   logLevel: PowertoolsLogLevel = "SILENT",
   timeoutOverrides: FunctionTimeoutOverrides = {},
 ): Record<PipelineRunFunction, TaskHandler> {
@@ -67,5 +69,10 @@ export function pipelineTaskHandlers(
     StartStepFunctionArn: bind("StartStepFunctionArn", "start-step", createStartStepHandler(deps)),
     PollStepFunctionArn: bind("PollStepFunctionArn", "poll-step", createPollStepHandler(deps)),
     CancelStepFunctionArn: bind("CancelStepFunctionArn", "cancel-step", createCancelStepHandler(deps)),
+    AwaitWebhookFunctionArn: bind(
+      "AwaitWebhookFunctionArn",
+      "await-webhook",
+      createAwaitWebhookHandler({ ...deps, webhooks }),
+    ),
   };
 }

@@ -1,6 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { TapestryError } from "@tapestry/core/errors";
-import { RUN_TIMEOUT_PLACEHOLDER, substituteAslPlaceholders, taskResources } from "@tapestry/core/pipeline";
+import {
+  MAX_RUN_TIMEOUT_SECONDS,
+  RUN_TIMEOUT_PLACEHOLDER,
+  substituteAslPlaceholders,
+  taskResources,
+} from "@tapestry/core/pipeline";
 import {
   ExecutionAbortedError,
   ExecutionTimeoutError,
@@ -37,6 +43,15 @@ export interface LocalExecution {
   settled(): Promise<void>;
 }
 
+/** Lambda's optimized integration in the callback pattern (as state-machines/src writes it). */
+const WAIT_FOR_TASK_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+
+/**
+ * What `$$.Task.Token` reads in the context the runner passes: aws-local-stepfunctions creates no
+ * task tokens, so the callback handler puts a fresh token wherever this stands in the payload.
+ */
+const TASK_TOKEN_PLACEHOLDER = "tapestry-local:task-token";
+
 /** How many ended executions the runner keeps for inspection (their states, their outcome). */
 export const ENDED_KEPT = 100;
 
@@ -68,6 +83,19 @@ export class TaskHandlerMissingError extends TapestryError {
   }
 }
 
+/** A callback Task's wait, as Step Functions reports one that no SendTaskSuccess ended in time. */
+class TaskTimedOutError extends TapestryError {
+  override readonly name = "States.Timeout";
+}
+
+/** A callback Task the runner cannot wait for as Step Functions would (the definition and the runner disagree). */
+export class CallbackTaskUnsupportedError extends TapestryError {
+  override readonly name = "CallbackTaskUnsupportedError";
+}
+
+/** A Task handler that also hears when its execution is stopped (the callback Tasks' waits end then). */
+type StoppableTaskHandler = (input: unknown, stopped: AbortSignal) => Promise<unknown>;
+
 export interface LocalStepFunctionsOptions {
   readonly definitionPath: string;
   /** by the definition's function placeholder (`StartStepFunctionArn` ...): every one it names */
@@ -90,11 +118,13 @@ const localArn = (fn: string) =>
  */
 export class LocalStepFunctions {
   private readonly machine: StateMachine;
-  private readonly taskHandlers: Record<string, TaskHandler>;
+  private readonly taskHandlers: Record<string, StoppableTaskHandler>;
   /** for each Map state, the Task states inside its iterations */
   private readonly tasksInMaps: ReadonlyMap<string, ReadonlySet<string>>;
   /** the executions going, and the last ended ones (at most ENDED_KEPT): a long-lived process keeps no more */
   private readonly all = new Map<string, LocalExecution>();
+  /** the callback Tasks' open task tokens, each with how to end its wait */
+  private readonly waiting = new Map<string, { resolve(output: unknown): void }>();
   private readonly ended: string[] = [];
   /** every name used so far: a name is never used twice, as in Step Functions */
   private readonly names = new Set<string>();
@@ -119,10 +149,13 @@ export class LocalStepFunctions {
     ) as StateMachineDefinition;
     const byArn = new Map(functions.map((fn) => [localArn(fn), options.handlers[fn]]));
     this.taskHandlers = {};
+    const callbacks = callbackStates((definition as { States: AslStates }).States);
     for (const [state, resource] of taskResources(definition as never)) {
-      const handler = byArn.get(resource);
-      if (!handler) throw new TaskHandlerMissingError(state, resource);
-      this.taskHandlers[state] = handler;
+      const callback = callbacks.get(state);
+      const functionArn = callback ? callback.Parameters?.FunctionName : resource;
+      const handler = typeof functionArn === "string" ? byArn.get(functionArn) : undefined;
+      if (!handler) throw new TaskHandlerMissingError(state, String(functionArn ?? resource));
+      this.taskHandlers[state] = callback ? this.waitForTaskToken(state, callback, handler) : handler;
     }
     this.tasksInMaps = tasksInMaps((definition as { States: AslStates }).States);
     this.machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
@@ -137,6 +170,7 @@ export class LocalStepFunctions {
     const failedMaps = new Set<string>();
     const inFlight = new Set<Promise<unknown>>();
     let stopped: string | undefined;
+    const stopping = new AbortController();
     const guarded: Record<string, TaskHandler> = {};
     for (const [state, handler] of Object.entries(this.taskHandlers)) {
       guarded[state] = async (taskInput) => {
@@ -148,7 +182,7 @@ export class LocalStepFunctions {
           throw new ExecutionStoppedError(`${state} not run: the execution was stopped`);
         const failed = [...failedMaps].find((map) => this.tasksInMaps.get(map)?.has(state));
         if (failed) throw new MapAlreadyFailedError(`${state} not run: an iteration of ${failed} has failed`);
-        const running = handler(taskInput);
+        const running = handler(taskInput, stopping.signal);
         inFlight.add(running);
         return running.finally(() => inFlight.delete(running));
       };
@@ -162,7 +196,10 @@ export class LocalStepFunctions {
         waitTimeOverrides: { ...this.options.waitTimeOverrides },
         retryIntervalOverrides: { ...this.options.retryIntervalOverrides },
       },
-      context: { Execution: { Name: name, Input: input as Json, StartTime: new Date().toISOString() } },
+      context: {
+        Execution: { Name: name, Input: input as Json, StartTime: new Date().toISOString() },
+        Task: { Token: TASK_TOKEN_PLACEHOLDER },
+      },
     });
     const entered: string[] = [];
     const logs = (async () => {
@@ -200,6 +237,7 @@ export class LocalStepFunctions {
       statesEntered: () => entered,
       abort: (cause = "stopped") => {
         stopped ??= cause;
+        stopping.abort();
         run.abort();
       },
       settled: async () => {
@@ -208,6 +246,75 @@ export class LocalStepFunctions {
     };
     this.all.set(name, execution);
     return execution;
+  }
+
+  /**
+   * Step Functions' SendTaskSuccess: ends the wait of the callback Task holding `token` with
+   * `output` (as JSON, the way it travels on AWS). "closed" when no Task waits on that token any
+   * more: it timed out (AWS answers TaskTimedOut), was completed, or its execution was stopped.
+   */
+  sendTaskSuccess(token: string, output: unknown): "sent" | "closed" {
+    const waiter = this.waiting.get(token);
+    if (!waiter) return "closed";
+    this.waiting.delete(token);
+    waiter.resolve(JSON.parse(JSON.stringify(output ?? null)));
+    return "sent";
+  }
+
+  /**
+   * The callback pattern (lambda:invoke.waitForTaskToken), which aws-local-stepfunctions does not
+   * have: a fresh task token goes into the payload where `$$.Task.Token` stands, the function is
+   * invoked, and the Task waits for sendTaskSuccess with that token, at most its TimeoutSecondsPath
+   * (read as AWS reads it, from the state's input: through the Parameters field that copies it),
+   * then fails with States.Timeout, after which the token is closed. A failing invocation fails the
+   * Task (its Retry applies) unless the token was completed first.
+   */
+  private waitForTaskToken(state: string, definition: CallbackState, fn: TaskHandler): StoppableTaskHandler {
+    const timeoutPath = parametersPathOf(state, definition);
+    return async (input, stopped) => {
+      const { Payload } = (input ?? {}) as { Payload?: unknown };
+      const seconds = readPath(input, timeoutPath);
+      if (!Number.isInteger(seconds) || (seconds as number) < 1) {
+        throw new CallbackTaskUnsupportedError(
+          `${state}: its TimeoutSecondsPath must select a whole number of seconds of 1 or more, got ${String(seconds)}`,
+        );
+      }
+      const token = `local-${randomBytes(24).toString("base64url")}`;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<unknown>((resolve, reject) => {
+        this.waiting.set(token, { resolve });
+        timer = setTimeout(
+          () => {
+            this.waiting.delete(token);
+            reject(new TaskTimedOutError(`${state}: no task result within ${seconds} s`));
+          },
+          (seconds as number) * 1000,
+        );
+        stopped.addEventListener("abort", () => {
+          clearTimeout(timer);
+          this.waiting.delete(token);
+          reject(new ExecutionStoppedError(`${state} stopped waiting: the execution was stopped`));
+        });
+      });
+      const settle = () => {
+        clearTimeout(timer);
+        this.waiting.delete(token);
+      };
+      const invoked = fn(replaceTokenPlaceholder(Payload, token)).then(
+        () => waited,
+        (error: unknown) => {
+          // completed before the invocation failed: the Task has its result
+          if (!this.waiting.has(token)) return waited;
+          settle();
+          throw error;
+        },
+      );
+      try {
+        return await Promise.race([waited, invoked]);
+      } finally {
+        settle();
+      }
+    };
   }
 
   /** The executions going, and the last ones that ended. */
@@ -240,11 +347,100 @@ export class LocalStepFunctions {
 }
 
 interface AslStates {
-  readonly [name: string]: {
-    readonly Type?: string;
+  [name: string]: {
+    Type?: string;
+    Resource?: string;
+    Parameters?: Record<string, unknown>;
+    TimeoutSeconds?: number;
+    TimeoutSecondsPath?: string;
     readonly ItemProcessor?: { readonly States?: AslStates };
     readonly Iterator?: { readonly States?: AslStates };
   };
+}
+
+type CallbackState = AslStates[string];
+
+/**
+ * Every callback Task (lambda:invoke.waitForTaskToken) of a definition, by name. Their waits are
+ * the runner's (waitForTaskToken): the engine gets a TimeoutSeconds it never reaches instead of
+ * their TimeoutSecondsPath, which aws-local-stepfunctions 3.0.0 would resolve against the
+ * Parameters' output, where AWS resolves it against the state's input.
+ */
+function callbackStates(states: AslStates): Map<string, CallbackState> {
+  const found = new Map<string, CallbackState>();
+  const visit = (level: AslStates | undefined) => {
+    for (const [name, state] of Object.entries(level ?? {})) {
+      if (state.Type === "Task" && state.Resource === WAIT_FOR_TASK_TOKEN) {
+        found.set(name, { ...state });
+        state.TimeoutSeconds = MAX_RUN_TIMEOUT_SECONDS;
+        delete state.TimeoutSecondsPath;
+      }
+      visit(state.ItemProcessor?.States ?? state.Iterator?.States);
+    }
+  };
+  visit(states);
+  return found;
+}
+
+/**
+ * Where a callback Task's TimeoutSecondsPath (a path into the state's input) lands in the input its
+ * handler gets (the Parameters' output): through the Parameters field that copies that part of the
+ * state's input, e.g. `$.job.waitSeconds` through `"Payload": {"job.$": "$.job"}` is
+ * `Payload.job.waitSeconds`. A definition whose Parameters copy no such part cannot run here.
+ */
+function parametersPathOf(state: string, definition: CallbackState): readonly string[] {
+  const path = definition.TimeoutSecondsPath;
+  if (path === undefined) {
+    throw new CallbackTaskUnsupportedError(`${state}: a callback Task needs a TimeoutSecondsPath`);
+  }
+  const search = (template: unknown, at: readonly string[]): readonly string[] | undefined => {
+    if (template === null || typeof template !== "object") return undefined;
+    for (const [key, value] of Object.entries(template)) {
+      if (
+        key.endsWith(".$") &&
+        typeof value === "string" &&
+        (path === value || path.startsWith(`${value}.`))
+      ) {
+        return [
+          ...at,
+          key.slice(0, -2),
+          ...path
+            .slice(value.length + 1)
+            .split(".")
+            .filter(Boolean),
+        ];
+      }
+      const inner = search(value, [...at, key]);
+      if (inner) return inner;
+    }
+    return undefined;
+  };
+  const found = search(definition.Parameters, []);
+  if (!found) {
+    throw new CallbackTaskUnsupportedError(
+      `${state}: its TimeoutSecondsPath (${path}) reads a part of the state's input that its Parameters do not pass on`,
+    );
+  }
+  return found;
+}
+
+function readPath(value: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>(
+    (at, key) => (at !== null && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined),
+    value,
+  );
+}
+
+/** The payload with a task token wherever `$$.Task.Token` put the context's placeholder. */
+function replaceTokenPlaceholder(value: unknown, token: string): unknown {
+  if (value === TASK_TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((item) => replaceTokenPlaceholder(item, token));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, replaceTokenPlaceholder(item, token)]),
+    );
+  }
+  return value;
 }
 
 /** Each Map state of a definition, with the Task states nested (at any depth) in its iterations. */

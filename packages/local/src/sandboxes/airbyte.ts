@@ -4,6 +4,7 @@ import {
   airbyteConfigurationRoutes,
   emptyConfigurationState,
 } from "./airbyte-config";
+import { airbyteNotifications } from "./airbyte-notifications";
 import { type Execution, isTerminal, Lifecycle, OutcomePlanner, type ToolDefaults } from "./lifecycle";
 import { type AirbyteAuth, type AirbyteScenario, parseScenario } from "./scenario";
 import {
@@ -17,6 +18,7 @@ import {
   startHttpSandbox,
 } from "./server";
 import { isoDuration } from "./time";
+import { type SentWebhook, WebhookSender } from "./webhook-sender";
 
 /**
  * Airbyte's public API v1 (self-hosted form: `/api/public/v1`): application tokens, jobs, and the
@@ -60,6 +62,8 @@ export interface AirbyteSandboxOptions extends CommonSandboxOptions {
   auth?: AirbyteAuth | undefined;
   /** the first job id; default a random 5-digit number */
   firstJobId?: number | undefined;
+  /** the id of the sandbox's one workspace (its notifications are where webhooks go); default a random UUID */
+  workspaceId?: string | undefined;
 }
 
 export interface AirbyteSandbox extends SandboxHandle<"airbyte"> {
@@ -71,6 +75,10 @@ export interface AirbyteSandbox extends SandboxHandle<"airbyte"> {
   revokeTokens(): void;
   /** the workspaces, sources, destinations and connections it holds (secrets as they were sent) */
   readonly configuration: AirbyteConfigurationState;
+  /** the sandbox's workspace: PATCH /workspaces/{id} sets where its sync notifications (webhooks) go */
+  readonly workspaceId: string;
+  /** every completion webhook it sent (or tried to), oldest first */
+  webhooks(): readonly SentWebhook[];
 }
 
 interface JobRecord {
@@ -116,7 +124,20 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
     ).airbyte ?? {};
   const auth: AirbyteAuth = scenario.auth ?? { kind: "none" };
   const counters = { triggers: 0, jobsCreated: 0 };
-  const lifecycle = new Lifecycle({ tool: "airbyte", runner: options.runner, logger: options.logger });
+  const notifications = airbyteNotifications(problem, options.workspaceId);
+  const webhooks = new WebhookSender({
+    tool: "airbyte",
+    scripts: scenario.webhooks,
+    retries: 0,
+    build: notifications.build,
+    logger: options.logger,
+  });
+  const lifecycle = new Lifecycle({
+    tool: "airbyte",
+    runner: options.runner,
+    logger: options.logger,
+    onEnd: (execution) => webhooks.jobEnded(execution),
+  });
   const planner = new OutcomePlanner(AIRBYTE_DEFAULTS, scenario.defaults, scenario.outcomes);
   const jobs = new Map<number, JobRecord>();
   const tokens = new Map<string, number>();
@@ -344,6 +365,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
         { method: "GET", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "getJob", handle: getJob },
         { method: "DELETE", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "cancelJob", handle: cancelJob },
         ...airbyteConfigurationRoutes(configuration, problem, () => baseUrl),
+        ...notifications.routes,
       ],
     },
     { ...options, rules: scenario.rules, counters, onClose: () => lifecycle.close() },
@@ -357,7 +379,12 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
     port: http.port,
     traffic: http.traffic,
     counters,
-    close: http.close,
+    close: async () => {
+      await webhooks.close();
+      await http.close();
+    },
+    workspaceId: notifications.workspace.workspaceId,
+    webhooks: () => webhooks.deliveries(),
     jobs: () =>
       [...jobs.values()].map((job) => ({
         ...view(job),

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
+import { type DbtWebhookSubscription, dbtCloudWebhooks } from "./dbt-cloud-webhooks";
 import { type Execution, Lifecycle, OutcomePlanner, type ToolDefaults } from "./lifecycle";
 import { type DbtCloudAuth, type DbtCloudScenario, parseScenario } from "./scenario";
 import {
@@ -13,6 +14,7 @@ import {
   startHttpSandbox,
 } from "./server";
 import { clockDuration, humanDuration } from "./time";
+import { type SentWebhook, WebhookSender } from "./webhook-sender";
 
 /**
  * dbt Cloud's API v2 (`/api/v2/accounts/{account_id}/...`): trigger a job run, read, list and
@@ -92,6 +94,10 @@ export interface DbtCloudSandbox extends SandboxHandle<"dbt-cloud"> {
   readonly auth: DbtCloudAuth;
   /** every run, oldest first, as GET .../runs/{id}/?include_related=["trigger"] would answer now */
   runs(): DbtCloudRun[];
+  /** the webhook subscriptions (API v3), hmac_secret included */
+  webhookSubscriptions(): readonly DbtWebhookSubscription[];
+  /** every completion webhook it sent (or tried to), oldest first */
+  webhooks(): readonly SentWebhook[];
 }
 
 interface RunRecord {
@@ -136,9 +142,26 @@ export async function startDbtCloudSandbox(options: DbtCloudSandboxOptions = {})
   const projectId = options.projectId ?? 70_403;
   const environmentId = options.environmentId ?? 218_762;
   const counters = { triggers: 0, jobsCreated: 0 };
-  const lifecycle = new Lifecycle({ tool: "dbt-cloud", runner: options.runner, logger: options.logger });
-  const planner = new OutcomePlanner(DBT_CLOUD_DEFAULTS, scenario.defaults, scenario.outcomes);
   const runs = new Map<number, RunRecord>();
+  const subscriptions = dbtCloudWebhooks(
+    dbtCloudEnvelope,
+    (execution) => runs.get(Number(execution.id))?.accountId,
+  );
+  // dbt Cloud retries a failed delivery 5 times
+  const webhooks = new WebhookSender({
+    tool: "dbt-cloud",
+    scripts: scenario.webhooks,
+    retries: 5,
+    build: subscriptions.build,
+    logger: options.logger,
+  });
+  const lifecycle = new Lifecycle({
+    tool: "dbt-cloud",
+    runner: options.runner,
+    logger: options.logger,
+    onEnd: (execution) => webhooks.jobEnded(execution),
+  });
+  const planner = new OutcomePlanner(DBT_CLOUD_DEFAULTS, scenario.defaults, scenario.outcomes);
   let nextRunId = options.firstRunId ?? 300_000_000 + randomInt(600_000_000);
   let nextTriggerId = nextRunId + 7_000_000;
   let baseUrl = "";
@@ -450,6 +473,7 @@ export async function startDbtCloudSandbox(options: DbtCloudSandboxOptions = {})
           operation: "cancelRun",
           handle: cancelRun,
         },
+        ...subscriptions.routes,
       ],
     },
     { ...options, rules: scenario.rules, counters, onClose: () => lifecycle.close() },
@@ -463,8 +487,13 @@ export async function startDbtCloudSandbox(options: DbtCloudSandboxOptions = {})
     port: http.port,
     traffic: http.traffic,
     counters,
-    close: http.close,
+    close: async () => {
+      await webhooks.close();
+      await http.close();
+    },
     runs: () => [...runs.values()].map((run) => view(run, ["trigger"])),
+    webhookSubscriptions: () => [...subscriptions.subscriptions.values()],
+    webhooks: () => webhooks.deliveries(),
   };
 }
 

@@ -167,6 +167,8 @@ export interface LifecycleOptions {
   runner?: JobRunner | undefined;
   /** told (level warn) when a runner throws; the job then fails with the error's message */
   logger?: SandboxLogger | undefined;
+  /** told when an execution ends (succeeded, failed or cancelled): the tool's webhook goes out then */
+  onEnd?: ((execution: Execution) => void) | undefined;
 }
 
 export class Lifecycle {
@@ -342,6 +344,7 @@ export class Lifecycle {
     }
     this.move(execution, phase);
     execution.finishedAt = execution.updatedAt;
+    if (!this.closed) this.options.onEnd?.(execution);
   }
 
   private after(execution: Execution, ms: number, action: () => void): void {

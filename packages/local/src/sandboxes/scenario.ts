@@ -32,6 +32,8 @@ export const AIRBYTE_OPERATIONS = [
   "createConnection",
   "getConnection",
   "patchConnection",
+  "getWorkspace",
+  "updateWorkspace",
 ] as const;
 export const DBT_CLOUD_OPERATIONS = [
   "triggerRun",
@@ -39,6 +41,9 @@ export const DBT_CLOUD_OPERATIONS = [
   "cancelRun",
   "listRuns",
   "getRunArtifact",
+  "listWebhookSubscriptions",
+  "createWebhookSubscription",
+  "updateWebhookSubscription",
 ] as const;
 export const GROUPAROO_OPERATIONS = ["runSchedule", "getRun", "listScheduleRuns", "stopRun"] as const;
 
@@ -266,6 +271,35 @@ function outcomeRefinement(checks: OutcomeChecks) {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Webhooks: what a sandbox does with the completion webhook of a job that ended, one entry per
+// job that ends (an entry with `for` waits for its key), consumed in order; then it sends each as is.
+
+function webhookScriptSchema<K extends z.ZodType<string | number>>(key: K) {
+  return mapping({
+    for: key.optional(),
+    drop: bool().optional(),
+    delayMs: msField(),
+    copies: int(1, 10, "deliveries of the same webhook").optional(),
+    forge: bool().optional(),
+    claim: oneOf(["succeeded", "failed"]).optional(),
+  }).superRefine((entry, ctx) => {
+    const e = entry as { drop?: boolean; delayMs?: number; copies?: number; forge?: boolean; claim?: string };
+    if (e.drop && (e.delayMs !== undefined || e.copies !== undefined || e.forge || e.claim !== undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: ["drop"],
+        message: "a dropped webhook is never sent: drop excludes delayMs, copies, forge and claim",
+      });
+    if (!e.drop && e.delayMs === undefined && e.copies === undefined && !e.forge && e.claim === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "this entry does nothing: give it at least one of drop, delayMs, copies, forge, claim",
+      });
+  });
+}
+
 const AIRBYTE_OUTCOMES = [
   "succeeded",
   "failed",
@@ -330,6 +364,7 @@ const airbyteSection = mapping({
     "jobs already in flight",
   ).optional(),
   knownConnections: list(text("a connection id"), "connection ids").optional(),
+  webhooks: list(webhookScriptSchema(text("a connection id")), "webhook scripts").optional(),
   rules: list(ruleSchema(AIRBYTE_OPERATIONS, true), "rules").optional(),
   auth: z
     .discriminatedUnion(
@@ -368,6 +403,7 @@ const dbtSection = mapping({
     "runs already in flight",
   ).optional(),
   knownJobs: list(int(1), "job ids").optional(),
+  webhooks: list(webhookScriptSchema(int(1)), "webhook scripts").optional(),
   rules: list(ruleSchema(DBT_CLOUD_OPERATIONS, false), "rules").optional(),
   auth: z
     .discriminatedUnion(
@@ -436,6 +472,16 @@ export interface ScenarioRule {
   drop?: boolean;
   respond?: { status: number; body?: unknown; headers?: Record<string, string>; retryAfterSeconds?: number };
   revokeTokens?: boolean;
+}
+
+/** A webhook script entry, as the sandboxes' webhook sender reads it (tool-neutral). */
+export interface WebhookScript {
+  for?: string | number;
+  drop?: boolean;
+  delayMs?: number;
+  copies?: number;
+  forge?: boolean;
+  claim?: "succeeded" | "failed";
 }
 
 /** The fields of an outcome entry, seed or defaults block that the lifecycle reads (tool-neutral). */

@@ -10,6 +10,7 @@ export {
 } from "./dynamodb-alert-store";
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
 export { DynamoDbProvisioningRuns } from "./dynamodb-provisioning-runs";
+export { DynamoDbTaskTokenStore, type DynamoDbTaskTokenStoreOptions } from "./dynamodb-task-token-store";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
 export { s3GrouparooSink } from "./s3-grouparoo-sink";
@@ -32,3 +33,4 @@ export {
   StepFunctionsRunController,
   type StepFunctionsRunControllerOptions,
 } from "./step-functions-run-controller";
+export { StepFunctionsTaskTokens, type StepFunctionsTaskTokensOptions } from "./step-functions-task-tokens";

@@ -181,6 +181,14 @@ export async function createAirbyteConnector(
  * connector and provisioning (workspaces, sources, destinations, connections) both talk through.
  */
 export async function airbyteHttpClient(config: AirbyteToolConfig, deps: ConnectorDependencies) {
+  return toolHttpClient("airbyte", config, deps, await airbyteAuth(config, deps));
+}
+
+/** How requests to Airbyte's public API authenticate, from the config's `auth` and its secrets. */
+export async function airbyteAuth(
+  config: Pick<AirbyteToolConfig, "auth" | "baseUrl" | "requestTimeoutSeconds">,
+  deps: ConnectorDependencies,
+): Promise<AuthProvider> {
   let auth: AuthProvider;
   switch (config.auth.kind) {
     case "client-credentials": {
@@ -206,5 +214,5 @@ export async function airbyteHttpClient(config: AirbyteToolConfig, deps: Connect
       auth = noAuth;
       break;
   }
-  return toolHttpClient("airbyte", config, deps, auth);
+  return auth;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { provisionedObjectParameterName, secretParameterName } from "@tapestry/core/adapters/aws";
-import { referencedSecretNames } from "@tapestry/core/config";
+import { secretReferences } from "@tapestry/core/config";
 import { substituteAslPlaceholders } from "@tapestry/core/pipeline";
 import {
   type AirbyteObjectKind,
@@ -103,7 +103,10 @@ export function Provisioning({ stack, app }: StackContext) {
   records(ensureAirbyte);
   if (config.airbyte && config.warehouse) {
     const secrets = [
-      ...referencedSecretNames({ airbyte: config.tools.airbyte }),
+      // Airbyte's API credentials (not its webhook secret: provisioning never receives webhooks)
+      ...secretReferences({ airbyte: config.tools.airbyte })
+        .filter((reference) => reference.field.startsWith("tools.airbyte.auth."))
+        .map((reference) => reference.name),
       ...config.airbyte.sources.flatMap((source) => Object.values(source.secrets)),
       warehouseNames(config.warehouse).users.airbyte.privateKeySecret,
     ];

@@ -296,7 +296,7 @@ describe("tapestry secrets list", () => {
       "3 service user keys are made by `tapestry warehouse bootstrap --stage prod`, not set by hand",
     ]);
     expect(h.err).toEqual([
-      "7 secrets the config references are not set for stage prod; set them with:",
+      "8 secrets the config references are not set for stage prod; set them with:",
       "  tapestry secrets set AIRBYTE_WEBHOOK_SECRET --stage prod",
       "  tapestry secrets set DBT_CLOUD_TOKEN --stage prod",
       "  tapestry secrets set DBT_CLOUD_WEBHOOK_SECRET --stage prod",
@@ -361,7 +361,7 @@ describe("tapestry secrets list", () => {
     });
 
     expect(await h.run("secrets", "list", "--stage", "staging", "--config", CONFIG)).toBe(0);
-    expect(h.out.at(-1)).toBe("All 13 secrets the config references are set.");
+    expect(h.out.at(-1)).toBe("All 14 secrets the config references are set.");
     expect(h.out.join("\n")).not.toContain("MISSING");
     expect(h.err).toEqual([
       "warning: /tapestry/staging/DBT_CLOUD_TOKEN is a String parameter, not encrypted: set it again with `tapestry secrets set DBT_CLOUD_TOKEN --stage staging`",
@@ -399,12 +399,18 @@ describe("tapestry secrets list", () => {
     expect(report.secrets.map((s) => [s.name, s.tools.join(","), s.status])).toEqual([
       ["AIRBYTE_CLIENT_ID", "airbyte", "set"],
       ["AIRBYTE_CLIENT_SECRET", "airbyte", "missing"],
+      ["AIRBYTE_WEBHOOK_SECRET", "airbyte", "missing"],
       ["DBT_CLOUD_TOKEN", "dbt-cloud", "missing"],
+      ["DBT_CLOUD_WEBHOOK_SECRET", "dbt-cloud", "missing"],
       ["GROUPAROO_API_KEY", "grouparoo", "missing"],
       ["SNOWFLAKE_ADMIN_PRIVATE_KEY", "warehouse", "missing"],
       ["TAPESTRY_AIRBYTE_PRIVATE_KEY", "warehouse", "not-made-yet"],
       ["TAPESTRY_DBT_PRIVATE_KEY", "warehouse", "not-made-yet"],
       ["TAPESTRY_GROUPAROO_PRIVATE_KEY", "warehouse", "not-made-yet"],
+      ["ZOOM_CLIENT_SECRET", "airbyte", "missing"],
+      ["SALESFORCE_CLIENT_SECRET", "airbyte", "missing"],
+      ["SALESFORCE_REFRESH_TOKEN", "airbyte", "missing"],
+      ["MAILCHIMP_API_KEY", "grouparoo", "missing"],
       ["OLD_MAILCHIMP_KEY", "", "not-referenced"],
     ]);
     expect(report.secrets[0]).toEqual({

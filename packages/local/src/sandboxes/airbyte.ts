@@ -128,6 +128,8 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
   const webhooks = new WebhookSender({
     tool: "airbyte",
     scripts: scenario.webhooks,
+    // a connection provisioning created here may be named (`for: zoom-webinar-registrants`)
+    names: (scriptFor, connectionId) => sameConnection(scriptFor, connectionId),
     retries: 0,
     build: notifications.build,
     logger: options.logger,

@@ -7,7 +7,7 @@ import type { ProvisioningRunRecord } from "./run-record";
  * - its runs: the last one answers GET /provisioning, and a lock keeps to one run at a time.
  * Embedded both live in the SQLite file of the ledger (own tables); on AWS the ids are SSM
  * parameters under /tapestry/<stage>/provisioning/ (the pipeline functions read a connection's id
- * there, as they read secrets), the runs items of the ledger's DynamoDB table (`PROV#`). ADR 0017.
+ * there, as they read secrets), the runs items of the ledger's DynamoDB table (`PROV#`). ADR 0020.
  */
 
 export const AIRBYTE_OBJECT_KINDS = ["workspace", "destination", "source", "connection"] as const;

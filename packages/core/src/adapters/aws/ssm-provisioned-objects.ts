@@ -20,7 +20,7 @@ import { describeSdkError, isParameterNotFound, isTransientSdkError, secretsPath
  * are no secret) `/tapestry/<stage>/provisioning/airbyte/<kind>/<name>` holding
  * `{"id", "secretsHash"?, "updatedAt"}`. SSM rather than the ledger table: the pipeline functions
  * that resolve a step's connection name already read SSM under the stage's path, and each role can
- * be granted exactly the parameters of the names it needs (stacks/provisioning.ts). ADR 0017.
+ * be granted exactly the parameters of the names it needs (stacks/provisioning.ts). ADR 0020.
  */
 export function provisionedObjectsPath(stage: string): string {
   return `${secretsPath(stage)}provisioning/airbyte/`;

@@ -11,9 +11,9 @@ import {
   DETAIL_TYPES,
   EVENT_CATALOG,
   EVENT_DOCS,
-  EVENT_SOURCE,
   eventJsonSchemas,
   eventSchemaFileName,
+  eventSourceOf,
 } from "@tapestry/core/events";
 
 export const EVENT_DOCS_DIR = fileURLToPath(new URL("../docs/events/", import.meta.url));
@@ -33,7 +33,7 @@ function renderReadme(): string {
   const rows = DETAIL_TYPES.map((type) => {
     const file = eventSchemaFileName(type);
     const fields = EVENT_DOCS[type].keyFields.map((field) => `\`${field}\``).join(", ");
-    return `| [${type}](${file}) | ${EVENT_CATALOG[type].version} | \`${EVENT_SOURCE}\` | ${cell(EVENT_DOCS[type].summary)} | ${fields} |`;
+    return `| [${type}](${file}) | ${EVENT_CATALOG[type].version} | \`${eventSourceOf(type)}\` | ${cell(EVENT_DOCS[type].summary)} | ${fields} |`;
   });
   return [
     "# Tapestry events",
@@ -42,7 +42,8 @@ function renderReadme(): string {
     "",
     "Every event Tapestry publishes on its EventBridge bus (`tapestry-<stage>`), as JSON Schema",
     "(draft 2020-12). An event is `{ source, detail-type, detail: { metadata, data } }`; `metadata` is",
-    "`{ id (ULID), version, occurredAt, correlationId (the run id; an alert's: its incident id), pipeline }`, and `data` depends on",
+    "`{ id (ULID), version, occurredAt, correlationId (= the run id: of a pipeline run, or of a provisioning",
+    "run; an alert's: its incident id), pipeline (for a pipeline run's events and alerts) }`, and `data` depends on",
     "the detail-type. Adding a field is a minor change within a version (the schemas allow properties",
     "they do not name); renaming or removing one makes a new version, in a new file.",
     "",

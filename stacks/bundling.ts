@@ -8,7 +8,7 @@
 import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { TapestryConfig } from "@tapestry/core/config";
 import type { FunctionProps } from "sst/constructs";
 
@@ -83,6 +83,24 @@ const zodAsNamespace: Plugin = {
   },
 };
 
+/**
+ * The deployed functions parse a config that was checked against the Airbyte connectors' JSON
+ * Schemas when it was synthesized: they are bundled without zod's JSON Schema reader (~54 KB in
+ * every function that reads the config), core's reader module swapped for its `.deployed` twin.
+ */
+const JSON_SCHEMA_READER = /[/\\]provisioning[/\\]airbyte[/\\]json-schema-reader\.ts$/;
+
+const connectorSchemasTrusted: Plugin = {
+  name: "tapestry-connector-schemas-trusted",
+  setup(build) {
+    build.onLoad({ filter: JSON_SCHEMA_READER }, async (args) => ({
+      contents: await readFile(args.path.replace(/\.ts$/, ".deployed.ts"), "utf8"),
+      loader: "ts",
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 /** The esbuild options of every function; `config` is inlined as `__TAPESTRY_CONFIG__` for those that read it. */
 export function functionEsbuildOptions(config?: TapestryConfig): BuildOptions {
   return {
@@ -100,7 +118,7 @@ export function functionEsbuildOptions(config?: TapestryConfig): BuildOptions {
         `const require = topLevelCreateRequire(import.meta.url);`,
       ].join("\n"),
     },
-    plugins: [zodAsNamespace],
+    plugins: [zodAsNamespace, connectorSchemasTrusted],
     ...(config ? { define: { __TAPESTRY_CONFIG__: JSON.stringify(JSON.stringify(config)) } } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { EVENT_SOURCE, eventRegistrySchemas } from "@tapestry/core/events";
+import { EVENT_SOURCES, eventRegistrySchemas } from "@tapestry/core/events";
 import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import { Archive, CfnArchive, EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import { CfnRegistry, CfnSchema } from "aws-cdk-lib/aws-eventschemas";
@@ -18,7 +18,7 @@ export function Events({ stack, app }: StackContext) {
 
   const registry = new CfnRegistry(stack, "Schemas", {
     registryName: deployment.prefix,
-    description: `Tapestry's event catalog (source ${EVENT_SOURCE}), one schema per detail-type`,
+    description: `Tapestry's event catalog (sources ${EVENT_SOURCES.join(", ")}), one schema per detail-type`,
   });
   for (const schema of eventRegistrySchemas()) {
     new CfnSchema(stack, `Schema${schema.detailType}`, {
@@ -53,7 +53,8 @@ function busWithArchive(stack: Stack, deployment: Deployment): IEventBus {
     sourceEventBus: bus,
     archiveName: deployment.names.archive,
     description: `Every Tapestry event of stage ${deployment.stage}, for replay`,
-    eventPattern: { source: [EVENT_SOURCE] },
+    // every source of the catalog: pipeline runs and provisioning runs alike
+    eventPattern: { source: [...EVENT_SOURCES] },
     retention: Duration.days(deployment.aws.eventArchiveRetentionDays),
   });
   archive.applyRemovalPolicy(keep);

@@ -6,11 +6,12 @@ import { bindDeployment } from "./deployment";
 import { Events } from "./events";
 import { Ledger } from "./ledger";
 import { Pipelines } from "./pipelines";
+import { Provisioning } from "./provisioning";
 import { StatusApi } from "./status-api";
 import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "./synthesizer";
 
 /** Every stack of the control plane, in dependency order; Alerts last (its health alarms cover every function and queue). */
-export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, StatusApi, Alerts] as const;
+export const TAPESTRY_STACKS = [Events, Ledger, Pipelines, Provisioning, StatusApi, Alerts] as const;
 
 /**
  * Adds the control plane to an SST app for a validated config: the one entry used by

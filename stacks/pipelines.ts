@@ -27,6 +27,7 @@ import { type Deployment, useDeployment } from "./deployment";
 import { Events } from "./events";
 import { allow, type TapestryFunctionProps, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
+import { namedConnectionParameterArns } from "./provisioning";
 import { secretParameterArns } from "./secrets";
 
 export const PIPELINE_RUN_ASL = "state-machines/pipeline-run.asl.json";
@@ -44,6 +45,8 @@ export function Pipelines({ stack, app }: StackContext) {
   const { bus } = use(Events);
   // The tool-facing tasks read the tools' secrets; their HTTP client stops before the task's timeout.
   const secrets = secretParameterArns(stack, deployment);
+  // a step that names its connection has it resolved from the id provisioning recorded
+  const connections = namedConnectionParameterArns(stack, deployment);
   /** A task function of the state machine, with the timeout core's table gives it (core/pipeline/timeouts.ts). */
   const taskFunction = (
     id: string,
@@ -82,6 +85,7 @@ export function Pipelines({ stack, app }: StackContext) {
   ) => {
     const fn = taskFunction(id, placeholder, { entry, description, bundleConfig: true });
     if (secrets.length > 0) allow(fn, ["ssm:GetParameter"], secrets);
+    if (connections.length > 0) allow(fn, ["ssm:GetParameter"], connections);
     return fn;
   };
   const startStep = stepFunction(
@@ -111,7 +115,8 @@ export function Pipelines({ stack, app }: StackContext) {
     environment: { TAPESTRY_LEDGER_TABLE: table.tableName },
     bundleConfig: true,
   });
-  allowTaskTokens(awaitWebhook, table, deployment, secrets);
+  // its fallback poll resolves a step's connection name as the step functions do
+  allowTaskTokens(awaitWebhook, table, deployment, [...secrets, ...connections]);
 
   const tasks: Record<PipelineRunFunction, typeof runLock> = {
     RunLockFunctionArn: runLock,
@@ -174,7 +179,10 @@ export function Pipelines({ stack, app }: StackContext) {
   );
 
   const schedules = scheduleEveryPipeline(stack, deployment, stateMachine.stateMachineArn);
-  const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, bus, secrets);
+  const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, bus, [
+    ...secrets,
+    ...connections,
+  ]);
 
   stack.addOutputs({
     StateMachineArn: stateMachine.stateMachineArn,

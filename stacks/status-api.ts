@@ -20,6 +20,7 @@ import { useDeployment } from "./deployment";
 import { allow, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { allowOnExecutions, allowTaskTokens, Pipelines } from "./pipelines";
+import { allowOnProvisionExecutions, namedConnectionParameterArns, Provisioning } from "./provisioning";
 import { secretParameterArns } from "./secrets";
 
 /** The routes of docs/status-api.openapi.yaml; `/health` alone answers without credentials. */
@@ -34,6 +35,7 @@ export const STATUS_API_ROUTES: readonly {
   { path: "/runs/{runId}", methods: [HttpMethod.GET] },
   { path: "/runs/{runId}/cancel", methods: [HttpMethod.POST] },
   { path: "/runs/{runId}/events", methods: [HttpMethod.GET] },
+  { path: "/provisioning", methods: [HttpMethod.GET, HttpMethod.POST] },
 ];
 
 /**
@@ -64,6 +66,7 @@ export function StatusApi({ stack, app }: StackContext) {
   const deployment = useDeployment(app);
   const { table } = use(Ledger);
   const { stateMachine } = use(Pipelines);
+  const provisioning = use(Provisioning);
 
   const handler = tapestryFunction(stack, "StatusApiHandler", deployment, {
     entry: "status-api",
@@ -71,6 +74,7 @@ export function StatusApi({ stack, app }: StackContext) {
     environment: {
       TAPESTRY_LEDGER_TABLE: table.tableName,
       TAPESTRY_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+      TAPESTRY_PROVISION_STATE_MACHINE_ARN: provisioning.stateMachine.stateMachineArn,
     },
     bundleConfig: true,
     // a queued run and a cancel request are recorded in the ledger at once, then put on the bus
@@ -85,6 +89,11 @@ export function StatusApi({ stack, app }: StackContext) {
   allow(handler, ["dynamodb:PutItem"], [table.tableArn]);
   allow(handler, ["states:StartExecution"], [stateMachine.stateMachineArn]);
   allowOnExecutions(handler, deployment, "states:StopExecution");
+  // POST /provisioning takes the provisioning lock (and frees it when its execution cannot start)
+  allow(handler, ["dynamodb:DeleteItem"], [table.tableArn]);
+  allow(handler, ["states:StartExecution"], [provisioning.stateMachine.stateMachineArn]);
+  // a run holding the provisioning lock whose execution has ended is closed, not waited for
+  allowOnProvisionExecutions(handler, deployment, "states:DescribeExecution");
 
   const integration = new HttpLambdaIntegration("StatusApiIntegration", handler);
   const origins = deployment.aws.statusApi.corsAllowOrigins;
@@ -147,7 +156,11 @@ export function StatusApi({ stack, app }: StackContext) {
     // answered within dbt Cloud's 10 s; the confirming poll is cut at 6 s
     timeout: Duration.seconds(15),
   });
-  allowTaskTokens(receiver, table, deployment, secretParameterArns(stack, deployment));
+  // it polls the job a webhook names: a step's connection name is resolved as the step functions do
+  allowTaskTokens(receiver, table, deployment, [
+    ...secretParameterArns(stack, deployment),
+    ...namedConnectionParameterArns(stack, deployment),
+  ]);
   const webhooks = new HttpLambdaIntegration("WebhookIntegration", receiver);
   const webhookRoutes: Construct[] = [];
   for (const route of WEBHOOK_ROUTES) {

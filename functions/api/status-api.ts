@@ -15,6 +15,13 @@ import type { EventPublisher } from "@tapestry/core/events";
 import type { RunLedger } from "@tapestry/core/ledger";
 import type { Logger } from "@tapestry/core/logging";
 import {
+  lastProvisioning,
+  type ProvisioningRuns,
+  type ProvisioningStarter,
+  ProvisioningUnavailableError,
+  requestProvisioning,
+} from "@tapestry/core/provisioning";
+import {
   cancelRun,
   listPipelines,
   memoizedNextFireTime,
@@ -62,6 +69,14 @@ export interface StatusApiDeps {
    * carry Access-Control-Allow-Origin; none by default (CORS closed), and none locally.
    */
   readonly corsAllowOrigins?: readonly string[];
+  /**
+   * POST and GET /provisioning: the provisioning runs (their store, the lock) and what starts a
+   * provision execution. Absent where the deployment has no Provisioning stack: the routes answer 404.
+   */
+  readonly provisioning?: {
+    readonly runs: ProvisioningRuns;
+    readonly starter: ProvisioningStarter;
+  };
 }
 
 export type StatusApiEvent = APIGatewayProxyEventV2;
@@ -184,6 +199,10 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
     controlPlane: deps.controlPlane,
   };
   const requests = { ...ctx, runs: deps.runs, events: recordingPublisher(deps.ledger, deps.bus) };
+  const provisioning = () => {
+    if (!deps.provisioning) throw new ProvisioningUnavailableError();
+    return { config: deps.config, now: deps.now, ...deps.provisioning };
+  };
 
   // One line per operation of docs/status-api.openapi.yaml; HEAD and OPTIONS follow from these.
   const routes: readonly RouteEntry[] = withHeadRoutes([
@@ -251,6 +270,20 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
       "GET",
       "/runs/{runId}/events",
       async (event) => json(200, await runEvents(ctx, parseRunIdParam(pathParam(event, "runId")))),
+    ],
+    ["GET", "/provisioning", async () => json(200, await lastProvisioning(provisioning()))],
+    [
+      "POST",
+      "/provisioning",
+      async (event) => {
+        const request = parseTriggerBody({
+          body: requestBody(event),
+          contentType: event.headers?.["content-type"],
+        });
+        const accepted = await requestProvisioning(provisioning(), "api");
+        logger.info("provisioning run accepted", { runId: accepted.runId, note: request.note });
+        return json(202, accepted, { location: "/provisioning" });
+      },
     ],
   ]);
 

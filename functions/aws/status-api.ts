@@ -6,9 +6,11 @@ import { deferredEventPublisher } from "./runtime/bus";
 import { tapestryConfig } from "./runtime/config";
 import { runLedger } from "./runtime/ledger";
 import { logger } from "./runtime/powertools";
+import { deferredProvisioningRuns } from "./runtime/provisioning";
+import { deferredProvisioningStarter } from "./runtime/provisioning-starter";
 import { deferredRunController } from "./runtime/state-machine";
 
-/** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, the incidents, Step Functions for manual runs. */
+/** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, the incidents, Step Functions for manual runs and provisioning. */
 export function statusApiDeps(): StatusApiDeps {
   return {
     config: tapestryConfig(),
@@ -20,6 +22,7 @@ export function statusApiDeps(): StatusApiDeps {
     now: () => new Date(),
     nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: logger(),
+    provisioning: { runs: deferredProvisioningRuns(), starter: deferredProvisioningStarter() },
   };
 }
 

@@ -9,7 +9,9 @@ import { createEvent, type RunTrigger, type TapestryEvent } from "@tapestry/core
 import type { RunLedger } from "@tapestry/core/ledger";
 import { silentLogger } from "@tapestry/core/logging";
 import { describeTaskError, scheduledRunId } from "@tapestry/core/pipeline";
+import { applyProvisioningEvent, newRunRecord } from "@tapestry/core/provisioning";
 import { nextFireTime } from "@tapestry/core/schedule";
+import { SqliteProvisioningStore } from "@tapestry/local/ledger";
 import { expect } from "vitest";
 import { createStatusApiHandler, type StatusApiHandler } from "../../functions/api/status-api";
 import { createWebhookApiHandler } from "../../functions/webhooks/webhook-api";
@@ -18,6 +20,7 @@ import { withWebhookRoutes } from "../../packages/local/src/control-plane/webhoo
 import { SqliteAlertStore, SqliteRunLedger, SqliteTaskTokenStore } from "../../packages/local/src/ledger";
 import kickstart from "../../tapestry.config";
 import type { RunEvents } from "../ledger/run-events";
+import { provisioningRunEvents } from "../provisioning/provisioning-events";
 import { startStubServer } from "../support/stub-server";
 import { plan, scheduledRun, skippedRun } from "./run-events";
 import { checkAnswer } from "./status-api-answers";
@@ -242,6 +245,10 @@ export interface ApiUnderTest {
   runs: FakeRunController;
   bus: FakeBus;
   seeded: Seeded;
+  /** the provisioning runs (one seeded: a run that succeeded) */
+  provisioningRuns: SqliteProvisioningStore;
+  /** the provisioning runs POST /provisioning started, by id */
+  provisioningStarts: string[];
   /** every answer so far, for the whole-suite checks */
   replies: (Reply & { method: string; path: string })[];
   /** sends a request and checks the answer against the OpenAPI file */
@@ -253,6 +260,25 @@ export interface ApiUnderTest {
   close(): Promise<void>;
 }
 
+/** One provisioning run that succeeded before the API started (its lock freed). */
+async function seedProvisioning(store: SqliteProvisioningStore): Promise<void> {
+  const startedAt = new Date(NOW.getTime() - 3_600_000).toISOString();
+  const record = newRunRecord("provision-01M7YX2KPAGR0A6P46956VKQW9", "api", startedAt, [
+    "validate",
+    "bootstrap-warehouse",
+    "ensure-airbyte",
+    "record-outputs",
+  ]);
+  await store.begin(record, NOW.toISOString());
+  for (const event of provisioningRunEvents(new Date(startedAt)).filter(
+    (e) => e.detail.data.runId === record.runId,
+  )) {
+    const current = await store.getRun(record.runId);
+    if (current) await store.save(applyProvisioningEvent(current, event));
+  }
+  await store.release(record.runId);
+}
+
 export async function startApiUnderTest(
   options: { corsAllowOrigins?: readonly string[] } = {},
 ): Promise<ApiUnderTest> {
@@ -262,6 +288,9 @@ export async function startApiUnderTest(
   const seededAlerts = await seedAlerts(alerts, seeded);
   const runs = new FakeRunController();
   const bus = new FakeBus();
+  const provisioningRuns = SqliteProvisioningStore.open(":memory:", { now: () => NOW });
+  await seedProvisioning(provisioningRuns);
+  const provisioningStarts: string[] = [];
   const handler = createStatusApiHandler({
     config: CONFIG,
     ledger,
@@ -272,6 +301,10 @@ export async function startApiUnderTest(
     nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: silentLogger,
     ...(options.corsAllowOrigins ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
+    provisioning: {
+      runs: provisioningRuns,
+      starter: { start: async (input) => void provisioningStarts.push(input.runId) },
+    },
   });
   // the webhook routes, as the embedded control plane serves them beside the status API
   const tokens = SqliteTaskTokenStore.open(":memory:");
@@ -304,6 +337,8 @@ export async function startApiUnderTest(
     bus,
     seeded,
     replies,
+    provisioningRuns,
+    provisioningStarts,
     async call(method, path, init = {}) {
       const response = await fetch(`${server.url}${path}`, {
         method,
@@ -326,6 +361,7 @@ export async function startApiUnderTest(
     async close() {
       await server.close();
       ledger.close();
+      provisioningRuns.close();
       alerts.close();
       tokens.close();
     },

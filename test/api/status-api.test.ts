@@ -112,7 +112,7 @@ describe("GET /pipelines and /pipelines/{name}", () => {
     expect(kickstart.stages[0].steps[0]).toEqual({
       name: "zoom-webinar-registrants",
       tool: "airbyte",
-      target: { connectionId: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11" },
+      target: { connection: "zoom-webinar-registrants" },
       timeoutMinutes: 60,
       pollIntervalSeconds: 30,
       minRows: 1,
@@ -580,6 +580,7 @@ const EXAMPLE_PATHS: Record<string, string> = {
   "/runs/{runId}": "/runs/{kickstartRun}",
   "/runs/{runId}/events": "/runs/{kickstartRun}/events",
   "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
+  "/provisioning": "/provisioning",
   "/alerts": "/alerts?limit=1",
   "/webhooks/airbyte/{secret}": `/webhooks/airbyte/${WEBHOOK_SECRETS.AIRBYTE_WEBHOOK_SECRET}`,
   "/webhooks/dbt-cloud": "/webhooks/dbt-cloud",
@@ -799,6 +800,67 @@ describe("secrets in answers", () => {
     const events = await api.call("GET", `/runs/${api.seeded.lockedOutRunId}/events`);
     expect(events.text).toContain("DBT_CLOUD_TOKEN");
     expect(events.text).not.toContain(DBT_TOKEN_VALUE);
+  });
+});
+
+describe("POST and GET /provisioning", () => {
+  const JSON_TYPE = { "content-type": "application/json" };
+
+  it("GET answers the last provisioning run: its steps, what it did to each object", async () => {
+    const reply = await api.call("GET", "/provisioning");
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({
+      runId: "provision-01M7YX2KPAGR0A6P46956VKQW9",
+      status: "succeeded",
+      objects: [
+        {
+          tool: "airbyte",
+          kind: "source",
+          name: "zoom",
+          action: "updated",
+          changes: ["account_id", "secrets"],
+        },
+      ],
+    });
+    expect(reply.json.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual([
+      "validate:succeeded",
+      "bootstrap-warehouse:succeeded",
+      "deploy-tool-stacks:skipped",
+      "ensure-airbyte:succeeded",
+      "write-grouparoo-config:skipped",
+      "record-outputs:succeeded",
+    ]);
+  });
+
+  it("POST starts a run (202, Location /provisioning); a second while it goes is refused with 409 naming it", async () => {
+    const accepted = await api.call("POST", "/provisioning", {
+      headers: JSON_TYPE,
+      body: '{"note":"new source"}',
+    });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.location).toBe("/provisioning");
+    expect(accepted.json).toEqual({
+      runId: expect.stringMatching(/^provision-[0-9A-Z]{26}$/),
+      status: "accepted",
+    });
+    expect(api.provisioningStarts).toEqual([accepted.json.runId]);
+    const last = await api.call("GET", "/provisioning");
+    expect(last.json).toMatchObject({ runId: accepted.json.runId, status: "running", trigger: "api" });
+
+    const busy = await api.call("POST", "/provisioning", { headers: JSON_TYPE });
+    expect(busy.status).toBe(409);
+    expect(busy.json).toMatchObject({
+      type: "urn:tapestry:problem:provisioning-busy",
+      activeRunId: accepted.json.runId,
+    });
+    expect(api.provisioningStarts).toHaveLength(1);
+    await api.provisioningRuns.release(accepted.json.runId);
+  });
+
+  it("POST without a JSON Content-Type is refused with 415 and starts nothing", async () => {
+    const refused = await api.call("POST", "/provisioning");
+    expect(refused.status).toBe(415);
+    expect(api.provisioningStarts).toHaveLength(1);
   });
 });
 

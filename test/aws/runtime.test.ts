@@ -38,6 +38,10 @@ const ENTRIES = [
   "evaluate-alerts",
   "check-freshness",
   "notify-slack",
+  "provisioning-run",
+  "bootstrap-warehouse",
+  "ensure-airbyte",
+  "write-grouparoo-config",
 ] as const;
 
 const entry = (name: (typeof ENTRIES)[number]) =>
@@ -82,6 +86,16 @@ describe("functions/aws/runtime", () => {
       name: "start-step",
       input: startStepInput,
       message: expect.stringContaining("TAPESTRY_STAGE is not set"),
+    },
+    {
+      title: "the Grouparoo task needs the bucket its files go to",
+      env: FULL_ENV,
+      config: KICKSTART,
+      name: "write-grouparoo-config",
+      input: { runId: "provision-01KBZ3M8Y0G5N7QW2E4R6T8V0X", trigger: "api" },
+      message: expect.stringMatching(
+        /^environment variable TAPESTRY_GROUPAROO_CONFIG_BUCKET is not set: .*bucket/,
+      ),
     },
     {
       title: "says how to bundle the config when the stack did not define __TAPESTRY_CONFIG__",

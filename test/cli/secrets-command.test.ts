@@ -285,17 +285,26 @@ describe("tapestry secrets list", () => {
       "  warehouse        TAPESTRY_AIRBYTE_PRIVATE_KEY    not made yet  -",
       "  warehouse        TAPESTRY_DBT_PRIVATE_KEY        not made yet  -",
       "  warehouse        TAPESTRY_GROUPAROO_PRIVATE_KEY  not made yet  -",
+      // the provisioning sections': the sources' secret settings, Grouparoo's Mailchimp key
+      "  airbyte          ZOOM_CLIENT_SECRET              MISSING       -",
+      "  airbyte          SALESFORCE_CLIENT_SECRET        MISSING       -",
+      "  airbyte          SALESFORCE_REFRESH_TOKEN        MISSING       -",
+      "  grouparoo        MAILCHIMP_API_KEY               MISSING       -",
       "  (not in config)  OLD_MAILCHIMP_KEY               set           2025-11-20T00:00:00.000Z (version 1)",
       `1 parameter under /tapestry/prod/ is not referenced by ${CONFIG}; remove with \`tapestry secrets remove <NAME> --stage prod\``,
       // the service users' keys are the bootstrap's to make: never "missing", never "not referenced"
       "3 service user keys are made by `tapestry warehouse bootstrap --stage prod`, not set by hand",
     ]);
     expect(h.err).toEqual([
-      "4 secrets the config references are not set for stage prod; set them with:",
+      "8 secrets the config references are not set for stage prod; set them with:",
       "  tapestry secrets set AIRBYTE_WEBHOOK_SECRET --stage prod",
       "  tapestry secrets set DBT_CLOUD_TOKEN --stage prod",
       "  tapestry secrets set DBT_CLOUD_WEBHOOK_SECRET --stage prod",
       "  tapestry secrets set SNOWFLAKE_ADMIN_PRIVATE_KEY --stage prod",
+      "  tapestry secrets set ZOOM_CLIENT_SECRET --stage prod",
+      "  tapestry secrets set SALESFORCE_CLIENT_SECRET --stage prod",
+      "  tapestry secrets set SALESFORCE_REFRESH_TOKEN --stage prod",
+      "  tapestry secrets set MAILCHIMP_API_KEY --stage prod",
     ]);
 
     const calls = h.ssm.calls();
@@ -337,6 +346,10 @@ describe("tapestry secrets list", () => {
       "TAPESTRY_AIRBYTE_PRIVATE_KEY",
       "TAPESTRY_DBT_PRIVATE_KEY",
       "TAPESTRY_GROUPAROO_PRIVATE_KEY",
+      "ZOOM_CLIENT_SECRET",
+      "SALESFORCE_CLIENT_SECRET",
+      "SALESFORCE_REFRESH_TOKEN",
+      "MAILCHIMP_API_KEY",
     ];
     h.ssm.on(GetParametersByPathCommand).resolves({
       Parameters: names.map((name) => ({
@@ -348,7 +361,7 @@ describe("tapestry secrets list", () => {
     });
 
     expect(await h.run("secrets", "list", "--stage", "staging", "--config", CONFIG)).toBe(0);
-    expect(h.out.at(-1)).toBe("All 10 secrets the config references are set.");
+    expect(h.out.at(-1)).toBe("All 14 secrets the config references are set.");
     expect(h.out.join("\n")).not.toContain("MISSING");
     expect(h.err).toEqual([
       "warning: /tapestry/staging/DBT_CLOUD_TOKEN is a String parameter, not encrypted: set it again with `tapestry secrets set DBT_CLOUD_TOKEN --stage staging`",
@@ -394,6 +407,10 @@ describe("tapestry secrets list", () => {
       ["TAPESTRY_AIRBYTE_PRIVATE_KEY", "warehouse", "not-made-yet"],
       ["TAPESTRY_DBT_PRIVATE_KEY", "warehouse", "not-made-yet"],
       ["TAPESTRY_GROUPAROO_PRIVATE_KEY", "warehouse", "not-made-yet"],
+      ["ZOOM_CLIENT_SECRET", "airbyte", "missing"],
+      ["SALESFORCE_CLIENT_SECRET", "airbyte", "missing"],
+      ["SALESFORCE_REFRESH_TOKEN", "airbyte", "missing"],
+      ["MAILCHIMP_API_KEY", "grouparoo", "missing"],
       ["OLD_MAILCHIMP_KEY", "", "not-referenced"],
     ]);
     expect(report.secrets[0]).toEqual({

@@ -103,6 +103,8 @@ export const SPEC_FILES: Readonly<Record<Tool, readonly string[]>> = {
     "test/fixtures/specs/airbyte-public-api-applications.yaml",
     "test/fixtures/specs/airbyte-public-api-connections.yaml",
     "test/fixtures/specs/airbyte-public-api-workspaces.yaml",
+    "test/fixtures/specs/airbyte-public-api-sources.yaml",
+    "test/fixtures/specs/airbyte-public-api-destinations.yaml",
   ],
   "dbt-cloud": [
     "test/fixtures/specs/dbt-cloud-openapi-v2.yaml",

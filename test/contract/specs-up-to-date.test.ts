@@ -15,6 +15,8 @@ const FILES = [
   "airbyte-public-api-jobs.yaml",
   "airbyte-public-api-applications.yaml",
   "airbyte-public-api-connections.yaml",
+  "airbyte-public-api-sources.yaml",
+  "airbyte-public-api-destinations.yaml",
   "airbyte-public-api-workspaces.yaml",
   "dbt-cloud-openapi-v2.yaml",
   "dbt-cloud-openapi-v3.yaml",

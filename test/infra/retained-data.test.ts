@@ -123,11 +123,11 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
     // the projector, the lock task, the reconciler, the status API, the alert evaluator, the freshness
-    // check, WaitForWebhook's task, the webhook receiver
-    expect(tables).toEqual(Array(8).fill("tapestry-live-ledger"));
+    // check, WaitForWebhook's task, the webhook receiver, the four provision tasks
+    expect(tables).toEqual(Array(12).fill("tapestry-live-ledger"));
     // the six task functions, the reconciler, the status API, the alert evaluator, the freshness check,
-    // the webhook receiver
-    expect(buses.length).toBe(11);
+    // the webhook receiver, the four provision tasks
+    expect(buses.length).toBe(15);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 
@@ -246,7 +246,7 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
     expect(findings.unsuppressed).toEqual([]);
     expect(findings.ruleErrors).toEqual([]);
     expect(new Set(findings.suppressed.map((s) => s.ruleId))).toEqual(
-      new Set(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-SF1"]),
+      new Set(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-S1", "AwsSolutions-SF1"]),
     );
   });
 });

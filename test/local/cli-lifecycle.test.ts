@@ -8,6 +8,7 @@ import { SqliteRunLedger } from "@tapestry/local/ledger";
 import { type SandboxSet, startSandboxes } from "@tapestry/local/sandboxes";
 import { afterEach, describe, expect, it } from "vitest";
 import kickstart from "../../tapestry.config";
+import { pipelinesWithConnectionIds } from "../support/kickstart-connections";
 import { CLI, childEnv, NODE } from "../support/tapestry-cli";
 
 /**
@@ -91,7 +92,8 @@ async function tools(airbyteRules: readonly unknown[] = []): Promise<Tools> {
         requestTimeoutSeconds: 5,
       },
     },
-    pipelines: base.pipelines.map((pipeline) => ({
+    // no provisioning here (the tools are the test's): the steps give their connections' ids
+    pipelines: pipelinesWithConnectionIds(base.pipelines).map((pipeline) => ({
       ...pipeline,
       stages: pipeline.stages.map((stage) => ({
         ...stage,

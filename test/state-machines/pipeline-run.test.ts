@@ -154,7 +154,7 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
     });
     // 600x: the one-minute timeout passes in a tenth of a second of real time.
     const p = await plane(
-      { airbyte: { outcomes: [{ for: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11", outcome: "stuck" }] } },
+      { airbyte: { outcomes: [{ for: "zoom-webinar-registrants", outcome: "stuck" }] } },
       {
         config,
         now: fastClock(600),
@@ -183,7 +183,8 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
   it("attaches to an Airbyte sync already running (409) instead of starting another", async () => {
     const p = await plane({
       airbyte: {
-        alreadyRunning: [{ connectionId: "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11", remainingMs: 1000 }],
+        // running from the sandboxes' start, through provisioning, into the run
+        alreadyRunning: [{ connectionId: "zoom-webinar-registrants", remainingMs: 3000 }],
       },
     });
     const { runId, run } = await runOnce(p);
@@ -217,7 +218,7 @@ describe("a kickstart run on aws-local-stepfunctions with the real handlers and 
   it("a 0-row 'success' fails a step that has minRows", async () => {
     const p = await plane({
       airbyte: {
-        outcomes: [{ for: "c2a91e7b-3f64-4d8a-8e21-6a9d0b7f4c32", outcome: "succeeded", rows: 0, bytes: 0 }],
+        outcomes: [{ for: "salesforce-contacts", outcome: "succeeded", rows: 0, bytes: 0 }],
       },
     });
     const { run } = await runOnce(p);

@@ -100,12 +100,6 @@ export const invalidValues: [string, string, unknown, string][] = [
   ],
   ["an unknown key (a typo)", `${step0}.minRow`, 5, "unknown key: remove it or check its spelling"],
   [
-    "a connection id that is not a UUID",
-    `${step0}.connectionId`,
-    "zoom",
-    "expected the Airbyte connection id, a UUID",
-  ],
-  [
     "a secret name that is not UPPER_SNAKE_CASE",
     'tools["dbt-cloud"].tokenSecret',
     "dbt_cloud_token",
@@ -175,6 +169,16 @@ export const invalidValues: [string, string, unknown, string][] = [
 
 /** Changes that are not one value at the reported path. */
 export const invalidConfigs: { what: string; change: (c: Loose) => void; path: string; message: string }[] = [
+  {
+    what: "a connection id that is not a UUID",
+    change: (c) => {
+      // the kickstart's steps name their connections: one or the other
+      delete c.pipelines[0].stages[0].steps[0].connection;
+      c.pipelines[0].stages[0].steps[0].connectionId = "zoom";
+    },
+    path: `${step0}.connectionId`,
+    message: "expected the Airbyte connection id, a UUID",
+  },
   {
     what: "a 33-character stage name",
     change: (c) => (c.aws = { retainDataOnStages: [`s${"a".repeat(32)}`] }),

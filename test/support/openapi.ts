@@ -32,6 +32,8 @@
  * - `readOnly`/`writeOnly` and `discriminator` are annotations: the `oneOf` a discriminator
  *   decorates is still validated.
  * - each schema is compiled once per process, on first use.
+ * - `pattern`s compile without the `u` flag (Ajv's `unicodeRegExp: false`): Airbyte's connector
+ *   schemas are written for Java's regular expressions and use escapes unicode mode refuses.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -89,6 +91,9 @@ export function openApiDocument(file: string): OpenApiDocument {
       allErrors: true,
       verbose: true,
       validateSchema: false, // an OpenAPI document is not itself a JSON Schema
+      // Airbyte's connector schemas carry patterns written for Java's regular expressions (e.g. `\-`
+      // outside a class), which ECMAScript's unicode mode refuses: patterns compile without the `u` flag
+      unicodeRegExp: false,
       ...(coerce ? { coerceTypes: "array" as const } : {}),
     };
     const ajv = is31 ? new Ajv2020(options) : new Ajv(options);

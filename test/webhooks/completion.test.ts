@@ -11,7 +11,8 @@ import { eventLines, fastClock, kickstartConfig, type Plane, startPlane } from "
  * the local API where the control plane registered it at start, scripted per job.
  */
 
-const ZOOM = "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11";
+/** the kickstart's Zoom connection, by name: its id is the one provisioning got from the sandbox */
+const ZOOM = "zoom-webinar-registrants";
 const PIPELINE = "rain-shield-audience";
 
 const planes: Plane[] = [];
@@ -124,7 +125,11 @@ describe("a step waiting for its job's webhook", () => {
 
     expect(run?.status).toBe("succeeded");
     expect(pollsByStage(states).ingest.polls).toBeGreaterThanOrEqual(1);
-    expect(p.sandboxes.airbyte.webhooks().map((w) => w.key)).not.toContain(ZOOM);
+    const zoomId = [...p.sandboxes.airbyte.configuration.connections.values()].find(
+      (c) => c.name === ZOOM,
+    )?.connectionId;
+    expect(zoomId).toBeDefined();
+    expect(p.sandboxes.airbyte.webhooks().map((w) => w.key)).not.toContain(zoomId);
     expect(tokenRows(p, runId)["zoom-webinar-registrants"]?.deliveries).toBe(0);
     expect(logger.lines.filter((line) => line.includes("saw its job end at the fallback poll"))).toEqual([
       expect.stringContaining('"step":"zoom-webinar-registrants"'),

@@ -1,6 +1,7 @@
 /**
  * The configured tools' connectors (the bundled config's tools); each tool's secrets are read from
- * SSM (./secrets) when a step of it first runs.
+ * SSM (./secrets) when a step of it first runs, and a step's `connection` name is resolved from
+ * the ids provisioning recorded (./provisioned-objects).
  */
 import { ConnectorRegistry } from "@tapestry/core/connectors";
 import type { PipelineDeps } from "@tapestry/core/pipeline";
@@ -8,6 +9,7 @@ import { coreLogger } from "../../powertools";
 import { tapestryConfig } from "./config";
 import { once } from "./environment";
 import { logger } from "./powertools";
+import { deferredConnectionIds } from "./provisioned-objects";
 import { ssmSecrets } from "./secrets";
 
 export const connectors = once(
@@ -15,6 +17,7 @@ export const connectors = once(
     new ConnectorRegistry(tapestryConfig().tools, {
       secrets: ssmSecrets(),
       logger: coreLogger(logger()),
+      connectionIds: deferredConnectionIds(),
     }),
 );
 

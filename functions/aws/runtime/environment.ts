@@ -22,6 +22,12 @@
  *                               reconcile-run (await-webhook and webhook-receiver answer its task
  *                               tokens, which name it)
  *   TAPESTRY_STATUS_API_URL     the status API's base URL, for the run paths in Slack messages: notify-slack
+ *   TAPESTRY_PROVISION_STATE_MACHINE_ARN  the provision state machine: status-api
+ *   TAPESTRY_GROUPAROO_CONFIG_BUCKET      the bucket of Grouparoo's config files: write-grouparoo-config
+ * Provisioning's runs are items of TAPESTRY_LEDGER_TABLE (`PROV#`: provisioning-run, the provision
+ * tasks, status-api); the ids it records are SSM parameters under
+ * /tapestry/<TAPESTRY_STAGE>/provisioning/airbyte/ (ensure-airbyte writes them; every function with
+ * connectors reads them to resolve a step's `connection`).
  * (record-metrics only writes EMF to its log.)
  * The tapestry config is not in the environment (Lambda's 4 KB limit): see ./config.ts.
  */
@@ -64,6 +70,18 @@ const VARIABLES = {
     what: "the ARN of the pipeline-run state machine",
     schema: z.string().regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, {
       error: "expected a state machine ARN, arn:aws:states:<region>:<account>:stateMachine:<name>",
+    }),
+  },
+  TAPESTRY_PROVISION_STATE_MACHINE_ARN: {
+    what: "the ARN of the provision state machine",
+    schema: z.string().regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, {
+      error: "expected a state machine ARN, arn:aws:states:<region>:<account>:stateMachine:<name>",
+    }),
+  },
+  TAPESTRY_GROUPAROO_CONFIG_BUCKET: {
+    what: "the name of the S3 bucket Grouparoo's config files are written to",
+    schema: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      error: "expected an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-'",
     }),
   },
 } as const;

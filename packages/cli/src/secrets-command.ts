@@ -2,6 +2,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import type { SecretListing } from "@tapestry/core/adapters/aws";
 import { type SecretReference, secretReferences, type TapestryConfig } from "@tapestry/core/config";
 import { TapestryError } from "@tapestry/core/errors";
+import { provisioningSecretReferences } from "@tapestry/core/provisioning";
 import { warehouseSecretReferences } from "@tapestry/core/provisioning/warehouse";
 import { Command } from "commander";
 import { applyCliPolicy, EXIT, withExamples } from "./cli-policy";
@@ -334,6 +335,8 @@ function referencedSecrets(config: TapestryConfig): Map<string, Reference[]> {
   if (config.warehouse)
     for (const reference of warehouseSecretReferences(config.warehouse))
       add({ ...reference, tool: "warehouse" });
+  // the provisioning sections': the sources' secret settings, Grouparoo's Mailchimp key
+  for (const reference of provisioningSecretReferences(config)) add(reference);
   return references;
 }
 

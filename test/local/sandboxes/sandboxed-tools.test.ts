@@ -35,7 +35,11 @@ async function runOneJob(scenario: Record<string, unknown>, tool: StepSpec["tool
   const { tools, secrets } = sandboxedTools(CONFIG.tools, sandboxes, credentials, new Set(), async (name) => {
     throw new Error(`no real secret ${name} expected`);
   });
-  const connectors = new ConnectorRegistry(tools, { secrets });
+  // the kickstart's steps name their connections: any id will do for a sandbox
+  const connectors = new ConnectorRegistry(tools, {
+    secrets,
+    connectionIds: async () => "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11",
+  });
   const step = stepOf(tool);
   const deadline = () => ({ deadline: Date.now() + 30_000 });
   const started = await connectors.start(step, {
@@ -107,7 +111,11 @@ describe("a scenario's auth configures both the sandbox and the connector", () =
       new Set(),
       async () => "",
     );
-    const connectors = new ConnectorRegistry(tools, { secrets });
+    // the kickstart's steps name their connections: any id will do for a sandbox
+    const connectors = new ConnectorRegistry(tools, {
+      secrets,
+      connectionIds: async () => "5f0c8a52-7d3e-4b0e-9a57-2b4c1e0d9a11",
+    });
     const failure = await connectors
       .start(stepOf("dbt-cloud"), {
         pipeline: "rain-shield-audience",

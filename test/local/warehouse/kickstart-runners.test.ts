@@ -9,6 +9,7 @@ import {
   Warehouse,
   type WarehouseRow,
 } from "../../../packages/local/src/warehouse";
+import { KICKSTART_CONNECTION_IDS } from "../../support/kickstart-connections";
 import { call, trace } from "../sandboxes/helpers";
 import {
   DBT_ACCOUNT,
@@ -66,7 +67,7 @@ interface GrouparooRun {
 async function start(scenario: object = TIMINGS, bindings?: Awaited<ReturnType<typeof kickstartBindings>>) {
   const runners = createWarehouseRunners({
     warehouse,
-    bindings: bindings ?? (await kickstartBindings(REPO_ROOT)),
+    bindings: bindings ?? (await kickstartBindings(REPO_ROOT, { connectionIds: KICKSTART_CONNECTION_IDS })),
     exportDir: join(tmp, "exports"),
   });
   sandboxes = await startSandboxes(scenario, { runner: runners });
@@ -182,7 +183,7 @@ describe("warehouse runners through the sandboxes", () => {
     const contexts: JobRunContext[] = [];
     const runners = createWarehouseRunners({
       warehouse,
-      bindings: await kickstartBindings(REPO_ROOT),
+      bindings: await kickstartBindings(REPO_ROOT, { connectionIds: KICKSTART_CONNECTION_IDS }),
       exportDir: join(tmp, "exports"),
     });
     const slowSandboxes = await startSandboxes(

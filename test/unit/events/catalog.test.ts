@@ -146,6 +146,11 @@ describe("parseEvent", () => {
       "PipelineRunQueued",
       "PipelineRunCancelRequested",
       "PipelineRunCancelled",
+      "ProvisioningStarted",
+      "WarehouseBootstrapped",
+      "ToolConfigured",
+      "ProvisioningSucceeded",
+      "ProvisioningFailed",
       "ThresholdBreached",
       "ThresholdRecovered",
     ]);

@@ -24,6 +24,7 @@ import {
   successfulRun,
   T0,
 } from "../../ledger/run-events";
+import { provisioningRunEvents } from "../../provisioning/provisioning-events";
 
 const FIX =
   "docs/events is out of date with the event catalog: run `npm run events:schemas` and commit the result";
@@ -43,6 +44,7 @@ const realEvents: TapestryEvent[] = [
   ...failedRun(PIPELINE, new Date(T0 + 3_600_000)).events,
   ...skippedRun(PIPELINE, new Date(T0 + 7_200_000), "rain-shield-20260301T060000Z").events,
   ...cancelledQueuedRun(PIPELINE, new Date(T0 + 10_800_000), "rain-shield-20260301T060000Z").events,
+  ...provisioningRunEvents(new Date(T0)),
   ...Object.values(failedRunIncident(PIPELINE, new Date(T0 + 14_400_000))),
 ];
 

@@ -5,6 +5,7 @@ import { scheduleHorizonProblem } from "../schedule/horizon";
 import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages";
 import { alertsIssues } from "./alerts-schema";
 import { toPlainData } from "./plain-data";
+import { provisioningIssues } from "./provisioning-schema";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
 import { warehouseIssues } from "./warehouse-schema";
 
@@ -58,6 +59,7 @@ export function parseConfig(
     ...pipelineBoundsIssues(result.data),
     ...alertsIssues(result.data, options.now),
     ...warehouseIssues(result.data.warehouse),
+    ...provisioningIssues(result.data),
   ];
   if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);
   return result.data;

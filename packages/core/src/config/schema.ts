@@ -2,6 +2,7 @@ import * as z from "zod";
 import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolName } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
 import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";
+import { provisioningSections } from "./provisioning-schema";
 import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
 import { warehouseSchema } from "./warehouse-schema";
@@ -103,12 +104,28 @@ const stepCommon = {
   rowsAnomaly: rowsAnomalySchema.optional(),
 };
 
-export const airbyteStepSchema = z.strictObject({
-  ...stepCommon,
-  ...webhookCompletionFields,
-  tool: z.literal("airbyte"),
-  connectionId: z.uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' }),
-});
+export const airbyteStepSchema = z
+  .strictObject({
+    ...stepCommon,
+    ...webhookCompletionFields,
+    tool: z.literal("airbyte"),
+    connectionId: z
+      .uuid({ error: 'expected the Airbyte connection id, a UUID such as "9a3c...-...-..."' })
+      .optional(),
+    /** instead of connectionId: the name of a connection of airbyte.connections, resolved from what provisioning recorded */
+    connection: name.optional(),
+  })
+  .superRefine((step, ctx) => {
+    if ((step.connectionId === undefined) === (step.connection === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: [step.connectionId === undefined ? "connection" : "connectionId"],
+        message:
+          step.connectionId === undefined
+            ? 'is required: name the connection (connection: "<name>" of airbyte.connections) or give its connectionId'
+            : "give connection or connectionId, not both: connection names a connection that provisioning creates",
+      });
+  });
 
 export const dbtCloudStepSchema = z.strictObject({
   ...stepCommon,
@@ -258,6 +275,7 @@ export const configSchema = z.strictObject({
   alerts: alertsSchema.prefault({}),
   /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
   warehouse: warehouseSchema.optional(),
+  ...provisioningSections,
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),

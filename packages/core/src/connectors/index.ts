@@ -1,4 +1,9 @@
-export { AirbyteConnector, airbyteAuth, createAirbyteConnector } from "./airbyte/connector";
+export {
+  AirbyteConnector,
+  airbyteAuth,
+  airbyteHttpClient,
+  createAirbyteConnector,
+} from "./airbyte/connector";
 export { describeTrigger } from "./answer";
 export { createDbtCloudConnector, DbtCloudConnector } from "./dbt-cloud/connector";
 export { createGrouparooConnector, GrouparooConnector } from "./grouparoo/connector";

@@ -1,5 +1,6 @@
 import type { StepSpec, ToolsConfig } from "../config";
 import { ToolAuthError, ToolError, type ToolName } from "../errors";
+import { ConnectionNotProvisionedError } from "../provisioning/errors";
 import { createAirbyteConnector } from "./airbyte/connector";
 import { createDbtCloudConnector } from "./dbt-cloud/connector";
 import { createGrouparooConnector } from "./grouparoo/connector";
@@ -36,23 +37,37 @@ export class ConnectorRegistry {
     private readonly deps: ConnectorDependencies,
   ) {}
 
-  async start(step: StepSpec, context: StepContext): Promise<StartedJob> {
+  async start(given: StepSpec, context: StepContext): Promise<StartedJob> {
+    const step = await this.resolved(given);
     return this.forgetRefusedCredentials(step, (await this.connectorFor(step)).start(step, context));
   }
 
-  async poll(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> {
+  async poll(given: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> {
+    const step = await this.resolved(given);
     return this.forgetRefusedCredentials(step, (await this.connectorFor(step)).poll(step, externalId, call));
   }
 
-  async cancel(step: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> {
+  async cancel(given: StepSpec, externalId: string, call: CallOptions): Promise<JobStatus> {
+    const step = await this.resolved(given);
     return this.forgetRefusedCredentials(
       step,
       (await this.connectorFor(step)).cancel(step, externalId, call),
     );
   }
 
-  async describe(step: StepSpec): Promise<StepDescription> {
+  async describe(given: StepSpec): Promise<StepDescription> {
+    const step = await this.resolved(given);
     return (await this.connectorFor(step)).describe(step);
+  }
+
+  /** An Airbyte step that names its connection, with the id provisioning recorded for it. */
+  private async resolved(step: StepSpec): Promise<StepSpec> {
+    if (step.tool !== "airbyte" || step.connectionId !== undefined || step.connection === undefined)
+      return step;
+    // a tool the registry was not given fails as such (connectorFor), before any name is looked up
+    if (!this.tools.airbyte) return step;
+    if (!this.deps.connectionIds) throw new ConnectionNotProvisionedError(step.connection);
+    return { ...step, connectionId: await this.deps.connectionIds(step.connection) };
   }
 
   /**

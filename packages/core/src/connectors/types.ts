@@ -81,8 +81,17 @@ export interface StepConnector<S extends StepSpec = StepSpec> {
 /** Reads a secret's value by its name (SSM via Powertools Parameters on AWS, a local store in the embedded plane). */
 export type SecretReader = (name: string) => Promise<string>;
 
+/**
+ * The id of an Airbyte connection a step names (`connection: "<name>"`), as provisioning recorded
+ * it: an SSM parameter on AWS, the provisioning store embedded. ConnectionNotProvisionedError when
+ * none is recorded.
+ */
+export type ConnectionIdResolver = (name: string) => Promise<string>;
+
 export interface ConnectorDependencies {
   readonly secrets: SecretReader;
+  /** resolves the connection names of Airbyte steps; without it, a step that names one fails */
+  readonly connectionIds?: ConnectionIdResolver;
   readonly logger?: Logger;
   readonly retry?: RetryPolicy;
   readonly random?: () => number;

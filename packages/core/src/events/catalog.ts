@@ -2,7 +2,8 @@ import * as z from "zod";
 import { TOOL_NAMES } from "../names";
 
 /**
- * The semantic events of a pipeline run: one zod schema per detail-type, each with a version.
+ * The semantic events of a pipeline run and of provisioning: one zod schema per detail-type, each
+ * with a version (and, for provisioning, its source `tapestry.provisioning`).
  * Events are the source of truth; the run ledger is a projection of them. Adding a field is a
  * minor change within a version; renaming or removing one is a new version.
  */
@@ -58,6 +59,29 @@ const stepRef = {
   tool,
 };
 
+/** What a provisioning run does, in order; ProvisioningFailed names the step that failed. */
+export const PROVISIONING_STEPS = [
+  "validate",
+  "bootstrap-warehouse",
+  /** the self-hosted tool stacks (issue 11): a slot today */
+  "deploy-tool-stacks",
+  "ensure-airbyte",
+  "write-grouparoo-config",
+  "record-outputs",
+] as const;
+export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
+
+/** What provisioning did to one object of a tool (an Airbyte source, a Grouparoo config file ...). */
+export const TOOL_OBJECT_ACTIONS = ["created", "updated", "unchanged", "deleted"] as const;
+export type ToolObjectAction = (typeof TOOL_OBJECT_ACTIONS)[number];
+
+export const EVENT_SOURCE = "tapestry.pipeline";
+/** The source of what provisioning does (ProvisioningStarted ...): correlationId = the provisioning run's id. */
+export const PROVISIONING_EVENT_SOURCE = "tapestry.provisioning";
+export const EVENT_SOURCES = [EVENT_SOURCE, PROVISIONING_EVENT_SOURCE] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
+
+const provisioningRunId = z.string().regex(/^provision-[0-9A-HJKMNP-TV-Z]{26}$/);
 /**
  * The thresholds a pipeline is watched against (config `alerts`, step `minRows` and `rowsAnomaly`):
  * a failed run, a run longer than maxDurationMinutes, a step below its minRows, no successful run
@@ -205,6 +229,76 @@ export const EVENT_CATALOG = {
       error: z.string().optional(),
     }),
   },
+  ProvisioningStarted: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      /** who asked: the status API (POST /provisioning), the embedded control plane, the CLI */
+      trigger: z.enum(["api", "embedded", "cli"]),
+      /** the steps this run goes through (a step with nothing configured for it is skipped) */
+      steps: z.array(z.enum(PROVISIONING_STEPS)),
+    }),
+  },
+  WarehouseBootstrapped: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      account: z.string(),
+      /** statements run now, and those found applied before (a re-run applies only new ones) */
+      applied: count,
+      skipped: count,
+      /** each service user's key pair: generated, kept or rotated (fingerprints, never a key) */
+      keys: z.array(z.object({ tool, state: z.string(), fingerprint: z.string().optional() })),
+    }),
+  },
+  ToolConfigured: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      tool,
+      /** workspace, destination, source, connection (Airbyte); file (Grouparoo's config) */
+      kind: z.enum(["workspace", "destination", "source", "connection", "file"]),
+      /** the object's name (a file's path under Grouparoo's config folder) */
+      name: z.string(),
+      /** the tool's id of the object, where it has one */
+      id: z.string().optional(),
+      action: z.enum(TOOL_OBJECT_ACTIONS),
+      /** what differed, for an update: setting names; a changed secret reads "secrets" (never a value) */
+      changes: z.array(z.string()).optional(),
+    }),
+  },
+  ProvisioningSucceeded: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      startedAt: isoTime,
+      endedAt: isoTime,
+      durationMs: count,
+      /** the tools' objects by what was done to them */
+      objects: z.object({ created: count, updated: count, unchanged: count, deleted: count }),
+    }),
+  },
+  ProvisioningFailed: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      /** the step that failed; the steps after it did not run */
+      step: z.enum(PROVISIONING_STEPS),
+      /** the error's name (e.g. WarehouseBootstrapError) and what it says, secrets redacted */
+      errorName: z.string(),
+      error: z.string(),
+      /** a warehouse statement that failed: its number in the plan, version and summary (never its SQL) */
+      statement: z.object({ number: count, version: z.string(), summary: z.string() }).optional(),
+      startedAt: isoTime.optional(),
+      endedAt: isoTime,
+      durationMs: count.optional(),
+    }),
+  },
   ThresholdBreached: {
     version: 1,
     data: z.object({
@@ -245,14 +339,22 @@ export type DetailType = keyof typeof EVENT_CATALOG;
 export const DETAIL_TYPES = Object.keys(EVENT_CATALOG) as DetailType[];
 export type EventData<T extends DetailType> = z.output<(typeof EVENT_CATALOG)[T]["data"]>;
 
-export const EVENT_SOURCE = "tapestry.pipeline";
+/** The source a detail-type is published under: `tapestry.pipeline` unless its catalog entry says otherwise. */
+export type SourceOf<T extends DetailType> = (typeof EVENT_CATALOG)[T] extends { readonly source: infer S }
+  ? S
+  : typeof EVENT_SOURCE;
+
+export function eventSourceOf(type: DetailType): EventSource {
+  const entry = EVENT_CATALOG[type] as { readonly source?: EventSource };
+  return entry.source ?? EVENT_SOURCE;
+}
 
 export const eventMetadataSchema = z.object({
   /** ULID: unique, and sortable by time */
   id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
   version: z.number().int().positive(),
   occurredAt: isoTime,
-  /** = runId: every event of one run shares it (alerts: the incident's id, shared by its breach and recovery) */
+  /** = runId: every event of one run (of a pipeline, or of provisioning) shares it (alerts: the incident's id, shared by its breach and recovery) */
   correlationId: z.string(),
   pipeline: z.string().optional(),
 });
@@ -261,16 +363,21 @@ export type EventMetadata = z.output<typeof eventMetadataSchema>;
 /** One event as Tapestry emits it: EventBridge's source and detail-type, and our detail. */
 export type TapestryEvent = {
   [T in DetailType]: {
-    readonly source: typeof EVENT_SOURCE;
+    readonly source: SourceOf<T>;
     readonly "detail-type": T;
     readonly detail: { readonly metadata: EventMetadata; readonly data: EventData<T> };
   };
 }[DetailType];
 
 export type EventOf<T extends DetailType> = Extract<TapestryEvent, { "detail-type": T }>;
+/** The events of pipeline runs (source tapestry.pipeline): what the run ledger projects. */
+export type PipelineEvent = Extract<TapestryEvent, { source: typeof EVENT_SOURCE }>;
+/** The events of provisioning runs (source tapestry.provisioning). */
+export type ProvisioningEvent = Extract<TapestryEvent, { source: typeof PROVISIONING_EVENT_SOURCE }>;
+export type ProvisioningDetailType = ProvisioningEvent["detail-type"];
 
-/** An event of a run (every detail-type but the alerts'): what the run ledger projects. */
-export type RunEvent = Exclude<TapestryEvent, { "detail-type": AlertDetailType }>;
+/** An event of a pipeline run (source tapestry.pipeline, the alerts' excepted): what the run ledger projects. */
+export type RunEvent = Exclude<PipelineEvent, { "detail-type": AlertDetailType }>;
 /** A breach of a threshold, or its recovery. */
 export type AlertEvent = Extract<TapestryEvent, { "detail-type": AlertDetailType }>;
 
@@ -281,7 +388,7 @@ export function isAlertEvent(event: TapestryEvent): event is AlertEvent {
 /** The zod schema of a whole event of one detail-type (envelope and data). */
 export function eventSchema<T extends DetailType>(type: T) {
   return z.object({
-    source: z.literal(EVENT_SOURCE),
+    source: z.literal(eventSourceOf(type)),
     "detail-type": z.literal(type),
     detail: z.object({
       metadata: eventMetadataSchema.extend({ version: z.literal(EVENT_CATALOG[type].version) }),

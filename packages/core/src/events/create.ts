@@ -2,23 +2,26 @@ import { monotonicFactory } from "ulid";
 import {
   type DetailType,
   EVENT_CATALOG,
-  EVENT_SOURCE,
   type EventData,
   type EventOf,
+  eventSourceOf,
   type TapestryEvent,
 } from "./catalog";
 
 const nextId = monotonicFactory();
 
-/** Builds a catalog event: a fresh ULID, the catalog's version, correlationId = runId (an alert's: its incidentId). */
+/**
+ * Builds a catalog event: its source, a fresh ULID, the catalog's version, correlationId = runId
+ * (a pipeline run's, or a provisioning run's, which names no pipeline; an alert's: its incidentId).
+ */
 export function createEvent<T extends DetailType>(
   type: T,
   data: EventData<T>,
-  context: { pipeline: string; now: Date },
+  context: { pipeline?: string; now: Date },
 ): EventOf<T> {
   const checked = EVENT_CATALOG[type].data.parse(data);
   return {
-    source: EVENT_SOURCE,
+    source: eventSourceOf(type),
     "detail-type": type,
     detail: {
       metadata: {
@@ -27,7 +30,7 @@ export function createEvent<T extends DetailType>(
         occurredAt: context.now.toISOString(),
         // a run's events share its id; an incident's breach and recovery share the incident's
         correlationId: "incidentId" in data ? data.incidentId : data.runId,
-        pipeline: context.pipeline,
+        ...(context.pipeline === undefined ? {} : { pipeline: context.pipeline }),
       },
       data: checked,
     },

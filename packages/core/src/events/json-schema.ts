@@ -4,8 +4,8 @@ import {
   DETAIL_TYPES,
   type DetailType,
   EVENT_CATALOG,
-  EVENT_SOURCE,
   eventSchema,
+  eventSourceOf,
 } from "./catalog";
 
 /**
@@ -68,6 +68,31 @@ export const EVENT_DOCS: Record<
     summary: "A run was cancelled on request: its execution stopped, its jobs cancelled, its lock released.",
     keyFields: ["runId", "cancelledSteps", "error", "durationMs"],
   },
+  ProvisioningStarted: {
+    summary:
+      "A provisioning run began (POST /provisioning, the embedded control plane or the CLI): the warehouse bootstrap, then the tools' objects.",
+    keyFields: ["runId", "trigger", "steps"],
+  },
+  WarehouseBootstrapped: {
+    summary:
+      "The warehouse bootstrap ran: the statements applied now and those found applied before (a re-run applies only new ones), and each service user's key pair.",
+    keyFields: ["account", "applied", "skipped", "keys"],
+  },
+  ToolConfigured: {
+    summary:
+      "Provisioning ensured one object of a tool by its name: an Airbyte workspace, destination, source or connection, or a Grouparoo config file, created, updated, left unchanged or deleted.",
+    keyFields: ["tool", "kind", "name", "id", "action", "changes"],
+  },
+  ProvisioningSucceeded: {
+    summary:
+      "Every step of a provisioning run succeeded; the tools' objects are as the config declares them.",
+    keyFields: ["runId", "durationMs", "objects"],
+  },
+  ProvisioningFailed: {
+    summary:
+      "A provisioning run stopped at a step (the warehouse statement that failed, an Airbyte object that could not be ensured ...); the steps after it did not run, and a re-run resumes.",
+    keyFields: ["runId", "step", "errorName", "error", "statement"],
+  },
   ThresholdBreached: {
     summary:
       "A pipeline crossed one of its alert thresholds (a failed run, a run too long, a step below its minRows, no success for too long, rows far below their history): an incident opens, notified once; correlationId is the incident's id.",
@@ -103,7 +128,7 @@ export function eventJsonSchemas(): Record<string, object> {
       $schema,
       $id: eventSchemaId(type),
       title: `${type} v${EVENT_CATALOG[type].version}`,
-      description: `${EVENT_DOCS[type].summary} Source: ${EVENT_SOURCE}; detail = { metadata, data }, metadata.correlationId = data.${(ALERT_DETAIL_TYPES as readonly string[]).includes(type) ? "incidentId" : "runId"}.`,
+      description: `${EVENT_DOCS[type].summary} Source: ${eventSourceOf(type)}; detail = { metadata, data }, metadata.correlationId = data.${(ALERT_DETAIL_TYPES as readonly string[]).includes(type) ? "incidentId" : "runId"}.`,
       ...body,
     };
   }
@@ -128,7 +153,7 @@ export function eventRegistrySchemas(): readonly RegistryEventSchema[] {
       unrepresentable: "throw",
     });
     return {
-      name: `${EVENT_SOURCE}@${type}`,
+      name: `${eventSourceOf(type)}@${type}`,
       detailType: type,
       version: EVENT_CATALOG[type].version,
       content: JSON.stringify({

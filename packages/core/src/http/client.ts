@@ -17,7 +17,7 @@ export interface HttpRequest {
   readonly query?: Readonly<Record<string, QueryValue>>;
   /** sent as JSON */
   readonly body?: unknown;
-  /** Safe to send twice. Default: true for GET, PUT and DELETE, false for POST. */
+  /** Safe to send twice. Default: true for GET, PUT, PATCH and DELETE, false for POST. */
   readonly idempotent?: boolean;
   /** statuses handed back to the caller instead of thrown, e.g. 409 on a trigger */
   readonly accept?: readonly number[];
@@ -27,6 +27,8 @@ export interface HttpRequest {
    * timeout is cut to the time left. Without one, only the attempts and their timeouts bound it.
    */
   readonly deadline?: number;
+  /** secret values the body carries (a source's client secret): redacted from every message, as the auth's are */
+  readonly secrets?: readonly string[];
 }
 
 export interface HttpResponse {
@@ -120,7 +122,7 @@ export class HttpClient {
         backoffMs: fullJitterDelay(this.retry, attempt, this.random),
         credentialsHint: auth.credentialsHint,
         credentialsRenewed,
-        secrets: auth.secrets(),
+        secrets: [...auth.secrets(), ...(req.secrets ?? [])],
       });
       switch (decision.action) {
         case "return":

@@ -1,5 +1,12 @@
 import type { ToolName } from "../errors";
-import { type EventData, isAlertEvent, type RunTrigger, type TapestryEvent } from "../events";
+import {
+  EVENT_SOURCE,
+  type EventData,
+  isAlertEvent,
+  type PipelineEvent,
+  type RunTrigger,
+  type TapestryEvent,
+} from "../events";
 import { parseRunId } from "../pipeline/run-id";
 import { LedgerInputError } from "./errors";
 import type { RunPlanStage, RunRecord, RunStatus, StepRecord, StepStatus } from "./port";
@@ -128,7 +135,8 @@ export function projectRun(events: readonly TapestryEvent[]): RunRecord | undefi
 // ---------------------------------------------------------------------------------------------
 // events -> facts
 
-function factsOfEvent(event: TapestryEvent): RunFacts {
+function factsOfEvent(given: TapestryEvent): RunFacts {
+  const event = pipelineEvent(given);
   const { metadata } = event.detail;
   if (isAlertEvent(event)) {
     throw new LedgerInputError(
@@ -240,6 +248,14 @@ function factsOfEvent(event: TapestryEvent): RunFacts {
       });
     }
   }
+}
+
+/** The bus rule and the embedded subscription give the ledger tapestry.pipeline events only. */
+function pipelineEvent(event: TapestryEvent): PipelineEvent {
+  if (event.source === EVENT_SOURCE) return event as PipelineEvent;
+  throw new LedgerInputError(
+    `event ${event.detail.metadata.id} (${event["detail-type"]} from ${event.source}) is not an event of a pipeline run: the run ledger records source ${EVENT_SOURCE} only`,
+  );
 }
 
 /** What every step event says about which step and which job it is. */

@@ -19,6 +19,8 @@ export interface ScheduleView {
 /** What a step points at in its tool: the Airbyte connection, the dbt Cloud job, the Grouparoo schedule. */
 export type StepTargetView =
   | { readonly connectionId: string }
+  /** an Airbyte connection named in the config, whose id provisioning recorded */
+  | { readonly connection: string }
   | { readonly accountId: number; readonly jobId: number }
   | { readonly scheduleId: string };
 
@@ -98,7 +100,13 @@ export function describeStep(step: StepSpec): StepSpecView {
   };
   switch (step.tool) {
     case "airbyte":
-      return compact({ ...common, target: { connectionId: step.connectionId } });
+      return compact({
+        ...common,
+        target:
+          step.connection !== undefined
+            ? { connection: step.connection }
+            : { connectionId: step.connectionId ?? "" },
+      });
     case "dbt-cloud":
       return compact({
         ...common,

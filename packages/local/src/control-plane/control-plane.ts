@@ -18,7 +18,7 @@ import {
   type TapestryEvent,
   type ToolName,
 } from "@tapestry/core";
-import { ALERT_DETAIL_TYPES } from "@tapestry/core/events";
+import { ALERT_DETAIL_TYPES, EVENT_SOURCES } from "@tapestry/core/events";
 import { type PipelineRunFunction, type ReconcileResult, startScheduledRun } from "@tapestry/core/pipeline";
 import { nextFireTime } from "@tapestry/core/schedule";
 import {
@@ -32,13 +32,22 @@ import type { TaskTokenStore, ToolWebhookRegistration } from "@tapestry/core/web
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
 import { type DeadLetter, LocalEventBus } from "../bus";
-import { SqliteRunLedger } from "../ledger";
+import { SqliteProvisioningStore, SqliteRunLedger } from "../ledger";
 import { type LocalExecution, LocalStepFunctions, type TaskHandler } from "../runner/local-step-functions";
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
 import { createWarehouseRunners, kickstartBindings, Warehouse } from "../warehouse";
 import { type Alerts, type NotificationReport, startAlerts } from "./alerts";
 import { LocalRuns } from "./local-runs";
+import {
+  deferredRunners,
+  describeProvisioningOutcome,
+  embeddedBootstrapper,
+  embeddedProvisioning,
+  hasProvisioning,
+  memoryKeyStore,
+  provisioningSecrets,
+} from "./provisioning";
 import { generateSandboxCredentials, sandboxedTools, withSandboxAuth } from "./sandboxed-tools";
 import {
   type FunctionTimeoutOverrides,
@@ -103,6 +112,8 @@ export interface ControlPlaneOptions {
   readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
   /** tests: task functions' timeouts in milliseconds (their handlers' deadlines follow) */
   readonly functionTimeoutOverrides?: FunctionTimeoutOverrides;
+  /** run provisioning before the first pipeline run (default true, when the config declares any) */
+  readonly provision?: boolean;
   /** a Slack incoming webhook for alerts (TAPESTRY_SLACK_WEBHOOK_URL); else the config's secret, if it names one */
   readonly slackWebhookUrl?: string;
   /** each alert notification sent (or not) */
@@ -175,6 +186,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // every write of this process goes through this object, so the status API's reads are kept until the next one
     const ledger = withStatusReadCache(SqliteRunLedger.open(join(options.stateDir, "ledger.sqlite")));
     stops.push(() => ledger.close());
+    const provisioningStore = SqliteProvisioningStore.open(join(options.stateDir, "ledger.sqlite"), { now });
+    stops.push(() => provisioningStore.close());
 
     const warehouse = await Warehouse.open(join(options.stateDir, "warehouse.duckdb")).catch(
       (error: unknown) => {
@@ -182,22 +195,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       },
     );
     stops.push(() => warehouse.close());
-    const runners = createWarehouseRunners({
-      warehouse,
-      // A config other than the kickstart has no sample data: its sandbox jobs only take time.
-      bindings: await kickstartBindings(options.repoRoot, { config: options.config }).catch(
-        (error: unknown) => {
-          logger.info("no kickstart data bound to the sandboxes; their jobs move no rows", {
-            reason: error instanceof Error ? error.message : String(error),
-          });
-          return { airbyte: {}, "dbt-cloud": {}, grouparoo: {} };
-        },
-      ),
-      exportDir: join(options.stateDir, "exports"),
-    });
+    // bound to the kickstart's data once provisioning has recorded its connections' ids (below)
+    const runners = deferredRunners();
     const credentials = generateSandboxCredentials();
     const sandboxes = await startSandboxes(withSandboxAuth(options.scenario ?? {}, credentials), {
-      runner: runners,
+      runner: runners.runners,
     });
     stops.push(() => sandboxes.close());
 
@@ -211,7 +213,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     );
     if (options.onEvent) {
       const onEvent = options.onEvent;
-      bus.subscribe("console", { source: ["tapestry.pipeline"] }, async (event) => onEvent(event));
+      bus.subscribe("console", { source: [...EVENT_SOURCES] }, async (event) => onEvent(event));
     }
 
     const { tools, secrets, storeSecret } = sandboxedTools(
@@ -228,7 +230,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             ),
           )),
     );
-    const connectors = new ConnectorRegistry(tools, { secrets, logger });
+    const keys = memoryKeyStore();
+    const provisioning = hasProvisioning(options.config)
+      ? embeddedProvisioning({
+          config: options.config,
+          tools,
+          secrets: provisioningSecrets(keys, secrets, !realTools.has("airbyte")),
+          store: provisioningStore,
+          bus,
+          repoRoot: options.repoRoot,
+          stateDir: options.stateDir,
+          bootstrapper: embeddedBootstrapper(options, warehouse, keys, logger),
+          now,
+          logger,
+          powertoolsLogLevel: options.powertoolsLogLevel,
+          retryIntervalOverrides: options.retryIntervalOverrides,
+        })
+      : undefined;
+    if (provisioning) stops.push(() => provisioning.stop());
+    const connectors = new ConnectorRegistry(tools, {
+      secrets,
+      logger,
+      connectionIds: provisioning?.connectionIds,
+    });
     const pipelines = new Map(options.config.pipelines.map((p) => [p.name, p]));
     const sandboxPoll = options.sandboxPollSeconds ?? 1;
     const sandboxFallback = options.sandboxFallbackPollSeconds ?? 2;
@@ -336,6 +360,41 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       stoppedRuns = await runs.stopAll(stopCause);
     });
 
+    // Before the first pipeline run: the same provision state machine AWS runs, then the sandboxes'
+    // data bound to the connections it recorded.
+    const abandoned = await provisioning?.reconcileLeftovers();
+    if (abandoned)
+      logger.warn("a provisioning run a stopped control plane left going was recorded failed", {
+        runId: abandoned,
+      });
+    if (provisioning && options.provision !== false) {
+      const { runId, execution } = await provisioning.run("embedded");
+      const outcome = await execution.outcome;
+      await bus.drain();
+      if (outcome.status !== "SUCCEEDED") {
+        logger.warn("provisioning did not succeed: steps naming its connections will fail until it does", {
+          runId,
+          outcome: describeProvisioningOutcome(outcome),
+        });
+      }
+    }
+    runners.bind(
+      createWarehouseRunners({
+        warehouse,
+        // A config other than the kickstart has no sample data: its sandbox jobs only take time.
+        bindings: await kickstartBindings(options.repoRoot, {
+          config: options.config,
+          connectionIds: await provisioning?.connectionIdsByName(),
+        }).catch((error: unknown) => {
+          logger.info("no kickstart data bound to the sandboxes; their jobs move no rows", {
+            reason: error instanceof Error ? error.message : String(error),
+          });
+          return { airbyte: {}, "dbt-cloud": {}, grouparoo: {} };
+        }),
+        exportDir: join(options.stateDir, "exports"),
+      }),
+    );
+
     const scheduler = new LocalScheduler({
       pipelines: options.config.pipelines,
       onFire: async (pipeline, scheduledTime) => {
@@ -360,7 +419,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       host: options.host ?? "127.0.0.1",
       port: options.port,
       handler: withWebhookRoutes(
-        createStatusApiHandler({ ...statusContext, runs, bus, logger, alerts: alerts.store }),
+        createStatusApiHandler({
+          ...statusContext,
+          runs,
+          bus,
+          logger,
+          alerts: alerts.store,
+          ...(provisioning
+            ? { provisioning: { runs: provisioningStore, starter: provisioning.starter } }
+            : {}),
+        }),
         webhooks.handler,
       ),
     }).catch((error: unknown) => {

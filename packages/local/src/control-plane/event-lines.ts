@@ -1,5 +1,8 @@
-import type { TapestryEvent } from "@tapestry/core/events";
+import type { ProvisioningEvent, TapestryEvent } from "@tapestry/core/events";
 import { createColors } from "picocolors";
+
+type Colors = ReturnType<typeof createColors>;
+
 import type { DeadLetter } from "../bus";
 import type { NotificationReport } from "./alerts";
 
@@ -70,6 +73,42 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
     case "ThresholdRecovered": {
       const d = event.detail.data;
       return line(c.green(`✓ resolved ${d.rule}${where(d)}: ${d.summary} (incident ${d.incidentId})`));
+    }
+    default:
+      return formatProvisioningEvent(event, c, time);
+  }
+}
+
+/** Provisioning's lines: `provision` where a run's line has its pipeline. */
+function formatProvisioningEvent(event: ProvisioningEvent, c: Colors, time: string): string {
+  const line = (text: string) => `${time} ${c.bold("provision")} ${text}`;
+  switch (event["detail-type"]) {
+    case "ProvisioningStarted":
+      return line(`${c.cyan("▶")} ${event.detail.data.runId} started (${event.detail.data.trigger})`);
+    case "WarehouseBootstrapped": {
+      const d = event.detail.data;
+      return line(
+        `  ${c.green("✓")} warehouse ${d.account}: ${count(d.applied, "statement")} applied, ${d.skipped} already applied`,
+      );
+    }
+    case "ToolConfigured": {
+      const d = event.detail.data;
+      const mark = d.action === "unchanged" ? c.dim("=") : c.green("✓");
+      const changes = d.changes && d.changes.length > 0 ? c.dim(` (${d.changes.join(", ")})`) : "";
+      return line(`  ${mark} ${d.tool} ${d.kind} ${d.name} ${d.action}${changes}`);
+    }
+    case "ProvisioningSucceeded": {
+      const d = event.detail.data;
+      const { created, updated, unchanged } = d.objects;
+      return line(
+        c.green(
+          `✔ ${d.runId} succeeded: ${created} created, ${updated} updated, ${unchanged} unchanged in ${seconds(d.durationMs)}`,
+        ),
+      );
+    }
+    case "ProvisioningFailed": {
+      const d = event.detail.data;
+      return line(c.red(`✘ ${d.runId} failed at ${d.step}: ${d.error}`));
     }
   }
 }

@@ -2,10 +2,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { TapestryError } from "@tapestry/core/errors";
 import {
-  fillPipelineRunDefinition,
   MAX_RUN_TIMEOUT_SECONDS,
-  PIPELINE_RUN_FUNCTIONS,
-  type PipelineRunFunction,
+  RUN_TIMEOUT_PLACEHOLDER,
+  substituteAslPlaceholders,
   taskResources,
 } from "@tapestry/core/pipeline";
 import {
@@ -99,22 +98,23 @@ type StoppableTaskHandler = (input: unknown, stopped: AbortSignal) => Promise<un
 
 export interface LocalStepFunctionsOptions {
   readonly definitionPath: string;
-  readonly handlers: Readonly<Record<PipelineRunFunction, TaskHandler>>;
-  /** the definition's TimeoutSeconds (core definitionTimeoutSeconds over the config's pipelines) */
-  readonly runTimeoutSeconds: number;
+  /** by the definition's function placeholder (`StartStepFunctionArn` ...): every one it names */
+  readonly handlers: Readonly<Record<string, TaskHandler>>;
+  /** pipeline-run: the definition's TimeoutSeconds (core definitionTimeoutSeconds over the config's pipelines) */
+  readonly runTimeoutSeconds?: number;
   /** per Wait state name, milliseconds instead of the state's seconds (tests) */
   readonly waitTimeOverrides?: Readonly<Record<string, number>>;
   /** per state name, milliseconds instead of its Retry intervals (tests) */
   readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
 }
 
-const localArn = (fn: PipelineRunFunction) =>
+const localArn = (fn: string) =>
   `arn:aws:lambda:us-east-1:000000000000:function:tapestry-local-${fn.replace(/FunctionArn$/, "")}`;
 
 /**
- * Runs an ASL definition on aws-local-stepfunctions, the file AWS runs, with its `${...}`
- * placeholders substituted as at deploy time and every Task bound to the same handler its
- * Lambda would run. Execution names are unique, as in Step Functions.
+ * Runs an ASL definition (pipeline-run, provision) on aws-local-stepfunctions, the file AWS runs,
+ * with its `${...}` placeholders substituted as at deploy time and every Task bound to the same
+ * handler its Lambda would run. Execution names are unique, as in Step Functions.
  */
 export class LocalStepFunctions {
   private readonly machine: StateMachine;
@@ -130,17 +130,24 @@ export class LocalStepFunctions {
   private readonly names = new Set<string>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
-    const arns = Object.fromEntries(PIPELINE_RUN_FUNCTIONS.map((fn) => [fn, localArn(fn)])) as Record<
-      PipelineRunFunction,
-      string
-    >;
+    const raw = readFileSync(options.definitionPath, "utf8");
+    for (const [state, resource] of taskResources(JSON.parse(raw) as never)) {
+      const placeholder = /^\$\{([A-Za-z0-9]+)\}$/.exec(resource)?.[1];
+      if (placeholder !== undefined && !Object.hasOwn(options.handlers, placeholder))
+        throw new TaskHandlerMissingError(state, localArn(placeholder));
+    }
+    const functions = Object.keys(options.handlers);
+    const arns = Object.fromEntries(functions.map((fn) => [fn, localArn(fn)]));
+    // every placeholder filled and every value used, as at deploy time (substituteAslPlaceholders checks both)
     const definition = JSON.parse(
-      fillPipelineRunDefinition(readFileSync(options.definitionPath, "utf8"), {
-        functionArns: arns,
-        runTimeoutSeconds: options.runTimeoutSeconds,
+      substituteAslPlaceholders(raw, {
+        ...arns,
+        ...(options.runTimeoutSeconds === undefined
+          ? {}
+          : { [RUN_TIMEOUT_PLACEHOLDER]: options.runTimeoutSeconds }),
       }),
     ) as StateMachineDefinition;
-    const byArn = new Map(PIPELINE_RUN_FUNCTIONS.map((fn) => [localArn(fn), options.handlers[fn]]));
+    const byArn = new Map(functions.map((fn) => [localArn(fn), options.handlers[fn]]));
     this.taskHandlers = {};
     const callbacks = callbackStates((definition as { States: AslStates }).States);
     for (const [state, resource] of taskResources(definition as never)) {

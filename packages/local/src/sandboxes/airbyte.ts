@@ -1,4 +1,9 @@
 import { randomBytes, randomInt } from "node:crypto";
+import {
+  type AirbyteConfigurationState,
+  airbyteConfigurationRoutes,
+  emptyConfigurationState,
+} from "./airbyte-config";
 import { airbyteNotifications } from "./airbyte-notifications";
 import { type Execution, isTerminal, Lifecycle, OutcomePlanner, type ToolDefaults } from "./lifecycle";
 import { type AirbyteAuth, type AirbyteScenario, parseScenario } from "./scenario";
@@ -16,7 +21,8 @@ import { isoDuration } from "./time";
 import { type SentWebhook, WebhookSender } from "./webhook-sender";
 
 /**
- * Airbyte's public API v1 (self-hosted form: `/api/public/v1`): application tokens and jobs.
+ * Airbyte's public API v1 (self-hosted form: `/api/public/v1`): application tokens, jobs, and the
+ * workspaces, sources, destinations and connections provisioning ensures (airbyte-config.ts).
  * Statuses: pending -> running -> succeeded | failed | cancelled (and `incomplete` while an
  * attempt is retried). A second sync of a connection while one is in flight gets a 409 problem.
  */
@@ -67,6 +73,8 @@ export interface AirbyteSandbox extends SandboxHandle<"airbyte"> {
   jobs(): Array<AirbyteJob & { failureReason?: string }>;
   /** invalidates every issued access token (the next call with one gets 401) */
   revokeTokens(): void;
+  /** the workspaces, sources, destinations and connections it holds (secrets as they were sent) */
+  readonly configuration: AirbyteConfigurationState;
   /** the sandbox's workspace: PATCH /workspaces/{id} sets where its sync notifications (webhooks) go */
   readonly workspaceId: string;
   /** every completion webhook it sent (or tried to), oldest first */
@@ -120,6 +128,8 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
   const webhooks = new WebhookSender({
     tool: "airbyte",
     scripts: scenario.webhooks,
+    // a connection provisioning created here may be named (`for: zoom-webinar-registrants`)
+    names: (scriptFor, connectionId) => sameConnection(scriptFor, connectionId),
     retries: 0,
     build: notifications.build,
     logger: options.logger,
@@ -135,6 +145,17 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
   const tokens = new Map<string, number>();
   let nextJobId = options.firstJobId ?? 10_000 + randomInt(80_000);
   let baseUrl = "";
+  const configuration = emptyConfigurationState();
+  /**
+   * A scenario names a connection by its id or, for one provisioning created here, by its name
+   * (`for: zoom-webinar-registrants`): ids are random per sandbox, names are what the config says.
+   */
+  const sameConnection = (key: string, connectionId: string) =>
+    key === connectionId || configuration.connections.get(connectionId)?.name === key;
+  const connectionIdOf = (key: string) =>
+    configuration.connections.has(key)
+      ? key
+      : ([...configuration.connections.values()].find((c) => c.name === key)?.connectionId ?? key);
 
   const view = (job: JobRecord): AirbyteJob => {
     const e = job.execution;
@@ -144,7 +165,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
       status: statusOf(e),
       jobType: job.jobType,
       startTime: e.createdAt.toISOString(),
-      connectionId: e.key,
+      connectionId: connectionIdOf(e.key),
       lastUpdatedAt: e.updatedAt.toISOString(),
       duration: isoDuration(end - e.createdAt.getTime()),
     };
@@ -172,7 +193,11 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
 
   const addJob = (connectionId: string, jobType: string): JobRecord => {
     const jobId = nextJobId++;
-    const execution = lifecycle.create(String(jobId), connectionId, planner.next(connectionId));
+    const execution = lifecycle.create(
+      String(jobId),
+      connectionId,
+      planner.next(connectionId, configuration.connections.get(connectionId)?.name),
+    );
     const job: JobRecord = { jobId, jobType, execution };
     jobs.set(jobId, job);
     return job;
@@ -218,10 +243,10 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
       return problem(400, "connectionId is required (a connection UUID).");
     if (typeof jobType !== "string" || !JOB_TYPES.includes(jobType))
       return problem(400, `jobType must be one of ${JOB_TYPES.join(", ")}.`);
-    if (scenario.knownConnections && !scenario.knownConnections.includes(connectionId))
+    if (scenario.knownConnections && !scenario.knownConnections.some((k) => sameConnection(k, connectionId)))
       return problem(404, `Could not find a resource for: ${connectionId}`);
     const running = [...jobs.values()].find(
-      (j) => j.execution.key === connectionId && !isTerminal(j.execution),
+      (j) => sameConnection(j.execution.key, connectionId) && !isTerminal(j.execution),
     );
     if (running)
       return problem(409, `A sync is already running for: ${connectionId} (job ${running.jobId}).`);
@@ -281,7 +306,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
     const field = order[1] === "updatedAt" ? "updatedAt" : "createdAt";
     const direction = order[2] === "ASC" ? 1 : -1;
     const matching = [...jobs.values()]
-      .filter((j) => connectionId === undefined || j.execution.key === connectionId)
+      .filter((j) => connectionId === undefined || sameConnection(j.execution.key, connectionId))
       .filter((j) => jobType === undefined || j.jobType === jobType)
       .filter((j) => status === undefined || statusOf(j.execution) === status)
       .filter((j) => bounds.every(([get, cmp, at]) => cmp(get(j), at)))
@@ -341,6 +366,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
         { method: "GET", pattern: /^\/jobs\/?$/, operation: "listJobs", handle: listJobs },
         { method: "GET", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "getJob", handle: getJob },
         { method: "DELETE", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "cancelJob", handle: cancelJob },
+        ...airbyteConfigurationRoutes(configuration, problem, () => baseUrl),
         ...notifications.routes,
       ],
     },
@@ -367,6 +393,7 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
         ...(job.execution.error !== undefined ? { failureReason: job.execution.error } : {}),
       })),
     revokeTokens: () => tokens.clear(),
+    configuration,
   };
 }
 

@@ -16,6 +16,13 @@ export {
   startAirbyteSandbox,
 } from "./airbyte";
 export {
+  type AirbyteConfigurationState,
+  MASKED_SECRET,
+  type SandboxActor,
+  type SandboxConnection,
+  type SandboxWorkspace,
+} from "./airbyte-config";
+export {
   DBT_CLOUD_DEFAULTS,
   type DbtCloudRun,
   type DbtCloudSandbox,

@@ -126,8 +126,11 @@ export class OutcomePlanner {
     this.pending = [...(entries ?? [])];
   }
 
-  next(key: string): ExecutionPlan {
-    const index = this.pending.findIndex((entry) => entry.for === undefined || String(entry.for) === key);
+  /** The next planned outcome for `key` (or its `alias`, e.g. an Airbyte connection's name). */
+  next(key: string, alias?: string): ExecutionPlan {
+    const index = this.pending.findIndex(
+      (entry) => entry.for === undefined || String(entry.for) === key || String(entry.for) === alias,
+    );
     const entry = index >= 0 ? this.pending.splice(index, 1)[0] : undefined;
     return this.resolve(entry ?? {});
   }

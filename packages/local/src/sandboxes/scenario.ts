@@ -17,6 +17,21 @@ export const AIRBYTE_OPERATIONS = [
   "getJob",
   "cancelJob",
   "listJobs",
+  // what provisioning calls (airbyte-config.ts)
+  "listWorkspaces",
+  "createWorkspace",
+  "listSources",
+  "createSource",
+  "getSource",
+  "patchSource",
+  "listDestinations",
+  "createDestination",
+  "getDestination",
+  "patchDestination",
+  "listConnections",
+  "createConnection",
+  "getConnection",
+  "patchConnection",
   "getWorkspace",
   "updateWorkspace",
 ] as const;
@@ -333,7 +348,7 @@ const airbyteSection = mapping({
   defaults: mapping(airbyteTiming).optional(),
   outcomes: list(
     mapping({
-      for: text("a connection id").optional(),
+      for: text("a connection id or name").optional(),
       ...airbyteOutcomeFields,
       ...airbyteTiming,
     }).superRefine(outcomeRefinement(airbyteChecks)),
@@ -341,7 +356,7 @@ const airbyteSection = mapping({
   ).optional(),
   alreadyRunning: list(
     mapping({
-      connectionId: text("a connection id"),
+      connectionId: text("a connection id or name"),
       remainingMs: msField(),
       ...airbyteOutcomeFields,
       ...airbyteTiming,

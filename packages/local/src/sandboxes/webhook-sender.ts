@@ -41,6 +41,8 @@ export interface WebhookSenderOptions {
   readonly tool: SandboxTool;
   /** the scenario's `webhooks` entries, consumed one per job that ends */
   readonly scripts?: readonly WebhookScript[] | undefined;
+  /** whether a script's `for` names this job's key (default: equal; Airbyte also takes a connection's name) */
+  readonly names?: (scriptFor: string, key: string) => boolean;
   /** deliveries of one webhook after a failed one (dbt Cloud retries 5 times; Airbyte does not) */
   readonly retries: number;
   readonly build: WebhookBuilder;
@@ -76,7 +78,9 @@ export class WebhookSender {
     if (outcome !== "succeeded" && outcome !== "failed" && outcome !== "cancelled") return;
     if (this.options.tool === "airbyte" && outcome === "cancelled") return;
     const index = this.pending.findIndex(
-      (script) => script.for === undefined || String(script.for) === execution.key,
+      (script) =>
+        script.for === undefined ||
+        (this.options.names ?? ((a: string, b: string) => a === b))(String(script.for), execution.key),
     );
     const script = index >= 0 ? (this.pending.splice(index, 1)[0] ?? {}) : {};
     if (script.drop) {

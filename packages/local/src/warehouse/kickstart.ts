@@ -36,6 +36,8 @@ export const KICKSTART_AUDIENCE = {
 export interface KickstartBindingsOptions {
   /** the configuration (parsed or not); default the default export of <repoRoot>/tapestry.config.ts */
   config?: unknown;
+  /** the ids of the connections steps name (`connection`), as provisioning recorded them */
+  connectionIds?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -58,7 +60,13 @@ export async function kickstartBindings(
   for (const step of steps) {
     if (step.tool === "airbyte" && Object.hasOwn(KICKSTART_SYNCS, step.name)) {
       const sync = KICKSTART_SYNCS[step.name as keyof typeof KICKSTART_SYNCS];
-      bindings.airbyte[step.connectionId] = { table: sync.table, csv: join(dir, "data", sync.csv) };
+      const connectionId =
+        step.connectionId ?? (step.connection ? options.connectionIds?.[step.connection] : undefined);
+      if (connectionId === undefined)
+        throw new Error(
+          `airbyte step "${step.name}" names connection "${step.connection}", which has no recorded id: provision it first`,
+        );
+      bindings.airbyte[connectionId] = { table: sync.table, csv: join(dir, "data", sync.csv) };
       found.add(step.name);
     } else if (step.tool === "dbt-cloud" && step.name === KICKSTART_MODEL.step) {
       bindings["dbt-cloud"][String(step.jobId)] = {

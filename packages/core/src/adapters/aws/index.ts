@@ -9,9 +9,11 @@ export {
   RESOLVED_INCIDENT_RETENTION_DAYS,
 } from "./dynamodb-alert-store";
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
+export { DynamoDbProvisioningRuns } from "./dynamodb-provisioning-runs";
 export { DynamoDbTaskTokenStore, type DynamoDbTaskTokenStoreOptions } from "./dynamodb-task-token-store";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
+export { s3GrouparooSink } from "./s3-grouparoo-sink";
 export {
   InvalidSecretValueError,
   type SecretListing,
@@ -19,7 +21,14 @@ export {
   SsmSecretStore,
 } from "./secret-store";
 export { SsmPrivateKeyStore } from "./ssm-private-key-store";
+export {
+  provisionedObjectParameterName,
+  provisionedObjectsPath,
+  SsmProvisionedObjects,
+  ssmConnectionIds,
+} from "./ssm-provisioned-objects";
 export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
+export { StepFunctionsProvisioningStarter } from "./step-functions-provisioning-starter";
 export {
   StepFunctionsRunController,
   type StepFunctionsRunControllerOptions,

@@ -8,7 +8,8 @@ import {
 } from "@aws-sdk/client-ssm";
 import { SecretNotSetError, TapestryError } from "../../errors";
 import { redact } from "../../logging";
-import { describeSdkError, isParameterNotFound, secretParameterName, secretsPath } from "./ssm-secrets";
+import { describeSdkError } from "./sdk-errors";
+import { isParameterNotFound, secretParameterName, secretsPath } from "./ssm-secrets";
 
 /** A secret found under the stage's path: its name and metadata, never its value. */
 export interface SecretListing {

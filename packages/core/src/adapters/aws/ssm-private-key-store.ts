@@ -1,13 +1,9 @@
 import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { SecretNotSetError, SecretReadError, SecretUnavailableError } from "../../errors";
 import type { PrivateKeyStore } from "../../provisioning/warehouse/contract";
+import { describeSdkError, isTransientSdkError } from "./sdk-errors";
 import { SsmSecretStore } from "./secret-store";
-import {
-  describeSdkError,
-  isParameterNotFound,
-  isTransientSdkError,
-  secretParameterName,
-} from "./ssm-secrets";
+import { isParameterNotFound, secretParameterName } from "./ssm-secrets";
 
 /**
  * The warehouse bootstrap's secrets on SSM: the service users' private keys, read and written as

@@ -1,9 +1,9 @@
 import { ParameterNotFoundError } from "@aws-lambda-powertools/parameters/errors";
 import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
-import { isServerError, isThrottlingError, isTransientError } from "@smithy/service-error-classification";
 import type { SecretReader } from "../../connectors/types";
 import { SecretNotSetError, SecretReadError, SecretUnavailableError, TapestryError } from "../../errors";
 import { DEPLOYMENT_STAGE_NAME, InvalidNameError, secretNameProblem } from "../../names";
+import { describeSdkError, isTransientSdkError } from "./sdk-errors";
 
 /** Seconds a secret's value is kept in memory (across warm invocations) before it is read again. */
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
@@ -95,25 +95,4 @@ export function isParameterNotFound(error: unknown): boolean {
     if (e.name === "ParameterNotFound") return true;
   }
   return false;
-}
-
-/**
- * Whether an AWS SDK error says "not now" rather than "no": throttled, a timeout or a dropped
- * connection, a 5xx. The SDK's own classification (the one its retry strategy uses), applied to
- * the error and the causes Powertools wraps it in.
- */
-export function isTransientSdkError(error: unknown): boolean {
-  type SdkError = Parameters<typeof isTransientError>[0];
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
-    const sdk = e as SdkError;
-    if (isThrottlingError(sdk) || isTransientError(sdk) || isServerError(sdk)) return true;
-  }
-  return false;
-}
-
-/** `<ErrorName>: <message>` of the innermost SDK error, for messages (SDK read errors carry no values). */
-export function describeSdkError(error: unknown): string {
-  let e: unknown = error;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }

@@ -173,11 +173,15 @@ export async function createAirbyteConnector(
   config: AirbyteToolConfig,
   deps: ConnectorDependencies,
 ): Promise<AirbyteConnector> {
-  return new AirbyteConnector(
-    toolHttpClient("airbyte", config, deps, await airbyteAuth(config, deps)),
-    config,
-    deps,
-  );
+  return new AirbyteConnector(await airbyteHttpClient(config, deps), config, deps);
+}
+
+/**
+ * The HTTP client of Airbyte's public API with the config's auth (its secrets read now): what the
+ * connector and provisioning (workspaces, sources, destinations, connections) both talk through.
+ */
+export async function airbyteHttpClient(config: AirbyteToolConfig, deps: ConnectorDependencies) {
+  return toolHttpClient("airbyte", config, deps, await airbyteAuth(config, deps));
 }
 
 /** How requests to Airbyte's public API authenticate, from the config's `auth` and its secrets. */

@@ -1,0 +1,7 @@
+export {
+  createBootstrapWarehouseHandler,
+  createEnsureAirbyteHandler,
+  createProvisioningRunHandler,
+  createWriteGrouparooConfigHandler,
+} from "./handlers";
+export { provisionTaskHandler } from "./task-handler";

@@ -1,0 +1,320 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { TapestryConfig, ToolsConfig } from "@tapestry/core/config";
+import { airbyteHttpClient, type ConnectionIdResolver, type SecretReader } from "@tapestry/core/connectors";
+import type { Logger as CoreLogger } from "@tapestry/core/logging";
+import {
+  ConnectionNotProvisionedError,
+  endedOutside,
+  PROVISION_FUNCTION_TIMEOUT_SECONDS,
+  type ProvisionFunction,
+  type ProvisioningDeps,
+  ProvisioningInputError,
+  type ProvisioningStarter,
+  type ProvisioningTrigger,
+  provisioningSteps,
+  requestProvisioning,
+} from "@tapestry/core/provisioning";
+import type { PrivateKeyStore, WarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
+import {
+  createBootstrapWarehouseHandler,
+  createEnsureAirbyteHandler,
+  createProvisioningRunHandler,
+  createWriteGrouparooConfigHandler,
+} from "@tapestry/functions/provisioning";
+import type { Context } from "aws-lambda";
+import type { LocalEventBus } from "../bus";
+import { localLambdaContext } from "../lambda-context";
+import type { SqliteProvisioningStore } from "../ledger";
+import {
+  type ExecutionOutcome,
+  type LocalExecution,
+  LocalStepFunctions,
+  type TaskHandler,
+} from "../runner/local-step-functions";
+import { type JobRunner, timedJobRunner } from "../sandboxes";
+import { bootstrapEmbeddedWarehouse, type Warehouse } from "../warehouse";
+import { directoryGrouparooSink } from "./grouparoo-sink";
+import type { PowertoolsLogLevel } from "./task-handlers";
+
+/**
+ * Provisioning, embedded: the same state-machines/provision.asl.json AWS runs, on the local runner,
+ * its tasks bound to the handlers Lambda runs, against the sandboxes (or the tools run with
+ * --real). The ids go to the provisioning store in ledger.sqlite, Grouparoo's files to
+ * `<state dir>/grouparoo/`, the events onto the local bus. The control plane runs it before the
+ * first pipeline run; the status API's POST /provisioning runs it again.
+ */
+
+export interface EmbeddedProvisioningOptions {
+  readonly config: TapestryConfig;
+  /** the tools as the connectors see them (pointed at the sandboxes unless run with --real) */
+  readonly tools: ToolsConfig;
+  /** the secrets the provisioned objects name (a sandboxed Airbyte takes stand-ins: see standInSecrets) */
+  readonly secrets: SecretReader;
+  readonly store: SqliteProvisioningStore;
+  readonly bus: LocalEventBus;
+  readonly repoRoot: string;
+  readonly stateDir: string;
+  /** the warehouse section's bootstrapper */
+  readonly bootstrapper: () => WarehouseBootstrapper;
+  readonly now: () => Date;
+  readonly logger: CoreLogger;
+  readonly powertoolsLogLevel?: PowertoolsLogLevel;
+  /** tests: Retry pauses in milliseconds */
+  readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
+}
+
+export interface EmbeddedProvisioning {
+  /** the POST /provisioning side: claims a run and starts its execution */
+  readonly starter: ProvisioningStarter;
+  /** claims and starts a run; answers its id and execution */
+  run(trigger: ProvisioningTrigger): Promise<{ readonly runId: string; readonly execution: LocalExecution }>;
+  /** a step's connection name -> the id provisioning recorded (ConnectionNotProvisionedError when none) */
+  readonly connectionIds: ConnectionIdResolver;
+  /** the recorded ids of the connections the config declares, for the sandboxes' data bindings */
+  connectionIdsByName(): Promise<Readonly<Record<string, string>>>;
+  /** stops every provision execution in flight */
+  stop(): Promise<void>;
+  /**
+   * At start: a run a control plane that is gone left going (one process holds a state folder, so
+   * any is) is recorded failed, and its lock freed at once rather than at its expiry.
+   */
+  reconcileLeftovers(): Promise<string | undefined>;
+}
+
+/** Whether the config gives provisioning anything to do. */
+export function hasProvisioning(config: TapestryConfig): boolean {
+  return provisioningSteps(config).length > 2;
+}
+
+export function embeddedProvisioning(options: EmbeddedProvisioningOptions): EmbeddedProvisioning {
+  // Embedded there is no CloudWatch to read EMF lines: Powertools' own switch turns them off.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  const logger = new Logger({
+    serviceName: "tapestry-local",
+    logLevel: options.powertoolsLogLevel ?? "SILENT",
+  });
+  const core: ProvisioningDeps = {
+    config: options.config,
+    runs: options.store,
+    publisher: options.bus,
+    now: options.now,
+    logger: options.logger,
+  };
+  const bind =
+    (
+      fn: ProvisionFunction,
+      name: string,
+      handler: (event: unknown, context: Context) => Promise<unknown>,
+    ): TaskHandler =>
+    (input) =>
+      handler(
+        input,
+        localLambdaContext(`tapestry-local-${name}`, PROVISION_FUNCTION_TIMEOUT_SECONDS[fn] * 1000),
+      );
+  const handlers: Record<ProvisionFunction, TaskHandler> = {
+    ProvisioningRunFunctionArn: bind(
+      "ProvisioningRunFunctionArn",
+      "provisioning-run",
+      createProvisioningRunHandler(core, logger),
+    ),
+    BootstrapWarehouseFunctionArn: bind(
+      "BootstrapWarehouseFunctionArn",
+      "bootstrap-warehouse",
+      createBootstrapWarehouseHandler({ ...core, bootstrapper: options.bootstrapper }, logger),
+    ),
+    EnsureAirbyteFunctionArn: bind(
+      "EnsureAirbyteFunctionArn",
+      "ensure-airbyte",
+      createEnsureAirbyteHandler(
+        {
+          ...core,
+          objects: options.store,
+          secrets: options.secrets,
+          airbyte: (deps) => {
+            const airbyte = options.tools.airbyte;
+            if (!airbyte)
+              throw new ProvisioningInputError(
+                "the airbyte section needs tools.airbyte: its endpoint and secret names",
+              );
+            return airbyteHttpClient(airbyte, { ...deps, logger: options.logger });
+          },
+        },
+        logger,
+      ),
+    ),
+    WriteGrouparooConfigFunctionArn: bind(
+      "WriteGrouparooConfigFunctionArn",
+      "write-grouparoo-config",
+      createWriteGrouparooConfigHandler(
+        { ...core, sink: directoryGrouparooSink(join(options.stateDir, "grouparoo")) },
+        logger,
+      ),
+    ),
+  };
+  const executions = new LocalStepFunctions({
+    definitionPath: join(options.repoRoot, "state-machines", "provision.asl.json"),
+    handlers,
+    retryIntervalOverrides: options.retryIntervalOverrides,
+  });
+  const starter: ProvisioningStarter = {
+    start: async (input) => {
+      executions.startExecution(input.runId, input);
+    },
+    going: async (runId) => executions.execution(runId)?.isRunning() ?? false,
+  };
+  const requests = { config: options.config, runs: options.store, starter, now: options.now };
+  const connectionIds: ConnectionIdResolver = async (name) => {
+    const recorded = await options.store.get("connection", name);
+    if (!recorded) throw new ConnectionNotProvisionedError(name);
+    return recorded.id;
+  };
+  return {
+    starter,
+    run: async (trigger) => {
+      const { runId } = await requestProvisioning(requests, trigger);
+      const execution = executions.execution(runId);
+      if (!execution) throw new Error(`provision execution ${runId} did not start`);
+      return { runId, execution };
+    },
+    connectionIds,
+    connectionIdsByName: async () => {
+      const declared = new Set(options.config.airbyte?.connections.map((c) => c.name) ?? []);
+      const recorded = (await options.store.list()).filter(
+        (o) => o.kind === "connection" && declared.has(o.name),
+      );
+      return Object.fromEntries(recorded.map((o) => [o.name, o.id]));
+    },
+    reconcileLeftovers: async () => {
+      const last = await options.store.last();
+      if (last?.status !== "running" || executions.execution(last.runId)) return undefined;
+      await options.store.save(
+        endedOutside(
+          last,
+          "ProvisioningAborted",
+          "the control plane running it stopped before it ended",
+          options.now().toISOString(),
+        ),
+      );
+      await options.store.release(last.runId);
+      return last.runId;
+    },
+    stop: async () => {
+      const running = executions.executions().filter((e) => e.isRunning());
+      for (const execution of running) execution.abort("the embedded control plane was stopped");
+      await Promise.all(running.map((e) => e.outcome));
+    },
+  };
+}
+
+/**
+ * The values of the secrets provisioning sends to a sandboxed Airbyte (the sources' client secrets,
+ * the loader's private key): random per session and never written anywhere, as the sandboxes' own
+ * credentials are. A sandbox does nothing with them; a real Airbyte (--real airbyte) gets the real ones.
+ */
+export function standInSecrets(): SecretReader {
+  const values = new Map<string, string>();
+  return async (name) => {
+    let value = values.get(name);
+    if (value === undefined) {
+      value = randomBytes(24).toString("base64url");
+      values.set(name, value);
+    }
+    return value;
+  };
+}
+
+/** What an execution's outcome says, for the console and logs. */
+export function describeProvisioningOutcome(outcome: ExecutionOutcome): string {
+  switch (outcome.status) {
+    case "SUCCEEDED":
+      return "succeeded";
+    case "FAILED":
+      return `failed (${outcome.error})`;
+    case "TIMED_OUT":
+      return "timed out";
+    case "ABORTED":
+      return "stopped";
+  }
+}
+
+/**
+ * The sandboxes' job runners, bound once provisioning has said which connection ids the kickstart's
+ * syncs are (the sandboxes start before it, and their jobs only run after it). Until then a job
+ * runs the plain timed runner.
+ */
+export function deferredRunners(): {
+  readonly runners: Record<"airbyte" | "dbt-cloud" | "grouparoo", JobRunner>;
+  bind(runners: Readonly<Record<"airbyte" | "dbt-cloud" | "grouparoo", JobRunner>>): void;
+} {
+  let bound: Readonly<Record<"airbyte" | "dbt-cloud" | "grouparoo", JobRunner>> | undefined;
+  const runner =
+    (tool: "airbyte" | "dbt-cloud" | "grouparoo"): JobRunner =>
+    (context) =>
+      (bound?.[tool] ?? timedJobRunner)(context);
+  return {
+    runners: { airbyte: runner("airbyte"), "dbt-cloud": runner("dbt-cloud"), grouparoo: runner("grouparoo") },
+    bind: (runners) => {
+      bound = runners;
+    },
+  };
+}
+
+/**
+ * The secrets provisioning reads, embedded: the service users' private keys as the bootstrap made
+ * them, then the tools' own (sandbox credentials, or the real ones with --real), then, for a
+ * sandboxed Airbyte only, a stand-in for whatever its sources name (standInSecrets).
+ */
+export function provisioningSecrets(
+  keys: PrivateKeyStore,
+  tools: SecretReader,
+  airbyteSandboxed: boolean,
+): SecretReader {
+  const standIns = standInSecrets();
+  return async (name) => {
+    const key = await keys.read(name);
+    if (key !== undefined) return key;
+    if (!airbyteSandboxed) return tools(name);
+    return tools(name).catch(() => standIns(name));
+  };
+}
+
+/** A key store in memory, for this process: the embedded bootstrap's service users' keys. */
+export function memoryKeyStore(): PrivateKeyStore {
+  const values = new Map<string, string>();
+  return {
+    read: async (name) => values.get(name),
+    write: async (name, pem) => {
+      values.set(name, pem);
+    },
+  };
+}
+
+/**
+ * The embedded warehouse bootstrap as the provision state machine's bootstrapper: its part DuckDB
+ * can hold on the embedded warehouse, the Snowflake plan on a scripted account kept in
+ * `<state dir>/snowflake-account.json` (so a second start finds the plan applied), the service
+ * users' keys in `keys` (this process's memory).
+ */
+export function embeddedBootstrapper(
+  options: { readonly config: TapestryConfig; readonly repoRoot: string; readonly stateDir: string },
+  warehouse: Warehouse,
+  keys: PrivateKeyStore,
+  logger: CoreLogger,
+): () => WarehouseBootstrapper {
+  return () => async (request) => {
+    const config = options.config.warehouse;
+    if (!config) throw new ProvisioningInputError("the config declares no warehouse section");
+    const result = await bootstrapEmbeddedWarehouse({
+      config,
+      warehouse,
+      repoRoot: options.repoRoot,
+      accountFile: join(options.stateDir, "snowflake-account.json"),
+      keys,
+      logger,
+      request,
+    });
+    return result.snowflake;
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The provision state machine as the embedded control plane runs it (state-machines/provision.asl.json
+ * on aws-local-stepfunctions, the task handlers Lambda runs), against the Airbyte sandbox over HTTP,
+ * prov-warehouse's bootstrapper on a scripted Snowflake account, the SQLite provisioning store, a
+ * folder for Grouparoo's files and a local bus whose events the test reads.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
+import { SecretNotSetError } from "@tapestry/core/errors";
+import type { ProvisioningEvent } from "@tapestry/core/events";
+import { createWarehouseBootstrapper, type PrivateKeyStore } from "@tapestry/core/provisioning/warehouse";
+import { SqliteProvisioningStore } from "@tapestry/local/ledger";
+import { type AirbyteSandbox, type AirbyteScenario, startAirbyteSandbox } from "@tapestry/local/sandboxes";
+import { ScriptedSnowflake } from "@tapestry/local/warehouse";
+import { afterEach } from "vitest";
+import { LocalEventBus } from "../../packages/local/src/bus";
+import { embeddedProvisioning } from "../../packages/local/src/control-plane/provisioning";
+import { REPO_ROOT } from "../../packages/local/src/paths";
+import kickstart from "../../tapestry.config";
+import { adminKey } from "./warehouse/harness";
+
+export interface ProvisionRig {
+  readonly config: TapestryConfig;
+  readonly airbyte: AirbyteSandbox;
+  readonly snowflake: ScriptedSnowflake;
+  readonly store: SqliteProvisioningStore;
+  /** the SQLite file the store writes */
+  readonly storePath: string;
+  readonly grouparooDir: string;
+  /** every provisioning event published, in order */
+  readonly events: ProvisioningEvent[];
+  /** every secret value the run may read or make: the configured ones and the keys the bootstrap stored */
+  secretValues(): readonly string[];
+  /** what the provisioning code logged (its core logger), one entry per line */
+  readonly logLines: string[];
+  /** one provisioning run to its end: its execution's outcome and the states it entered */
+  provision(): Promise<{
+    readonly runId: string;
+    readonly status: string;
+    readonly states: readonly string[];
+    readonly events: ProvisioningEvent[];
+  }>;
+}
+
+/** Starts a rig per test (closed after it). */
+export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario }) => Promise<ProvisionRig> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return async (options = {}) => {
+    const dir = mkdtempSync(join(tmpdir(), "tapestry-provision-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const airbyte = await startAirbyteSandbox({
+      scenario: options.airbyte,
+      auth: {
+        kind: "client-credentials",
+        clientId: "provisioning-client-id-7f3a9c",
+        clientSecret: "provisioning-test-secret",
+      },
+    });
+    cleanups.push(() => airbyte.close());
+    const store = SqliteProvisioningStore.open(join(dir, "ledger.sqlite"));
+    cleanups.push(() => store.close());
+    const admin = adminKey();
+    const snowflake = new ScriptedSnowflake({ adminKeyFingerprint: admin.fingerprint });
+    const base = parseConfig(kickstart);
+    const config: TapestryConfig = {
+      ...base,
+      tools: {
+        ...base.tools,
+        airbyte: {
+          ...(base.tools.airbyte ?? (undefined as never)),
+          baseUrl: airbyte.baseUrl,
+          requestTimeoutSeconds: 5,
+          auth: {
+            kind: "client-credentials",
+            clientIdSecret: "AIRBYTE_CLIENT_ID",
+            clientSecretSecret: "AIRBYTE_CLIENT_SECRET",
+          },
+        },
+      },
+    };
+    // the service users' keys, as the bootstrap generates and stores them, read back by Airbyte's destination
+    const keyValues = new Map<string, string>();
+    const keys: PrivateKeyStore = {
+      read: async (name) => keyValues.get(name),
+      write: async (name, pem) => {
+        keyValues.set(name, pem);
+      },
+    };
+    const secretValues = new Map<string, string>([
+      ["SNOWFLAKE_ADMIN_PRIVATE_KEY", admin.pem],
+      ["AIRBYTE_CLIENT_ID", "provisioning-client-id-7f3a9c"],
+      ["AIRBYTE_CLIENT_SECRET", "provisioning-test-secret"],
+      ["ZOOM_CLIENT_SECRET", "zoom-client-secret-0123456789"],
+      ["SALESFORCE_CLIENT_SECRET", "salesforce-client-secret-0123"],
+      ["SALESFORCE_REFRESH_TOKEN", "5Aep861salesforceRefreshToken"],
+    ]);
+    const secrets = async (name: string) => {
+      const value = secretValues.get(name) ?? keyValues.get(name);
+      if (value === undefined) throw new SecretNotSetError(name, "test");
+      return value;
+    };
+    const warehouse = config.warehouse;
+    if (!warehouse) throw new Error("the kickstart declares a warehouse");
+    const bus = new LocalEventBus();
+    const events: ProvisioningEvent[] = [];
+    bus.subscribe("test", { source: ["tapestry.provisioning"] }, (event) => {
+      events.push(event as unknown as ProvisioningEvent);
+    });
+    cleanups.push(() => bus.drain());
+    const grouparooDir = join(dir, "state");
+    const logLines: string[] = [];
+    const capture =
+      (level: string) =>
+      (message: string, attributes?: Record<string, unknown>): void => {
+        logLines.push(`${level} ${message} ${JSON.stringify(attributes ?? {})}`);
+      };
+    const logger = {
+      debug: capture("debug"),
+      info: capture("info"),
+      warn: capture("warn"),
+      error: capture("error"),
+    };
+    const provisioning = embeddedProvisioning({
+      config,
+      tools: config.tools,
+      secrets,
+      store,
+      bus,
+      repoRoot: REPO_ROOT,
+      stateDir: grouparooDir,
+      bootstrapper: () =>
+        createWarehouseBootstrapper(warehouse, { connect: snowflake.connect, secrets, keys, logger }),
+      now: () => new Date(),
+      logger,
+      retryIntervalOverrides: Object.fromEntries(
+        [
+          "BeginProvisioning",
+          "BootstrapWarehouse",
+          "EnsureAirbyteObjects",
+          "WriteGrouparooConfig",
+          "RecordOutputs",
+          "PublishProvisioningFailed",
+        ].map((state) => [state, 1]),
+      ),
+    });
+    cleanups.push(() => provisioning.stop());
+    return {
+      config,
+      airbyte,
+      snowflake,
+      store,
+      storePath: join(dir, "ledger.sqlite"),
+      grouparooDir: join(grouparooDir, "grouparoo"),
+      events,
+      secretValues: () => [...secretValues.values(), ...keyValues.values()],
+      logLines,
+      provision: async () => {
+        const { runId, execution } = await provisioning.run("embedded");
+        const outcome = await execution.outcome;
+        await bus.drain();
+        return {
+          runId,
+          status: outcome.status,
+          states: execution.statesEntered(),
+          events: events.filter((e) => e.detail.data.runId === runId),
+        };
+      },
+    };
+  };
+}

@@ -281,9 +281,11 @@ describe("tapestry local killed with SIGKILL mid-run, then started again on the 
     await first.line(/ingest\/zoom-webinar-registrants airbyte started job/);
     first.child.kill("SIGKILL");
     expect((await first.exited()).signal).toBe("SIGKILL");
-    // the killed process recorded nothing more: its run reads running, its jobs still run
+    // the killed process recorded nothing more: its run reads running, its jobs have not ended
+    // (queued or running in Airbyte, depending on how soon the kill came)
     expect((await ledgerOf(t)).runs.map((r) => r.status)).toEqual(["running"]);
-    expect(seen(t).airbyteJobs).toEqual(["running", "running"]);
+    const notEnded = expect.stringMatching(/^(pending|running)$/);
+    expect(seen(t).airbyteJobs).toEqual([notEnded, notEnded]);
 
     const again = local(t, ["--once"]);
     const reconciled = await again.line(/A run left unfinished by a control plane that stopped/);

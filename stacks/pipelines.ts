@@ -10,14 +10,13 @@ import {
   TASK_FUNCTION_TIMEOUT_SECONDS,
 } from "@tapestry/core/pipeline";
 import { rateScheduleStartDate } from "@tapestry/core/schedule";
-import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IEventBus, Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { CfnSchedule, CfnScheduleGroup } from "aws-cdk-lib/aws-scheduler";
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
+import type { StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { NagSuppressions } from "cdk-nag";
 import type { Function as SstFunction } from "sst/constructs";
 import { type StackContext, use } from "sst/constructs";
@@ -29,6 +28,7 @@ import { allow, type TapestryFunctionProps, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { namedConnectionParameterArns } from "./provisioning";
 import { secretParameterArns } from "./secrets";
+import { tapestryStateMachine } from "./state-machine";
 
 export const PIPELINE_RUN_ASL = "state-machines/pipeline-run.asl.json";
 
@@ -136,47 +136,14 @@ export function Pipelines({ stack, app }: StackContext) {
       runTimeoutSeconds: definitionTimeoutSeconds(deployment.config.pipelines, DEFAULT_PIPELINE_SETTINGS),
     },
   );
-  const stateMachine = new StateMachine(stack, "PipelineRun", {
-    stateMachineName: pipelineRunName(deployment),
-    stateMachineType: StateMachineType.STANDARD,
-    // inline, not an S3 asset: the template shows (and the tests compare) the definition itself
-    definitionBody: DefinitionBody.fromString(definition),
-    logs: {
-      destination: new LogGroup(stack, "PipelineRunLogs", {
-        // Step Functions wants its vended log groups under /aws/vendedlogs/ (resource policy size)
-        logGroupName: `/aws/vendedlogs/states/${deployment.prefix}-pipeline-run`,
-        retention: deployment.aws.logRetentionDays as RetentionDays,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-      level: LogLevel.ERROR,
-      // execution data holds tool answers (ids, URLs, errors): kept out of the logs
-      includeExecutionData: false,
-    },
-    tracingEnabled: true,
+  const stateMachine = tapestryStateMachine(stack, "PipelineRun", {
+    deployment,
+    name: pipelineRunName(deployment),
+    definition,
+    tasks: Object.values(tasks),
+    whyErrorLogsOnly:
+      "Logs at ERROR on purpose: every transition a user cares about is already a semantic event (bus, archive, ledger), and ALL would log each poll of every step at a cost that grows with the poll rate",
   });
-  // the unqualified ARNs the definition names, and not `<arn>:*` (versions and aliases) as grantInvoke would
-  allow(
-    stateMachine,
-    ["lambda:InvokeFunction"],
-    Object.values(tasks).map((fn) => fn.functionArn),
-  );
-  NagSuppressions.addResourceSuppressions(
-    stateMachine,
-    [
-      {
-        id: "AwsSolutions-SF1",
-        reason:
-          "Logs at ERROR on purpose: every transition a user cares about is already a semantic event (bus, archive, ledger), and ALL would log each poll of every step at a cost that grows with the poll rate",
-      },
-      {
-        id: "AwsSolutions-IAM5",
-        reason:
-          "Resource * where AWS requires it: the CloudWatch Logs delivery actions (logs:CreateLogDelivery and the others Step Functions needs to log) and X-Ray's PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource-level permissions (test/infra lists every wildcard statement)",
-        appliesTo: ["Resource::*"],
-      },
-    ],
-    true,
-  );
 
   const schedules = scheduleEveryPipeline(stack, deployment, stateMachine.stateMachineArn);
   const reconciler = reconcileEveryEnding(stack, deployment, stateMachine, table, bus, [

@@ -10,9 +10,7 @@ import {
 } from "@tapestry/core/provisioning";
 import { warehouseNames, warehouseSecretAccess } from "@tapestry/core/provisioning/warehouse";
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { NagSuppressions } from "cdk-nag";
 import type { Function as SstFunction } from "sst/constructs";
 import { type StackContext, use } from "sst/constructs";
@@ -20,6 +18,7 @@ import { useProject } from "sst/project.js";
 import { type Deployment, useDeployment } from "./deployment";
 import { allow, type EntryPoint, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
+import { tapestryStateMachine } from "./state-machine";
 
 export const PROVISION_ASL = "state-machines/provision.asl.json";
 
@@ -174,44 +173,14 @@ export function Provisioning({ stack, app }: StackContext) {
     readFileSync(join(useProject().paths.root, PROVISION_ASL), "utf8"),
     Object.fromEntries(Object.entries(tasks).map(([placeholder, fn]) => [placeholder, fn.functionArn])),
   );
-  const stateMachine = new StateMachine(stack, "Provision", {
-    stateMachineName: provisionName(deployment),
-    stateMachineType: StateMachineType.STANDARD,
-    definitionBody: DefinitionBody.fromString(definition),
-    logs: {
-      destination: new LogGroup(stack, "ProvisionLogs", {
-        logGroupName: `/aws/vendedlogs/states/${provisionName(deployment)}`,
-        retention: deployment.aws.logRetentionDays as RetentionDays,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-      level: LogLevel.ERROR,
-      // execution data holds the tools' answers (ids, errors): kept out of the logs
-      includeExecutionData: false,
-    },
-    tracingEnabled: true,
+  const stateMachine = tapestryStateMachine(stack, "Provision", {
+    deployment,
+    name: provisionName(deployment),
+    definition,
+    tasks: Object.values(tasks),
+    whyErrorLogsOnly:
+      "Logs at ERROR on purpose: every step of a provisioning run is a semantic event (ProvisioningStarted, WarehouseBootstrapped, ToolConfigured, ProvisioningSucceeded/Failed) on the bus and in its archive, and GET /provisioning answers the run with its steps",
   });
-  allow(
-    stateMachine,
-    ["lambda:InvokeFunction"],
-    Object.values(tasks).map((fn) => fn.functionArn),
-  );
-  NagSuppressions.addResourceSuppressions(
-    stateMachine,
-    [
-      {
-        id: "AwsSolutions-SF1",
-        reason:
-          "Logs at ERROR on purpose: every step of a provisioning run is a semantic event (ProvisioningStarted, WarehouseBootstrapped, ToolConfigured, ProvisioningSucceeded/Failed) on the bus and in its archive, and GET /provisioning answers the run with its steps",
-      },
-      {
-        id: "AwsSolutions-IAM5",
-        reason:
-          "Resource * where AWS requires it: the CloudWatch Logs delivery actions Step Functions needs to log and X-Ray's PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource-level permissions (test/infra lists every wildcard statement)",
-        appliesTo: ["Resource::*"],
-      },
-    ],
-    true,
-  );
 
   stack.addOutputs({
     ProvisionStateMachineArn: stateMachine.stateMachineArn,

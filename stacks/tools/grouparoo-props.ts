@@ -1,0 +1,43 @@
+import { createHash } from "node:crypto";
+import type { TapestryConfig } from "@tapestry/core/config";
+import { grouparooConfigBundle } from "@tapestry/core/provisioning";
+
+/**
+ * What the Grouparoo tool stack takes from a parsed config besides the provisioning section
+ * (stacks/tools/grouparoo-stack.ts), computed here so the caller that synthesizes the stack
+ * (stacks/tools/templates.ts) and the tests build it the same way.
+ */
+
+/** An app option's secret: Grouparoo reads `optionEnv` (GROUPAROO_OPTION__APP__<NAME>, ADR 0021), ECS fills it from the SSM parameter `${SecretParameterPrefix}<secretName>`. */
+export interface GrouparooAppSecret {
+  readonly optionEnv: string;
+  readonly secretName: string;
+}
+
+/**
+ * The app options' secrets Grouparoo's generated config files reference (the warehouse reporter's
+ * private key, the Mailchimp API key): the same list the files' environment.json names. None when
+ * the config declares no grouparoo section (the stack then runs Grouparoo with no app).
+ */
+export function grouparooAppSecrets(config: TapestryConfig): GrouparooAppSecret[] {
+  if (!config.grouparoo || !config.warehouse) return [];
+  return grouparooConfigBundle(config).environment.map((e) => ({
+    optionEnv: e.variable,
+    secretName: e.secret,
+  }));
+}
+
+/**
+ * A digest of the config files the provision run writes to `grouparoo/` before it deploys the
+ * stack. It is an environment value of the tasks, so changed files make a changed task definition
+ * and CloudFormation rolls the services (whose init container copies the new files); unchanged
+ * files leave the stack as it is (ADR 0022).
+ */
+export function grouparooConfigDigest(config: TapestryConfig): string {
+  if (!config.grouparoo || !config.warehouse) return "none";
+  const hash = createHash("sha256");
+  for (const file of grouparooConfigBundle(config).files) {
+    hash.update(file.path).update("\0").update(file.content).update("\0");
+  }
+  return hash.digest("hex").slice(0, 16);
+}

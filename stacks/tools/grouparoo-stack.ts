@@ -217,7 +217,7 @@ export class GrouparooToolStack extends Stack {
         engine: DatabaseInstanceEngine.postgres({ version: PostgresEngineVersion.VER_16 }),
         parameters: { "rds.force_ssl": "1" },
       }),
-      instanceIdentifier: `tapestry-${props.stage}-grouparoo`,
+      instanceIdentifier: grouparooDatabaseInstanceId(props.stage),
       vpc,
       vpcSubnets: privateSubnets,
       securityGroups: [databaseSecurityGroup],
@@ -238,7 +238,7 @@ export class GrouparooToolStack extends Stack {
       cloudwatchLogsExports: ["postgresql"],
     });
     const databaseLogs = new LogGroup(this, "DatabaseLogs", {
-      logGroupName: `/aws/rds/instance/tapestry-${props.stage}-grouparoo/postgresql`,
+      logGroupName: `/aws/rds/instance/${grouparooDatabaseInstanceId(props.stage)}/postgresql`,
       retention: LOG_RETENTION,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -444,6 +444,8 @@ export class GrouparooToolStack extends Stack {
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
     });
+    // created after the web service is stable, so `grouparoo apply` migrates a new database alone
+    worker.node.addDependency(web);
 
     // -- the load balancer: HTTPS with the certificate (HTTP redirects), plain HTTP without
     const accessLogs = new Bucket(this, "AccessLogs", {
@@ -530,6 +532,14 @@ export class GrouparooToolStack extends Stack {
       publicInternet: hosting.allowPublicInternet && hosting.allowedCidrs.includes("0.0.0.0/0"),
     });
   }
+}
+
+/**
+ * The database's identifier, fixed by stage: deletion protection is on, so whoever deletes the
+ * stack (the deprovision run) first turns it off on this instance (rds:ModifyDBInstance).
+ */
+export function grouparooDatabaseInstanceId(stage: string): string {
+  return `tapestry-${stage}-grouparoo`;
 }
 
 /** How many /32s ControlPlaneEgressCidrs carries: one per NAT gateway of a new VPC, the configured list for an existing one. */

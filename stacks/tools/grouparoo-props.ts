@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { TapestryConfig } from "@tapestry/core/config";
 import { grouparooConfigBundle } from "@tapestry/core/provisioning";
+import { toolStackName } from "./names";
 
 /**
  * What the Grouparoo tool stack takes from a parsed config besides the provisioning section
@@ -40,4 +41,26 @@ export function grouparooConfigDigest(config: TapestryConfig): string {
     hash.update(file.path).update("\0").update(file.content).update("\0");
   }
   return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * Everything GrouparooToolStack takes from a parsed config that self-hosts Grouparoo (the caller
+ * adds `env`, the app's account and region): `new GrouparooToolStack(app, id, { ...props, env })`.
+ */
+export function grouparooToolStackProps(config: TapestryConfig, stage: string) {
+  const hosting = config.provisioning;
+  const tool = config.tools.grouparoo;
+  if (hosting?.hosting.grouparoo !== "self-hosted" || !tool) {
+    throw new Error(
+      "the config does not self-host Grouparoo (provisioning.hosting.grouparoo and tools.grouparoo)",
+    );
+  }
+  return {
+    stackName: toolStackName(stage, "grouparoo"),
+    stage,
+    hosting,
+    grouparooUrl: new URL(tool.baseUrl).origin,
+    appSecrets: grouparooAppSecrets(config),
+    configDigest: grouparooConfigDigest(config),
+  };
 }

@@ -1,5 +1,14 @@
+import type { HostingConfig } from "@tapestry/core/config";
 import { CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
-import { Peer, Port, SecurityGroup, Subnet, type SubnetSelection, Vpc } from "aws-cdk-lib/aws-ec2";
+import {
+  type IPeer,
+  Peer,
+  Port,
+  SecurityGroup,
+  Subnet,
+  type SubnetSelection,
+  Vpc,
+} from "aws-cdk-lib/aws-ec2";
 import {
   Cluster,
   ContainerDependencyCondition,
@@ -39,36 +48,8 @@ import { NagSuppressions } from "cdk-nag";
 import type { Construct } from "constructs";
 import type { GrouparooAppSecret } from "./grouparoo-props";
 
-/**
- * The parts of the `provisioning` section (TapestryConfig["provisioning"], issue 11) the Grouparoo
- * stack reads.
- */
-export interface GrouparooHosting {
-  readonly network:
-    | { readonly vpc: "new"; readonly natGateways: number }
-    | { readonly vpc: "existing"; readonly egressCidrs: readonly string[] };
-  readonly allowedCidrs: readonly string[];
-  readonly allowPublicInternet: boolean;
-  readonly certificateArn?: string | undefined;
-  readonly hostedZone?: { readonly id: string; readonly name: string } | undefined;
-  readonly grouparooService: {
-    readonly image: string;
-    readonly web: { readonly cpu: number; readonly memoryMiB: number };
-    readonly worker: {
-      readonly cpu: number;
-      readonly memoryMiB: number;
-      readonly count: number;
-      readonly workers: number;
-    };
-    readonly database: {
-      readonly instanceClass: string;
-      readonly allocatedStorageGiB: number;
-      readonly backupRetentionDays: number;
-      readonly multiAz: boolean;
-    };
-    readonly redis: { readonly nodeType: string };
-  };
-}
+/** The `provisioning` section of a parsed config (packages/core/src/config/hosting-schema.ts). */
+export type GrouparooHosting = HostingConfig;
 
 export interface GrouparooToolStackProps extends StackProps {
   readonly stage: string;
@@ -93,6 +74,7 @@ export const GROUPAROO_REDIS_PORT = 6380;
 /** Where the tasks' shared volume is mounted: the bucket's `grouparoo/` prefix is copied here, config/ under it */
 const CONFIG_MOUNT = "/tapestry-grouparoo";
 const CONFIG_PREFIX = "grouparoo/";
+const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
 /** Each ControlPlaneEgressCidrs value: an IPv4 CIDR of /8 to /32 */
 export const EGRESS_CIDR_PATTERN =
   "^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])/(3[0-2]|[12][0-9]|[89])$";
@@ -172,17 +154,18 @@ export class GrouparooToolStack extends Stack {
       allowAllOutbound: false,
     });
     const listenerPorts = httpOnly ? [80] : [80, 443];
-    const allowFrom = (peer: ReturnType<typeof Peer.ipv4>, what: string) => {
+    const allowFrom = (peer: IPeer, what: string) => {
       for (const port of listenerPorts)
         albSecurityGroup.addIngressRule(peer, Port.tcp(port), `${what} (${port})`);
     };
     for (const cidr of hosting.allowedCidrs) {
-      if (cidr === "0.0.0.0/0" && !hosting.allowPublicInternet) {
+      // parseConfig refuses this already (hostingIssues); a stack built by hand must not open up either
+      if (OPEN_CIDRS.has(cidr) && !hosting.allowPublicInternet) {
         throw new Error(
-          "provisioning.allowedCidrs holds 0.0.0.0/0 without provisioning.allowPublicInternet: true; name your networks, or set allowPublicInternet",
+          `provisioning.allowedCidrs holds ${cidr} without provisioning.allowPublicInternet: true; list your networks, or set allowPublicInternet`,
         );
       }
-      allowFrom(Peer.ipv4(cidr), `allowed ${cidr}`);
+      allowFrom(cidr.includes(":") ? Peer.ipv6(cidr) : Peer.ipv4(cidr), `allowed ${cidr}`);
     }
     for (let index = 0; index < egressCidrCount(hosting); index++) {
       allowFrom(Peer.ipv4(Fn.select(index, egressCidrs.valueAsList)), `control plane egress ${index}`);
@@ -493,7 +476,7 @@ export class GrouparooToolStack extends Stack {
     }
 
     if (hosting.hostedZone) {
-      const zoneName = hosting.hostedZone.name.replace(/\.$/, "");
+      const zoneName = hosting.hostedZone.name;
       if (url.hostname !== zoneName && !url.hostname.endsWith(`.${zoneName}`)) {
         throw new Error(
           `tools.grouparoo.baseUrl's host ${url.hostname} is not in provisioning.hostedZone ${zoneName}: use a host of the zone, or drop hostedZone and CNAME the host to the LoadBalancerDnsName output`,
@@ -529,7 +512,8 @@ export class GrouparooToolStack extends Stack {
       tasks: [webTask, workerTask],
       redis,
       albSecurityGroup,
-      publicInternet: hosting.allowPublicInternet && hosting.allowedCidrs.includes("0.0.0.0/0"),
+      publicInternet:
+        hosting.allowPublicInternet && hosting.allowedCidrs.some((cidr) => OPEN_CIDRS.has(cidr)),
     });
   }
 }

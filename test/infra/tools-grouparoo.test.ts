@@ -1,9 +1,9 @@
-import { parseConfig } from "@tapestry/core/config";
+import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, type INagLogger } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { grouparooAppSecrets, grouparooConfigDigest } from "../../stacks/tools/grouparoo-props";
+import { grouparooToolStackProps } from "../../stacks/tools/grouparoo-props";
 import {
   EGRESS_CIDR_PATTERN,
   GROUPAROO_CONFIG_COPIER_IMAGE,
@@ -12,52 +12,46 @@ import {
   GrouparooToolStack,
   type GrouparooToolStackProps,
 } from "../../stacks/tools/grouparoo-stack";
-import kickstart from "../../tapestry.config";
+import type { Loose } from "../support/invalid-configs";
+import { selfHostedKickstart } from "../support/self-hosted-config";
 import { TEST_ACCOUNT, TEST_REGION } from "./synth";
 import { propertyOf } from "./template-queries";
 
 /**
  * The self-hosted Grouparoo stack (issue 11), synthesized alone in its own CDK App as the tool
- * stacks' templates are (no SST, no asset), and checked offline: its network exposure, encryption,
- * how credentials reach the containers, its outputs, and cdk-nag's AwsSolutions pack.
+ * stacks' templates are (no SST, no asset), from the kickstart with a provisioning section, and
+ * checked offline: its network exposure, encryption, how credentials reach the containers, its
+ * outputs, and cdk-nag's AwsSolutions pack.
  */
 
-const KICKSTART = parseConfig(structuredClone(kickstart), "tapestry.config.ts");
+const selfHosted = (change: (config: Loose) => void = () => {}): TapestryConfig =>
+  parseConfig(selfHostedKickstart(change), "tapestry.config.ts");
 
-/** The kickstart's provisioning section, self-hosting Grouparoo in a new VPC (the schema's defaults). */
-const HOSTING: GrouparooHosting = {
-  network: { vpc: "new", natGateways: 2 },
-  allowedCidrs: ["203.0.113.0/24"],
-  allowPublicInternet: false,
-  grouparooService: {
-    image: "grouparoo/omnibus:v0.9.0",
-    web: { cpu: 512, memoryMiB: 1024 },
-    worker: { cpu: 1024, memoryMiB: 2048, count: 1, workers: 4 },
-    database: {
-      instanceClass: "db.t4g.micro",
-      allocatedStorageGiB: 20,
-      backupRetentionDays: 7,
-      multiAz: false,
-    },
-    redis: { nodeType: "cache.t4g.micro" },
-  },
-};
+/** Without a certificate or a zone (plain HTTP), two NAT gateways, four worker processes. */
+const PLAIN = selfHosted((config) => {
+  config.tools.airbyte.baseUrl = "http://airbyte.rain-shield.example/api/public/v1";
+  config.tools.grouparoo.baseUrl = "http://grouparoo.rain-shield.example";
+  delete config.provisioning.certificateArn;
+  delete config.provisioning.hostedZone;
+  config.provisioning.network = { vpc: "new", natGateways: 2 };
+  config.provisioning.grouparooService = { worker: { workers: 4 } };
+});
+/** The helper's own: HTTPS with a certificate, DNS in its hosted zone. */
+const HTTPS = selfHosted();
 
-const CERTIFICATE = "arn:aws:acm:eu-central-1:123456789012:certificate/0f0e0d0c-0b0a-4900-8800-770066005500";
-
-function synth(hosting: GrouparooHosting = HOSTING, overrides: Partial<GrouparooToolStackProps> = {}) {
+function synthProps(props: GrouparooToolStackProps) {
   const app = new App();
-  const stack = new GrouparooToolStack(app, "Grouparoo", {
-    stackName: "tapestry-test-grouparoo",
-    env: { account: TEST_ACCOUNT, region: TEST_REGION },
-    stage: "test",
-    hosting,
-    grouparooUrl: "https://grouparoo.rain-shield.example",
-    appSecrets: grouparooAppSecrets(KICKSTART),
-    configDigest: grouparooConfigDigest(KICKSTART),
-    ...overrides,
-  });
+  const stack = new GrouparooToolStack(app, "Grouparoo", props);
   return { app, stack, template: Template.fromStack(stack) };
+}
+
+function synth(config: TapestryConfig = PLAIN, hosting: Partial<GrouparooHosting> = {}) {
+  const props = grouparooToolStackProps(config, "test");
+  return synthProps({
+    ...props,
+    hosting: { ...props.hosting, ...hosting },
+    env: { account: TEST_ACCOUNT, region: TEST_REGION },
+  });
 }
 
 interface Resource {
@@ -122,7 +116,7 @@ describe("the Grouparoo tool stack", () => {
     expect(Object.keys(json.Outputs).sort()).toEqual(
       ["ClusterName", "HttpOnly", "LoadBalancerDnsName", "Url", "WebServiceName", "WorkerServiceName"].sort(),
     );
-    template.hasOutput("Url", { Value: "https://grouparoo.rain-shield.example" });
+    template.hasOutput("Url", { Value: "http://grouparoo.rain-shield.example" });
   });
 
   it("deploys from its template alone: no asset, no Lambda, no custom resource", () => {
@@ -176,10 +170,23 @@ describe("the Grouparoo tool stack", () => {
   });
 
   it("refuses 0.0.0.0/0 without allowPublicInternet, and takes it with it", () => {
-    expect(() => synth({ ...HOSTING, allowedCidrs: ["0.0.0.0/0"] })).toThrow(/allowPublicInternet/);
-    const open = synth({ ...HOSTING, allowedCidrs: ["0.0.0.0/0"], allowPublicInternet: true });
+    // parseConfig refuses it (test/provisioning/hosting-config.test.ts); so does the stack, built by hand
+    expect(() => synth(PLAIN, { allowedCidrs: ["0.0.0.0/0"] })).toThrow(/allowPublicInternet/);
+    expect(() => synth(PLAIN, { allowedCidrs: ["::/0"] })).toThrow(/allowPublicInternet/);
+    const open = synth(
+      selfHosted((config) => {
+        config.provisioning.allowedCidrs = ["0.0.0.0/0"];
+        config.provisioning.allowPublicInternet = true;
+      }),
+    );
     open.template.hasResourceProperties("AWS::EC2::SecurityGroup", {
-      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: "0.0.0.0/0", FromPort: 80 })]),
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: "0.0.0.0/0", FromPort: 443 })]),
+    });
+    const findings = nag(open.stack);
+    expect(findings.unsuppressed).toEqual([]);
+    expect(findings.suppressed).toContainEqual({
+      ruleId: "AwsSolutions-EC23",
+      reason: expect.stringMatching(/allowPublicInternet/),
     });
   });
 
@@ -286,7 +293,7 @@ describe("the Grouparoo tool stack", () => {
         WEB_SERVER: "true",
         WORKERS: "0",
         PORT: "3000",
-        WEB_URL: "https://grouparoo.rain-shield.example",
+        WEB_URL: "http://grouparoo.rain-shield.example",
       }),
     );
     expect(env(worker as ContainerDefinition)).toEqual(
@@ -351,14 +358,21 @@ describe("the Grouparoo tool stack", () => {
         .find((c) => c.Name === "Grouparoo")
         ?.Environment?.find((v) => v.Name === "TAPESTRY_GROUPAROO_CONFIG_DIGEST")?.Value;
     const same = synth();
-    const changedConfig = parseConfig(
-      {
-        ...structuredClone(kickstart),
-        grouparoo: { ...structuredClone(kickstart.grouparoo), model: { id: "people", name: "Customers" } },
-      },
-      "tapestry.config.ts",
+    const changed = synth(
+      selfHosted((config) => {
+        config.tools.airbyte.baseUrl = "http://airbyte.rain-shield.example/api/public/v1";
+        config.tools.grouparoo.baseUrl = "http://grouparoo.rain-shield.example";
+        delete config.provisioning.certificateArn;
+        delete config.provisioning.hostedZone;
+        config.provisioning.network = { vpc: "new", natGateways: 2 };
+        config.provisioning.grouparooService = { worker: { workers: 4 } };
+        config.grouparoo.model.name = "Customers";
+      }),
     );
-    const changed = synth(HOSTING, { configDigest: grouparooConfigDigest(changedConfig) });
+    // nothing else differs between the two templates
+    const withoutDigest = (t: Template) =>
+      JSON.stringify(t.toJSON()).replace(/"TAPESTRY_GROUPAROO_CONFIG_DIGEST","Value":"[0-9a-f]+"/g, "");
+    expect(withoutDigest(changed.template)).toBe(withoutDigest(template));
     expect(digestOf(same.template)).toBe(digestOf(template));
     expect(digestOf(changed.template)).not.toBe(digestOf(template));
   });
@@ -386,12 +400,13 @@ describe("the Grouparoo tool stack", () => {
   });
 
   it("serves HTTPS with the certificate and redirects HTTP when a certificate is given", () => {
-    const { template: https } = synth({ ...HOSTING, certificateArn: CERTIFICATE });
+    const { template: https } = synth(HTTPS);
+    const certificate = HTTPS.provisioning?.certificateArn;
     https.hasOutput("HttpOnly", { Value: "false" });
     https.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
       Port: 443,
       Protocol: "HTTPS",
-      Certificates: [{ CertificateArn: CERTIFICATE }],
+      Certificates: [{ CertificateArn: certificate }],
       SslPolicy: Match.stringLikeRegexp("TLS13"),
     });
     https.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
@@ -406,10 +421,7 @@ describe("the Grouparoo tool stack", () => {
   });
 
   it("makes the DNS record with a hosted zone, and refuses a host outside the zone", () => {
-    const zoned = synth({
-      ...HOSTING,
-      hostedZone: { id: "Z0123456789ABCDEFGHIJ", name: "rain-shield.example" },
-    });
+    const zoned = synth(HTTPS);
     zoned.template.hasResourceProperties("AWS::Route53::RecordSet", {
       Name: "grouparoo.rain-shield.example.",
       Type: "A",
@@ -417,17 +429,16 @@ describe("the Grouparoo tool stack", () => {
     });
     template.resourceCountIs("AWS::Route53::RecordSet", 0);
     expect(() =>
-      synth({ ...HOSTING, hostedZone: { id: "Z0123456789ABCDEFGHIJ", name: "other.example" } }),
+      synth(HTTPS, { hostedZone: { id: "Z0123456789ABCDEFGHIJ", name: "other.example" } }),
     ).toThrow(/not in provisioning.hostedZone other.example/);
   });
 
   it("refuses an image that is not pinned", () => {
-    const withImage = (image: string) => ({
-      ...HOSTING,
-      grouparooService: { ...HOSTING.grouparooService, image },
-    });
-    expect(() => synth(withImage("grouparoo/omnibus"))).toThrow(/not pinned/);
-    expect(() => synth(withImage("grouparoo/omnibus:latest"))).toThrow(/not pinned/);
+    const service = PLAIN.provisioning?.grouparooService;
+    if (!service) throw new Error("the config has no grouparooService");
+    for (const image of ["grouparoo/omnibus", "grouparoo/omnibus:latest"]) {
+      expect(() => synth(PLAIN, { grouparooService: { ...service, image } })).toThrow(/not pinned/);
+    }
   });
 
   it("keeps logs in CloudWatch with a retention", () => {
@@ -437,7 +448,7 @@ describe("the Grouparoo tool stack", () => {
   });
 
   it("passes cdk-nag's AwsSolutions pack: no unsuppressed finding, a reason for each suppression", () => {
-    for (const variant of [stack, synth({ ...HOSTING, certificateArn: CERTIFICATE }).stack]) {
+    for (const variant of [stack, synth(HTTPS).stack]) {
       const findings = nag(variant);
       expect(findings.unsuppressed).toEqual([]);
       expect(findings.ruleErrors).toEqual([]);

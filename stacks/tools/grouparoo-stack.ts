@@ -1,5 +1,14 @@
 import type { HostingConfig } from "@tapestry/core/config";
-import { CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import {
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Token,
+} from "aws-cdk-lib";
 import {
   type IPeer,
   Peer,
@@ -94,6 +103,11 @@ const ACCESS_LOG_DAYS = 90;
 export class GrouparooToolStack extends Stack {
   constructor(scope: Construct, id: string, props: GrouparooToolStackProps) {
     super(scope, id, props);
+    if (Token.isUnresolved(this.region)) {
+      throw new Error(
+        "GrouparooToolStack needs env.region (the app's region): the load balancer's access-log bucket policy names that region's log delivery",
+      );
+    }
     const { hosting } = props;
     const service = hosting.grouparooService;
     assertPinnedImage(service.image);

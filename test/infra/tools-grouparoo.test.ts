@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -352,6 +353,19 @@ describe("the Grouparoo tool stack", () => {
     });
   });
 
+  it("runs shell commands that pass shellcheck", () => {
+    for (const container of containers(template)) {
+      const script = `#!/bin/sh\n${container.Command?.[0] ?? ""}\n`;
+      const checked = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], {
+        input: script,
+        encoding: "utf8",
+      });
+      expect(checked.error, "shellcheck must be installed (Debian package shellcheck)").toBeUndefined();
+      expect(`${checked.stdout}${checked.stderr}`, container.Name).toBe("");
+      expect(checked.status, container.Name).toBe(0);
+    }
+  });
+
   it("rolls the services when the config files change, and only then", () => {
     const digestOf = (t: Template) =>
       containers(t)
@@ -431,6 +445,11 @@ describe("the Grouparoo tool stack", () => {
     expect(() =>
       synth(HTTPS, { hostedZone: { id: "Z0123456789ABCDEFGHIJ", name: "other.example" } }),
     ).toThrow(/not in provisioning.hostedZone other.example/);
+  });
+
+  it("needs the app's region (the access logs' bucket policy is per region)", () => {
+    const props = grouparooToolStackProps(PLAIN, "test");
+    expect(() => new GrouparooToolStack(new App(), "Grouparoo", props)).toThrow(/needs env.region/);
   });
 
   it("refuses an image that is not pinned", () => {

@@ -160,6 +160,36 @@ describe("the Grouparoo tool stack", () => {
     ]);
   });
 
+  it("lets the tasks in only from the load balancer, and Postgres and Redis only from the tasks", () => {
+    const groupOf = (prefix: string) => {
+      const ids = Object.entries(template.toJSON().Resources as Record<string, Resource>)
+        .filter(([id, r]) => r.Type === "AWS::EC2::SecurityGroup" && id.startsWith(prefix))
+        .map(([id]) => id);
+      expect(ids, prefix).toHaveLength(1);
+      return { "Fn::GetAtt": [ids[0], "GroupId"] };
+    };
+    const [alb, tasks, database, redis] = [
+      "LoadBalancerSecurityGroup",
+      "TaskSecurityGroup",
+      "DatabaseSecurityGroup",
+      "RedisSecurityGroup",
+    ].map(groupOf);
+    const rules = resources(template, "AWS::EC2::SecurityGroupIngress").map((r) => ({
+      to: r.Properties?.GroupId,
+      from: r.Properties?.SourceSecurityGroupId,
+      port: r.Properties?.FromPort,
+      toPort: r.Properties?.ToPort,
+    }));
+    expect(rules).toHaveLength(3);
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        { to: tasks, from: alb, port: 3000, toPort: 3000 },
+        { to: database, from: tasks, port: 5433, toPort: 5433 },
+        { to: redis, from: tasks, port: 6380, toPort: 6380 },
+      ]),
+    );
+  });
+
   it("lets CloudFormation refuse a control plane egress wider than /8 (each value of the list)", () => {
     const json = template.toJSON() as { Parameters: Record<string, { AllowedPattern?: string }> };
     expect(json.Parameters.ControlPlaneEgressCidrs?.AllowedPattern).toBe(EGRESS_CIDR_PATTERN);

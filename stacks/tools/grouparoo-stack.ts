@@ -7,6 +7,7 @@ import {
   RemovalPolicy,
   Stack,
   type StackProps,
+  Tags,
   Token,
 } from "aws-cdk-lib";
 import {
@@ -109,6 +110,10 @@ export class GrouparooToolStack extends Stack {
       );
     }
     const { hosting } = props;
+    // as the SST app tags its own (stacks/index.ts), so the tools' costs show per stage
+    Tags.of(this).add("app", "tapestry");
+    Tags.of(this).add("stage", props.stage);
+    Tags.of(this).add("tool", "grouparoo");
     const service = hosting.grouparooService;
     assertPinnedImage(service.image);
     const url = new URL(props.grouparooUrl);

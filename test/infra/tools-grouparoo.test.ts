@@ -490,6 +490,22 @@ describe("the Grouparoo tool stack", () => {
     }
   });
 
+  it("tags what it makes with the app, the stage and the tool", () => {
+    for (const type of [
+      "AWS::ECS::Cluster",
+      "AWS::RDS::DBInstance",
+      "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    ]) {
+      template.hasResourceProperties(type, {
+        Tags: Match.arrayWith([
+          { Key: "app", Value: "tapestry" },
+          { Key: "stage", Value: "test" },
+          { Key: "tool", Value: "grouparoo" },
+        ]),
+      });
+    }
+  });
+
   it("keeps logs in CloudWatch with a retention", () => {
     const groups = resources(template, "AWS::Logs::LogGroup");
     expect(groups.length).toBeGreaterThanOrEqual(2);

@@ -1,15 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
+import { type HostingConfig, parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, type INagLogger } from "cdk-nag";
 import { describe, expect, it } from "vitest";
+import { EGRESS_CIDR_PATTERN } from "../../stacks/tools/grouparoo-network";
 import { grouparooToolStackProps } from "../../stacks/tools/grouparoo-props";
+import { GROUPAROO_CONFIG_COPIER_IMAGE } from "../../stacks/tools/grouparoo-services";
 import {
-  EGRESS_CIDR_PATTERN,
-  GROUPAROO_CONFIG_COPIER_IMAGE,
   GROUPAROO_HEALTH_PATH,
-  type GrouparooHosting,
   GrouparooToolStack,
   type GrouparooToolStackProps,
 } from "../../stacks/tools/grouparoo-stack";
@@ -46,7 +45,7 @@ function synthProps(props: GrouparooToolStackProps) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
-function synth(config: TapestryConfig = PLAIN, hosting: Partial<GrouparooHosting> = {}) {
+function synth(config: TapestryConfig = PLAIN, hosting: Partial<HostingConfig> = {}) {
   const props = grouparooToolStackProps(config, "test");
   return synthProps({
     ...props,

@@ -32,10 +32,12 @@ export function grouparooAppSecrets(config: TapestryConfig): GrouparooAppSecret[
  * A digest of the config files the provision run writes to `grouparoo/` before it deploys the
  * stack. It is an environment value of the tasks, so changed files make a changed task definition
  * and CloudFormation rolls the services (whose init container copies the new files); unchanged
- * files leave the stack as it is (ADR 0022).
+ * files leave the stack as it is (ADR 0022). Undefined when the config declares no grouparoo
+ * section (no file is written: Grouparoo is then configured in its own UI).
  */
-export function grouparooConfigDigest(config: TapestryConfig): string {
-  if (!config.grouparoo || !config.warehouse) return "none";
+export function grouparooConfigDigest(config: TapestryConfig): string | undefined {
+  // no grouparoo section: the provision run writes no file, Grouparoo is configured in its UI
+  if (!config.grouparoo || !config.warehouse) return undefined;
   const hash = createHash("sha256");
   for (const file of grouparooConfigBundle(config).files) {
     hash.update(file.path).update("\0").update(file.content).update("\0");
@@ -61,6 +63,9 @@ export function grouparooToolStackProps(config: TapestryConfig, stage: string) {
     hosting,
     grouparooUrl: new URL(tool.baseUrl).origin,
     appSecrets: grouparooAppSecrets(config),
-    configDigest: grouparooConfigDigest(config),
+    ...optional("configDigest", grouparooConfigDigest(config)),
   };
 }
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;

@@ -36,6 +36,8 @@ export interface GrouparooServicesProps {
   readonly securityGroup: ISecurityGroup;
   readonly service: HostingConfig["grouparooService"];
   readonly configBucketName: string;
+  /** the provision run writes config files (a grouparoo section): a copy without config/ stops the task */
+  readonly configFilesRequired: boolean;
   /** variables of both processes; none may hold a secret (test/infra/tools-grouparoo.test.ts scans them) */
   readonly environment: Readonly<Record<string, string>>;
   /** every credential, as ECS secrets (read by the task execution role at start) */
@@ -80,9 +82,11 @@ export function grouparooServices(stack: Stack, props: GrouparooServicesProps): 
       image: ContainerImage.fromRegistry(GROUPAROO_CONFIG_COPIER_IMAGE),
       essential: false,
       entryPoint: ["/bin/sh", "-c"],
-      // fail (and so keep Grouparoo from starting) when the provision run has written no config
+      // when files are expected, fail (and so keep Grouparoo from starting) if none came down
       command: [
-        `aws s3 cp --recursive --only-show-errors "s3://$CONFIG_BUCKET/${CONFIG_PREFIX}" ${CONFIG_MOUNT}/ && test -d ${CONFIG_MOUNT}/config`,
+        `aws s3 cp --recursive --only-show-errors "s3://$CONFIG_BUCKET/${CONFIG_PREFIX}" ${CONFIG_MOUNT}/ && ${
+          props.configFilesRequired ? "test -d" : "mkdir -p"
+        } ${CONFIG_MOUNT}/config`,
       ],
       environment: { CONFIG_BUCKET: props.configBucketName, AWS_REGION: stack.region },
       logging: LogDrivers.awsLogs({ logGroup, streamPrefix: `${role.toLowerCase()}-config` }),

@@ -35,8 +35,12 @@ export interface GrouparooToolStackProps extends StackProps {
   readonly grouparooUrl: string;
   /** the app options' secrets the config files reference (grouparooAppSecrets(config)) */
   readonly appSecrets: readonly GrouparooAppSecret[];
-  /** grouparooConfigDigest(config): changed config files roll the services */
-  readonly configDigest?: string;
+  /**
+   * grouparooConfigDigest(config): changed config files roll the services. Without it (the config
+   * declares no grouparoo section, so no file is written) Grouparoo starts with an empty config
+   * folder; with it, a task whose copy brought no config/ folder does not start.
+   */
+  readonly configDigest?: string | undefined;
 }
 
 /** Grouparoo's unauthenticated status route (core/src/config/routes.ts `status:public`, under urlPathForActions `api`) */
@@ -104,6 +108,7 @@ export class GrouparooToolStack extends Stack {
       securityGroup: groups.tasks,
       service,
       configBucketName: inputs.configBucketName,
+      configFilesRequired: props.configDigest !== undefined,
       logRetention: LOG_RETENTION,
       // The image's own DATABASE_URL / REDIS_URL defaults point at localhost: replaced by URLs
       // WITHOUT credentials; Grouparoo then takes the user and password from DB_USER / DB_PASS /

@@ -382,6 +382,28 @@ describe("the Grouparoo tool stack", () => {
     });
   });
 
+  it("starts Grouparoo with an empty config folder when the config declares no grouparoo section (no file is written)", () => {
+    const byHand = synth(
+      selfHosted((config) => {
+        delete config.grouparoo;
+      }),
+    );
+    const copiers = containers(byHand.template).filter((c) => c.Name === "ConfigCopier");
+    expect(copiers).toHaveLength(2);
+    for (const copier of copiers)
+      expect(copier.Command?.[0]).toMatch(/ && mkdir -p \/tapestry-grouparoo\/config$/);
+    const grouparoo = containers(byHand.template).filter((c) => c.Name === "Grouparoo");
+    for (const container of grouparoo) {
+      // no app option secrets: no app is declared
+      expect((container.Secrets ?? []).map((s) => s.Name).sort()).toEqual([
+        "DB_PASS",
+        "DB_USER",
+        "REDIS_PASS",
+        "SERVER_TOKEN",
+      ]);
+    }
+  });
+
   it("runs shell commands that pass shellcheck", () => {
     for (const container of containers(template)) {
       const script = `#!/bin/sh\n${container.Command?.[0] ?? ""}\n`;

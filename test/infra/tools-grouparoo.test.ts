@@ -189,6 +189,29 @@ describe("the Grouparoo tool stack", () => {
     );
   });
 
+  it("in an existing VPC, admits one value of ControlPlaneEgressCidrs per configured egress CIDR", () => {
+    const existing = synth(
+      selfHosted((config) => {
+        config.provisioning.network = {
+          vpc: "existing",
+          vpcId: "vpc-0123456789abcdef0",
+          publicSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+          privateSubnetIds: ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"],
+          egressCidrs: ["198.51.100.7/32", "198.51.100.8/32", "198.51.100.9/32"],
+        };
+      }),
+    );
+    const ingress = resources(existing.template, "AWS::EC2::SecurityGroup").flatMap(
+      (g) => (g.Properties?.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
+    );
+    const selected = ingress
+      .filter((r) => r.FromPort === 443)
+      .map((r) => JSON.stringify(r.CidrIp))
+      .filter((cidr) => cidr.includes("ControlPlaneEgressCidrs"));
+    expect(selected).toHaveLength(3);
+    expect(nag(existing.stack).unsuppressed).toEqual([]);
+  });
+
   it("lets CloudFormation refuse a control plane egress wider than /8 (each value of the list)", () => {
     const json = template.toJSON() as { Parameters: Record<string, { AllowedPattern?: string }> };
     expect(json.Parameters.ControlPlaneEgressCidrs?.AllowedPattern).toBe(EGRESS_CIDR_PATTERN);

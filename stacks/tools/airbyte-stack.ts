@@ -1,3 +1,4 @@
+import type { HostingConfig } from "@tapestry/core/config";
 import {
   Aws,
   BootstraplessSynthesizer,
@@ -41,26 +42,11 @@ import { NagSuppressions } from "cdk-nag";
 import type { Construct } from "constructs";
 import { airbyteUserData } from "./airbyte-user-data";
 
-/**
- * The parts of the `provisioning` config section (packages/core/src/config/hosting-schema.ts) the
- * Airbyte stack reads, as parsed.
- */
-export interface AirbyteHosting {
-  readonly network:
-    | { readonly vpc: "new"; readonly natGateways: number }
-    | { readonly vpc: "existing"; readonly egressCidrs: readonly string[] };
-  readonly allowedCidrs: readonly string[];
-  readonly allowPublicInternet: boolean;
-  readonly certificateArn?: string | undefined;
-  readonly hostedZone?: { readonly id: string; readonly name: string } | undefined;
-  readonly airbyteHost: {
-    readonly instanceType: string;
-    readonly volumeGiB: number;
-    readonly abctlVersion: string;
-    readonly chartVersion: string;
-    readonly lowResourceMode: boolean;
-  };
-}
+/** The parts of the parsed `provisioning` section (packages/core/src/config/hosting-schema.ts) this stack reads. */
+export type AirbyteHosting = Pick<
+  HostingConfig,
+  "network" | "allowedCidrs" | "allowPublicInternet" | "certificateArn" | "hostedZone" | "airbyteHost"
+>;
 
 export interface AirbyteToolStackProps extends StackProps {
   readonly stage: string;

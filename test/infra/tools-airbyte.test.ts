@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseConfig } from "@tapestry/core/config";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, type INagLogger } from "cdk-nag";
@@ -13,6 +14,8 @@ import {
   AirbyteToolStack,
   AL2023_AMI_PARAMETER,
 } from "../../stacks/tools/airbyte-stack";
+import type { Loose } from "../support/invalid-configs";
+import { selfHostedKickstart } from "../support/self-hosted-config";
 import { type CfnTemplate, TEST_ACCOUNT, TEST_REGION } from "./synth";
 
 /**
@@ -24,21 +27,29 @@ import { type CfnTemplate, TEST_ACCOUNT, TEST_REGION } from "./synth";
 
 const SHELLCHECK = "/usr/bin/shellcheck";
 
-/** The kickstart's choices for a self-hosted Airbyte: a new VPC with two NAT gateways, an office CIDR. */
-const KICKSTART_HOSTING: AirbyteHosting = {
-  network: { vpc: "new", natGateways: 2 },
-  allowedCidrs: ["203.0.113.0/24"],
-  allowPublicInternet: false,
-  airbyteHost: {
-    instanceType: "m7i.xlarge",
-    volumeGiB: 100,
-    abctlVersion: "v0.30.4",
-    chartVersion: "2.6.0",
-    lowResourceMode: false,
-  },
-};
-const CERTIFICATE_ARN =
-  "arn:aws:acm:eu-central-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+/** The provisioning section and Airbyte's URL origin of a self-hosted kickstart, parsed as `tapestry deploy` would. */
+function selfHosted(change: (config: Loose) => void = () => {}): readonly [AirbyteHosting, string] {
+  const config = parseConfig(selfHostedKickstart(change));
+  if (!config.provisioning || !config.tools.airbyte) throw new Error("the fixture self-hosts no Airbyte");
+  return [config.provisioning, new URL(config.tools.airbyte.baseUrl).origin];
+}
+
+/** The self-hosted kickstart: HTTPS with its certificate, its Route 53 zone, a new VPC with one NAT gateway. */
+const KICKSTART = selfHosted();
+/** No certificate and no zone (plain HTTP, flagged), two NAT gateways, 2 vCPU in low-resource mode. */
+const HTTP_ONLY = selfHosted((c) => {
+  delete c.provisioning.certificateArn;
+  delete c.provisioning.hostedZone;
+  c.tools.airbyte.baseUrl = "http://airbyte.rain-shield.example/api/public/v1";
+  c.tools.grouparoo.baseUrl = "http://grouparoo.rain-shield.example";
+  c.provisioning.network = { vpc: "new", natGateways: 2 };
+  c.provisioning.airbyteHost = { instanceType: "m7i.large", lowResourceMode: true };
+});
+/** The kickstart opened to the internet, as only allowPublicInternet permits. */
+const OPEN_TO_THE_INTERNET = selfHosted((c) => {
+  c.provisioning.allowedCidrs = ["0.0.0.0/0"];
+  c.provisioning.allowPublicInternet = true;
+});
 
 interface Synthesized {
   readonly template: Template;
@@ -49,10 +60,10 @@ interface Synthesized {
   readonly stack: AirbyteToolStack;
 }
 
-function synthesizeAirbyte(
-  hosting: AirbyteHosting = KICKSTART_HOSTING,
-  airbyteUrl = "http://airbyte.rain-shield.example",
-): Synthesized {
+function synthesizeAirbyte([hosting, airbyteUrl]: readonly [
+  AirbyteHosting,
+  string,
+] = KICKSTART): Synthesized {
   const app = new App();
   const stack = new AirbyteToolStack(app, "Airbyte", {
     stackName: "tapestry-test-airbyte",
@@ -64,8 +75,6 @@ function synthesizeAirbyte(
   const template = Template.fromStack(stack);
   return { template, json: template.toJSON() as Synthesized["json"], stack };
 }
-
-const WITH_CERTIFICATE: AirbyteHosting = { ...KICKSTART_HOSTING, certificateArn: CERTIFICATE_ARN };
 
 function resourcesOfType(json: CfnTemplate, type: string) {
   return Object.entries(json.Resources).filter(([, r]) => r.Type === type);
@@ -155,34 +164,32 @@ function shellcheck(script: string): { status: number | null; output: string } {
 
 describe("the self-hosted Airbyte stack: network exposure", () => {
   it("admits no traffic from 0.0.0.0/0 by default: the ALB takes only the allowed CIDRs and the control plane's egress", () => {
-    const { json } = synthesizeAirbyte();
-    const rules = ingressRules(json);
-    expect(rules.filter((r) => r.CidrIp === "0.0.0.0/0")).toEqual([]);
-    const cidrRules = rules.filter((r) => r.CidrIp !== undefined);
-    expect(cidrRules.filter((r) => r.CidrIp === "203.0.113.0/24").map((r) => r.FromPort)).toEqual([80]);
-    // one rule per NAT gateway's /32, selected from the ControlPlaneEgressCidrs parameter
-    const egress = cidrRules.filter((r) => typeof r.CidrIp === "object");
-    expect(egress.map((r) => JSON.stringify(r.CidrIp))).toEqual([
-      JSON.stringify({ "Fn::Select": [0, { Ref: "ControlPlaneEgressCidrs" }] }),
-      JSON.stringify({ "Fn::Select": [1, { Ref: "ControlPlaneEgressCidrs" }] }),
-    ]);
+    const egressRule = (i: number) =>
+      JSON.stringify({ "Fn::Select": [i, { Ref: "ControlPlaneEgressCidrs" }] });
+    for (const [fixture, ports, egress] of [
+      [KICKSTART, [443, 80], [egressRule(0), egressRule(0)]], // one NAT gateway: one /32
+      [HTTP_ONLY, [80], [egressRule(0), egressRule(1)]], // two NAT gateways: two /32s
+    ] as const) {
+      const rules = ingressRules(synthesizeAirbyte(fixture).json);
+      expect(rules.filter((r) => r.CidrIp === "0.0.0.0/0" || r.CidrIp === "::/0")).toEqual([]);
+      const cidrRules = rules.filter((r) => r.CidrIp !== undefined);
+      expect(cidrRules.filter((r) => r.CidrIp === "203.0.113.0/24").map((r) => r.FromPort)).toEqual(ports);
+      // one rule per NAT gateway's /32 and port, selected from the ControlPlaneEgressCidrs parameter
+      const fromEgress = cidrRules
+        .filter((r) => typeof r.CidrIp === "object")
+        .map((r) => JSON.stringify(r.CidrIp));
+      expect(fromEgress.sort()).toEqual([...egress].sort());
+    }
   });
 
   it("opens the load balancer to 0.0.0.0/0 only when allowPublicInternet says so", () => {
-    const { json } = synthesizeAirbyte(
-      {
-        ...WITH_CERTIFICATE,
-        allowedCidrs: ["0.0.0.0/0"],
-        allowPublicInternet: true,
-      },
-      "https://airbyte.rain-shield.example",
-    );
+    const { json } = synthesizeAirbyte(OPEN_TO_THE_INTERNET);
     const open = ingressRules(json).filter((r) => r.CidrIp === "0.0.0.0/0");
     expect(open.map((r) => r.FromPort).sort()).toEqual([443, 80]);
   });
 
   it("has nothing on port 22 anywhere, and the host takes 8000 from its load balancer's group only", () => {
-    const { json } = synthesizeAirbyte(WITH_CERTIFICATE, "https://airbyte.rain-shield.example");
+    const { json } = synthesizeAirbyte();
     expect(ingressRules(json).filter((r) => coversPort(r, 22))).toEqual([]);
     const hostIngress = resourcesOfType(json, "AWS::EC2::SecurityGroupIngress").map(([, r]) => r.Properties);
     expect(hostIngress).toEqual([
@@ -213,11 +220,11 @@ describe("the self-hosted Airbyte stack: network exposure", () => {
   });
 
   it("serves HTTPS with the given certificate (TLS 1.2+), redirects HTTP to it, and says HttpOnly false", () => {
-    const { template, json } = synthesizeAirbyte(WITH_CERTIFICATE, "https://airbyte.rain-shield.example");
+    const { template, json } = synthesizeAirbyte();
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
       Port: 443,
       Protocol: "HTTPS",
-      Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
+      Certificates: [{ CertificateArn: KICKSTART[0].certificateArn }],
       SslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
     });
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
@@ -231,7 +238,7 @@ describe("the self-hosted Airbyte stack: network exposure", () => {
   });
 
   it("without a certificate serves plain HTTP only and flags it: HttpOnly true", () => {
-    const { json } = synthesizeAirbyte();
+    const { json } = synthesizeAirbyte(HTTP_ONLY);
     const listeners = resourcesOfType(json, "AWS::ElasticLoadBalancingV2::Listener").map(
       ([, r]) => r.Properties,
     );
@@ -240,7 +247,7 @@ describe("the self-hosted Airbyte stack: network exposure", () => {
   });
 
   it("forwards only the URL's host to Airbyte, health-checks Airbyte's own health route, drops invalid headers and logs access", () => {
-    const { template } = synthesizeAirbyte(WITH_CERTIFICATE, "https://airbyte.rain-shield.example");
+    const { template } = synthesizeAirbyte();
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::ListenerRule", {
       Conditions: [{ Field: "host-header", HostHeaderConfig: { Values: ["airbyte.rain-shield.example"] } }],
     });
@@ -261,23 +268,19 @@ describe("the self-hosted Airbyte stack: network exposure", () => {
   });
 
   it("with a hosted zone adds an alias A record for the URL's host; without one, none", () => {
-    const zoned = synthesizeAirbyte(
-      { ...WITH_CERTIFICATE, hostedZone: { id: "Z0123456789ABCDEFGHIJ", name: "rain-shield.example" } },
-      "https://airbyte.rain-shield.example",
-    );
-    zoned.template.hasResourceProperties("AWS::Route53::RecordSet", {
+    synthesizeAirbyte().template.hasResourceProperties("AWS::Route53::RecordSet", {
       Name: "airbyte.rain-shield.example.",
       Type: "A",
       HostedZoneId: "Z0123456789ABCDEFGHIJ",
     });
-    expect(resourcesOfType(synthesizeAirbyte().json, "AWS::Route53::RecordSet")).toEqual([]);
+    expect(resourcesOfType(synthesizeAirbyte(HTTP_ONLY).json, "AWS::Route53::RecordSet")).toEqual([]);
   });
 
   it("refuses a URL whose scheme disagrees with the certificate, naming both fields", () => {
-    expect(() => synthesizeAirbyte(KICKSTART_HOSTING, "https://airbyte.rain-shield.example")).toThrow(
+    expect(() => synthesizeAirbyte([HTTP_ONLY[0], "https://airbyte.rain-shield.example"])).toThrow(
       /tools\.airbyte\.baseUrl .*provisioning\.certificateArn/,
     );
-    expect(() => synthesizeAirbyte(WITH_CERTIFICATE, "http://airbyte.rain-shield.example")).toThrow(
+    expect(() => synthesizeAirbyte([KICKSTART[0], "http://airbyte.rain-shield.example"])).toThrow(
       /tools\.airbyte\.baseUrl .*provisioning\.certificateArn/,
     );
   });
@@ -377,7 +380,7 @@ describe("the self-hosted Airbyte stack: its template deploys alone", () => {
   });
 
   it("holds no asset, no Lambda function and no bootstrap rule", () => {
-    const { json, stack } = synthesizeAirbyte(WITH_CERTIFICATE, "https://airbyte.rain-shield.example");
+    const { json, stack } = synthesizeAirbyte();
     const text = JSON.stringify(json);
     expect(resourcesOfType(json, "AWS::Lambda::Function")).toEqual([]);
     expect(resourcesOfType(json, "AWS::CloudFormation::CustomResource")).toEqual([]);
@@ -390,21 +393,13 @@ describe("the self-hosted Airbyte stack: its template deploys alone", () => {
 });
 
 describe("the self-hosted Airbyte stack: cdk-nag AwsSolutions", () => {
-  for (const [name, hosting, url] of [
-    ["HTTP only, the kickstart", KICKSTART_HOSTING, "http://airbyte.rain-shield.example"],
-    [
-      "HTTPS, hosted zone, open to the internet",
-      {
-        ...WITH_CERTIFICATE,
-        allowedCidrs: ["0.0.0.0/0"],
-        allowPublicInternet: true,
-        hostedZone: { id: "Z0123456789ABCDEFGHIJ", name: "rain-shield.example" },
-      },
-      "https://airbyte.rain-shield.example",
-    ],
+  for (const [name, fixture] of [
+    ["the self-hosted kickstart: HTTPS, hosted zone", KICKSTART],
+    ["plain HTTP, no zone, two NAT gateways", HTTP_ONLY],
+    ["open to the internet", OPEN_TO_THE_INTERNET],
   ] as const) {
     it(`has no unsuppressed finding, and a reason for each suppression (${name})`, () => {
-      const { stack } = synthesizeAirbyte(hosting, url);
+      const { stack } = synthesizeAirbyte(fixture);
       const unsuppressed: string[] = [];
       const errors: string[] = [];
       const suppressed: { ruleId: string; reason: string }[] = [];
@@ -427,17 +422,20 @@ describe("the self-hosted Airbyte stack: cdk-nag AwsSolutions", () => {
 
 describe("the self-hosted Airbyte stack: the boot script", () => {
   it("passes shellcheck exactly as the instance receives it", () => {
-    const script = renderedBootScript(synthesizeAirbyte().json);
-    expect(script.startsWith("#!/bin/bash\n")).toBe(true);
-    const { status, output } = shellcheck(script);
-    expect(output).toBe("");
-    expect(status).toBe(0);
+    for (const fixture of [KICKSTART, HTTP_ONLY]) {
+      const script = renderedBootScript(synthesizeAirbyte(fixture).json);
+      expect(script.startsWith("#!/bin/bash\n")).toBe(true);
+      const { status, output } = shellcheck(script);
+      expect(output).toBe("");
+      expect(status).toBe(0);
+    }
   });
 
   it("pins abctl and the chart to the configured versions and verifies abctl's sha256", () => {
+    const [hosting] = KICKSTART;
     const script = renderedBootScript(synthesizeAirbyte().json);
-    expect(script).toContain('readonly ABCTL_VERSION="v0.30.4"');
-    expect(script).toContain('readonly CHART_VERSION="2.6.0"');
+    expect(script).toContain(`readonly ABCTL_VERSION="${hosting.airbyteHost.abctlVersion}"`);
+    expect(script).toContain(`readonly CHART_VERSION="${hosting.airbyteHost.chartVersion}"`);
     expect(script).toContain('--chart-version "$CHART_VERSION"');
     expect(script).toContain('tarball="abctl-$ABCTL_VERSION-linux-amd64.tar.gz"');
     expect(script).toContain("sha256sum --check --strict");
@@ -446,7 +444,7 @@ describe("the self-hosted Airbyte stack: the boot script", () => {
   });
 
   it("points Airbyte at its URL and its bucket through the instance role, and writes the credentials to the two parameters", () => {
-    const script = renderedBootScript(synthesizeAirbyte().json);
+    const script = renderedBootScript(synthesizeAirbyte(HTTP_ONLY).json);
     expect(script).toContain('readonly AIRBYTE_URL="http://airbyte.rain-shield.example"');
     expect(script).toContain('readonly BUCKET="tapestry-test-airbyte-storage-1a2b3c"');
     expect(script).toContain("authenticationType: instanceProfile");
@@ -455,8 +453,13 @@ describe("the self-hosted Airbyte stack: the boot script", () => {
       'readonly CLIENT_SECRET_PARAMETER="/tapestry/test/secrets/airbyte-client-secret"',
     );
     expect(script).toContain('Type: "SecureString", Overwrite: true');
-    // plain HTTP: the session cookie must be allowed without TLS
+    // plain HTTP: the session cookie must be allowed without TLS; a 2 vCPU host runs low-resource
     expect(script).toContain('readonly INSECURE_COOKIES="true"');
+    expect(script).toContain('readonly LOW_RESOURCE_MODE="true"');
+    const https = renderedBootScript(synthesizeAirbyte().json);
+    expect(https).toContain('readonly AIRBYTE_URL="https://airbyte.rain-shield.example"');
+    expect(https).toContain('readonly INSECURE_COOKIES="false"');
+    expect(https).toContain('readonly LOW_RESOURCE_MODE="false"');
   });
 
   it("runs at every boot (cloud-config scripts-user always), so a stop/start with new user data applies it", () => {

@@ -9,6 +9,7 @@ import {
   RemovalPolicy,
   Stack,
   type StackProps,
+  Tags,
 } from "aws-cdk-lib";
 import {
   CfnInstance,
@@ -227,6 +228,9 @@ export class AirbyteToolStack extends Stack {
       httpPutResponseHopLimit: 3,
       requireImdsv2: true,
     });
+    const hostName = `tapestry-${props.stage}-airbyte`;
+    // the template tags what it launches; the same Name as the instance's own tag, not a construct path
+    Tags.of(launchTemplate).add("Name", hostName);
     const machineImage = MachineImage.resolveSsmParameterAtLaunch(AL2023_AMI_PARAMETER, {
       os: OperatingSystemType.LINUX,
     });
@@ -272,7 +276,7 @@ export class AirbyteToolStack extends Stack {
       ],
       monitoring: true,
       userData: Fn.base64(userData.render()),
-      tags: [{ key: "Name", value: `tapestry-${props.stage}-airbyte` }],
+      tags: [{ key: "Name", value: hostName }],
     });
     // the boot script needs the role's grants (its default policy, a child of the role) at once
     instance.node.addDependency(role);

@@ -138,12 +138,25 @@ if [ "$(docker inspect --format '{{.State.Running}}' "$KIND_NODE" 2>/dev/null ||
   docker start "$KIND_NODE" >/dev/null || fail "could not start the kind node $KIND_NODE"
 fi
 
+# Airbyte's health route through abctl's ingress (port 8000 answers any Host: the install has no --host)
+healthy() { curl -fsS --max-time 10 -o /dev/null "http://localhost:8000/api/v1/health"; }
+wait_healthy() {
+  local attempt
+  for attempt in $(seq 1 "$1"); do
+    if healthy; then return 0; fi
+    if [ "$attempt" -lt "$1" ]; then sleep 10; fi
+  done
+  return 1
+}
+
 installed="$(cat "$STATE_DIR/installed" 2>/dev/null || true)"
-if [ "$installed" = "$wanted" ] && abctl local status >/dev/null 2>&1; then
-  log "Airbyte is installed as asked; no install needed"
+# after a reboot the pods take minutes to come back: wait for them before deciding to reinstall
+if [ "$installed" = "$wanted" ] && wait_healthy 60; then
+  log "Airbyte is installed as asked and healthy; no install needed"
 else
   log "abctl ${install_args[*]} (this may take up to 30 minutes)"
   abctl "${install_args[@]}" || fail "abctl local install failed (its output is above)"
+  wait_healthy 60 || fail "Airbyte was installed but http://localhost:8000/api/v1/health does not answer 200"
   printf '%s\n' "$wanted" >"$STATE_DIR/installed"
   log "Airbyte installed"
 fi

@@ -466,5 +466,14 @@ describe("the self-hosted Airbyte stack: the boot script", () => {
     const mime = renderedUserData(synthesizeAirbyte().json);
     expect(mime).toContain("Content-Type: text/cloud-config");
     expect(mime).toContain("  - [scripts-user, always]");
+    // EC2 refuses user data over 16 KB (before base64)
+    expect(Buffer.byteLength(mime, "utf8")).toBeLessThan(16 * 1024);
+  });
+
+  it("installs without --host, so the ingress answers the ALB's health check (whose Host is the target's IP)", () => {
+    const script = renderedBootScript(synthesizeAirbyte().json);
+    expect(script).toContain("install_args=(local install ");
+    expect(script).not.toMatch(/^[^#]*--host\b/m); // outside comments
+    expect(script).toContain(`http://localhost:8000${AIRBYTE_HEALTH_PATH}`);
   });
 });

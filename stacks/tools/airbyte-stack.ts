@@ -176,6 +176,7 @@ export class AirbyteToolStack extends Stack {
     });
     bucket.grantReadWrite(role);
     installLog.grantWrite(role);
+    installLog.grant(role, "logs:DescribeLogStreams"); // the CloudWatch agent looks for its stream
     role.addToPolicy(
       new PolicyStatement({
         actions: ["cloudwatch:PutMetricData"],

@@ -1,5 +1,6 @@
 import type { HostingConfig } from "@tapestry/core/config";
 import {
+  Annotations,
   Aws,
   BootstraplessSynthesizer,
   CfnOutput,
@@ -132,6 +133,10 @@ export class AirbyteToolStack extends Stack {
       availabilityZones: [0, 1].map((i) => Fn.select(i, Fn.getAzs())),
       publicSubnetIds: publicSubnets,
     });
+    Annotations.of(vpc).acknowledgeWarning(
+      "@aws-cdk/aws-ec2:noSubnetRouteTableId",
+      "the ALB needs only the subnets' ids; nothing here reads their route tables",
+    );
 
     // --- storage: Airbyte's logs and state (S3 through the instance role), and the ALB's access logs
     const accessLogs = new Bucket(this, "AccessLogs", {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "@tapestry/core/config";
 import { App } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, type INagLogger } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import {
@@ -315,7 +315,7 @@ describe("the self-hosted Airbyte stack: the host", () => {
     });
   });
 
-  it("lets the host write exactly the two credential parameters, and nothing else in SSM but Session Manager's policy", () => {
+  it("lets the host write exactly the two credential parameters and its own bucket, and nothing else in SSM but Session Manager's policy", () => {
     const { json } = synthesizeAirbyte();
     const statements = resourcesOfType(json, "AWS::IAM::Policy").flatMap(([, r]) => {
       const document = r.Properties?.PolicyDocument as {
@@ -330,6 +330,14 @@ describe("the self-hosted Airbyte stack: the host", () => {
     expect(resources).toHaveLength(2);
     expect(resources[0]).toContain('{"Ref":"AirbyteClientIdParameter"}');
     expect(resources[1]).toContain('{"Ref":"AirbyteClientSecretParameter"}');
+    // S3: only its own storage bucket (not the access-log bucket, nothing else)
+    const s3 = statements.filter((s) => [s.Action].flat().some((a) => String(a).startsWith("s3:")));
+    expect(s3.length).toBeGreaterThan(0);
+    for (const statement of s3) {
+      for (const resource of [statement.Resource].flat()) {
+        expect(JSON.stringify(resource)).toMatch(/"Fn::GetAtt":\["Storage[0-9A-F]{8}","Arn"\]/);
+      }
+    }
     const [, role] = resourcesOfType(json, "AWS::IAM::Role")[0] ?? [];
     expect(JSON.stringify(role?.Properties?.ManagedPolicyArns)).toContain("AmazonSSMManagedInstanceCore");
     expect(JSON.stringify(role?.Properties?.ManagedPolicyArns)).not.toMatch(
@@ -377,6 +385,17 @@ describe("the self-hosted Airbyte stack: its template deploys alone", () => {
     expect(Object.keys(json.Outputs ?? {}).sort()).toEqual(
       ["BucketName", "HttpOnly", "InstanceId", "LoadBalancerDnsName", "Url"].sort(),
     );
+  });
+
+  it("synthesizes without a CDK warning or error", () => {
+    for (const fixture of [KICKSTART, HTTP_ONLY, OPEN_TO_THE_INTERNET]) {
+      const annotations = Annotations.fromStack(synthesizeAirbyte(fixture).stack);
+      const messages = [
+        ...annotations.findWarning("*", Match.anyValue()),
+        ...annotations.findError("*", Match.anyValue()),
+      ].map((m) => `${m.id}: ${String(m.entry.data)}`);
+      expect(messages).toEqual([]);
+    }
   });
 
   it("holds no asset, no Lambda function and no bootstrap rule", () => {

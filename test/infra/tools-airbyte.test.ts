@@ -7,12 +7,12 @@ import { App } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, type INagLogger } from "cdk-nag";
 import { describe, expect, it } from "vitest";
+import { AL2023_AMI_PARAMETER } from "../../stacks/tools/airbyte-host";
+import { AIRBYTE_HEALTH_PATH } from "../../stacks/tools/airbyte-load-balancer";
 import {
-  AIRBYTE_HEALTH_PATH,
   AIRBYTE_STACK_PARAMETERS,
   type AirbyteHosting,
   AirbyteToolStack,
-  AL2023_AMI_PARAMETER,
 } from "../../stacks/tools/airbyte-stack";
 import type { Loose } from "../support/invalid-configs";
 import { selfHostedKickstart } from "../support/self-hosted-config";

@@ -64,6 +64,7 @@ export class AirbyteToolStack extends Stack {
     this.node.setContext("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", true);
     const { hosting } = props;
     const url = airbyteOrigin(props.airbyteUrl, hosting.certificateArn);
+    refuseIpv6Ranges(hosting.allowedCidrs);
     const httpOnly = hosting.certificateArn === undefined;
 
     const vpcId = new CfnParameter(this, "VpcId", {
@@ -180,4 +181,15 @@ function airbyteOrigin(airbyteUrl: string, certificateArn: string | undefined): 
     );
   }
   return url;
+}
+
+/** The ALB is IPv4-only (the tool network has no IPv6 subnets): an IPv6 range could never reach it. */
+function refuseIpv6Ranges(allowedCidrs: readonly string[]): void {
+  allowedCidrs.forEach((cidr, i) => {
+    if (cidr.includes(":")) {
+      throw new Error(
+        `provisioning.allowedCidrs[${i}] is ${cidr}, an IPv6 range, but the Airbyte load balancer is IPv4-only: list the IPv4 ranges that may reach it`,
+      );
+    }
+  });
 }

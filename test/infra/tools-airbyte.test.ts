@@ -276,6 +276,15 @@ describe("the self-hosted Airbyte stack: network exposure", () => {
     expect(resourcesOfType(synthesizeAirbyte(HTTP_ONLY).json, "AWS::Route53::RecordSet")).toEqual([]);
   });
 
+  it("refuses an IPv6 allowed range, naming the field: the load balancer is IPv4-only", () => {
+    const withIpv6 = selfHosted((c) => {
+      c.provisioning.allowedCidrs = ["203.0.113.0/24", "2001:db8::/48"];
+    });
+    expect(() => synthesizeAirbyte(withIpv6)).toThrow(
+      /provisioning\.allowedCidrs\[1\] is 2001:db8::\/48.*IPv4-only/,
+    );
+  });
+
   it("refuses a URL whose scheme disagrees with the certificate, naming both fields", () => {
     expect(() => synthesizeAirbyte([HTTP_ONLY[0], "https://airbyte.rain-shield.example"])).toThrow(
       /tools\.airbyte\.baseUrl .*provisioning\.certificateArn/,

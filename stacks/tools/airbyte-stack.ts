@@ -1,4 +1,4 @@
-import type { HostingConfig } from "@tapestry/core/config";
+import { type HostingConfig, selfHostedTools, type TapestryConfig } from "@tapestry/core/config";
 import {
   Annotations,
   BootstraplessSynthesizer,
@@ -26,6 +26,24 @@ export interface AirbyteToolStackProps extends StackProps {
   readonly hosting: AirbyteHosting;
   /** the origin users and the control plane reach Airbyte at (tools.airbyte.baseUrl's origin) */
   readonly airbyteUrl: string;
+}
+
+/**
+ * The stack's config-derived props for a stage: the provisioning section and the origin of
+ * `tools.airbyte.baseUrl` (Airbyte is installed for that URL; the API path stays the connector's).
+ * The caller adds `stackName` and `env` (the region is required).
+ */
+export function airbyteToolStackProps(
+  config: Pick<TapestryConfig, "provisioning" | "tools">,
+  stage: string,
+): Pick<AirbyteToolStackProps, "stage" | "hosting" | "airbyteUrl"> {
+  const airbyte = config.tools.airbyte;
+  if (!config.provisioning || !selfHostedTools(config).includes("airbyte") || !airbyte) {
+    throw new Error(
+      'provisioning.hosting.airbyte: the Airbyte stack is built only for a self-hosted Airbyte (hosting.airbyte "self-hosted", tools.airbyte declared)',
+    );
+  }
+  return { stage, hosting: config.provisioning, airbyteUrl: new URL(airbyte.baseUrl).origin };
 }
 
 /** Names of the CloudFormation parameters the deployer passes (shared-s17.md's contract). */

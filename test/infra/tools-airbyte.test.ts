@@ -13,6 +13,7 @@ import {
   AIRBYTE_STACK_PARAMETERS,
   type AirbyteHosting,
   AirbyteToolStack,
+  airbyteToolStackProps,
 } from "../../stacks/tools/airbyte-stack";
 import type { Loose } from "../support/invalid-configs";
 import { selfHostedKickstart } from "../support/self-hosted-config";
@@ -27,11 +28,10 @@ import { type CfnTemplate, TEST_ACCOUNT, TEST_REGION } from "./synth";
 
 const SHELLCHECK = "/usr/bin/shellcheck";
 
-/** The provisioning section and Airbyte's URL origin of a self-hosted kickstart, parsed as `tapestry deploy` would. */
+/** The provisioning section and Airbyte's URL origin of a self-hosted kickstart, parsed as `sst deploy` would. */
 function selfHosted(change: (config: Loose) => void = () => {}): readonly [AirbyteHosting, string] {
-  const config = parseConfig(selfHostedKickstart(change));
-  if (!config.provisioning || !config.tools.airbyte) throw new Error("the fixture self-hosts no Airbyte");
-  return [config.provisioning, new URL(config.tools.airbyte.baseUrl).origin];
+  const { hosting, airbyteUrl } = airbyteToolStackProps(parseConfig(selfHostedKickstart(change)), "test");
+  return [hosting, airbyteUrl];
 }
 
 /** The self-hosted kickstart: HTTPS with its certificate, its Route 53 zone, a new VPC with one NAT gateway. */
@@ -274,6 +274,19 @@ describe("the self-hosted Airbyte stack: network exposure", () => {
       HostedZoneId: "Z0123456789ABCDEFGHIJ",
     });
     expect(resourcesOfType(synthesizeAirbyte(HTTP_ONLY).json, "AWS::Route53::RecordSet")).toEqual([]);
+  });
+
+  it("takes its props from the config: the provisioning section and the origin of tools.airbyte.baseUrl", () => {
+    const [hosting, url] = KICKSTART;
+    expect(url).toBe("https://airbyte.rain-shield.example"); // baseUrl ends in /api/public/v1
+    expect(hosting.allowedCidrs).toEqual(["203.0.113.0/24"]);
+    const external = parseConfig(
+      selfHostedKickstart((c) => {
+        c.provisioning.hosting = { airbyte: "external", grouparoo: "self-hosted" };
+        c.tools.airbyte.baseUrl = "https://api.airbyte.com/v1";
+      }),
+    );
+    expect(() => airbyteToolStackProps(external, "test")).toThrow(/provisioning\.hosting\.airbyte/);
   });
 
   it("refuses an IPv6 allowed range, naming the field: the load balancer is IPv4-only", () => {

@@ -20,7 +20,7 @@ function fill(element, attributes, children) {
     if (value === undefined || value === null || value === false) continue;
     element.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Number.POSITIVE_INFINITY)) {
     if (child === undefined || child === null || child === false) continue;
     element.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
   }
@@ -45,7 +45,9 @@ export function isWebUrl(url) {
 
 /** Replaces a container's content. */
 export function show(container, ...children) {
-  container.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+  container.replaceChildren(
+    ...children.flat(Number.POSITIVE_INFINITY).filter((c) => c !== undefined && c !== null && c !== false),
+  );
 }
 
 /** "3.2 s", "4 min 12 s", "2 h 5 min"; "–" when unknown. */

@@ -69,13 +69,13 @@ async function timelineOf(page: Page, runId: string) {
   return page.$$eval("article.run table.timeline tbody tr", (rows) =>
     rows.map((row) => {
       const cells = [...row.querySelectorAll("th, td")].map((cell) => cell.textContent?.trim() ?? "");
-      const link = row.querySelector<HTMLAnchorElement>("a.tool-link");
+      const link = row.querySelector("a.tool-link");
       return {
         step: row.getAttribute("data-step"),
         status: row.getAttribute("data-status"),
         tool: cells[1],
         rows: cells[4],
-        link: link ? { href: link.href, text: link.textContent } : undefined,
+        link: link ? { href: link.getAttribute("href"), text: link.textContent } : undefined,
         error: cells[7],
         bar: row.querySelector("svg.bar rect") !== null,
       };
@@ -172,7 +172,7 @@ describe("the dashboard in Chromium, served by tapestry local at /", { timeout: 
 
     // the stacks panel shows only where GET /stacks answers
     const stacksAnswer = await fetch(`${plane.apiUrl}/stacks`);
-    expect(await page.$eval("#stacks-section", (el) => (el as HTMLElement).hidden)).toBe(
+    expect(await page.$eval("#stacks-section", (el) => el.hasAttribute("hidden"))).toBe(
       stacksAnswer.status === 404,
     );
     // the provisioning run the embedded control plane made at start

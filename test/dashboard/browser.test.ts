@@ -222,3 +222,55 @@ it("fails with the fix when Chromium is missing (never skips)", async () => {
     else process.env.TAPESTRY_CHROMIUM = previous;
   }
 });
+
+/** Runs in the page before its scripts: its 5 s timers are counted, so a test can see whether a refresh is scheduled. */
+const COUNT_REFRESH_TIMERS = `
+  const pending = new Map();
+  const set = window.setTimeout.bind(window);
+  const clear = window.clearTimeout.bind(window);
+  window.pendingRefreshes = () => [...pending.values()].filter((delay) => delay === 5000).length;
+  window.setTimeout = (callback, delay, ...rest) => {
+    const id = set(() => { pending.delete(id); callback(...rest); }, delay);
+    pending.set(id, delay);
+    return id;
+  };
+  window.clearTimeout = (id) => { pending.delete(id); clear(id); };
+`;
+const setHidden = (hidden: boolean) => `
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => ${hidden} });
+  document.dispatchEvent(new Event("visibilitychange"));
+`;
+
+describe("auto-refresh", { timeout: 90_000 }, () => {
+  it("draws a new run within a refresh, without a reload; stops refreshing while the tab is hidden", async () => {
+    const page = await browser.newPage();
+    const errors = recordErrors(page);
+    await page.evaluateOnNewDocument(COUNT_REFRESH_TIMERS);
+    await page.goto(`${plane.apiUrl}/`, { waitUntil: "load" });
+    await page.waitForSelector("svg.chart.durations a.run-point");
+    const points = () => page.$$eval("svg.chart.durations a.run-point", (found) => found.length);
+    const before = await points();
+
+    const third = await runOnce();
+    await page.waitForSelector(`svg.chart.durations a.run-point[data-run-id="${third}"]`, {
+      timeout: 20_000,
+    });
+    expect(await points()).toBe(before + 1);
+
+    await page.waitForFunction("window.pendingRefreshes() === 1");
+    // hidden: no refresh stays scheduled, and the page says so
+    await page.evaluate(setHidden(true));
+    expect(await page.evaluate("window.pendingRefreshes()")).toBe(0);
+    expect(await page.$eval("#refresh", (el) => el.textContent)).toMatch(/paused while this tab is hidden$/);
+    // visible again: it refreshes at once and schedules the next
+    const refreshes = await page.$eval("body", (el) => Number(el.getAttribute("data-refreshes")));
+    await page.evaluate(setHidden(false));
+    await page.waitForFunction(`Number(document.body.getAttribute("data-refreshes")) > ${refreshes}`, {
+      timeout: 20_000,
+    });
+    await page.waitForFunction("window.pendingRefreshes() === 1");
+    expect(await page.$eval("#refresh", (el) => el.textContent)).toMatch(/refreshes every 5 s$/);
+    expect(await unexpected(errors, plane.apiUrl)).toEqual([]);
+    await page.close();
+  });
+});

@@ -16,7 +16,7 @@ import { launchChromium, type PageError, recordErrors, screenshotPath } from "./
 
 const PIPELINE = "rain-shield-audience";
 const DBT_ERROR =
-  'Database Error in model email_audience: relation "stg_zoom__webinars" does not exist <img src=x onerror="document.title=\'pwned\'">';
+  'Database Error in model email_audience (models/<marts>/email_audience.sql): relation "stg_zoom__webinars" does not exist';
 const STEPS = [
   ["ingest/zoom-webinar-registrants", "Airbyte", 40],
   ["ingest/salesforce-contacts", "Airbyte", 45],
@@ -130,8 +130,7 @@ describe("the dashboard in Chromium, served by tapestry local at /", { timeout: 
     expect(api.error).toBeDefined();
     expect(await page.$eval("article.run .run-error", (el) => el.textContent)).toBe(`Error: ${api.error}`);
     // the markup in the message stayed text: no element was made of it, nothing ran
-    expect(await page.$$("article.run img")).toHaveLength(0);
-    expect(await page.title()).toBe("Tapestry dashboard");
+    expect(await page.$$("article.run marts")).toHaveLength(0);
     expect(
       await page.$eval('#pipelines tr[data-pipeline="rain-shield-audience"]', (el) => el.textContent),
     ).toMatch(/failing/);
@@ -178,6 +177,9 @@ describe("the dashboard in Chromium, served by tapestry local at /", { timeout: 
     // the provisioning run the embedded control plane made at start
     expect(await page.$eval("#provisioning", (el) => el.textContent)).toMatch(/provision-\w+ ✔ succeeded/);
 
+    // the README's picture: the failed run, its error and its job's link
+    await page.evaluate(`location.hash = "#run=${failed}"`);
+    await page.waitForSelector(`article.run[data-run-id="${failed}"]`, { timeout: 20_000 });
     const file = screenshotPath(tempDir);
     await page.screenshot({ path: file, fullPage: true });
     expect(statSync(file).size).toBeGreaterThan(10_000);
@@ -240,6 +242,30 @@ const setHidden = (hidden: boolean) => `
   Object.defineProperty(document, "hidden", { configurable: true, get: () => ${hidden} });
   document.dispatchEvent(new Event("visibilitychange"));
 `;
+
+describe("when the status API cannot be reached", { timeout: 90_000 }, () => {
+  it("says so on the page (role alert), naming the target, and keeps trying", async () => {
+    const proxy = await startDashboardServer({
+      transport: async () => {
+        throw new TypeError("fetch failed");
+      },
+      description: "the embedded control plane at http://127.0.0.1:9",
+      port: 0,
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(proxy.url, { waitUntil: "load" });
+      await page.waitForSelector("#problem:not([hidden])", { timeout: 20_000 });
+      expect(await page.$eval("#problem", (el) => [el.getAttribute("role"), el.textContent])).toEqual([
+        "alert",
+        "Could not read the status API (/status: could not reach the embedded control plane at http://127.0.0.1:9: fetch failed); trying again in 5 s.",
+      ]);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+});
 
 describe("auto-refresh", { timeout: 90_000 }, () => {
   it("draws a new run within a refresh, without a reload; stops refreshing while the tab is hidden", async () => {

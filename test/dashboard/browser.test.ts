@@ -209,20 +209,10 @@ describe("the same page behind tapestry dashboard's proxy", { timeout: 90_000 },
 });
 
 it("fails with the fix when Chromium is missing (never skips)", async () => {
-  const { launchChromium: launch } = await import("./chromium");
-  const previous = process.env.TAPESTRY_CHROMIUM;
   expect(existsSync("/nonexistent/chromium")).toBe(false);
-  process.env.TAPESTRY_CHROMIUM = "/nonexistent/chromium";
-  try {
-    // CHROMIUM is read when the module loads: a fresh copy sees the setting
-    const fresh = await import(`./chromium?missing=${Date.now()}`);
-    await expect((fresh as { launchChromium: typeof launch }).launchChromium()).rejects.toThrow(
-      /needs Chromium at \/nonexistent\/chromium: install it \(apt-get install chromium/,
-    );
-  } finally {
-    if (previous === undefined) delete process.env.TAPESTRY_CHROMIUM;
-    else process.env.TAPESTRY_CHROMIUM = previous;
-  }
+  await expect(launchChromium("/nonexistent/chromium")).rejects.toThrow(
+    /needs Chromium at \/nonexistent\/chromium: install it \(apt-get install chromium/,
+  );
 });
 
 /** Runs in the page before its scripts: its 5 s timers are counted, so a test can see whether a refresh is scheduled. */
@@ -242,6 +232,88 @@ const setHidden = (hidden: boolean) => `
   Object.defineProperty(document, "hidden", { configurable: true, get: () => ${hidden} });
   document.dispatchEvent(new Event("visibilitychange"));
 `;
+
+describe("the provisioned stacks (GET /stacks of issue 11)", { timeout: 90_000 }, () => {
+  it("lists each self-hosted tool's stack: status, URL link, HTTP-only flagged in words, last deploy", async () => {
+    const stacks = {
+      stacks: [
+        {
+          tool: "airbyte",
+          stackName: "tapestry-prod-airbyte",
+          status: "UPDATE_COMPLETE",
+          outputs: {
+            Url: "https://airbyte.rain-shield.example",
+            LoadBalancerDnsName: "a.elb.example",
+            HttpOnly: "false",
+          },
+          httpOnly: false,
+          lastDeploy: {
+            runId: "provision-01M96ZQN06ZAZWP031ZBBXF1KF",
+            at: "2026-12-07T00:40:00.000Z",
+            outcome: "deployed",
+          },
+        },
+        {
+          tool: "grouparoo",
+          stackName: "tapestry-prod-grouparoo",
+          status: "UPDATE_ROLLBACK_COMPLETE",
+          outputs: { Url: "http://grouparoo.rain-shield.example", HttpOnly: "true" },
+          httpOnly: true,
+          lastDeploy: {
+            runId: "provision-01M96ZQN06ZAZWP031ZBBXF1KF",
+            at: "2026-12-07T00:41:00.000Z",
+            outcome: "failed",
+            reason: "WebService: CannotPullContainerError",
+          },
+        },
+      ],
+    };
+    const embedded = fetchTransport(plane.apiUrl);
+    const proxy = await startDashboardServer({
+      transport: async (request) =>
+        request.path === "/stacks"
+          ? { status: 200, contentType: "application/json", body: JSON.stringify(stacks) }
+          : embedded(request),
+      description: "a stage with self-hosted tools",
+      port: 0,
+    });
+    try {
+      const { page, errors } = await open(proxy.url);
+      await page.waitForSelector("#stacks-section:not([hidden]) tr[data-stack]");
+      const rows = await page.$$eval("#stacks tbody tr", (found) =>
+        found.map((row) => ({
+          cells: [...row.querySelectorAll("td")].map((cell) => cell.textContent?.trim()),
+          link: row.querySelector("a.tool-link")?.getAttribute("href"),
+        })),
+      );
+      expect(rows.map((r) => r.cells.slice(0, 5))).toEqual([
+        [
+          "Airbyte",
+          "tapestry-prod-airbyte",
+          "UPDATE_COMPLETE",
+          "https://airbyte.rain-shield.example",
+          "HTTPS",
+        ],
+        [
+          "Grouparoo",
+          "tapestry-prod-grouparoo",
+          "UPDATE_ROLLBACK_COMPLETE",
+          "http://grouparoo.rain-shield.example",
+          "⚠ HTTP only (no certificate)",
+        ],
+      ]);
+      expect(rows.map((r) => r.link)).toEqual([
+        "https://airbyte.rain-shield.example",
+        "http://grouparoo.rain-shield.example",
+      ]);
+      expect(rows[1]?.cells[5]).toMatch(/^failed .*: WebService: CannotPullContainerError$/);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+});
 
 describe("when the status API cannot be reached", { timeout: 90_000 }, () => {
   it("says so on the page (role alert), naming the target, and keeps trying", async () => {

@@ -9,14 +9,14 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
  */
 export const CHROMIUM = process.env.TAPESTRY_CHROMIUM ?? "/usr/bin/chromium";
 
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
     throw new Error(
-      `the dashboard's browser test needs Chromium at ${CHROMIUM}: install it (apt-get install chromium; .ci/run does it on CI) or point TAPESTRY_CHROMIUM at one`,
+      `the dashboard's browser test needs Chromium at ${executablePath}: install it (apt-get install chromium; .ci/run does it on CI) or point TAPESTRY_CHROMIUM at one`,
     );
   }
   return puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: [
       // Chromium's sandbox refuses to run as root (CI runs as root)

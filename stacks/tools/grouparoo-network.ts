@@ -116,15 +116,21 @@ export function grouparooSecurityGroups(
       loadBalancer.addIngressRule(peer, Port.tcp(port), `${what} (${port})`);
     }
   };
-  for (const cidr of hosting.allowedCidrs) {
+  hosting.allowedCidrs.forEach((cidr, i) => {
+    // the ALB is IPv4-only (the tool network has no IPv6 subnets), as the Airbyte stack's is
+    if (cidr.includes(":")) {
+      throw new Error(
+        `provisioning.allowedCidrs[${i}] is ${cidr}, an IPv6 range, but the Grouparoo load balancer is IPv4-only: list the IPv4 ranges that may reach it`,
+      );
+    }
     // parseConfig refuses this already (hostingIssues); a stack built by hand must not open up either
     if (OPEN_CIDRS.has(cidr) && !hosting.allowPublicInternet) {
       throw new Error(
-        `provisioning.allowedCidrs holds ${cidr} without provisioning.allowPublicInternet: true; list your networks, or set allowPublicInternet`,
+        `provisioning.allowedCidrs[${i}] is ${cidr} without provisioning.allowPublicInternet: true; list your networks, or set allowPublicInternet`,
       );
     }
-    allowFrom(cidr.includes(":") ? Peer.ipv6(cidr) : Peer.ipv4(cidr), `allowed ${cidr}`);
-  }
+    allowFrom(Peer.ipv4(cidr), `allowed ${cidr}`);
+  });
   for (let index = 0; index < egressCidrCount(hosting); index++) {
     allowFrom(Peer.ipv4(Fn.select(index, props.egressCidrs)), `control plane egress ${index}`);
   }

@@ -222,10 +222,12 @@ describe("the Grouparoo tool stack", () => {
       expect(pattern.test(bad), bad).toBe(false);
   });
 
-  it("refuses 0.0.0.0/0 without allowPublicInternet, and takes it with it", () => {
+  it("refuses 0.0.0.0/0 without allowPublicInternet (and an IPv6 range: the ALB is IPv4-only), and takes it with it", () => {
     // parseConfig refuses it (test/provisioning/hosting-config.test.ts); so does the stack, built by hand
     expect(() => synth(PLAIN, { allowedCidrs: ["0.0.0.0/0"] })).toThrow(/allowPublicInternet/);
-    expect(() => synth(PLAIN, { allowedCidrs: ["::/0"] })).toThrow(/allowPublicInternet/);
+    expect(() => synth(PLAIN, { allowedCidrs: ["203.0.113.0/24", "2001:db8::/48"] })).toThrow(
+      /allowedCidrs\[1\] is 2001:db8::\/48, an IPv6 range, but the Grouparoo load balancer is IPv4-only/,
+    );
     const open = synth(
       selfHosted((config) => {
         config.provisioning.allowedCidrs = ["0.0.0.0/0"];

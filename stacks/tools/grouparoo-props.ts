@@ -63,6 +63,7 @@ export function grouparooToolStackProps(config: TapestryConfig, stage: string) {
     hosting,
     grouparooUrl: new URL(tool.baseUrl).origin,
     appSecrets: grouparooAppSecrets(config),
+    apiKeySecret: tool.apiKeySecret,
     ...optional("configDigest", grouparooConfigDigest(config)),
   };
 }

@@ -24,6 +24,17 @@ export const GROUPAROO_CONFIG_COPIER_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.3
 export const GROUPAROO_PORT = 3000;
 /** Where the tasks' shared volume is mounted: the bucket's `grouparoo/` prefix is copied here, config/ under it */
 const CONFIG_MOUNT = "/tapestry-grouparoo";
+
+/** The id of the API key Tapestry's Grouparoo connector authenticates with. */
+export const TAPESTRY_API_KEY_ID = "tapestry";
+/** The variable the API key's value reaches the Grouparoo containers in (an ECS secret, never a file). */
+export const TAPESTRY_API_KEY_VARIABLE = "TAPESTRY_GROUPAROO_API_KEY";
+/**
+ * The API key as a Grouparoo config object (a .js file, which Grouparoo's config loader `require`s,
+ * so the value is read from the environment when Grouparoo loads it: the file holds no secret).
+ * Without it, nothing in a Grouparoo Tapestry hosts matches tools.grouparoo.apiKeySecret.
+ */
+const TAPESTRY_API_KEY_OBJECT = `module.exports = { class: "apiKey", id: "${TAPESTRY_API_KEY_ID}", name: "Tapestry control plane", apiKey: process.env.${TAPESTRY_API_KEY_VARIABLE}, options: { permissionAllRead: true, permissionAllWrite: true } };`;
 const CONFIG_PREFIX = "grouparoo/";
 /** the omnibus image's WORKDIR is /grouparoo, its entrypoint this CLI */
 const GROUPAROO_CLI = "./node_modules/.bin/grouparoo";
@@ -86,7 +97,7 @@ export function grouparooServices(stack: Stack, props: GrouparooServicesProps): 
       command: [
         `aws s3 cp --recursive --only-show-errors "s3://$CONFIG_BUCKET/${CONFIG_PREFIX}" ${CONFIG_MOUNT}/ && ${
           props.configFilesRequired ? "test -d" : "mkdir -p"
-        } ${CONFIG_MOUNT}/config`,
+        } ${CONFIG_MOUNT}/config && mkdir -p ${CONFIG_MOUNT}/config/apikeys && printf '%s\\n' '${TAPESTRY_API_KEY_OBJECT}' > ${CONFIG_MOUNT}/config/apikeys/${TAPESTRY_API_KEY_ID}.js`,
       ],
       environment: { CONFIG_BUCKET: props.configBucketName, AWS_REGION: stack.region },
       logging: LogDrivers.awsLogs({ logGroup, streamPrefix: `${role.toLowerCase()}-config` }),

@@ -25,7 +25,12 @@ import {
 import { suppressGrouparooFindings } from "./grouparoo-nag";
 import { grouparooSecurityGroups, grouparooStackInputs, opensToInternet } from "./grouparoo-network";
 import type { GrouparooAppSecret } from "./grouparoo-props";
-import { appOptionSecrets, GROUPAROO_PORT, grouparooServices } from "./grouparoo-services";
+import {
+  appOptionSecrets,
+  GROUPAROO_PORT,
+  grouparooServices,
+  TAPESTRY_API_KEY_VARIABLE,
+} from "./grouparoo-services";
 
 export interface GrouparooToolStackProps extends StackProps {
   readonly stage: string;
@@ -35,6 +40,8 @@ export interface GrouparooToolStackProps extends StackProps {
   readonly grouparooUrl: string;
   /** the app options' secrets the config files reference (grouparooAppSecrets(config)) */
   readonly appSecrets: readonly GrouparooAppSecret[];
+  /** the secret (tools.grouparoo.apiKeySecret) whose value becomes the API key Tapestry's connector calls Grouparoo with */
+  readonly apiKeySecret: string;
   /**
    * grouparooConfigDigest(config): changed config files roll the services. Without it (the config
    * declares no grouparoo section, so no file is written) Grouparoo starts with an empty config
@@ -143,6 +150,9 @@ export class GrouparooToolStack extends Stack {
         REDIS_PASS: EcsSecret.fromSecretsManager(redis.authToken),
         SERVER_TOKEN: EcsSecret.fromSecretsManager(serverToken),
         ...appOptionSecrets(this, inputs.secretParameterPrefix, props.appSecrets),
+        ...appOptionSecrets(this, inputs.secretParameterPrefix, [
+          { optionEnv: TAPESTRY_API_KEY_VARIABLE, secretName: props.apiKeySecret },
+        ]),
       },
     });
 

@@ -300,8 +300,11 @@ describe("the Grouparoo tool stack", () => {
           "GROUPAROO_OPTION__APP__TAPESTRY_GROUPAROO_PRIVATE_KEY",
           "REDIS_PASS",
           "SERVER_TOKEN",
+          "TAPESTRY_GROUPAROO_API_KEY",
         ].sort(),
       );
+      // the key Tapestry's connector calls with: tools.grouparoo.apiKeySecret's SSM SecureString
+      expect(secrets.TAPESTRY_GROUPAROO_API_KEY).toMatch(/SecretParameterPrefix.*GROUPAROO_API_KEY/);
       expect(secrets.DB_PASS).toMatch(/:password::/);
       expect(secrets.REDIS_PASS).toMatch(/RedisAuthToken/);
       // the app options' secrets: the app's SSM SecureStrings, under the prefix the deployer passes
@@ -327,6 +330,20 @@ describe("the Grouparoo tool stack", () => {
     const env = Object.fromEntries((web?.Environment ?? []).map((v) => [v.Name, JSON.stringify(v.Value)]));
     expect(env.DATABASE_URL).toMatch(/postgresql:\/\//);
     expect(env.REDIS_URL).toMatch(/rediss:\/\//);
+  });
+
+  it("declares the API key Tapestry's connector calls with, its value read from the environment (no secret in the file)", () => {
+    const copiers = containers(template).filter((c) => c.Name === "ConfigCopier");
+    expect(copiers).toHaveLength(2);
+    for (const copier of copiers) {
+      const command = String(copier.Command?.[0]);
+      // a .js config object, which Grouparoo's loader require()s: the value comes from the variable
+      expect(command).toMatch(
+        /printf '%s\\n' 'module\.exports = \{ class: "apiKey", id: "tapestry", .*apiKey: process\.env\.TAPESTRY_GROUPAROO_API_KEY, .*' > \/tapestry-grouparoo\/config\/apikeys\/tapestry\.js$/,
+      );
+      // written after the downloaded files, so a config without a grouparoo section gets it too
+      expect(command.indexOf("aws s3 cp")).toBeLessThan(command.indexOf("apikeys"));
+    }
   });
 
   it("runs the web and the worker processes from the pinned image on X86_64 Fargate, in the private subnets", () => {
@@ -416,7 +433,7 @@ describe("the Grouparoo tool stack", () => {
     const copiers = containers(byHand.template).filter((c) => c.Name === "ConfigCopier");
     expect(copiers).toHaveLength(2);
     for (const copier of copiers)
-      expect(copier.Command?.[0]).toMatch(/ && mkdir -p \/tapestry-grouparoo\/config$/);
+      expect(copier.Command?.[0]).toMatch(/ && mkdir -p \/tapestry-grouparoo\/config && mkdir -p /);
     const grouparoo = containers(byHand.template).filter((c) => c.Name === "Grouparoo");
     for (const container of grouparoo) {
       // no app option secrets: no app is declared
@@ -425,6 +442,7 @@ describe("the Grouparoo tool stack", () => {
         "DB_USER",
         "REDIS_PASS",
         "SERVER_TOKEN",
+        "TAPESTRY_GROUPAROO_API_KEY",
       ]);
     }
   });

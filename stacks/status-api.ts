@@ -36,6 +36,7 @@ export const STATUS_API_ROUTES: readonly {
   { path: "/runs/{runId}/cancel", methods: [HttpMethod.POST] },
   { path: "/runs/{runId}/events", methods: [HttpMethod.GET] },
   { path: "/provisioning", methods: [HttpMethod.GET, HttpMethod.POST] },
+  { path: "/alerts", methods: [HttpMethod.GET] },
 ];
 
 /**

@@ -471,6 +471,7 @@ describe("Status API stack", () => {
         "GET /runs/{runId}/events",
         "GET /provisioning",
         "POST /provisioning",
+        "GET /alerts",
         "POST /webhooks/airbyte/{secret}",
         "POST /webhooks/dbt-cloud",
       ].sort(),

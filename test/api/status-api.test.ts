@@ -580,6 +580,7 @@ const EXAMPLE_PATHS: Record<string, string> = {
   "/runs/{runId}": "/runs/{kickstartRun}",
   "/runs/{runId}/events": "/runs/{kickstartRun}/events",
   "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
+  "/runs/{runId}/retry": "/runs/{kickstartRun}/retry",
   "/provisioning": "/provisioning",
   "/alerts": "/alerts?limit=1",
   "/webhooks/airbyte/{secret}": `/webhooks/airbyte/${WEBHOOK_SECRETS.AIRBYTE_WEBHOOK_SECRET}`,

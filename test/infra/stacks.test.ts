@@ -468,6 +468,7 @@ describe("Status API stack", () => {
         "POST /pipelines/{name}/runs",
         "GET /runs/{runId}",
         "POST /runs/{runId}/cancel",
+        "POST /runs/{runId}/retry",
         "GET /runs/{runId}/events",
         "GET /provisioning",
         "POST /provisioning",

@@ -12,6 +12,7 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
+import { createRetryCommand } from "./retry-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
 import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
@@ -117,6 +118,7 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
   for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }
+  program.addCommand(createRetryCommand(dependencies.api ?? {}, io, setExitCode));
   applyCliPolicy(program, io);
 
   // `secrets` and `warehouse` carry their own streams (their tests inject them); the policy is the same

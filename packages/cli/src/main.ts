@@ -12,6 +12,7 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
+import { createProvisionCommands, type ProvisionCommandDependencies } from "./provision-commands";
 import { createRetryCommand } from "./retry-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
@@ -24,6 +25,7 @@ export interface MainDependencies {
   readonly warehouse?: WarehouseCommandDependencies;
   readonly validate?: ValidateCommandDependencies;
   readonly api?: ApiCommandDependencies;
+  readonly provision?: ProvisionCommandDependencies;
 }
 
 /** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
@@ -119,6 +121,9 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
     program.addCommand(command);
   }
   program.addCommand(createRetryCommand(dependencies.api ?? {}, io, setExitCode));
+  for (const command of createProvisionCommands(dependencies.provision ?? {}, io, setExitCode)) {
+    program.addCommand(command);
+  }
   applyCliPolicy(program, io);
 
   // `secrets` and `warehouse` carry their own streams (their tests inject them); the policy is the same

@@ -244,7 +244,14 @@ describe("tapestry teardown --stage, against a deprovisioning stand-in (SigV4)",
     const { api, args } = await stage({ snapshots: SUCCEEDING });
     const questions: string[] = [];
     const wrong = await tapestry(["teardown", ...args], {
-      provision: { ...FAST, interactive: true, ask: async (q) => (questions.push(q), "prod") },
+      provision: {
+        ...FAST,
+        interactive: true,
+        ask: async (q) => {
+          questions.push(q);
+          return "prod";
+        },
+      },
     });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('"prod" is not "dev": nothing was torn down');

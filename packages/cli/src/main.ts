@@ -12,6 +12,7 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
+import { createDashboardCommand, type DashboardCommandDependencies } from "./dashboard/command";
 import { createProvisionCommands, type ProvisionCommandDependencies } from "./provision-commands";
 import { createRetryCommand } from "./retry-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
@@ -26,6 +27,7 @@ export interface MainDependencies {
   readonly validate?: ValidateCommandDependencies;
   readonly api?: ApiCommandDependencies;
   readonly provision?: ProvisionCommandDependencies;
+  readonly dashboard?: DashboardCommandDependencies;
 }
 
 /** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
@@ -124,6 +126,7 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
   for (const command of createProvisionCommands(dependencies.provision ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }
+  program.addCommand(createDashboardCommand(dependencies.dashboard ?? {}, io, setExitCode));
   applyCliPolicy(program, io);
 
   // `secrets` and `warehouse` carry their own streams (their tests inject them); the policy is the same

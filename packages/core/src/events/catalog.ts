@@ -13,7 +13,8 @@ const tool = z.enum(TOOL_NAMES);
 const runId = z.string().min(1).max(80);
 const count = z.number().int().nonnegative();
 
-export const TRIGGER_KINDS = ["schedule", "manual"] as const;
+/** schedule: its fire time came; manual: someone asked (the API, `tapestry run`); startup: `tapestry local` ran it as it started */
+export const TRIGGER_KINDS = ["schedule", "manual", "startup"] as const;
 export const runTriggerSchema = z.object({
   kind: z.enum(TRIGGER_KINDS),
   /** the schedule's fire time, for scheduled runs */

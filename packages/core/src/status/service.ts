@@ -179,14 +179,18 @@ export async function runEvents(ctx: StatusContext, runId: string): Promise<RunE
  * takes its place in the pipeline's queue now, in the order of the requests, and is recorded as
  * queued before the answer: its Location and the run lists show it at once.
  */
-export async function triggerManualRun(ctx: RunRequestContext, name: string): Promise<TriggerAccepted> {
+export async function triggerManualRun(
+  ctx: RunRequestContext,
+  name: string,
+  /** a run someone asked for; `startup` for the one `tapestry local` runs as it starts */
+  trigger: RunTrigger = { kind: "manual" },
+): Promise<TriggerAccepted> {
   const spec = findPipeline(ctx.config, name);
   const now = ctx.now();
   const at = now.toISOString();
   const lock = await ctx.ledger.getRunLock(spec.name, at);
   if (spec.overlap === "skip" && lock) throw new RunActiveError(spec.name, lock.runId);
   const runId = manualRunId(spec.name, now);
-  const trigger: RunTrigger = { kind: "manual" };
   let status: TriggerAccepted["status"] = "accepted";
   if (spec.overlap === "queue") {
     const ahead = lock?.runId ?? (await ctx.ledger.listQueuedRuns(spec.name, at))[0]?.runId;

@@ -454,7 +454,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         );
         return { runId, ...(started ? { execution: runs.execution(runId) } : {}) };
       }
-      const accepted = await triggerManualRun(requests, name);
+      const accepted = await triggerManualRun(requests, name, trigger);
       return { runId: accepted.runId, status: accepted.status, execution: runs.execution(accepted.runId) };
     };
 

@@ -19,7 +19,12 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
   switch (event["detail-type"]) {
     case "PipelineRunStarted": {
       const { runId, trigger } = event.detail.data;
-      const why = trigger.kind === "schedule" ? `scheduled for ${trigger.scheduledTime}` : "manual";
+      const why =
+        trigger.kind === "schedule"
+          ? `scheduled for ${trigger.scheduledTime}`
+          : trigger.kind === "startup"
+            ? "at start-up"
+            : "manual";
       return line(`${c.cyan("▶")} run ${runId} started (${why})`);
     }
     case "StepStarted": {

@@ -12,6 +12,8 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
+import { createInitCommand } from "./init-command";
+import { createKickstartCommand, type KickstartCommandDependencies } from "./kickstart-command";
 import { type Prompter, terminalPrompter } from "./prompts";
 import { createSecretsCommand, type SecretsCommandDependencies, UsageError } from "./secrets-command";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
@@ -28,6 +30,8 @@ export interface MainDependencies {
   readonly environment?: Readonly<Record<string, string | undefined>>;
   /** asks questions (local --real, kickstart); default: the terminal's, none when stdin is not one */
   readonly prompter?: Prompter;
+  /** `tapestry kickstart`'s SSM client */
+  readonly kickstart?: Pick<KickstartCommandDependencies, "createClient">;
 }
 
 /** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
@@ -138,6 +142,18 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
   );
 
   program.addCommand(createValidateCommand(dependencies.validate ?? {}, io, setExitCode));
+  program.addCommand(createInitCommand(io, setExitCode));
+  program.addCommand(
+    createKickstartCommand(
+      {
+        prompter: dependencies.prompter ?? (process.stdin.isTTY ? terminalPrompter() : undefined),
+        environment: dependencies.environment ?? process.env,
+        ...dependencies.kickstart,
+      },
+      io,
+      setExitCode,
+    ),
+  );
   for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }

@@ -64,7 +64,7 @@ export function writeScaffold(dir: string, files: readonly ScaffoldFile[], force
   if (existing.length > 0 && !force) {
     throw new UsageError(
       `${existing.length === 1 ? "this file exists" : "these files exist"}: ${existing
-        .map((p) => relative(process.cwd(), p) || p)
+        .map(shown)
         .join(", ")}; nothing was written (--force overwrites them)`,
     );
   }
@@ -91,13 +91,13 @@ export function createInitCommand(io: CliIo, setExitCode: (code: number) => void
     .option("--force", "overwrite files that exist", false)
     .action((dir: string, options: { template: Template; force: boolean }) => {
       const written = writeScaffold(dir, scaffoldFiles(options.template), options.force);
-      for (const path of written) io.out(`created ${relative(process.cwd(), path) || path}`);
-      const config = relative(process.cwd(), join(resolve(dir), "tapestry.config.ts"));
+      for (const path of written) io.out(`created ${shown(path)}`);
+      const config = shown(join(resolve(dir), "tapestry.config.ts"));
       io.out("");
       io.out("Next:");
       io.out(`  npx tapestry validate --config ${config}`);
       io.out(
-        `  npx tapestry local --config ${config} --once      # against the sandboxes; --scenario ${join(relative(process.cwd(), resolve(dir)) || ".", "scenarios", SCENARIO_EXAMPLES[options.template][0] ?? "")}`,
+        `  npx tapestry local --config ${config} --once      # against the sandboxes; --scenario ${shown(join(resolve(dir), "scenarios", SCENARIO_EXAMPLES[options.template][0] ?? ""))}`,
       );
       if (options.template === "kickstart") {
         io.out(
@@ -115,6 +115,12 @@ export function createInitCommand(io: CliIo, setExitCode: (code: number) => void
     ],
     "Exit 2, writing nothing, when a file exists (unless --force).",
   );
+}
+
+/** A path as the user wrote it: relative to the working folder when inside it, else whole. */
+function shown(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside && !inside.startsWith("..") ? inside : path;
 }
 
 function readme(template: Template): string {

@@ -12,6 +12,8 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
+import { createDeployCommand, type DeployDependencies } from "./deploy-command";
+import { createDoctorCommand, type DoctorDependencies } from "./doctor-command";
 import { createInitCommand } from "./init-command";
 import { createKickstartCommand, type KickstartCommandDependencies } from "./kickstart-command";
 import { type Prompter, terminalPrompter } from "./prompts";
@@ -32,6 +34,10 @@ export interface MainDependencies {
   readonly prompter?: Prompter;
   /** `tapestry kickstart`'s SSM client */
   readonly kickstart?: Pick<KickstartCommandDependencies, "createClient">;
+  /** `tapestry doctor`'s (and deploy's) AWS clients, fetch and Node version */
+  readonly doctor?: DoctorDependencies;
+  /** `tapestry deploy`'s sst executable */
+  readonly deploy?: Pick<DeployDependencies, "sst" | "environment">;
 }
 
 /** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
@@ -143,6 +149,18 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
 
   program.addCommand(createValidateCommand(dependencies.validate ?? {}, io, setExitCode));
   program.addCommand(createInitCommand(io, setExitCode));
+  program.addCommand(createDoctorCommand(dependencies.doctor ?? {}, io, setExitCode));
+  program.addCommand(
+    createDeployCommand(
+      {
+        prompter: dependencies.prompter ?? (process.stdin.isTTY ? terminalPrompter() : undefined),
+        ...dependencies.doctor,
+        ...dependencies.deploy,
+      },
+      io,
+      setExitCode,
+    ),
+  );
   program.addCommand(
     createKickstartCommand(
       {

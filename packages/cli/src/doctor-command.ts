@@ -125,16 +125,14 @@ async function defaultClients(deps: DoctorDependencies): Promise<DoctorClients> 
   const need = !deps.sts || !deps.ssm || !deps.cloudFormation;
   const [sts, ssm, cfn] = need
     ? await Promise.all([
-        import("@aws-sdk/client-sts"),
+        import("./doctor/sts"),
         import("@aws-sdk/client-ssm"),
         import("./status-api/cloudformation"),
       ])
     : [undefined, undefined, undefined];
   const withRegion = (region?: string) => (region ? { region } : {});
   return {
-    sts:
-      deps.sts ??
-      ((region) => new (sts as typeof import("@aws-sdk/client-sts")).STSClient(withRegion(region))),
+    sts: deps.sts ?? ((region) => new (sts as typeof import("./doctor/sts")).STSClient(withRegion(region))),
     ssm:
       deps.ssm ??
       ((region) => new (ssm as typeof import("@aws-sdk/client-ssm")).SSMClient(withRegion(region))),

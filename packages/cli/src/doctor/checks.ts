@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
-import type { STSClient } from "@aws-sdk/client-sts";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { ConfigError, TapestryError } from "@tapestry/core/errors";
 import * as z from "zod";
 import { userSetSecrets } from "../config-secrets";
 import type { CloudFormationClient } from "../status-api/cloudformation";
+import type { STSClient } from "./sts";
 
 /** What one check found: ok, a warning (works, but look), or a failure (a deploy would not work). */
 export type CheckStatus = "ok" | "warn" | "fail";
@@ -233,7 +233,7 @@ export async function checkCredentials(client: STSClient): Promise<{ result: Che
     };
   }
   try {
-    const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+    const { GetCallerIdentityCommand } = await import("./sts");
     const identity = await client.send(new GetCallerIdentityCommand({}));
     const profile = process.env.AWS_PROFILE ? `, profile ${process.env.AWS_PROFILE}` : "";
     return {

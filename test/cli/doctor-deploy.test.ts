@@ -8,14 +8,16 @@ import { parseConfig } from "@tapestry/core/config";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
-import { checkExposure, SST_STACKS } from "../../packages/cli/src/doctor/checks";
+import { checkExposure, SST_STACKS, toolStackName } from "../../packages/cli/src/doctor/checks";
 import { GetCallerIdentityCommand, STSClient } from "../../packages/cli/src/doctor/sts";
 import {
   CloudFormationClient,
   DescribeStacksCommand,
 } from "../../packages/cli/src/status-api/cloudformation";
 import { TAPESTRY_STACKS } from "../../stacks";
+import { toolStackName as stacksToolStackName } from "../../stacks/tools/names";
 import { kickstartWith, type Loose } from "../support/invalid-configs";
+import { selfHostedKickstart } from "../support/self-hosted-config";
 import { CLASS_NAME_OR_STACK, tapestry } from "./harness";
 
 /**
@@ -328,31 +330,52 @@ describe("tapestry doctor without --stage: the local checks", () => {
   });
 
   it("flags open CIDRs and HTTP-only listeners of self-hosted tools, and tools over plain HTTP", () => {
-    const config = parseConfig(kickstartWith(() => undefined));
-    const withProvisioning = {
-      ...config,
-      tools: {
-        ...config.tools,
-        grouparoo: { ...config.tools.grouparoo, baseUrl: "http://grouparoo.example.com" },
-      },
-      provisioning: {
-        hosting: { airbyte: "self-hosted", grouparoo: "external" },
-        allowedCidrs: ["0.0.0.0/0"],
-      },
-    } as typeof config;
-    const checks = checkExposure(withProvisioning);
+    const open = parseConfig(
+      selfHostedKickstart((c) => {
+        c.tools.airbyte.baseUrl = "http://airbyte.rain-shield.example/api/public/v1";
+        c.tools.grouparoo.baseUrl = "http://grouparoo.rain-shield.example";
+        c.provisioning.allowedCidrs = ["0.0.0.0/0"];
+        c.provisioning.allowPublicInternet = true;
+        delete c.provisioning.certificateArn;
+      }),
+    );
+    const checks = checkExposure(open);
     expect(checks.map((c) => [c.id, c.status])).toEqual([
       ["open-cidrs", "warn"],
       ["http-only", "warn"],
       ["http-tools", "warn"],
     ]);
-    expect(checks[0]?.detail).toContain("lets anyone on the internet reach airbyte");
-    expect(
-      checkExposure({
-        ...withProvisioning,
-        provisioning: { hosting: { airbyte: "external" } },
-      } as typeof config),
-    ).toEqual([checks[2]]);
+    expect(checks[0]?.detail).toBe(
+      "provisioning.allowedCidrs lets anyone on the internet reach airbyte and grouparoo (0.0.0.0/0)",
+    );
+    expect(checks[1]?.fix).toContain("provisioning.certificateArn");
+    // the kickstart's own self-hosting: a CIDR of its own, HTTPS
+    expect(checkExposure(parseConfig(selfHostedKickstart())).map((c) => [c.id, c.status])).toEqual([
+      ["open-cidrs", "ok"],
+      ["http-only", "ok"],
+    ]);
+  });
+
+  it("checks the self-hosted tools' stacks by the names the tool stacks take", async () => {
+    expect(toolStackName("prod", "airbyte")).toBe(stacksToolStackName("prod", "airbyte"));
+    const { deps } = await world({
+      stacks: { "tapestry-prod-airbyte": { status: "UPDATE_ROLLBACK_FAILED" } },
+      change: (c) => {
+        c.tools.airbyte.baseUrl = c.tools.airbyte.baseUrl.replace("http://127.0.0.1", "http://localhost");
+        c.tools.airbyte.auth = {
+          kind: "client-credentials",
+          clientIdSecret: "AIRBYTE_CLIENT_ID",
+          clientSecretSecret: "AIRBYTE_CLIENT_SECRET",
+        };
+        c.provisioning = {
+          hosting: { airbyte: "self-hosted", grouparoo: "external" },
+          allowedCidrs: ["203.0.113.0/24"],
+        };
+      },
+    });
+    const { check } = await doctor(deps);
+    expect(check("stack:tapestry-prod-airbyte")?.status).toBe("fail");
+    expect(check("stack:tapestry-prod-grouparoo")).toBeUndefined();
   });
 
   it("knows every stack the SST app deploys", () => {

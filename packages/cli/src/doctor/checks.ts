@@ -107,29 +107,19 @@ export async function checkConfig(
   }
 }
 
-/** The part of `provisioning` (issue 11) these checks read; absent on configs without self-hosted tools. */
-const provisioningSchema = z.looseObject({
-  hosting: z.looseObject({ airbyte: z.string().optional(), grouparoo: z.string().optional() }).optional(),
-  allowedCidrs: z.array(z.string()).optional(),
-  allowPublicInternet: z.boolean().optional(),
-  certificateArn: z.string().optional(),
-});
-
 /** The self-hosted tools the config's provisioning section declares. */
 export function selfHostedTools(config: TapestryConfig): ("airbyte" | "grouparoo")[] {
-  const parsed = provisioningSchema.safeParse((config as Record<string, unknown>).provisioning);
-  if (!parsed.success) return [];
-  const hosting = parsed.data.hosting ?? {};
-  return (["airbyte", "grouparoo"] as const).filter((tool) => hosting[tool] === "self-hosted");
+  const hosting = config.provisioning?.hosting;
+  return (["airbyte", "grouparoo"] as const).filter((tool) => hosting?.[tool] === "self-hosted");
 }
 
 /** Open CIDRs and HTTP-only listeners of the self-hosted tools' load balancers, and tools reached over plain HTTP. */
 export function checkExposure(config: TapestryConfig): CheckResult[] {
   const results: CheckResult[] = [];
-  const parsed = provisioningSchema.safeParse((config as Record<string, unknown>).provisioning);
+  const provisioning = config.provisioning;
   const selfHosted = selfHostedTools(config);
-  if (parsed.success && selfHosted.length > 0) {
-    const open = (parsed.data.allowedCidrs ?? []).filter((cidr) => cidr === "0.0.0.0/0" || cidr === "::/0");
+  if (provisioning && selfHosted.length > 0) {
+    const open = provisioning.allowedCidrs.filter((cidr) => cidr === "0.0.0.0/0" || cidr === "::/0");
     results.push(
       open.length > 0
         ? warn(
@@ -141,11 +131,11 @@ export function checkExposure(config: TapestryConfig): CheckResult[] {
         : ok(
             "open-cidrs",
             "load balancers' ingress",
-            `only ${(parsed.data.allowedCidrs ?? []).join(", ") || "the control plane"}`,
+            `only ${provisioning.allowedCidrs.join(", ")} and the control plane`,
           ),
     );
     results.push(
-      parsed.data.certificateArn
+      provisioning.certificateArn
         ? ok("http-only", "load balancers' listeners", "HTTPS (provisioning.certificateArn)")
         : warn(
             "http-only",

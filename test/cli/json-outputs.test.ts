@@ -11,7 +11,7 @@ import { tapestry } from "./harness";
 
 const KICKSTART = resolve(import.meta.dirname, "../../tapestry.config.ts");
 
-const READ_COMMANDS = [
+const READ_COMMANDS: readonly (readonly string[])[] = [
   ["validate"],
   ["status"],
   ["runs"],
@@ -19,14 +19,17 @@ const READ_COMMANDS = [
   ["doctor"],
   ["secrets", "list"],
   ["warehouse", "plan"],
-] as const;
+];
 
 describe("--json on every read command", () => {
-  it.each(READ_COMMANDS)("%s %s offers --json", async (...path) => {
-    const help = await tapestry([...path.filter((p) => p !== undefined), "--help"]);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^ {2}--json\s+print/m);
-  });
+  it.each(READ_COMMANDS.map((path) => [path.join(" "), path] as const))(
+    "%s offers --json",
+    async (_name, path) => {
+      const help = await tapestry([...path, "--help"]);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/^ {2}--json\s+print/m);
+    },
+  );
 
   it("warehouse plan --json: the statements in order, as documented, no key material", async () => {
     const schema = z.strictObject({

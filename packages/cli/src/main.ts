@@ -101,7 +101,7 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
     .option("--state-dir <dir>", "where the ledger, warehouse and exports live", ".tapestry")
     .option(
       "--verbose",
-      "print the connectors' HTTP attempts and retries (stderr) and the handlers' Powertools logs (JSON)",
+      "print the control plane's logs on stderr: each HTTP attempt of the connectors and its retries, provisioning, webhooks, reconciliation (what the handlers log to CloudWatch on AWS)",
       false,
     )
     .action(async (opts) => {

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqliteRunLedger } from "@tapestry/local/ledger";
 import { type SandboxSet, startSandboxes } from "@tapestry/local/sandboxes";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Prompter } from "../../packages/cli/src/prompts";
@@ -147,6 +148,14 @@ describe("tapestry local --pipeline", () => {
     // the summary lists the one run
     expect(one.stdout).toMatch(/^second-audience\s+second-audience-m\S+\s+succeeded/m);
     expect(one.stdout).not.toMatch(/^rain-shield-audience\s+rain-shield-audience-/m);
+    // the ledger (and so the status API) records the trigger as startup, not manual
+    const ledger = SqliteRunLedger.open(join(dir, "state", "ledger.sqlite"));
+    try {
+      const [run] = (await ledger.listRuns("second-audience", { limit: 1 })).runs;
+      expect(run?.trigger).toEqual({ kind: "startup" });
+    } finally {
+      ledger.close();
+    }
   });
 });
 

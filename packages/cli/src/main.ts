@@ -12,12 +12,9 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
-import { createDeployCommand, type DeployDependencies } from "./deploy-command";
-import { createDoctorCommand, type DoctorDependencies } from "./doctor-command";
-import { createInitCommand } from "./init-command";
-import { createKickstartCommand, type KickstartCommandDependencies } from "./kickstart-command";
 import { type Prompter, terminalPrompter } from "./prompts";
 import { createSecretsCommand, type SecretsCommandDependencies, UsageError } from "./secrets-command";
+import { createSetupCommands, type SetupDependencies } from "./setup-commands";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
 import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
 
@@ -30,19 +27,19 @@ export interface MainDependencies {
   readonly api?: ApiCommandDependencies;
   /** the variables secrets are read from (TAPESTRY_SECRET_<NAME>); default process.env */
   readonly environment?: Readonly<Record<string, string | undefined>>;
-  /** asks questions (local --real, kickstart); default: the terminal's, none when stdin is not one */
+  /** asks questions (local --real, kickstart, deploy); default: the terminal's, none when stdin is not one */
   readonly prompter?: Prompter;
-  /** `tapestry kickstart`'s SSM client */
-  readonly kickstart?: Pick<KickstartCommandDependencies, "createClient">;
-  /** `tapestry doctor`'s (and deploy's) AWS clients, fetch and Node version */
-  readonly doctor?: DoctorDependencies;
-  /** `tapestry deploy`'s sst executable */
-  readonly deploy?: Pick<DeployDependencies, "sst" | "environment">;
+  /** init, kickstart, doctor, deploy: their AWS clients, fetch, sst */
+  readonly kickstart?: SetupDependencies["kickstart"];
+  readonly doctor?: SetupDependencies["doctor"];
+  readonly deploy?: SetupDependencies["deploy"];
 }
 
 /** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
 export async function main(argv: readonly string[], dependencies: MainDependencies = {}): Promise<number> {
   const io = dependencies.io ?? processIo();
+  const environment = dependencies.environment ?? process.env;
+  const prompter = dependencies.prompter ?? (process.stdin.isTTY ? terminalPrompter() : undefined);
   let exitCode: number = EXIT.ok;
   const setExitCode = (code: number) => {
     exitCode = code;
@@ -128,8 +125,8 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
           out: io.out,
           err: io.err,
           color: io.color,
-          environment: dependencies.environment ?? process.env,
-          prompter: dependencies.prompter ?? (process.stdin.isTTY ? terminalPrompter() : undefined),
+          environment,
+          prompter,
           interrupted: interrupted(),
         },
       );
@@ -148,30 +145,9 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
   );
 
   program.addCommand(createValidateCommand(dependencies.validate ?? {}, io, setExitCode));
-  program.addCommand(createInitCommand(io, setExitCode));
-  program.addCommand(createDoctorCommand(dependencies.doctor ?? {}, io, setExitCode));
-  program.addCommand(
-    createDeployCommand(
-      {
-        prompter: dependencies.prompter ?? (process.stdin.isTTY ? terminalPrompter() : undefined),
-        ...dependencies.doctor,
-        ...dependencies.deploy,
-      },
-      io,
-      setExitCode,
-    ),
-  );
-  program.addCommand(
-    createKickstartCommand(
-      {
-        prompter: dependencies.prompter ?? (process.stdin.isTTY ? terminalPrompter() : undefined),
-        environment: dependencies.environment ?? process.env,
-        ...dependencies.kickstart,
-      },
-      io,
-      setExitCode,
-    ),
-  );
+  for (const command of createSetupCommands({ ...dependencies, prompter, environment }, io, setExitCode)) {
+    program.addCommand(command);
+  }
   for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }

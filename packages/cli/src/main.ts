@@ -12,6 +12,7 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
+import { createDashboardCommand, type DashboardCommandDependencies } from "./dashboard/command";
 import { type Prompter, terminalPrompter } from "./prompts";
 import { createSecretsCommand, type SecretsCommandDependencies, UsageError } from "./secrets-command";
 import { createSetupCommands, type SetupDependencies } from "./setup-commands";
@@ -25,6 +26,7 @@ export interface MainDependencies {
   readonly warehouse?: WarehouseCommandDependencies;
   readonly validate?: ValidateCommandDependencies;
   readonly api?: ApiCommandDependencies;
+  readonly dashboard?: DashboardCommandDependencies;
   /** the variables secrets are read from (TAPESTRY_SECRET_<NAME>); default process.env */
   readonly environment?: Readonly<Record<string, string | undefined>>;
   /** asks questions (local --real, kickstart, deploy); default: the terminal's, none when stdin is not one */
@@ -151,6 +153,7 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
   for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }
+  program.addCommand(createDashboardCommand(dependencies.dashboard ?? {}, io, setExitCode));
   applyCliPolicy(program, io);
 
   // `secrets` and `warehouse` carry their own streams (their tests inject them); the policy is the same

@@ -52,7 +52,7 @@ describe("tapestry local --once (child process)", { timeout: TEST_TIMEOUT_MS }, 
     const api = result.stdout.match(/status API at http:\/\/127\.0\.0\.1:(\d+)/);
     expect(Number(api?.[1])).toBeGreaterThan(0);
 
-    const started = matching(result, /▶ run (\S+) started \(manual\)$/);
+    const started = matching(result, /▶ run (\S+) started \(at start-up\)$/);
     expect(started).toHaveLength(1);
     const runId = started[0]?.match(/run (\S+) started/)?.[1] ?? "";
     // the run's rows are its steps' rows: 40 + 45 + 58 + 58

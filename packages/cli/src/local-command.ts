@@ -15,7 +15,11 @@ import {
 } from "@tapestry/local";
 import { loadConfig } from "./load-config";
 import { announceLocal } from "./local-announcement";
-import { environmentOrPromptSecretReader, promptingSecretReader } from "./prompt-secrets";
+import { localSecretsNeeded } from "./local-secrets";
+import type { Prompter } from "./prompts";
+import { collectedSecretReader, collectSecrets } from "./secret-variables";
+import { UsageError } from "./secrets-command";
+import { verboseLogger } from "./verbose-logger";
 
 export interface LocalCommandOptions {
   readonly config: string;
@@ -26,11 +30,19 @@ export interface LocalCommandOptions {
   readonly real: readonly ToolName[];
   readonly stateDir: string;
   readonly verbose: boolean;
+  /** run only this pipeline at start-up (with --once: run it once and exit) */
+  readonly pipeline?: string;
 }
 
 interface Io {
   readonly out: (line: string) => void;
+  /** messages: the --verbose logs */
+  readonly err: (line: string) => void;
   readonly color: boolean;
+  /** the invoking shell's variables: TAPESTRY_SECRET_<NAME>, TAPESTRY_SLACK_WEBHOOK_URL */
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  /** asks for the secrets no variable gives; undefined when there is no terminal */
+  readonly prompter: Prompter | undefined;
   /** resolves with the signal's name when the user asks to stop (Ctrl-C, SIGTERM, SIGHUP) */
   readonly interrupted: Promise<string>;
 }
@@ -38,7 +50,24 @@ interface Io {
 /** `tapestry local`: the embedded control plane. Answers the exit code. */
 export async function runLocal(options: LocalCommandOptions, io: Io): Promise<number> {
   const config = await loadConfig(options.config);
+  if (options.pipeline !== undefined && !config.pipelines.some((p) => p.name === options.pipeline)) {
+    throw new UsageError(
+      `--pipeline ${options.pipeline}: ${options.config} has no pipeline of that name; its pipelines: ${config.pipelines
+        .map((p) => p.name)
+        .join(", ")}`,
+    );
+  }
   const scenario = options.scenario ? await loadScenarioFile(options.scenario) : undefined;
+  // the CLI is the edge that reads the environment; the webhook's URL goes nowhere else
+  const slackWebhookUrl = io.environment.TAPESTRY_SLACK_WEBHOOK_URL;
+  // every secret before anything starts: a missing one (or a stopped prompt) starts nothing
+  const purpose = "tapestry local";
+  const secrets = await collectSecrets(
+    localSecretsNeeded(config, new Set(options.real), Boolean(slackWebhookUrl)),
+    io.environment,
+    io.prompter,
+    `${purpose}${options.real.length > 0 ? ` --real ${options.real.join(" ")}` : ""}`,
+  );
   const plane = await startControlPlane({
     config,
     repoRoot: REPO_ROOT,
@@ -46,18 +75,16 @@ export async function runLocal(options: LocalCommandOptions, io: Io): Promise<nu
     port: options.port,
     scenario,
     realTools: new Set(options.real),
-    realSecrets: environmentOrPromptSecretReader(
-      process.env,
-      promptingSecretReader(process.stdin, process.stdout),
-    ),
+    realSecrets: collectedSecretReader(secrets, purpose),
     schedule: !options.once,
+    // the handlers' Powertools logs (JSON on stdout) and the connectors' HTTP attempts and retries
     powertoolsLogLevel: options.verbose ? "DEBUG" : "SILENT",
+    ...(options.verbose ? { logger: verboseLogger(io.err, io.color) } : {}),
     // what a stop must wait for: a job's cancel may take this long before it is reported as not cancelled
     cancelTimeoutMs: 3_000,
     onEvent: (event) => io.out(formatEvent(event, { color: io.color })),
     onDeadLetter: (letter) => io.out(formatDeadLetter(letter, { color: io.color })),
-    // the CLI is the edge that reads the environment; the webhook's URL goes nowhere else
-    slackWebhookUrl: process.env.TAPESTRY_SLACK_WEBHOOK_URL,
+    slackWebhookUrl,
     onNotification: (report) => io.out(formatNotification(report, { color: io.color })),
   });
   for (const leftover of plane.leftovers) {
@@ -110,10 +137,11 @@ async function serve(
   };
 
   const started: StartedRun[] = [];
-  if (options.initialRun || options.once) {
-    for (const pipeline of config.pipelines) {
+  const first = config.pipelines.filter((p) => options.pipeline === undefined || p.name === options.pipeline);
+  if (options.initialRun || options.once || options.pipeline !== undefined) {
+    for (const pipeline of first) {
       try {
-        started.push(await plane.startRun(pipeline.name, { kind: "manual" }));
+        started.push(await plane.startRun(pipeline.name, { kind: "startup" }));
       } catch (error) {
         io.out(`${pipeline.name}: not started: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -130,7 +158,7 @@ async function serve(
     io.out("");
     io.out(formatRunSummary(runs, { color: io.color }));
     if (signal === undefined) await plane.stop();
-    return runs.length === config.pipelines.length && runs.every((r) => r.status === "succeeded") ? 0 : 1;
+    return runs.length === first.length && runs.every((r) => r.status === "succeeded") ? 0 : 1;
   }
 
   for (const pipeline of config.pipelines) {

@@ -13,9 +13,11 @@ import {
   withExamples,
 } from "./cli-policy";
 import { createDashboardCommand, type DashboardCommandDependencies } from "./dashboard/command";
+import { type Prompter, terminalPrompter } from "./prompts";
 import { createProvisionCommands, type ProvisionCommandDependencies } from "./provision-commands";
 import { createRetryCommand } from "./retry-command";
-import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
+import { createSecretsCommand, type SecretsCommandDependencies, UsageError } from "./secrets-command";
+import { createSetupCommands, type SetupDependencies } from "./setup-commands";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
 import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
 
@@ -28,11 +30,21 @@ export interface MainDependencies {
   readonly api?: ApiCommandDependencies;
   readonly provision?: ProvisionCommandDependencies;
   readonly dashboard?: DashboardCommandDependencies;
+  /** the variables secrets are read from (TAPESTRY_SECRET_<NAME>); default process.env */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+  /** asks questions (local --real, kickstart, deploy); default: the terminal's, none when stdin is not one */
+  readonly prompter?: Prompter;
+  /** init, kickstart, doctor, deploy: their AWS clients, fetch, sst */
+  readonly kickstart?: SetupDependencies["kickstart"];
+  readonly doctor?: SetupDependencies["doctor"];
+  readonly deploy?: SetupDependencies["deploy"];
 }
 
 /** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
 export async function main(argv: readonly string[], dependencies: MainDependencies = {}): Promise<number> {
   const io = dependencies.io ?? processIo();
+  const environment = dependencies.environment ?? process.env;
+  const prompter = dependencies.prompter ?? (process.stdin.isTTY ? terminalPrompter() : undefined);
   let exitCode: number = EXIT.ok;
   const setExitCode = (code: number) => {
     exitCode = code;
@@ -67,6 +79,10 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
       false,
     )
     .option("--no-initial-run", "do not run each pipeline at start; wait for the schedules")
+    .option(
+      "--pipeline <name>",
+      "run only this pipeline at start (with --once: run it once, print its summary and exit)",
+    )
     .addOption(
       new Option("--port <port>", "port of the status API on 127.0.0.1")
         .env("TAPESTRY_PORT")
@@ -85,8 +101,17 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
       ).choices(TOOL_NAMES),
     )
     .option("--state-dir <dir>", "where the ledger, warehouse and exports live", ".tapestry")
-    .option("--verbose", "print the handlers' Powertools logs (JSON)", false)
+    .option(
+      "--verbose",
+      "print the control plane's logs on stderr: each HTTP attempt of the connectors and its retries, provisioning, webhooks, reconciliation (what the handlers log to CloudWatch on AWS)",
+      false,
+    )
     .action(async (opts) => {
+      if (opts.pipeline !== undefined && opts.initialRun === false) {
+        throw new UsageError(
+          "--pipeline runs a pipeline at start, --no-initial-run runs none: use one of them",
+        );
+      }
       // the embedded control plane (DuckDB, the sandboxes) loads only for `tapestry local`
       const { runLocal } = await import("./local-command");
       exitCode = await runLocal(
@@ -99,10 +124,14 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
           real: (opts.real ?? []) as ToolName[],
           stateDir: opts.stateDir,
           verbose: opts.verbose,
+          pipeline: opts.pipeline,
         },
         {
           out: io.out,
+          err: io.err,
           color: io.color,
+          environment,
+          prompter,
           interrupted: interrupted(),
         },
       );
@@ -113,12 +142,17 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
       "npx tapestry local                                   # run each pipeline now, then on its schedule",
       "npx tapestry local --once                            # run each pipeline once and exit",
       "npx tapestry local --once --scenario docs/scenarios/zero-rows.yaml",
+      "npx tapestry local --once --pipeline rain-shield-audience",
+      "npx tapestry local --real dbt-cloud                  # asks for DBT_CLOUD_TOKEN (hidden) before it starts",
       "TAPESTRY_SECRET_DBT_CLOUD_TOKEN=... npx tapestry local --real dbt-cloud",
     ],
-    "While it runs, the other commands (status, runs, logs, run, cancel) find its status API through\n<state-dir>/local.json.",
+    "With --real, every secret the config needs for those tools is read before anything starts: from\nTAPESTRY_SECRET_<NAME> (the secret's name upper-cased, dashes as underscores), else asked for with\nhidden input on a terminal; without a terminal a missing one exits 2 naming its variable. Never\nfrom an argument or a file.\nWhile it runs, the other commands (status, runs, logs, run, cancel) find its status API through\n<state-dir>/local.json.",
   );
 
   program.addCommand(createValidateCommand(dependencies.validate ?? {}, io, setExitCode));
+  for (const command of createSetupCommands({ ...dependencies, prompter, environment }, io, setExitCode)) {
+    program.addCommand(command);
+  }
   for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }

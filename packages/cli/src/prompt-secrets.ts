@@ -3,9 +3,9 @@ import type { SecretReader } from "@tapestry/core/connectors";
 import { SecretReadError } from "@tapestry/core/errors";
 
 /**
- * Secrets of the tools driven at their real endpoints (`tapestry local --real ...`), asked for
- * on the terminal when first needed and kept in memory only: never in a file, an environment
- * variable or a log. Without a terminal there is no one to ask, and the error says so.
+ * A secret's value asked for on the terminal (`tapestry secrets set` in a terminal), kept in
+ * memory only: never in a file, an environment variable or a log. Without a terminal there is no
+ * one to ask, and the error says so.
  */
 export function promptingSecretReader(input: NodeJS.ReadStream, output: NodeJS.WriteStream): SecretReader {
   const known = new Map<string, Promise<string>>();
@@ -38,21 +38,4 @@ async function ask(name: string, input: NodeJS.ReadStream, output: NodeJS.WriteS
     rl.close();
     output.write("\n");
   }
-}
-
-/** The prefix of the variables a non-interactive `tapestry local --real` reads its tools' secrets from. */
-export const SECRET_VARIABLE_PREFIX = "TAPESTRY_SECRET_";
-
-/**
- * Secrets from `TAPESTRY_SECRET_<NAME>` variables when set (for CI and scripts, where there is no
- * terminal to ask: a variable of the invoking shell, never a file or an argument), else asked for.
- */
-export function environmentOrPromptSecretReader(
-  environment: Readonly<Record<string, string | undefined>>,
-  ask: SecretReader,
-): SecretReader {
-  return async (name) => {
-    const value = environment[`${SECRET_VARIABLE_PREFIX}${name}`];
-    return value !== undefined && value !== "" ? value : ask(name);
-  };
 }

@@ -11,6 +11,9 @@ import {
   reviewedPlanText,
   type SnowflakeConnect,
   type WarehouseBootstrapResult,
+  type WarehouseStatement,
+  warehouseNames,
+  warehousePlan,
 } from "@tapestry/core/provisioning/warehouse";
 import { Command, Option } from "commander";
 import { applyCliPolicy, EXIT, withExamples } from "./cli-policy";
@@ -31,6 +34,16 @@ export interface WarehouseCommandDependencies {
   }>;
   readonly out?: (line: string) => void;
   readonly err?: (line: string) => void;
+}
+
+/** The shape `tapestry warehouse plan --json` prints (README): the statements in order, keys as placeholders. */
+export interface WarehousePlanReport {
+  readonly account: string;
+  readonly statements: readonly (Pick<WarehouseStatement, "version" | "kind" | "role" | "summary"> & {
+    readonly number: number;
+    /** the statement as printed: public keys as their fingerprints or placeholders, never a secret */
+    readonly sql: string;
+  })[];
 }
 
 /** Exit codes: 0 done, 1 the bootstrap failed (Snowflake or a secret store said no), 2 usage or config. */
@@ -93,17 +106,39 @@ export function createWarehouseCommand(
       "print the SQL the bootstrap runs for the config, in order, each statement under its number, version and role (offline)",
     )
     .option("--config <file>", "the pipelines, tools and warehouse", "tapestry.config.ts")
+    .option(
+      "--json",
+      "print { account, statements: [{ number, version, kind, role, summary, sql }] } on stdout",
+      false,
+    )
     .addHelpText(
       "after",
       `
 Nothing is asked of Snowflake. Keys show as placeholders naming the secrets that will hold them.
-Example:
-  npx tapestry warehouse plan > docs/warehouse/kickstart-plan.sql`,
+Examples:
+  npx tapestry warehouse plan > docs/warehouse/kickstart-plan.sql
+  npx tapestry warehouse plan --json | jq '.statements[] | select(.role == "ACCOUNTADMIN")'`,
     )
-    .action((options: { config: string }) =>
+    .action((options: { config: string; json: boolean }) =>
       run(
         async () => {
-          const text = reviewedPlanText(await section(options.config), basename(options.config));
+          const warehouse = await section(options.config);
+          if (options.json) {
+            const report: WarehousePlanReport = {
+              account: warehouseNames(warehouse).account,
+              statements: warehousePlan(warehouse).map((statement, i) => ({
+                number: i + 1,
+                version: statement.version,
+                kind: statement.kind,
+                role: statement.role,
+                summary: statement.summary,
+                sql: statement.displaySql,
+              })),
+            };
+            deps.out(JSON.stringify(report, null, 2));
+            return 0;
+          }
+          const text = reviewedPlanText(warehouse, basename(options.config));
           for (const line of text.replace(/\n$/, "").split("\n")) deps.out(line);
           return 0;
         },

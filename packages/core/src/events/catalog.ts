@@ -13,8 +13,12 @@ const tool = z.enum(TOOL_NAMES);
 const runId = z.string().min(1).max(80);
 const count = z.number().int().nonnegative();
 
-/** retry: a new run of a run that did not succeed, from the stage that failed on (POST /runs/{runId}/retry) */
-export const TRIGGER_KINDS = ["schedule", "manual", "retry"] as const;
+/**
+ * schedule: its fire time came; manual: someone asked (the API, `tapestry run`); startup: `tapestry
+ * local` ran it as it started; retry: a new run of a run that did not succeed, from the stage that
+ * failed on (POST /runs/{runId}/retry)
+ */
+export const TRIGGER_KINDS = ["schedule", "manual", "startup", "retry"] as const;
 export const runTriggerSchema = z.object({
   kind: z.enum(TRIGGER_KINDS),
   /** the schedule's fire time, for scheduled runs */

@@ -181,8 +181,13 @@ export async function runEvents(ctx: StatusContext, runId: string): Promise<RunE
  * takes its place in the pipeline's queue now, in the order of the requests, and is recorded as
  * queued before the answer: its Location and the run lists show it at once.
  */
-export async function triggerManualRun(ctx: RunRequestContext, name: string): Promise<TriggerAccepted> {
-  return startRequestedRun(ctx, findPipeline(ctx.config, name), { kind: "manual" });
+export async function triggerManualRun(
+  ctx: RunRequestContext,
+  name: string,
+  /** a run someone asked for; `startup` for the one `tapestry local` runs as it starts */
+  trigger: RunTrigger = { kind: "manual" },
+): Promise<TriggerAccepted> {
+  return startRequestedRun(ctx, findPipeline(ctx.config, name), trigger);
 }
 
 /**

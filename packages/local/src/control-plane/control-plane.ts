@@ -460,7 +460,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       const accepted =
         trigger.kind === "retry" && trigger.retryOf !== undefined
           ? await retryRun(requests, trigger.retryOf)
-          : await triggerManualRun(requests, name);
+          : await triggerManualRun(requests, name, trigger);
       return { runId: accepted.runId, status: accepted.status, execution: runs.execution(accepted.runId) };
     };
 

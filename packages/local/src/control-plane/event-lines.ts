@@ -23,11 +23,13 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
       const why =
         trigger.kind === "schedule"
           ? `scheduled for ${trigger.scheduledTime}`
-          : trigger.kind === "retry"
-            ? `retry of ${trigger.retryOf} from stage ${trigger.fromStage}${
-                skipped.length > 0 ? `; skipped ${skipped.join(", ")}: succeeded in ${trigger.retryOf}` : ""
-              }`
-            : "manual";
+          : trigger.kind === "startup"
+            ? "at start-up"
+            : trigger.kind === "retry"
+              ? `retry of ${trigger.retryOf} from stage ${trigger.fromStage}${
+                  skipped.length > 0 ? `; skipped ${skipped.join(", ")}: succeeded in ${trigger.retryOf}` : ""
+                }`
+              : "manual";
       return line(`${c.cyan("▶")} run ${runId} started (${why})`);
     }
     case "StepStarted": {

@@ -8,11 +8,19 @@ import { Ledger } from "./ledger";
 import { Pipelines } from "./pipelines";
 import { Provisioning } from "./provisioning";
 import { StatusApi } from "./status-api";
-import { ToolNetwork, toolNetworkWanted } from "./tool-network";
 import { SST_CUSTOM_RESOURCE_HANDLER, TapestryStackSynthesizer } from "./synthesizer";
+import { ToolNetwork, toolNetworkWanted } from "./tool-network";
 
 /** Every stack of the control plane, in dependency order; Alerts last (its health alarms cover every function and queue). */
-export const TAPESTRY_STACKS = [Events, Ledger, ToolNetwork, Pipelines, Provisioning, StatusApi, Alerts] as const;
+export const TAPESTRY_STACKS = [
+  Events,
+  Ledger,
+  ToolNetwork,
+  Pipelines,
+  Provisioning,
+  StatusApi,
+  Alerts,
+] as const;
 
 /** The stacks a config's app has: ToolNetwork only when a tool is self-hosted. */
 export function tapestryStacksFor(config: TapestryConfig): readonly (typeof TAPESTRY_STACKS)[number][] {

@@ -48,6 +48,8 @@ export async function synthesizeOffline(
   addTapestryStacks(app, config, { synthesizedAt: options.synthesizedAt });
   await app.finish();
   // getStack reads the app made last: collect this app's stacks before another is made
-  const stacks = new Map(tapestryStacksFor(config).map((stack) => [stack.name as StackName, getStack(stack)]));
+  const stacks = new Map(
+    tapestryStacksFor(config).map((stack) => [stack.name as StackName, getStack(stack)]),
+  );
   return { app, stacks };
 }

@@ -1,7 +1,7 @@
-import type { TapestryConfig } from "@tapestry/core/config";
+import { selfHostedTools, type TapestryConfig } from "@tapestry/core/config";
 import type { StackContext } from "sst/constructs";
 import { useDeployment } from "./deployment";
-import { createToolNetwork, selfHostedTools } from "./tools/network";
+import { createToolNetwork } from "./tools/network";
 
 /**
  * The network of the self-hosted tools (issue 11), in the SST app because the control plane's

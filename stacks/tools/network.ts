@@ -1,4 +1,4 @@
-import type { TapestryConfig } from "@tapestry/core/config";
+import { selfHostedTools, type TapestryConfig } from "@tapestry/core/config";
 import { Fn, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import {
   CfnEIP,
@@ -15,15 +15,11 @@ import {
   SubnetType,
   Vpc,
 } from "aws-cdk-lib/aws-ec2";
-import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { type IRole, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
 import type { Deployment } from "../deployment";
 import type { EntryPoint } from "../lambda";
-import { SELF_HOSTABLE_TOOLS, type SelfHostableTool } from "./names";
-
-/** The `provisioning` section of the config, as parsed (packages/core/src/config/hosting-schema.ts). */
-export type ProvisioningConfig = NonNullable<TapestryConfig["provisioning"]>;
 
 /**
  * The functions that call the tools over HTTP. With a self-hosted tool they run in the network's
@@ -56,12 +52,6 @@ export interface ToolNetwork {
   readonly functionSecurityGroup: ISecurityGroup;
 }
 
-/** The tools the config hosts itself, in deploy order; empty when there is no `provisioning` section. */
-export function selfHostedTools(config: TapestryConfig): SelfHostableTool[] {
-  const hosting = config.provisioning?.hosting;
-  return hosting ? SELF_HOSTABLE_TOOLS.filter((tool) => hosting[tool] === "self-hosted") : [];
-}
-
 /**
  * The network for the deployment's self-hosted tools, or undefined when it hosts none (then no
  * resource is made and no function moves). For `vpc: "new"`: two AZs, public and private subnets,
@@ -76,14 +66,24 @@ export function createToolNetwork(stack: Stack, deployment: Deployment): ToolNet
   const placed =
     network.vpc === "new"
       ? newVpc(stack, deployment, network.natGateways)
-      : existingVpc(stack, network.vpcId, network.publicSubnetIds, network.privateSubnetIds, network.egressCidrs);
+      : existingVpc(
+          stack,
+          network.vpcId,
+          network.publicSubnetIds,
+          network.privateSubnetIds,
+          network.egressCidrs,
+        );
   const functionSecurityGroup = new SecurityGroup(stack, "ToolFacingFunctions", {
     vpc: placed.vpc,
     description: `Tapestry ${deployment.stage}: the functions that call the tools (egress only)`,
     allowAllOutbound: false,
   });
   for (const port of egressPorts(deployment.config)) {
-    functionSecurityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(port), `to the tools and AWS APIs on ${port}`);
+    functionSecurityGroup.addEgressRule(
+      Peer.anyIpv4(),
+      Port.tcp(port),
+      `to the tools and AWS APIs on ${port}`,
+    );
   }
   const toolNetwork: ToolNetwork = { ...placed, functionSecurityGroup };
   networks.set(deployment, toolNetwork);
@@ -117,10 +117,11 @@ export function placementOf(
  * network-interface ARN (Lambda names no interface in advance); the two Describe calls on "*",
  * which they require.
  */
-export function allowNetworkInterfaces(stack: Stack, grantee: IGrantable, network: ToolNetwork): void {
+export function allowNetworkInterfaces(stack: Stack, role: IRole, network: ToolNetwork): void {
   const arn = (resource: string) => stack.formatArn({ service: "ec2", resource, resourceName: "*" });
   const interfaces = arn("network-interface");
-  const ec2Arn = (resource: string, id: string) => stack.formatArn({ service: "ec2", resource, resourceName: id });
+  const ec2Arn = (resource: string, id: string) =>
+    stack.formatArn({ service: "ec2", resource, resourceName: id });
   const statements = [
     {
       actions: ["ec2:CreateNetworkInterface"],
@@ -131,22 +132,29 @@ export function allowNetworkInterfaces(stack: Stack, grantee: IGrantable, networ
       ],
     },
     {
-      actions: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+      actions: [
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ],
       resources: [interfaces],
     },
     { actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], resources: ["*"] },
   ];
   for (const { actions, resources } of statements) {
-    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources }));
+    role.addToPrincipalPolicy(new PolicyStatement({ actions, resources }));
   }
   NagSuppressions.addResourceSuppressions(
-    grantee.grantPrincipal,
+    role,
     [
       {
         id: "AwsSolutions-IAM5",
         reason:
           "Lambda names a function's network interfaces when it makes them, so creating, deleting and re-addressing them is granted on network-interface/* of this account and region (creation only in the tool network's private subnets with its security group); DescribeNetworkInterfaces and DescribeSubnets take no resource-level permission (Resource *)",
-        appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:ec2:.*:network-interface\\/\\*$/g" }, "Resource::*"],
+        appliesTo: [
+          { regex: "/^Resource::arn:<AWS::Partition>:ec2:.*:network-interface\\/\\*$/g" },
+          "Resource::*",
+        ],
       },
     ],
     true,
@@ -193,7 +201,10 @@ function newVpc(
     // Tapestry's is ever placed in the default group (ADR 0022), so it is left as AWS makes it
     restrictDefaultSecurityGroup: false,
     flowLogs: {
-      all: { destination: FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: FlowLogTrafficType.ALL },
+      all: {
+        destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
+        trafficType: FlowLogTrafficType.ALL,
+      },
     },
   });
   return {
@@ -211,8 +222,12 @@ function existingVpc(
   privateSubnetIds: readonly string[],
   egressCidrs: readonly string[],
 ): Omit<ToolNetwork, "functionSecurityGroup"> {
-  // no lookup: the subnets are named by id and selected explicitly, so their AZs are never needed
-  const vpc = Vpc.fromVpcAttributes(stack, "Vpc", { vpcId, availabilityZones: [] });
+  // no lookup: the subnets are named by id and selected explicitly, so the VPC needs none of its
+  // own and its zones (required, two tokens here) are never rendered
+  const vpc = Vpc.fromVpcAttributes(stack, "Vpc", {
+    vpcId,
+    availabilityZones: [0, 1].map((index) => Fn.select(index, Fn.getAzs())),
+  });
   return {
     vpc,
     publicSubnetIds,

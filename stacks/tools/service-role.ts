@@ -238,7 +238,9 @@ export function toolStacksServiceRole(scope: Construct, deployment: Deployment):
         "iam:ListAttachedRolePolicies",
         "iam:PassRole",
       ],
-      resources: [stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: `${prefix}-*` })],
+      resources: [
+        stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: `${prefix}-*` }),
+      ],
     }),
     new PolicyStatement({
       actions: [
@@ -251,13 +253,20 @@ export function toolStacksServiceRole(scope: Construct, deployment: Deployment):
         "iam:UntagInstanceProfile",
       ],
       resources: [
-        stack.formatArn({ service: "iam", region: "", resource: "instance-profile", resourceName: `${prefix}-*` }),
+        stack.formatArn({
+          service: "iam",
+          region: "",
+          resource: "instance-profile",
+          resourceName: `${prefix}-*`,
+        }),
       ],
     }),
     // the first ALB, ECS service, RDS instance or Redis group of an account makes its service-linked role
     new PolicyStatement({
       actions: ["iam:CreateServiceLinkedRole"],
-      resources: [stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: "aws-service-role/*" })],
+      resources: [
+        stack.formatArn({ service: "iam", region: "", resource: "role", resourceName: "aws-service-role/*" }),
+      ],
       conditions: {
         StringEquals: {
           "iam:AWSServiceName": [
@@ -299,7 +308,14 @@ export function toolStacksServiceRole(scope: Construct, deployment: Deployment):
     // the latest Amazon Linux 2023 AMI, a public parameter the Airbyte template resolves
     new PolicyStatement({
       actions: ["ssm:GetParameters", "ssm:GetParameter"],
-      resources: [stack.formatArn({ service: "ssm", account: "", resource: "parameter", resourceName: "aws/service/*" })],
+      resources: [
+        stack.formatArn({
+          service: "ssm",
+          account: "",
+          resource: "parameter",
+          resourceName: "aws/service/*",
+        }),
+      ],
     }),
   ];
   const hostedZone = deployment.config.provisioning?.hostedZone;
@@ -307,7 +323,11 @@ export function toolStacksServiceRole(scope: Construct, deployment: Deployment):
     // the tools' DNS records, in the configured zone only
     statements.push(
       new PolicyStatement({
-        actions: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetHostedZone"],
+        actions: [
+          "route53:ChangeResourceRecordSets",
+          "route53:ListResourceRecordSets",
+          "route53:GetHostedZone",
+        ],
         resources: [`arn:${stack.partition}:route53:::hostedzone/${hostedZone.id}`],
       }),
       new PolicyStatement({
@@ -332,7 +352,10 @@ export function toolStacksServiceRole(scope: Construct, deployment: Deployment):
         reason:
           "IAM roles, instance profiles and S3 buckets are limited to the names CloudFormation gives the tool stacks' resources (tapestry-<stage>-*), log groups and alarms to this account and region (their names come from the tool stacks' logical ids), the AMI to AWS's public /aws/service/ parameters, Route 53 changes to their change ids, service-linked roles to the four services named in the condition",
         appliesTo: [
-          { regex: "/^Resource::arn:<AWS::Partition>:iam::.*:(role|instance-profile)\\/tapestry-[a-z0-9-]+-\\*$/g" },
+          {
+            regex:
+              "/^Resource::arn:<AWS::Partition>:iam::.*:(role|instance-profile)\\/tapestry-[a-z0-9-]+-\\*$/g",
+          },
           { regex: "/^Resource::arn:<AWS::Partition>:iam::.*:role\\/aws-service-role\\/\\*$/g" },
           { regex: "/^Resource::arn:<AWS::Partition>:s3:::tapestry-[a-z0-9-]+-\\*$/g" },
           { regex: "/^Resource::arn:<AWS::Partition>:logs:.*:log-group:\\*$/g" },

@@ -1,16 +1,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { secretParameterName, secretsPath } from "@tapestry/core/adapters/aws";
+import { selfHostedTools } from "@tapestry/core/config";
 import { App, BootstraplessSynthesizer, Fn, Stack } from "aws-cdk-lib";
-import { type IFunction } from "aws-cdk-lib/aws-lambda";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import type { Construct } from "constructs";
 import { useProject } from "sst/project.js";
 import type { Deployment } from "../deployment";
 import { allow } from "../lambda";
 import type { ToolStackTemplate, ToolStackTemplates } from "./contracts";
-import { type SelfHostableTool, SELF_HOSTABLE_TOOLS, toolStackName } from "./names";
-import { selfHostedTools, type ToolNetwork } from "./network";
+import { SELF_HOSTABLE_TOOLS, type SelfHostableTool, toolStackName } from "./names";
+import type { ToolNetwork } from "./network";
 import { toolStacksServiceRole } from "./service-role";
 
 /**
@@ -61,7 +62,10 @@ export function toolStackTemplates(
     outdir: props.outdir ?? join(useProject().paths.out, "tool-stacks", deployment.stage),
     defaultStackSynthesizer: new BootstraplessSynthesizer(),
   });
-  const built = tools.map((tool) => ({ tool, stack: builders[tool](app, toolStackName(deployment.stage, tool), deployment) }));
+  const built = tools.map((tool) => ({
+    tool,
+    stack: builders[tool](app, toolStackName(deployment.stage, tool), deployment),
+  }));
   const assembly = app.synth();
 
   const parameters = toolStackParameters(props);
@@ -84,7 +88,11 @@ export function toolStackTemplates(
 
   const serviceRole = toolStacksServiceRole(scope, deployment);
   const stackArns = SELF_HOSTABLE_TOOLS.map((tool) =>
-    stack.formatArn({ service: "cloudformation", resource: "stack", resourceName: `${toolStackName(deployment.stage, tool)}/*` }),
+    stack.formatArn({
+      service: "cloudformation",
+      resource: "stack",
+      resourceName: `${toolStackName(deployment.stage, tool)}/*`,
+    }),
   );
   return {
     stacks,
@@ -123,7 +131,10 @@ export function toolStackParameters(
   const networkParameters = {
     VpcId: network.vpc.vpcId,
     PublicSubnetIds: Fn.join(",", [...network.publicSubnetIds]),
-    PrivateSubnetIds: Fn.join(",", network.privateSubnets.map((subnet) => subnet.subnetId)),
+    PrivateSubnetIds: Fn.join(
+      ",",
+      network.privateSubnets.map((subnet) => subnet.subnetId),
+    ),
     ControlPlaneEgressCidrs: Fn.join(",", [...network.egressCidrs]),
   };
   const airbyte: Record<string, string> = { ...networkParameters };

@@ -4,7 +4,7 @@ import { TOOL_FACING_ENTRIES } from "../../stacks/tools/network";
 import kickstart from "../../tapestry.config";
 import { runAwsSolutionsChecks } from "./nag";
 import { type CfnResource, type SynthesizedApp, synthesize, TEST_ACCOUNT, TEST_REGION } from "./synth";
-import { iamStatementsOf, resourcesOf, WILDCARD_RESOURCE_ACTIONS } from "./template-queries";
+import { iamStatementsOf, propertyOf, resourcesOf, WILDCARD_RESOURCE_ACTIONS } from "./template-queries";
 
 /**
  * The tool network (issue 11) in the SST app: a VPC for the self-hosted tools when the config
@@ -281,7 +281,7 @@ describe("an existing VPC", () => {
     expect(placed.map((fn) => fn.entry)).toEqual(expect.arrayContaining(["start-step", "poll-step"]));
     for (const fn of placed) expect(fn.vpcConfig?.SubnetIds).toEqual(EXISTING.privateSubnetIds);
     const [group] = securityGroupsOf(withExistingVpc);
-    const egress = (group?.Properties as { SecurityGroupEgress: { FromPort: number }[] }).SecurityGroupEgress;
+    const egress = propertyOf<{ FromPort: number }[]>(group, "SecurityGroupEgress");
     expect(egress.map((rule) => rule.FromPort).sort((a, b) => a - b)).toEqual([80, 443]);
   });
 

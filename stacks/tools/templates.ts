@@ -16,9 +16,15 @@ import { toolStacksServiceRole } from "./service-role";
 
 /**
  * Builds one tool's stack (stacks/tools/airbyte-stack.ts, grouparoo-stack.ts) in the tool
- * templates' own App, its config-derived props baked in (stacks/tools/builders.ts).
+ * templates' own App, its config-derived props baked in, for the app's region (the load
+ * balancers' access-log policies are regional); the account is left to the deployment.
  */
-export type ToolStackBuilder = (app: App, stackName: string, deployment: Deployment) => Stack;
+export type ToolStackBuilder = (
+  app: App,
+  stackName: string,
+  deployment: Deployment,
+  env: { readonly region: string },
+) => Stack;
 export type ToolStackBuilders = Readonly<Record<SelfHostableTool, ToolStackBuilder>>;
 
 export interface ToolStackTemplatesProps {
@@ -62,9 +68,10 @@ export function toolStackTemplates(
     outdir: props.outdir ?? join(useProject().paths.out, "tool-stacks", deployment.stage),
     defaultStackSynthesizer: new BootstraplessSynthesizer(),
   });
+  const env = { region: stack.region };
   const built = tools.map((tool) => ({
     tool,
-    stack: builders[tool](app, toolStackName(deployment.stage, tool), deployment),
+    stack: builders[tool](app, toolStackName(deployment.stage, tool), deployment, env),
   }));
   const assembly = app.synth();
 

@@ -2,7 +2,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
-import { App, CfnOutput, CfnParameter, CfnWaitConditionHandle, Stack, type StackProps } from "aws-cdk-lib";
+import {
+  App,
+  CfnOutput,
+  CfnParameter,
+  CfnWaitConditionHandle,
+  Stack,
+  type StackProps,
+  Token,
+} from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
@@ -60,16 +68,18 @@ function standIns(
   overrides: { airbyte?: readonly string[]; grouparoo?: readonly string[]; withAsset?: boolean } = {},
 ): ToolStackBuilders {
   return {
-    airbyte: (app, stackName) =>
+    airbyte: (app, stackName, _deployment, env) =>
       new StandInToolStack(app, stackName, {
         stackName,
+        env,
         parameters: overrides.airbyte ?? AIRBYTE_PARAMETERS,
         outputs: ["Url", "LoadBalancerDnsName", "HttpOnly", "InstanceId", "BucketName"],
         withAsset: overrides.withAsset,
       }),
-    grouparoo: (app, stackName) =>
+    grouparoo: (app, stackName, _deployment, env) =>
       new StandInToolStack(app, stackName, {
         stackName,
+        env,
         parameters: overrides.grouparoo ?? GROUPAROO_PARAMETERS,
         outputs: [
           "Url",
@@ -114,10 +124,17 @@ interface Shipped {
   readonly deployer: Stack;
   readonly templates: ToolStackTemplates | undefined;
   readonly outdir: string;
+  /** the tool stacks the builders made */
+  readonly built: readonly Stack[];
 }
 
 /** The app's side: the network and the templates in one stack, a deployer function in another. */
-function ship(config: TapestryConfig, stage: string, builders = standIns()): Shipped {
+function ship(config: TapestryConfig, stage: string, standInBuilders = standIns()): Shipped {
+  const built: Stack[] = [];
+  const builders: ToolStackBuilders = {
+    airbyte: (...args) => record(built, standInBuilders.airbyte(...args)),
+    grouparoo: (...args) => record(built, standInBuilders.grouparoo(...args)),
+  };
   const app = new App();
   const env = { account: TEST_ACCOUNT, region: TEST_REGION };
   const stack = new Stack(app, "Provisioning", { env });
@@ -138,7 +155,12 @@ function ship(config: TapestryConfig, stage: string, builders = standIns()): Shi
     code: Code.fromInline("export const handler = async () => {};"),
   });
   templates?.grantDeploy(fn);
-  return { app, stack, deployer, templates, outdir };
+  return { app, stack, deployer, templates, outdir, built };
+}
+
+function record(built: Stack[], stack: Stack): Stack {
+  built.push(stack);
+  return stack;
 }
 
 let both: Shipped;
@@ -183,6 +205,14 @@ describe("the tool stacks as template assets", () => {
     expect(shipped).toEqual(
       expect.arrayContaining(["tapestry-tt-airbyte template", "tapestry-tt-grouparoo template"]),
     );
+  });
+
+  it("builds each tool stack for the app's region, leaving the account to the deployment", () => {
+    for (const tool of ["airbyte", "grouparoo"] as const) {
+      const built = both.built.find((stack) => stack.stackName === both.templates?.stacks[tool]?.stackName);
+      expect(built?.region, tool).toBe(TEST_REGION);
+      expect(Token.isUnresolved(built?.account), tool).toBe(true);
+    }
   });
 
   it("ships templates that deploy alone: no bootstrap parameter or rule, no asset, no Lambda", () => {

@@ -5,15 +5,17 @@ import { benchCliValidate } from "./cli";
 import { benchConfig, benchConnector } from "./foundation";
 import { benchCliOnce, benchHandoff, benchTransitions } from "./pipeline";
 import { benchStatusLoad } from "./status-load";
+import { benchToolStacks } from "./tool-stacks";
 
 /**
  * `npm run bench [-- <section> ...]`: prints figures and ratios; nothing here asserts a threshold.
- * Sections: config, connector, aws, bundles, handoff, transitions, cli, validate, status-load (all by default).
+ * Sections: config, connector, aws, tool-stacks, bundles, handoff, transitions, cli, validate, status-load (all by default).
  */
 const SECTIONS = {
   config: benchConfig,
   connector: benchConnector,
   aws: benchAws,
+  "tool-stacks": () => benchToolStacks(),
   bundles: benchBundles,
   handoff: benchHandoff,
   transitions: benchTransitions,

@@ -29,7 +29,8 @@ export type ToolStackBuilders = Readonly<Record<SelfHostableTool, ToolStackBuild
 
 export interface ToolStackTemplatesProps {
   readonly deployment: Deployment;
-  readonly network: ToolNetwork;
+  /** the deployment's tool network (`toolNetworkOf(deployment)`): present whenever a tool is self-hosted */
+  readonly network: ToolNetwork | undefined;
   /** the Provisioning stack's bucket of Grouparoo's config files (their key prefix is `grouparoo/`) */
   readonly grouparooConfigBucketName: string;
   /** where the tool stacks' cloud assembly is written (default: the SST build output, `.sst/tool-stacks/<stage>`) */
@@ -59,12 +60,18 @@ export function toolStackTemplates(
   props: ToolStackTemplatesProps,
   builders: ToolStackBuilders,
 ): ToolStackTemplates | undefined {
-  const { deployment } = props;
+  const { deployment, network } = props;
   const tools = selfHostedTools(deployment.config);
   if (tools.length === 0) return undefined;
+  if (!network) {
+    throw new Error(
+      "the config self-hosts a tool but the app has no tool network: the ToolNetwork stack must be built before the tool stacks' templates (stacks/index.ts)",
+    );
+  }
   const stack = Stack.of(scope);
 
   const app = new App({
+    autoSynth: false,
     outdir: props.outdir ?? join(useProject().paths.out, "tool-stacks", deployment.stage),
     defaultStackSynthesizer: new BootstraplessSynthesizer(),
   });
@@ -75,7 +82,7 @@ export function toolStackTemplates(
   }));
   const assembly = app.synth();
 
-  const parameters = toolStackParameters(props);
+  const parameters = toolStackParameters({ ...props, network });
   const assets: Asset[] = [];
   const stacks: Partial<Record<SelfHostableTool, ToolStackTemplate>> = {};
   for (const { tool, stack: toolStack } of built) {
@@ -131,9 +138,11 @@ interface CfnTemplateShape {
  * Every Parameter of shared-s17.md's contract, per tool: the network for both, Airbyte's two
  * credential parameter names, Grouparoo's config bucket and the secrets' SSM path.
  */
-export function toolStackParameters(
-  props: Pick<ToolStackTemplatesProps, "deployment" | "network" | "grouparooConfigBucketName">,
-): Record<SelfHostableTool, Record<string, string>> {
+export function toolStackParameters(props: {
+  readonly deployment: Deployment;
+  readonly network: ToolNetwork;
+  readonly grouparooConfigBucketName: string;
+}): Record<SelfHostableTool, Record<string, string>> {
   const { deployment, network } = props;
   const networkParameters = {
     VpcId: network.vpc.vpcId,

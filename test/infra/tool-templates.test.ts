@@ -304,6 +304,14 @@ describe("the tool stacks as template assets", () => {
     );
     const stack = new Stack(new App(), "Provisioning");
     expect(createToolNetwork(stack, deployment)).toBeUndefined();
+    // the kickstart hosts nothing: no template, no role, nothing added to the stack
+    const templates = toolStackTemplates(
+      stack,
+      { deployment, network: undefined, grouparooConfigBucketName: "unused" },
+      standIns(),
+    );
+    expect(templates).toBeUndefined();
+    expect(stack.node.children).toEqual([]);
   });
 
   it("gives the deployer function its variables: the stacks as JSON and the service role's ARN", () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { secretParameterName, secretsPath } from "@tapestry/core/adapters/aws";
+import { secretParameterName } from "@tapestry/core/adapters/aws";
+import { secretsPath } from "@tapestry/core/adapters/aws/ssm-secrets";
 import { selfHostedTools } from "@tapestry/core/config";
 import { App, BootstraplessSynthesizer, Fn, Stack } from "aws-cdk-lib";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";

@@ -27,12 +27,7 @@ export {
   SsmProvisionedObjects,
   ssmConnectionIds,
 } from "./ssm-provisioned-objects";
-export {
-  createSsmSecretReader,
-  type SsmSecretReaderOptions,
-  secretParameterName,
-  secretsPath,
-} from "./ssm-secrets";
+export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
 export { StepFunctionsProvisioningStarter } from "./step-functions-provisioning-starter";
 export {
   StepFunctionsRunController,

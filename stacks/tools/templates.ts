@@ -6,6 +6,7 @@ import { selfHostedTools } from "@tapestry/core/config";
 import { App, BootstraplessSynthesizer, Fn, Stack } from "aws-cdk-lib";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
+import { NagSuppressions } from "cdk-nag";
 import type { Construct } from "constructs";
 import { useProject } from "sst/project.js";
 import type { Deployment } from "../deployment";
@@ -124,6 +125,22 @@ export function toolStackTemplates(
         fn,
         ["s3:GetObject"],
         assets.map((asset) => asset.bucket.arnForObjects(asset.s3ObjectKey)),
+      );
+      NagSuppressions.addResourceSuppressions(
+        fn.role ?? fn,
+        [
+          {
+            id: "AwsSolutions-IAM5",
+            reason:
+              "A stack's ARN ends in the id CloudFormation gives it at creation: the grant names the two tool stacks (stack/tapestry-<stage>-airbyte/* and -grouparoo/*) and no other",
+            appliesTo: [
+              {
+                regex: `/^Resource::arn:<AWS::Partition>:cloudformation:.*:stack\\/${deployment.prefix}-(${SELF_HOSTABLE_TOOLS.join("|")})\\/\\*$/g`,
+              },
+            ],
+          },
+        ],
+        true,
       );
     },
   };

@@ -366,6 +366,15 @@ describe("the deployer's grants", () => {
       expect.stringContaining(":stack/tapestry-tt-grouparoo/*"),
     ]);
     expect(text(passRole?.Resource)).toMatch(/ToolStacksServiceRole/);
+    // the stacks' ARNs end in their ids: suppressed for cdk-nag with the reason, nothing else is
+    const onDeployer = runAwsSolutionsChecks({ stacks: new Map([["Deployer", both.deployer]]) });
+    expect(onDeployer.unsuppressed.filter((finding) => finding.includes("IAM5"))).toEqual([]);
+    expect(
+      onDeployer.suppressed.filter((s) => s.ruleId === "AwsSolutions-IAM5").map((s) => s.reason),
+    ).toEqual([
+      expect.stringMatching(/stack\/tapestry-tt-airbyte\/\*\].*names the two tool stacks/),
+      expect.stringMatching(/stack\/tapestry-tt-grouparoo\/\*\].*names the two tool stacks/),
+    ]);
     const objects = [templates?.Resource].flat().map(text);
     expect(objects).toHaveLength(2);
     for (const object of objects) expect(object).toMatch(/cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.json/);

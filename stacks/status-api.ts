@@ -34,8 +34,10 @@ export const STATUS_API_ROUTES: readonly {
   { path: "/pipelines/{name}/runs", methods: [HttpMethod.GET, HttpMethod.POST] },
   { path: "/runs/{runId}", methods: [HttpMethod.GET] },
   { path: "/runs/{runId}/cancel", methods: [HttpMethod.POST] },
+  { path: "/runs/{runId}/retry", methods: [HttpMethod.POST] },
   { path: "/runs/{runId}/events", methods: [HttpMethod.GET] },
   { path: "/provisioning", methods: [HttpMethod.GET, HttpMethod.POST] },
+  { path: "/alerts", methods: [HttpMethod.GET] },
 ];
 
 /**

@@ -38,6 +38,7 @@ import {
   type RunController,
   recordingPublisher,
   requireJsonContentType,
+  retryRun,
   routeNotFoundProblem,
   runDetails,
   runEvents,
@@ -253,6 +254,27 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
         const accepted = await cancelRun(requests, runId, request.note);
         logger.info("run cancel requested", { pipeline: accepted.pipeline, runId, note: request.note });
         return json(202, accepted, { location: `/runs/${encodeURIComponent(runId)}` });
+      },
+    ],
+    [
+      "POST",
+      "/runs/{runId}/retry",
+      async (event) => {
+        const runId = parseRunIdParam(pathParam(event, "runId"));
+        const request = parseTriggerBody({
+          body: requestBody(event),
+          contentType: event.headers?.["content-type"],
+        });
+        const accepted = await retryRun(requests, runId);
+        logger.info("retry accepted", {
+          pipeline: accepted.pipeline,
+          runId: accepted.runId,
+          retryOf: runId,
+          fromStage: accepted.fromStage,
+          status: accepted.status,
+          note: request.note,
+        });
+        return json(202, accepted, { location: `/runs/${encodeURIComponent(accepted.runId)}` });
       },
     ],
     [

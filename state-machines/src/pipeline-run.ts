@@ -393,8 +393,10 @@ const RUN_STATES: States = {
   }),
   RunStages: {
     Type: "Map",
-    Comment: "The stages in order; a failed stage fails the Map, so no later stage starts",
-    ItemsPath: "$.pipeline.stages",
+    Comment:
+      "The stages in order (a retry's from its fromStage on: PublishRunStarted answers them); a failed stage fails the Map, so no later stage starts",
+    // PublishRunStarted answers the stages to run: all of them, or a retry's from its fromStage on
+    ItemsPath: "$.run.stages",
     MaxConcurrency: 1,
     ItemSelector: {
       "runId.$": "$.runId",
@@ -477,7 +479,7 @@ const RUN_STATES: States = {
 export function pipelineRunDefinition(): StateMachineDefinition {
   return {
     Comment:
-      "One run of a Tapestry pipeline: run lock -> stages in order -> the steps of a stage in parallel (start, then poll until terminal or wait for the job's webhook with a fallback poll; cancel on timeout) -> release the lock in every outcome. The execution input is {runId, trigger, pipeline}. Every failure ends in a published outcome (PipelineRunFailed); should publishing or releasing the lock fail for good, the execution fails and the reconciler publishes the outcome and frees the lock (the lock's expiry frees it otherwise). Generated from state-machines/src/pipeline-run.ts by `npm run asl`: do not edit. Placeholders (function ARNs, the run's TimeoutSeconds) are filled at deploy time and by the embedded runner.",
+      "One run of a Tapestry pipeline: run lock -> stages in order -> the steps of a stage in parallel (start, then poll until terminal or wait for the job's webhook with a fallback poll; cancel on timeout) -> release the lock in every outcome. The execution input is {runId, trigger, pipeline}; a retry's trigger is {kind: retry, retryOf, fromStage}: its stages before fromStage are announced skipped and not run. Every failure ends in a published outcome (PipelineRunFailed); should publishing or releasing the lock fail for good, the execution fails and the reconciler publishes the outcome and frees the lock (the lock's expiry frees it otherwise). Generated from state-machines/src/pipeline-run.ts by `npm run asl`: do not edit. Placeholders (function ARNs, the run's TimeoutSeconds) are filled at deploy time and by the embedded runner.",
     StartAt: "AcquireRunLock",
     TimeoutSeconds: `\${${RUN_TIMEOUT_PLACEHOLDER}}`,
     States: RUN_STATES,

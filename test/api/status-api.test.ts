@@ -464,6 +464,19 @@ describe("POST /runs/{runId}/cancel", () => {
   });
 });
 
+describe("POST /runs/{runId}/retry (test/api/retry.test.ts has the rest)", () => {
+  it("starts a retry of a failed run from the stage it failed at: 202, linked to it", async () => {
+    const reply = await api.call("POST", `/runs/${api.seeded.failingRunId}/retry`, { headers: JSON_TYPE });
+    expect(reply.status).toBe(202);
+    expect(reply.json).toMatchObject({ retryOf: api.seeded.failingRunId, fromStage: "ingest" });
+    expect(api.runs.started.at(-1)?.trigger).toEqual({
+      kind: "retry",
+      retryOf: api.seeded.failingRunId,
+      fromStage: "ingest",
+    });
+  });
+});
+
 describe("GET /alerts", () => {
   it("lists the open incidents, and every incident newest first with its figures, threshold and run path", async () => {
     const reply = await api.call("GET", "/alerts");
@@ -580,6 +593,7 @@ const EXAMPLE_PATHS: Record<string, string> = {
   "/runs/{runId}": "/runs/{kickstartRun}",
   "/runs/{runId}/events": "/runs/{kickstartRun}/events",
   "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
+  "/runs/{runId}/retry": "/runs/{kickstartRun}/retry",
   "/provisioning": "/provisioning",
   "/alerts": "/alerts?limit=1",
   "/webhooks/airbyte/{secret}": `/webhooks/airbyte/${WEBHOOK_SECRETS.AIRBYTE_WEBHOOK_SECRET}`,

@@ -130,7 +130,11 @@ describe("functions/aws/publish-event", () => {
       lambdaContext("publish-event"),
     );
 
-    expect(result).toEqual({ startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    // and the stages to run: all of them for a run that is no retry
+    expect(result).toEqual({
+      startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      stages: PIPELINE.stages,
+    });
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
     const [entry] = putEntries();
     expect(entry).toMatchObject({

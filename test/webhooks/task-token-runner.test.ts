@@ -58,7 +58,11 @@ function runner(awaitWebhook: TaskHandler, waitSeconds = 1) {
       waitSeconds: 0,
       activeRunId: null,
     })),
-    PublishEventFunctionArn: record("PublishEventFunctionArn", () => ({ startedAt: now() })),
+    // PipelineRunStarted answers the stages to run (all of them: no retry here)
+    PublishEventFunctionArn: record("PublishEventFunctionArn", (input) => ({
+      startedAt: now(),
+      stages: (input as { pipeline?: { stages?: unknown } }).pipeline?.stages ?? null,
+    })),
     StartStepFunctionArn: record("StartStepFunctionArn", () => job({ waitSeconds })),
     PollStepFunctionArn: record("PollStepFunctionArn", () => finished),
     CancelStepFunctionArn: record("CancelStepFunctionArn", () =>

@@ -25,13 +25,13 @@ export interface ApiCommandDependencies extends TargetDependencies {
   readonly pollIntervalMs?: number;
 }
 
-type Format = typeof import("./status-api/format");
+export type Format = typeof import("./status-api/format");
 
-interface CommonOptions extends TargetOptions {
+export interface CommonOptions extends TargetOptions {
   readonly json: boolean;
 }
 
-const TARGET_HELP = `
+export const TARGET_HELP = `
 Target: the embedded control plane that \`tapestry local\` (npm start) runs, found through the file
 <state-dir>/local.json it writes while it runs (--state-dir, default .tapestry), or named with
 --local <url>; or a deployed stage with --stage <stage>: its status API URL is the stack output
@@ -257,7 +257,7 @@ export function createApiCommands(
 }
 
 /** The options every API command takes: where to send it, and --json. */
-function targeted(command: Command): Command {
+export function targeted(command: Command): Command {
   return command
     .addOption(
       new Option(
@@ -279,7 +279,7 @@ function targeted(command: Command): Command {
 const NOT_RECORDED_YET_MS = 30_000;
 
 /** Follows a run: prints each new event, answers the run once it has ended. */
-async function follow(
+export async function follow(
   api: StatusApiClient,
   runId: string,
   pollMs: number,
@@ -318,7 +318,7 @@ async function follow(
   }
 }
 
-function exitCodeOf(error: TapestryError): number {
+export function exitCodeOf(error: TapestryError): number {
   if (error instanceof UsageError || error instanceof AwsCredentialsError) return EXIT.usage;
   if (error instanceof StatusApiRefusedError || error instanceof StatusApiLookupError) {
     return error.usage ? EXIT.usage : EXIT.failed;
@@ -332,7 +332,7 @@ function checkPipeline(name: string): void {
   }
 }
 
-function checkRunId(runId: string): void {
+export function checkRunId(runId: string): void {
   if (parseRunId(runId) === undefined) {
     throw new UsageError(
       `${JSON.stringify(runId)} is not a run id: expected "<pipeline>-<yyyymmddThhmmssZ>" (scheduled) or "<pipeline>-m<ULID>" (manual), as tapestry runs prints them`,

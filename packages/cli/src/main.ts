@@ -13,6 +13,8 @@ import {
   withExamples,
 } from "./cli-policy";
 import { createDashboardCommand, type DashboardCommandDependencies } from "./dashboard/command";
+import { createProvisionCommands, type ProvisionCommandDependencies } from "./provision-commands";
+import { createRetryCommand } from "./retry-command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
 import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
@@ -24,6 +26,7 @@ export interface MainDependencies {
   readonly warehouse?: WarehouseCommandDependencies;
   readonly validate?: ValidateCommandDependencies;
   readonly api?: ApiCommandDependencies;
+  readonly provision?: ProvisionCommandDependencies;
   readonly dashboard?: DashboardCommandDependencies;
 }
 
@@ -117,6 +120,10 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
 
   program.addCommand(createValidateCommand(dependencies.validate ?? {}, io, setExitCode));
   for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
+    program.addCommand(command);
+  }
+  program.addCommand(createRetryCommand(dependencies.api ?? {}, io, setExitCode));
+  for (const command of createProvisionCommands(dependencies.provision ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }
   program.addCommand(createDashboardCommand(dependencies.dashboard ?? {}, io, setExitCode));

@@ -17,6 +17,7 @@ import {
   mayHaveActedNames,
   PIPELINE_RUN_TASKS,
   RETRY_CLASSES,
+  RetryStageUnknownError,
   TASK_RETRY_POLICY,
   type TapestryErrorClass,
   taskStateTimeoutSeconds,
@@ -144,6 +145,7 @@ const ROUTES: readonly Row[] = [
   // what the ledger holds is not what it wrote: a second read finds the same
   ["AcquireRunLock", LedgerDamagedError, false, "PublishRunFailedBeforeStart"],
   ["PublishRunStarted", EventPublishError, true, "PublishRunFailedBeforeStart"],
+  ["PublishRunStarted", RetryStageUnknownError, false, "PublishRunFailedBeforeStart"],
   ["StartStep", ToolUnavailableError, true, "StepErrored"],
   // the trigger may have reached the tool: look the job up before triggering again
   ["StartStep", ToolTriggerUncertainError, false, "AdoptOrStartStep"],
@@ -190,10 +192,14 @@ const ROUTES: readonly Row[] = [
   ["CancelTimedOutJob", EventPublishError, true, "StepErrored"],
   ["CancelAbandonedJob", EventPublishError, true, "StepErrored"],
   ["StepErrored", EventPublishError, true, "StepFailedUnannounced"],
+  ["StepErrored", RetryStageUnknownError, false, "StepFailedUnannounced"],
   ["PublishRunSucceeded", EventPublishError, true, "PublishRunFailed"],
+  ["PublishRunSucceeded", RetryStageUnknownError, false, "PublishRunFailed"],
   ["ReleaseRunLock", LedgerUnavailableError, true, "RunLockNotReleased"],
   ["PublishRunFailed", EventPublishError, true, "ReleaseRunLockAfterFailure"],
+  ["PublishRunFailed", RetryStageUnknownError, false, "ReleaseRunLockAfterFailure"],
   ["PublishRunFailedBeforeStart", EventPublishError, true, "ReleaseRunLockAfterFailure"],
+  ["PublishRunFailedBeforeStart", RetryStageUnknownError, false, "ReleaseRunLockAfterFailure"],
   ["ReleaseRunLockAfterFailure", LedgerUnavailableError, true, "FailureAnnounced"],
 ];
 const errorName = (error: TapestryErrorClass | string) => (typeof error === "string" ? error : error.name);

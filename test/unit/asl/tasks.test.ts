@@ -26,6 +26,7 @@ import {
   type PipelineRunTask,
   pollStep,
   publishRunEvent,
+  RetryStageUnknownError,
   runLock,
   type StepResult,
   startStep,
@@ -95,9 +96,18 @@ const RUN: Record<PipelineRunTask, (core: PipelineDeps, where?: Where) => Promis
   acquireRunLock: (core) =>
     runLock({ action: "acquire", runId: RUN_ID, trigger: { kind: "manual" }, pipeline: PIPELINE }, core),
   releaseRunLock: (core) => runLock({ action: "release", runId: RUN_ID, pipeline: PIPELINE.name }, core),
-  publishRunEvent: (core) =>
+  // "step": a retry from a stage the pipeline does not have (the config changed since it was asked for)
+  publishRunEvent: (core, where) =>
     publishRunEvent(
-      { event: "PipelineRunStarted", runId: RUN_ID, trigger: { kind: "manual" }, pipeline: PIPELINE },
+      {
+        event: "PipelineRunStarted",
+        runId: RUN_ID,
+        trigger:
+          where === "step"
+            ? { kind: "retry", retryOf: `${PIPELINE.name}-20260301T060000Z`, fromStage: "no-such-stage" }
+            : { kind: "manual" },
+        pipeline: PIPELINE,
+      },
       core,
     ),
   startStep: (core) =>
@@ -171,6 +181,10 @@ const INSTANCES = new Map<TapestryErrorClass, { where: Where; error: Error }>([
   [
     LedgerDamagedError,
     { where: "ledger", error: new LedgerDamagedError("DynamoDB", "runId is not a string") },
+  ],
+  [
+    RetryStageUnknownError,
+    { where: "step", error: new RetryStageUnknownError("rain-shield-audience", "no-such-stage") },
   ],
   [
     WebhookCompletionUnsupportedError,

@@ -5,7 +5,7 @@ import { StatusApiAnswerError, StatusApiRefusedError, StatusApiUnreachableError 
 
 /** One request to the status API: a path under its base URL (with its query), and a JSON body for a POST. */
 export interface ApiRequest {
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "DELETE";
   readonly path: string;
   readonly body?: string;
 }
@@ -36,6 +36,11 @@ export class StatusApiClient {
   /** A POST with a JSON body (the API refuses one without Content-Type: application/json). */
   post<S extends z.ZodType>(path: string, body: object, schema: S): Promise<z.infer<S>> {
     return this.send({ method: "POST", path, body: JSON.stringify(body) }, schema);
+  }
+
+  /** A DELETE, with a JSON body when one is given (DELETE /provisioning: `{ purge: true }`). */
+  delete<S extends z.ZodType>(path: string, body: object, schema: S): Promise<z.infer<S>> {
+    return this.send({ method: "DELETE", path, body: JSON.stringify(body) }, schema);
   }
 
   private async send<S extends z.ZodType>(request: ApiRequest, schema: S): Promise<z.infer<S>> {
@@ -102,7 +107,7 @@ export function fetchTransport(baseUrl: string, fetchImpl: typeof fetch = fetch)
       method: request.method,
       headers: {
         accept: "application/json",
-        ...(request.method === "POST" ? { "content-type": "application/json" } : {}),
+        ...(request.body === undefined ? {} : { "content-type": "application/json" }),
       },
       ...(request.body === undefined ? {} : { body: request.body }),
     });

@@ -41,7 +41,7 @@ export function signedTransport(options: {
     const query: Record<string, string> = {};
     for (const [name, value] of url.searchParams) query[name] = value;
     const headers: Record<string, string> = { host: url.host, accept: "application/json" };
-    if (request.method === "POST") headers["content-type"] = "application/json";
+    if (request.body !== undefined) headers["content-type"] = "application/json";
     const signed = await signer.sign({
       method: request.method,
       protocol: url.protocol,

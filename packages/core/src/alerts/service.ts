@@ -95,7 +95,10 @@ function missingSteps(
     // whatever it says, is what the verdicts read.
     return event.detail.data.failedSteps.filter((name) => !stated(name, "ended"));
   }
-  return watchedSteps.filter((name) => !stated(name, "succeeded"));
+  // a retry's stages before its fromStage do not run: their steps have no outcome in it
+  const skipped = (name: string) =>
+    record.stages?.some((stage) => stage.skipped && stage.steps.some((s) => s.name === name)) ?? false;
+  return watchedSteps.filter((name) => !skipped(name) && !stated(name, "succeeded"));
 }
 
 function pipelineOf(

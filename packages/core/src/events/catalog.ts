@@ -13,11 +13,16 @@ const tool = z.enum(TOOL_NAMES);
 const runId = z.string().min(1).max(80);
 const count = z.number().int().nonnegative();
 
-export const TRIGGER_KINDS = ["schedule", "manual"] as const;
+/** retry: a new run of a run that did not succeed, from the stage that failed on (POST /runs/{runId}/retry) */
+export const TRIGGER_KINDS = ["schedule", "manual", "retry"] as const;
 export const runTriggerSchema = z.object({
   kind: z.enum(TRIGGER_KINDS),
   /** the schedule's fire time, for scheduled runs */
   scheduledTime: isoTime.optional(),
+  /** retries: the run retried */
+  retryOf: runId.optional(),
+  /** retries: the first stage that runs; the stages before it are skipped (they succeeded before) */
+  fromStage: z.string().min(1).optional(),
 });
 export type RunTrigger = z.output<typeof runTriggerSchema>;
 
@@ -123,7 +128,14 @@ export const EVENT_CATALOG = {
     data: z.object({
       runId,
       trigger: runTriggerSchema,
-      stages: z.array(z.object({ name: z.string(), steps: z.array(z.object({ name: z.string(), tool })) })),
+      stages: z.array(
+        z.object({
+          name: z.string(),
+          steps: z.array(z.object({ name: z.string(), tool })),
+          /** a retry's stages before its fromStage: they do not run in this run, they succeeded in `succeededIn` */
+          skipped: z.object({ reason: z.string(), succeededIn: runId }).optional(),
+        }),
+      ),
     }),
   },
   StepStarted: {

@@ -24,7 +24,8 @@ export const EVENT_DOCS: Record<
   { readonly summary: string; readonly keyFields: readonly string[] }
 > = {
   PipelineRunStarted: {
-    summary: "A run of a pipeline began (scheduled or manual) and took the pipeline's run lock.",
+    summary:
+      "A run of a pipeline began (scheduled, manual, or a retry of a run that failed: its earlier stages marked skipped) and took the pipeline's run lock.",
     keyFields: ["runId", "trigger", "stages"],
   },
   StepStarted: {

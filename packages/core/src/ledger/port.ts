@@ -36,6 +36,8 @@ export interface StepRecord {
 export interface RunPlanStage {
   readonly name: string;
   readonly steps: readonly { readonly name: string; readonly tool: ToolName }[];
+  /** a retry's stage before its fromStage: not run in this run, it succeeded in `succeededIn` */
+  readonly skipped?: { readonly reason: string; readonly succeededIn: string };
 }
 
 export interface RunRecord {

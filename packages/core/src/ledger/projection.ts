@@ -167,6 +167,7 @@ function factsOfEvent(given: TapestryEvent): RunFacts {
         stages: data.stages.map((stage) => ({
           name: stage.name,
           steps: stage.steps.map((step) => ({ name: step.name, tool: step.tool })),
+          ...(stage.skipped ? { skipped: { ...stage.skipped } } : {}),
         })),
       };
     }

@@ -49,6 +49,7 @@ export {
   reconcileInputOf,
   reconcileRun,
 } from "./reconcile";
+export { RetryStageUnknownError, type RunPlan, retryFromStage, runPlan } from "./retry-plan";
 export { manualRunId, parseRunId, runRequestedAt, scheduledRunId } from "./run-id";
 export { publishRunEvent, runLock, runLockLifetimeMinutes } from "./run-tasks";
 export {

@@ -4,6 +4,7 @@ import { createEvent } from "../events";
 import { queueWaitSeconds, runHoldSeconds } from "./bounds";
 import type { PipelineDeps } from "./deps";
 import { queueEntry } from "./queue";
+import { runPlan } from "./retry-plan";
 import { runRequestedAt } from "./run-id";
 import { stepErrored } from "./step-tasks";
 import { describeTaskError } from "./task-error";
@@ -97,24 +98,22 @@ export async function runLock(input: LockInput, deps: PipelineDeps): Promise<Loc
 export async function publishRunEvent(
   input: RunEventInput,
   deps: PipelineDeps,
-): Promise<{ startedAt: string | null } | Job> {
+): Promise<{ startedAt: string | null; stages?: PipelineSpec["stages"] } | Job> {
   const now = deps.now();
   switch (input.event) {
     case "StepFailed":
       return stepErrored(input, deps);
     case "PipelineRunStarted": {
-      const stages = input.pipeline.stages.map((stage) => ({
-        name: stage.name,
-        steps: stage.steps.map((step) => ({ name: step.name, tool: step.tool })),
-      }));
+      // a retry runs from its fromStage on; the stages before it are announced skipped
+      const plan = runPlan(input.pipeline, input.trigger);
       await deps.publisher.publish([
         createEvent(
           "PipelineRunStarted",
-          { runId: input.runId, trigger: input.trigger, stages },
+          { runId: input.runId, trigger: input.trigger, stages: plan.announced },
           { pipeline: input.pipeline.name, now },
         ),
       ]);
-      return { startedAt: now.toISOString() };
+      return { startedAt: now.toISOString(), stages: plan.stages };
     }
     case "PipelineRunSucceeded": {
       const rows = input.stages.flatMap((s) => s.steps).reduce((sum, step) => sum + (step.rows ?? 0), 0);

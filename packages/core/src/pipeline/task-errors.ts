@@ -15,6 +15,7 @@ import {
 import { LedgerDamagedError, RunLockContendedError } from "../ledger/errors";
 import type { PipelineRunFunction } from "./asl";
 import { WebhookCompletionUnsupportedError } from "./await-webhook";
+import { RetryStageUnknownError } from "./retry-plan";
 
 /**
  * What the pipeline-run state machine may retry, and what each of its tasks can throw. The ASL
@@ -111,7 +112,8 @@ export const PIPELINE_RUN_TASKS = {
   publishRunEvent: {
     function: "PublishEventFunctionArn",
     kinds: ["publish"],
-    throws: [EventPublishError],
+    // a retry whose fromStage the pipeline no longer has: the run fails before it starts
+    throws: [EventPublishError, RetryStageUnknownError],
   },
   /** startStep: the tool's trigger (or the adoption of a job in flight), then StepStarted */
   startStep: {

@@ -83,3 +83,33 @@ export class RunEndedError extends ProblemError {
     });
   }
 }
+
+/** A retry of a run that is still queued or running. Answered with 409. */
+export class RunNotEndedError extends ProblemError {
+  override readonly name = "RunNotEndedError";
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`run "${runId}" has not ended (${status}): retry it once it has, or cancel it first`, {
+      status: 409,
+      type: "run-not-ended",
+      title: "This run has not ended",
+    });
+  }
+}
+
+/** A retry of a run that succeeded, or whose every stage succeeded: there is nothing to run again. Answered with 422. */
+export class NothingToRetryError extends ProblemError {
+  override readonly name = "NothingToRetryError";
+  constructor(
+    readonly runId: string,
+    why: string,
+  ) {
+    super(`run "${runId}" ${why}: there is nothing to retry (start a new run instead)`, {
+      status: 422,
+      type: "nothing-to-retry",
+      title: "Nothing to retry",
+    });
+  }
+}

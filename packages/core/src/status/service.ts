@@ -5,6 +5,7 @@ import { queueEntry } from "../pipeline/queue";
 import { manualRunId } from "../pipeline/run-id";
 import { PipelineNotFoundError, RunActiveError, RunEndedError, RunNotFoundError } from "./errors";
 import type { RunsQuery } from "./requests";
+import { retriable, retriesOf } from "./retries";
 import {
   describePipeline,
   type NextFireTime,
@@ -158,11 +159,12 @@ export async function pipelineRuns(
   return { pipeline: spec.name, runs: page.runs.map(runSummary), nextCursor: page.nextCursor ?? null };
 }
 
-/** GET /runs/{runId} */
+/** GET /runs/{runId}: a run that did not succeed lists its retries. */
 export async function runDetails(ctx: StatusContext, runId: string): Promise<RunDetailView> {
   const run = await ctx.ledger.getRun(runId);
   if (!run) throw new RunNotFoundError(runId);
-  return runDetail(run);
+  const retries = retriable(run) ? await retriesOf(ctx.ledger, run) : [];
+  return runDetail(run, retries);
 }
 
 /** GET /runs/{runId}/events: in the order they occurred. */
@@ -180,13 +182,23 @@ export async function runEvents(ctx: StatusContext, runId: string): Promise<RunE
  * queued before the answer: its Location and the run lists show it at once.
  */
 export async function triggerManualRun(ctx: RunRequestContext, name: string): Promise<TriggerAccepted> {
-  const spec = findPipeline(ctx.config, name);
+  return startRequestedRun(ctx, findPipeline(ctx.config, name), { kind: "manual" });
+}
+
+/**
+ * Starts a run someone asked for (a manual run, a retry) under the pipeline's overlap rules: see
+ * triggerManualRun.
+ */
+export async function startRequestedRun(
+  ctx: RunRequestContext,
+  spec: PipelineSpec,
+  trigger: RunTrigger,
+): Promise<TriggerAccepted> {
   const now = ctx.now();
   const at = now.toISOString();
   const lock = await ctx.ledger.getRunLock(spec.name, at);
   if (spec.overlap === "skip" && lock) throw new RunActiveError(spec.name, lock.runId);
   const runId = manualRunId(spec.name, now);
-  const trigger: RunTrigger = { kind: "manual" };
   let status: TriggerAccepted["status"] = "accepted";
   if (spec.overlap === "queue") {
     const ahead = lock?.runId ?? (await ctx.ledger.listQueuedRuns(spec.name, at))[0]?.runId;

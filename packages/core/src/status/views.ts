@@ -54,14 +54,24 @@ export type StepRunView = Omit<StepRecord, "url"> & {
   readonly link?: string;
 };
 
+/** A retry of a run, as the run it retries lists it. */
+export interface RetryView {
+  readonly runId: string;
+  readonly status: RunRecord["status"];
+}
+
 export interface RunDetailView extends RunSummaryView {
   /** the run's plan (from its PipelineRunStarted): every stage and step, started or not */
   readonly stages?: readonly {
     readonly name: string;
     readonly steps: readonly { readonly name: string; readonly tool: ToolName }[];
+    /** a retry's stage before its fromStage: not run, it succeeded in `succeededIn` */
+    readonly skipped?: { readonly reason: string; readonly succeededIn: string };
   }[];
   /** the steps that started, in stage order, then step order */
   readonly steps: readonly StepRunView[];
+  /** a run that did not succeed: its retries (POST /runs/{runId}/retry), oldest first; absent when none */
+  readonly retries?: readonly RetryView[];
 }
 
 export interface PipelineStatusView {
@@ -192,7 +202,12 @@ export function runSummary(run: RunRecord): RunSummaryView {
     pipeline: run.pipeline,
     status: run.status,
     trigger: run.trigger
-      ? compact({ kind: run.trigger.kind, scheduledTime: run.trigger.scheduledTime })
+      ? compact({
+          kind: run.trigger.kind,
+          scheduledTime: run.trigger.scheduledTime,
+          retryOf: run.trigger.retryOf,
+          fromStage: run.trigger.fromStage,
+        })
       : undefined,
     startedAt: run.startedAt,
     endedAt: run.endedAt,
@@ -233,13 +248,19 @@ export function stepRunView(step: StepRecord): StepRunView {
   });
 }
 
-export function runDetail(run: RunRecord): RunDetailView {
+export function runDetail(run: RunRecord, retries: readonly RetryView[] = []): RunDetailView {
   return compact({
     ...runSummary(run),
-    stages: run.stages?.map((stage) => ({
-      name: stage.name,
-      steps: stage.steps.map((step) => ({ name: step.name, tool: step.tool })),
-    })),
+    stages: run.stages?.map((stage) =>
+      compact({
+        name: stage.name,
+        steps: stage.steps.map((step) => ({ name: step.name, tool: step.tool })),
+        skipped: stage.skipped
+          ? { reason: stage.skipped.reason, succeededIn: stage.skipped.succeededIn }
+          : undefined,
+      }),
+    ),
     steps: run.steps.map(stepRunView),
+    retries: retries.length > 0 ? retries.map((r) => ({ runId: r.runId, status: r.status })) : undefined,
   });
 }

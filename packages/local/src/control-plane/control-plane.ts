@@ -24,6 +24,7 @@ import { nextFireTime } from "@tapestry/core/schedule";
 import {
   PipelineNotFoundError,
   recordingPublisher,
+  retryRun,
   type TriggerAccepted,
   triggerManualRun,
   withStatusReadCache,
@@ -456,7 +457,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         );
         return { runId, ...(started ? { execution: runs.execution(runId) } : {}) };
       }
-      const accepted = await triggerManualRun(requests, name);
+      const accepted =
+        trigger.kind === "retry" && trigger.retryOf !== undefined
+          ? await retryRun(requests, trigger.retryOf)
+          : await triggerManualRun(requests, name);
       return { runId: accepted.runId, status: accepted.status, execution: runs.execution(accepted.runId) };
     };
 

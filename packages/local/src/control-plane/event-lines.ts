@@ -18,8 +18,16 @@ export function formatEvent(event: TapestryEvent, options: { color: boolean }): 
   const line = (text: string) => `${time} ${pipeline} ${text}`;
   switch (event["detail-type"]) {
     case "PipelineRunStarted": {
-      const { runId, trigger } = event.detail.data;
-      const why = trigger.kind === "schedule" ? `scheduled for ${trigger.scheduledTime}` : "manual";
+      const { runId, trigger, stages } = event.detail.data;
+      const skipped = stages.filter((stage) => stage.skipped).map((stage) => stage.name);
+      const why =
+        trigger.kind === "schedule"
+          ? `scheduled for ${trigger.scheduledTime}`
+          : trigger.kind === "retry"
+            ? `retry of ${trigger.retryOf} from stage ${trigger.fromStage}${
+                skipped.length > 0 ? `; skipped ${skipped.join(", ")}: succeeded in ${trigger.retryOf}` : ""
+              }`
+            : "manual";
       return line(`${c.cyan("▶")} run ${runId} started (${why})`);
     }
     case "StepStarted": {

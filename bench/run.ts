@@ -1,4 +1,5 @@
 import { cpus, platform, release, totalmem } from "node:os";
+import { TOOL_STACK_BUILDERS } from "../stacks/tools/builders";
 import { benchAws } from "./aws";
 import { benchBundles } from "./bundles";
 import { benchCliValidate } from "./cli";
@@ -15,7 +16,7 @@ const SECTIONS = {
   config: benchConfig,
   connector: benchConnector,
   aws: benchAws,
-  "tool-stacks": () => benchToolStacks(),
+  "tool-stacks": () => benchToolStacks(TOOL_STACK_BUILDERS),
   bundles: benchBundles,
   handoff: benchHandoff,
   transitions: benchTransitions,

@@ -41,10 +41,10 @@ export function selfHostedKickstart(): TapestryConfig {
 
 /**
  * The self-hosted app offline: how long the synth takes with the tool network and the tool-facing
- * functions placed in it, beside the kickstart's; and, given the tool stacks' builders, how long
+ * functions placed in it, beside the kickstart's; and how long
  * their own App takes and how each template compares with CloudFormation's limits.
  */
-export async function benchToolStacks(builders?: ToolStackBuilders): Promise<string[]> {
+export async function benchToolStacks(builders: ToolStackBuilders): Promise<string[]> {
   const lines: string[] = [];
   const synthSeconds = async (config: TapestryConfig, stage: string) => {
     const started = performance.now();
@@ -58,12 +58,6 @@ export async function benchToolStacks(builders?: ToolStackBuilders): Promise<str
   lines.push(
     `synth, both tools self-hosted (ToolNetwork stack, tool-facing functions in its VPC): ${selfHosted.toFixed(1)} s; kickstart (no tool hosted): ${external.toFixed(1)} s; ${(selfHosted / external).toFixed(2)}x`,
   );
-  if (!builders) {
-    lines.push(
-      "tool stack templates: no builders on this branch (stacks/tools/builders.ts lands with the tool stacks)",
-    );
-    return lines;
-  }
   lines.push(...toolTemplateLines(builders));
   return lines;
 }

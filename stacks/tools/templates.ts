@@ -11,6 +11,7 @@ import type { Construct } from "constructs";
 import { useProject } from "sst/project.js";
 import type { Deployment } from "../deployment";
 import { allow } from "../lambda";
+import { TOOL_STACK_BUILDERS } from "./builders";
 import type { ToolStackTemplate, ToolStackTemplates } from "./contracts";
 import { SELF_HOSTABLE_TOOLS, type SelfHostableTool, toolStackName } from "./names";
 import type { ToolNetwork } from "./network";
@@ -60,7 +61,7 @@ export const TOOL_STACK_DEPLOY_ACTIONS = [
 export function toolStackTemplates(
   scope: Construct,
   props: ToolStackTemplatesProps,
-  builders: ToolStackBuilders,
+  builders: ToolStackBuilders = TOOL_STACK_BUILDERS,
 ): ToolStackTemplates | undefined {
   const { deployment, network } = props;
   const tools = selfHostedTools(deployment.config);

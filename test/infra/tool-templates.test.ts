@@ -17,6 +17,7 @@ import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import type { Construct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, deploymentFor } from "../../stacks/deployment";
+import { TOOL_STACK_BUILDERS } from "../../stacks/tools/builders";
 import type { ToolStackTemplates } from "../../stacks/tools/contracts";
 import { createToolNetwork } from "../../stacks/tools/network";
 import {
@@ -457,5 +458,51 @@ describe("the CloudFormation service role", () => {
     const onRole = findings.suppressed.filter((s) => s.path.includes("ToolStacksServiceRole"));
     expect(onRole.map((s) => s.ruleId)).toContain("AwsSolutions-IAM5");
     for (const suppression of findings.suppressed) expect(suppression.reason.length).toBeGreaterThan(60);
+  });
+});
+
+describe("the real tool stacks (stacks/tools/builders.ts)", () => {
+  let real: Shipped;
+  beforeAll(() => {
+    real = ship(
+      configHosting({ airbyte: "self-hosted", grouparoo: "self-hosted" }),
+      "tt-real",
+      TOOL_STACK_BUILDERS,
+    );
+  });
+
+  it("get every Parameter they declare without a default, and only those", () => {
+    for (const tool of ["airbyte", "grouparoo"] as const) {
+      const shipped = real.templates?.stacks[tool];
+      const declared = shippedTemplate(real, shipped?.stackName ?? "?").Parameters ?? {};
+      const required = Object.entries(declared)
+        .filter(([, parameter]) => parameter.Default === undefined)
+        .map(([name]) => name)
+        .sort();
+      expect(Object.keys(shipped?.parameters ?? {}).sort(), tool).toEqual(required);
+      expect(required, tool).toEqual(
+        [...(tool === "airbyte" ? AIRBYTE_PARAMETERS : GROUPAROO_PARAMETERS)].sort(),
+      );
+    }
+  });
+
+  it("ship templates that deploy alone: no bootstrap rule, no asset, no Lambda, no custom resource", () => {
+    for (const tool of ["airbyte", "grouparoo"] as const) {
+      const template = shippedTemplate(real, real.templates?.stacks[tool]?.stackName ?? "?");
+      expect(Object.keys(template.Parameters ?? {}), tool).not.toContain("BootstrapVersion");
+      expect(template.Rules, tool).toBeUndefined();
+      expect(JSON.stringify(template), tool).not.toMatch(/AssetParameters|cdk-hnb659fds/);
+      const types = Object.values(template.Resources).map((resource) => resource.Type);
+      expect(
+        types.filter((type) => type === "AWS::Lambda::Function" || type.startsWith("Custom::")),
+        tool,
+      ).toEqual([]);
+    }
+  });
+
+  it("leave the stack that ships them clean for cdk-nag", () => {
+    const findings = runAwsSolutionsChecks({ stacks: new Map([["Provisioning", real.stack]]) });
+    expect(findings.unsuppressed).toEqual([]);
+    expect(findings.ruleErrors).toEqual([]);
   });
 });

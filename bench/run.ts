@@ -1,19 +1,22 @@
 import { cpus, platform, release, totalmem } from "node:os";
+import { TOOL_STACK_BUILDERS } from "../stacks/tools/builders";
 import { benchAws } from "./aws";
 import { benchBundles } from "./bundles";
 import { benchCliValidate } from "./cli";
 import { benchConfig, benchConnector } from "./foundation";
 import { benchCliOnce, benchHandoff, benchTransitions } from "./pipeline";
 import { benchStatusLoad } from "./status-load";
+import { benchToolStacks } from "./tool-stacks";
 
 /**
  * `npm run bench [-- <section> ...]`: prints figures and ratios; nothing here asserts a threshold.
- * Sections: config, connector, aws, bundles, handoff, transitions, cli, validate, status-load (all by default).
+ * Sections: config, connector, aws, tool-stacks, bundles, handoff, transitions, cli, validate, status-load (all by default).
  */
 const SECTIONS = {
   config: benchConfig,
   connector: benchConnector,
   aws: benchAws,
+  "tool-stacks": () => benchToolStacks(TOOL_STACK_BUILDERS),
   bundles: benchBundles,
   handoff: benchHandoff,
   transitions: benchTransitions,

@@ -6,6 +6,7 @@ import { NagSuppressions } from "cdk-nag";
 import { Function as SstFunction } from "sst/constructs";
 import { ENTRY_DIR, functionBundling } from "./bundling";
 import type { Deployment } from "./deployment";
+import { allowNetworkInterfaces, placementOf } from "./tools/network";
 
 /** The deployed entry points, one file each in functions/aws/. */
 export type EntryPoint =
@@ -52,7 +53,8 @@ export interface TapestryFunctionProps {
  * minified by SST's esbuild (stacks/bundling.ts), active X-Ray tracing, Powertools configured from the environment.
  * Each function gets its own role (no managed policy: it may write to its own log group and
  * nothing else until the stack grants exactly what it uses) and its own log group, so retention
- * is set without CDK's log-retention custom resource.
+ * is set without CDK's log-retention custom resource. With a self-hosted tool, the functions that
+ * call the tools run in the tool network's private subnets (stacks/tools/network.ts, by entry).
  */
 export function tapestryFunction(
   stack: Stack,
@@ -74,6 +76,8 @@ export function tapestryFunction(
       resources: [logGroup.logGroupArn],
     }),
   );
+  const placement = placementOf(deployment, props.entry);
+  if (placement) allowNetworkInterfaces(stack, role, placement.network);
   const fn = new SstFunction(stack, id, {
     handler: `${ENTRY_DIR}/${props.entry}.handler`,
     description: `Tapestry ${deployment.stage}: ${props.description}`,
@@ -85,6 +89,13 @@ export function tapestryFunction(
     role,
     logGroup,
     deadLetterQueue: props.deadLetterQueue,
+    ...(placement
+      ? {
+          vpc: placement.network.vpc,
+          vpcSubnets: { subnets: [...placement.subnets] },
+          securityGroups: [placement.network.functionSecurityGroup],
+        }
+      : {}),
     environment: {
       TAPESTRY_STAGE: deployment.stage,
       POWERTOOLS_SERVICE_NAME: `tapestry-${props.entry}`,

@@ -2,7 +2,7 @@ import type { TapestryConfig } from "@tapestry/core/config";
 import type { Stack } from "aws-cdk-lib";
 import { App, getStack } from "sst/constructs";
 import { initProject } from "sst/project.js";
-import { addTapestryStacks, TAPESTRY_STACKS } from "./index";
+import { addTapestryStacks, type TAPESTRY_STACKS, tapestryStacksFor } from "./index";
 
 export type StackName = (typeof TAPESTRY_STACKS)[number]["name"];
 
@@ -48,6 +48,8 @@ export async function synthesizeOffline(
   addTapestryStacks(app, config, { synthesizedAt: options.synthesizedAt });
   await app.finish();
   // getStack reads the app made last: collect this app's stacks before another is made
-  const stacks = new Map(TAPESTRY_STACKS.map((stack) => [stack.name as StackName, getStack(stack)]));
+  const stacks = new Map(
+    tapestryStacksFor(config).map((stack) => [stack.name as StackName, getStack(stack)]),
+  );
   return { app, stacks };
 }

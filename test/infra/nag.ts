@@ -1,5 +1,5 @@
+import type { Stack } from "aws-cdk-lib";
 import { AwsSolutionsChecks, type INagLogger } from "cdk-nag";
-import type { SynthesizedApp } from "./synth";
 
 export interface NagFindings {
   /** `<level> <rule> <finding> <construct path>` of every finding left unsuppressed */
@@ -12,7 +12,7 @@ export interface NagFindings {
  * cdk-nag's AwsSolutions pack over every construct of the app. The pack is run by visiting each
  * construct rather than as an Aspect: SST's app refuses aspects added after its stacks are built.
  */
-export function runAwsSolutionsChecks(app: SynthesizedApp): NagFindings {
+export function runAwsSolutionsChecks(app: { readonly stacks: ReadonlyMap<string, Stack> }): NagFindings {
   const unsuppressed: string[] = [];
   const suppressed: { ruleId: string; path: string; reason: string }[] = [];
   const ruleErrors: string[] = [];

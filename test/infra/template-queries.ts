@@ -24,6 +24,9 @@ export const WILDCARD_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
     "Step Functions logging: describing resource policies supports no resource-level permissions",
   "logs:DescribeLogGroups":
     "Step Functions logging: DescribeLogGroups supports no resource-level permissions",
+  "ec2:DescribeNetworkInterfaces":
+    "Lambda in the tool network: DescribeNetworkInterfaces only works on Resource * (Lambda's VPC guide)",
+  "ec2:DescribeSubnets": "Lambda in the tool network: DescribeSubnets supports no resource-level permissions",
 };
 
 export interface FoundResource {

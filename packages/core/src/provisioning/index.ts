@@ -11,6 +11,7 @@ export * from "./grouparoo/write";
 export * from "./requests";
 export * from "./run-record";
 export * from "./secrets";
+export * from "./stacks";
 export * from "./store";
 export * from "./task-errors";
 export * from "./tasks";

@@ -33,6 +33,8 @@ export interface ProvisioningStepRecord {
 
 export interface ProvisioningRunRecord {
   readonly runId: string;
+  /** a deprovisioning run (DELETE /provisioning): its stack deletes are its deploy-tool-stacks step */
+  readonly kind?: "deprovision";
   readonly trigger: "api" | "embedded" | "cli";
   readonly status: ProvisioningRunStatus;
   readonly startedAt: string;
@@ -105,6 +107,53 @@ export function applyProvisioningEvent(
         objects: earlier ? record.objects.map((o) => (same(o) ? object : o)) : [...record.objects, object],
       };
     }
+    case "StackDeployStarted":
+    case "StackDeployFailed":
+    case "DeprovisioningStarted":
+      return record;
+    case "StackDeployed": {
+      const d = event.detail.data;
+      const action: ToolObjectAction = d.noChanges
+        ? "unchanged"
+        : d.resourcesCreated > 0 && d.resourcesUpdated === 0
+          ? "created"
+          : "updated";
+      return withObject(record, { tool: d.tool, kind: "stack", name: d.stackName, action });
+    }
+    case "StackDeleted": {
+      const d = event.detail.data;
+      return withObject(record, { tool: d.tool, kind: "stack", name: d.stackName, action: "deleted" });
+    }
+    case "DeprovisioningSucceeded": {
+      const d = event.detail.data;
+      const durationMs = Math.max(0, Date.parse(d.endedAt) - Date.parse(record.startedAt));
+      return {
+        ...record,
+        status: "succeeded",
+        endedAt: d.endedAt,
+        durationMs,
+        steps: record.steps.map((step) =>
+          step.status === "pending" ? { ...step, status: "succeeded", endedAt: step.endedAt ?? d.endedAt } : step,
+        ),
+      };
+    }
+    case "DeprovisioningFailed": {
+      const d = event.detail.data;
+      const step: ProvisioningStep = d.step === "validate" ? "validate" : "deploy-tool-stacks";
+      return {
+        ...record,
+        status: "failed",
+        endedAt: d.endedAt,
+        failure: { step, errorName: d.errorName, error: d.error },
+        steps: record.steps.map((s) =>
+          s.name === step
+            ? { ...s, status: "failed", summary: d.error, endedAt: d.endedAt }
+            : s.name === "validate" && s.status === "pending"
+              ? { ...s, status: "succeeded" }
+              : s,
+        ),
+      };
+    }
     case "ProvisioningSucceeded": {
       const d = event.detail.data;
       return {
@@ -143,6 +192,14 @@ export function applyProvisioningEvent(
       };
     }
   }
+}
+
+function withObject(record: ProvisioningRunRecord, object: ProvisioningObjectRecord): ProvisioningRunRecord {
+  const same = (o: ProvisioningObjectRecord) =>
+    o.tool === object.tool && o.kind === object.kind && o.name === object.name;
+  return record.objects.some(same)
+    ? { ...record, objects: record.objects.map((o) => (same(o) ? object : o)) }
+    : { ...record, objects: [...record.objects, object] };
 }
 
 /** Marks a step done (a step without an event of its own: validate, ensure-airbyte, ...), with a summary. */

@@ -19,6 +19,15 @@ import {
   ToolObjectConflictError,
 } from "./errors";
 import {
+  CloudFormationRequestError,
+  CloudFormationUnavailableError,
+  ToolNeverHealthyError,
+  ToolStackDeadlineError,
+  ToolStackDeployFailedError,
+  ToolStackNotConfiguredError,
+  ToolStackStuckError,
+} from "./stacks/errors";
+import {
   WarehouseBootstrapError,
   WarehouseHistoryChangedError,
   WarehouseUnavailableError,
@@ -36,6 +45,8 @@ export const PROVISION_FUNCTIONS = [
   "BootstrapWarehouseFunctionArn",
   "EnsureAirbyteFunctionArn",
   "WriteGrouparooConfigFunctionArn",
+  "ToolStackFunctionArn",
+  "ToolHealthFunctionArn",
 ] as const;
 export type ProvisionFunction = (typeof PROVISION_FUNCTIONS)[number];
 
@@ -49,6 +60,10 @@ export const PROVISION_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ProvisionFuncti
   BootstrapWarehouseFunctionArn: 900,
   EnsureAirbyteFunctionArn: 300,
   WriteGrouparooConfigFunctionArn: 60,
+  // a few CloudFormation calls per invocation: the waiting is the state machine's
+  ToolStackFunctionArn: 60,
+  // one health request, or two secret reads
+  ToolHealthFunctionArn: 30,
 };
 
 /** A Task state waits this much longer than its function, so the function's own timeout comes first. */
@@ -65,6 +80,9 @@ const RETRY = {
   secrets: [SecretUnavailableError],
   warehouse: [WarehouseUnavailableError],
   airbyte: [ToolUnavailableError],
+  cloudformation: [CloudFormationUnavailableError],
+  /** Airbyte's host writes its client credentials just after its install: a missing one is waited for */
+  credentials: [SecretNotSetError],
 } as const satisfies Record<string, readonly TapestryErrorClass[]>;
 type Kind = keyof typeof RETRY;
 
@@ -125,6 +143,81 @@ export const PROVISION_TASKS = {
     kinds: ["store", "publish"],
     throws: [ProvisioningInputError, ProvisioningStoreUnavailableError, EventPublishError],
   },
+  /** a tool stack's deploy started (create, update, recreate) or waited for */
+  deployToolStack: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation", "store", "publish"],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackStuckError,
+      ToolStackNotConfiguredError,
+      ProvisioningStoreUnavailableError,
+      EventPublishError,
+    ],
+  },
+  /** where a tool stack's deploy stands; StackDeployed or StackDeployFailed at its end */
+  checkToolStack: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation", "store", "publish"],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackDeployFailedError,
+      ToolStackDeadlineError,
+      ProvisioningStoreUnavailableError,
+      EventPublishError,
+    ],
+  },
+  /** one GET of a self-hosted tool's health route */
+  checkToolHealth: {
+    function: "ToolHealthFunctionArn",
+    kinds: [],
+    throws: [ToolNeverHealthyError, ProvisioningInputError],
+  },
+  /** the two secrets of tools.airbyte.auth, written by Airbyte's host, are there */
+  readAirbyteCredentials: {
+    function: "ToolHealthFunctionArn",
+    kinds: ["secrets", "credentials"],
+    throws: [...SECRET_FAILURES, ProvisioningInputError],
+  },
+  /** a tool stack's delete asked for */
+  deleteToolStack: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation"],
+    throws: [CloudFormationUnavailableError, CloudFormationRequestError, ToolStackStuckError, ToolStackNotConfiguredError],
+  },
+  /** whether a tool stack's delete has ended; StackDeleted */
+  checkToolStackDeleted: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation", "store", "publish"],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackStuckError,
+      ToolStackDeadlineError,
+      ProvisioningStoreUnavailableError,
+      EventPublishError,
+    ],
+  },
+  /** deprovisioning: the lock, DeprovisioningStarted */
+  beginDeprovisioning: {
+    function: "ProvisioningRunFunctionArn",
+    kinds: ["store", "publish"],
+    throws: [ProvisioningStoreUnavailableError, ProvisioningBusyError, EventPublishError],
+  },
+  /** deprovisioning: what remains (purge), DeprovisioningSucceeded, the lock freed */
+  finishDeprovisioning: {
+    function: "ProvisioningRunFunctionArn",
+    kinds: ["store", "publish"],
+    throws: [ProvisioningStoreUnavailableError, ProvisioningRunMissingError, EventPublishError],
+  },
+  /** deprovisioning: DeprovisioningFailed, the lock freed */
+  failDeprovisioning: {
+    function: "ProvisioningRunFunctionArn",
+    kinds: ["store", "publish"],
+    throws: [ProvisioningStoreUnavailableError, EventPublishError],
+  },
   /** ProvisioningSucceeded, the lock freed */
   finishProvisioning: {
     function: "ProvisioningRunFunctionArn",
@@ -164,5 +257,11 @@ export function provisionTimeoutSeconds(): number {
     (sum, task) => sum + provisionTaskTimeoutSeconds(task.function) * attempts + pauses,
     0,
   );
-  return tasks + 15 * 60;
+  // each tool stack's deploy and health waits (their Wait/check loops have deadlines of their own)
+  const toolWaits = 2 * (STACK_DEPLOY_TIMEOUT_MINUTES + TOOL_HEALTH_TIMEOUT_MINUTES) * 60;
+  return tasks + toolWaits + 15 * 60;
 }
+
+/** The deploy and health deadlines of the tool-stack tasks (stacks/tasks.ts), config-free. */
+export const STACK_DEPLOY_TIMEOUT_MINUTES = 60;
+export const TOOL_HEALTH_TIMEOUT_MINUTES = 45;

@@ -1,0 +1,34 @@
+import type { StackTool } from "./cloudformation";
+
+/**
+ * What Tapestry knows of each self-hosted tool's stack, beside the run ledger (shared rule 3):
+ * embedded a table of ledger.sqlite, on AWS `STACK#<tool>` items of the ledger's table. Written by
+ * the deployer as a deploy ends (deployed, failed) or a delete does; read by GET /stacks.
+ */
+
+export const LAST_DEPLOY_OUTCOMES = ["deployed", "failed", "deleted"] as const;
+export type LastDeployOutcome = (typeof LAST_DEPLOY_OUTCOMES)[number];
+
+export interface ToolStackRecord {
+  readonly tool: StackTool;
+  readonly stackName: string;
+  /** CloudFormation's status as last seen; null once deleted */
+  readonly status: string | null;
+  /** its outputs as last deployed (kept after a delete, for the report of what remains) */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** the stack serves plain HTTP (no certificate): its HttpOnly output */
+  readonly httpOnly: boolean;
+  readonly lastDeploy: {
+    readonly runId: string;
+    /** ISO 8601 */
+    readonly at: string;
+    readonly outcome: LastDeployOutcome;
+    readonly reason?: string;
+  } | null;
+}
+
+export interface ToolStackRecords {
+  get(tool: StackTool): Promise<ToolStackRecord | undefined>;
+  put(record: ToolStackRecord): Promise<void>;
+  list(): Promise<readonly ToolStackRecord[]>;
+}

@@ -8,6 +8,7 @@ export {
   type RowsAnomalyConfig,
   rowsAnomalySchema,
 } from "./alerts-schema";
+export * from "./hosting-schema";
 export { defineConfig, formatPath, type ParseConfigOptions, parseConfig } from "./parse";
 export * from "./provisioning-schema";
 export * from "./schema";

@@ -4,6 +4,7 @@ import { pipelineBoundsIssues } from "../pipeline/bounds";
 import { scheduleHorizonProblem } from "../schedule/horizon";
 import { formatPath, type IssueWording, issuesAsMessages } from "../zod-messages";
 import { alertsIssues } from "./alerts-schema";
+import { hostingIssues } from "./hosting-schema";
 import { toPlainData } from "./plain-data";
 import { provisioningIssues } from "./provisioning-schema";
 import { configSchema, type TapestryConfig, type TapestryConfigInput } from "./schema";
@@ -60,6 +61,7 @@ export function parseConfig(
     ...alertsIssues(result.data, options.now),
     ...warehouseIssues(result.data.warehouse),
     ...provisioningIssues(result.data),
+    ...hostingIssues(result.data),
   ];
   if (laterIssues.length > 0) throw new ConfigError(laterIssues, source);
   return result.data;

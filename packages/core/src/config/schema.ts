@@ -2,6 +2,7 @@ import * as z from "zod";
 import { DEPLOYMENT_STAGE_NAME, PIPELINE_NAME, STEP_NAME, TOOL_NAMES, type ToolName } from "../names";
 import { checkScheduleExpression } from "../schedule/expression";
 import { alertsSchema, pipelineAlertsSchema, rowsAnomalySchema } from "./alerts-schema";
+import { hostingSchema } from "./hosting-schema";
 import { provisioningSections } from "./provisioning-schema";
 import { secretName } from "./secret-name";
 import { checkTimeZone } from "./time-zone";
@@ -276,6 +277,8 @@ export const configSchema = z.strictObject({
   /** the Snowflake account Tapestry bootstraps (roles, users, warehouse, databases, grants) */
   warehouse: warehouseSchema.optional(),
   ...provisioningSections,
+  /** the tools Tapestry hosts itself on AWS, their network and sizes (config/hosting-schema.ts) */
+  provisioning: hostingSchema.optional(),
   pipelines: z
     .array(pipelineSchema, { error: "expected a list of pipelines" })
     .min(1, { error: "declare at least one pipeline" }),

@@ -50,12 +50,18 @@ export const PROVISION_FUNCTIONS = [
 ] as const;
 export type ProvisionFunction = (typeof PROVISION_FUNCTIONS)[number];
 
+/** The deprovision state machine's functions: its run's begin and end, and the tool-stack function. */
+export const DEPROVISION_FUNCTIONS = ["DeprovisioningRunFunctionArn", "ToolStackFunctionArn"] as const;
+export type DeprovisionFunction = (typeof DEPROVISION_FUNCTIONS)[number];
+/** Any function of the two state machines. */
+export type ProvisioningFunction = ProvisionFunction | DeprovisionFunction;
+
 /**
  * How long each function may run. The bootstrap runs its statements one at a time, each with its
  * own timeout (the warehouse section's), so it gets Lambda's most; Airbyte's objects are a few
  * dozen requests; the rest are a store write and a publish.
  */
-export const PROVISION_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ProvisionFunction, number>> = {
+export const PROVISION_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ProvisioningFunction, number>> = {
   ProvisioningRunFunctionArn: 30,
   BootstrapWarehouseFunctionArn: 900,
   EnsureAirbyteFunctionArn: 300,
@@ -64,12 +70,13 @@ export const PROVISION_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ProvisionFuncti
   ToolStackFunctionArn: 60,
   // one health request, or two secret reads
   ToolHealthFunctionArn: 30,
+  DeprovisioningRunFunctionArn: 30,
 };
 
 /** A Task state waits this much longer than its function, so the function's own timeout comes first. */
 export const PROVISION_TASK_SLACK_SECONDS = 10;
 
-export function provisionTaskTimeoutSeconds(fn: ProvisionFunction): number {
+export function provisionTaskTimeoutSeconds(fn: ProvisioningFunction): number {
   return PROVISION_FUNCTION_TIMEOUT_SECONDS[fn] + PROVISION_TASK_SLACK_SECONDS;
 }
 
@@ -87,7 +94,7 @@ const RETRY = {
 type Kind = keyof typeof RETRY;
 
 export interface ProvisionTask {
-  readonly function: ProvisionFunction;
+  readonly function: ProvisioningFunction;
   readonly kinds: readonly Kind[];
   /** every named error its code lets escape (a bug is caught by States.ALL, unretried) */
   readonly throws: readonly TapestryErrorClass[];
@@ -202,19 +209,19 @@ export const PROVISION_TASKS = {
   },
   /** deprovisioning: the lock, DeprovisioningStarted */
   beginDeprovisioning: {
-    function: "ProvisioningRunFunctionArn",
+    function: "DeprovisioningRunFunctionArn",
     kinds: ["store", "publish"],
     throws: [ProvisioningStoreUnavailableError, ProvisioningBusyError, EventPublishError],
   },
   /** deprovisioning: what remains (purge), DeprovisioningSucceeded, the lock freed */
   finishDeprovisioning: {
-    function: "ProvisioningRunFunctionArn",
+    function: "DeprovisioningRunFunctionArn",
     kinds: ["store", "publish"],
     throws: [ProvisioningStoreUnavailableError, ProvisioningRunMissingError, EventPublishError],
   },
   /** deprovisioning: DeprovisioningFailed, the lock freed */
   failDeprovisioning: {
-    function: "ProvisioningRunFunctionArn",
+    function: "DeprovisioningRunFunctionArn",
     kinds: ["store", "publish"],
     throws: [ProvisioningStoreUnavailableError, EventPublishError],
   },

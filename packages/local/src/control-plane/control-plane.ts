@@ -32,7 +32,7 @@ import type { TaskTokenStore, ToolWebhookRegistration } from "@tapestry/core/web
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
 import { type DeadLetter, LocalEventBus } from "../bus";
-import { SqliteProvisioningStore, SqliteRunLedger } from "../ledger";
+import { SqliteProvisioningStore, SqliteRunLedger, SqliteToolStackRecords } from "../ledger";
 import { type LocalExecution, LocalStepFunctions, type TaskHandler } from "../runner/local-step-functions";
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
@@ -230,6 +230,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             ),
           )),
     );
+    const stackRecords = SqliteToolStackRecords.open(join(options.stateDir, "ledger.sqlite"));
+    stops.push(() => stackRecords.close());
     const keys = memoryKeyStore();
     const provisioning = hasProvisioning(options.config)
       ? embeddedProvisioning({
@@ -237,6 +239,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           tools,
           secrets: provisioningSecrets(keys, secrets, !realTools.has("airbyte")),
           store: provisioningStore,
+          stackRecords,
           bus,
           repoRoot: options.repoRoot,
           stateDir: options.stateDir,

@@ -34,3 +34,5 @@ export {
   type StepFunctionsRunControllerOptions,
 } from "./step-functions-run-controller";
 export { StepFunctionsTaskTokens, type StepFunctionsTaskTokensOptions } from "./step-functions-task-tokens";
+export { CloudFormationToolStacks } from "./cloudformation-stacks";
+export { DynamoDbToolStackRecords } from "./dynamodb-tool-stack-records";

@@ -99,10 +99,17 @@ export async function requestDeprovisioning(
   return { runId: input.runId, status: "accepted", purge: input.purge };
 }
 
+/** What the deprovisioning run's own tasks need. */
+export interface DeprovisioningDeps extends ProvisioningDeps {
+  readonly stackNameOf: (tool: StackTool) => string;
+  readonly records: ToolStackRecords;
+  readonly leftovers: Leftovers;
+}
+
 /** Task BeginDeprovisioning: the lock, DeprovisioningStarted, which stacks are deleted. */
 export async function beginDeprovisioning(
   input: DeprovisionInput,
-  deps: ProvisioningDeps & { readonly stackNameOf: (tool: StackTool) => string },
+  deps: DeprovisioningDeps,
 ): Promise<DeprovisionPlan> {
   await claim(input, deps);
   const order = deprovisionOrder(deps.config);
@@ -132,7 +139,7 @@ export interface Leftovers {
 /** Task ReportRemains: DeprovisioningSucceeded with what remains and why; the lock freed. */
 export async function finishDeprovisioning(
   input: DeprovisionInput,
-  deps: ProvisioningDeps & { readonly records: ToolStackRecords; readonly leftovers: Leftovers },
+  deps: DeprovisioningDeps,
 ): Promise<{ readonly remains: Remains; readonly purged: readonly string[] }> {
   const record = await deps.runs.getRun(input.runId);
   if (!record) throw new ProvisioningRunMissingError(input.runId);

@@ -1,4 +1,5 @@
-import type { StackTool } from "./cloudformation";
+import * as z from "zod";
+import { STACK_TOOLS, type StackTool } from "./cloudformation";
 
 /**
  * What Tapestry knows of each self-hosted tool's stack, beside the run ledger (shared rule 3):
@@ -32,3 +33,20 @@ export interface ToolStackRecords {
   put(record: ToolStackRecord): Promise<void>;
   list(): Promise<readonly ToolStackRecord[]>;
 }
+
+/** A stored record as the stores read it back: parsed, so a damaged one is refused by field. */
+export const toolStackRecordSchema = z.object({
+  tool: z.enum(STACK_TOOLS),
+  stackName: z.string(),
+  status: z.string().nullable(),
+  outputs: z.record(z.string(), z.string()),
+  httpOnly: z.boolean(),
+  lastDeploy: z
+    .object({
+      runId: z.string(),
+      at: z.string(),
+      outcome: z.enum(LAST_DEPLOY_OUTCOMES),
+      reason: z.string().optional(),
+    })
+    .nullable(),
+});

@@ -36,6 +36,15 @@ export { STACK_DEPLOY_TIMEOUT_MINUTES, TOOL_HEALTH_TIMEOUT_MINUTES } from "../ta
 /** The Wait states' pauses between checks. */
 export const STACK_CHECK_INTERVAL_SECONDS = 30;
 export const HEALTH_CHECK_INTERVAL_SECONDS = 20;
+/** The Wait states of the provision and deprovision state machines (the embedded runner shortens them: its "stacks" are there at once). */
+export const TOOL_STACK_WAIT_STATES = [
+  "WaitAirbyteStack",
+  "WaitAirbyteHealthy",
+  "WaitGrouparooStack",
+  "WaitGrouparooHealthy",
+  "WaitGrouparooDeleted",
+  "WaitAirbyteDeleted",
+] as const;
 
 /** Each tool's health route under its baseUrl, and what to look at when it never answers. */
 export const TOOL_HEALTH: Readonly<Record<StackTool, { readonly path: string; readonly check: string }>> = {
@@ -77,7 +86,8 @@ const deployStartSchema = z.object({
 export type DeployStarted = z.output<typeof deployStartSchema>;
 
 export const toolStackInputSchema = z.discriminatedUnion("action", [
-  z.object({ action: z.literal("deploy"), ...runRef, previous: deployStartSchema.optional() }),
+  /** previous: this run's earlier start of the same deploy ({} for none), resumed after a wait */
+  z.object({ action: z.literal("deploy"), ...runRef, previous: deployStartSchema.partial() }),
   z.object({ action: z.literal("check"), ...runRef, deploy: deployStartSchema }),
   z.object({ action: z.literal("delete"), ...runRef }),
   z.object({ action: z.literal("checkDeleted"), ...runRef, delete: z.object({ since: z.string(), deadline: z.string() }) }),
@@ -102,11 +112,11 @@ export async function deployToolStack(
 ): Promise<DeployStarted> {
   const template = templateOf(deps, input.tool);
   const now = deps.now();
-  const since = input.previous?.since ?? now.toISOString();
-  const deadline = input.previous?.deadline ?? minutesLater(now, STACK_DEPLOY_TIMEOUT_MINUTES);
+  const since = input.previous.since ?? now.toISOString();
+  const deadline = input.previous.deadline ?? minutesLater(now, STACK_DEPLOY_TIMEOUT_MINUTES);
   try {
     const started = await startDeploy(deps.cfn, template);
-    const recreating = input.previous?.action === "recreate" && started.action === "create";
+    const recreating = input.previous.action === "recreate" && started.action === "create";
     const action: DeployAction = recreating ? "recreate" : started.action;
     if (action !== "wait" && !recreating) {
       await publish(deps, "StackDeployStarted", {

@@ -17,8 +17,6 @@ export type DeployAction = "create" | "update" | "recreate" | "wait";
 const SETTLED_OK = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"]);
 /** A stack that never came up: nothing in it is worth keeping, so it is deleted and created again. */
 const NEVER_CREATED = new Set(["ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"]);
-/** A failed update rolled back cleanly: the stack works as before and takes the next update. */
-const UPDATE_ROLLED_BACK = "UPDATE_ROLLBACK_COMPLETE";
 
 const STUCK: Readonly<Record<string, string>> = {
   UPDATE_ROLLBACK_FAILED:
@@ -97,7 +95,7 @@ export async function checkDeploy(
     return { state: "in-progress", status: stack.status };
   }
   if (SETTLED_OK.has(stack.status)) {
-    const events = await cfn.events(stackName, since);
+    const events = lastOperation(await cfn.events(stackName, since));
     return {
       state: "deployed",
       status: stack.status,
@@ -116,22 +114,35 @@ async function deployFailure(
   stack: StackState,
   since: string,
 ): Promise<ToolStackDeployFailedError> {
-  const events = await cfn.events(stackName, since);
+  const events = lastOperation(await cfn.events(stackName, since));
   const first = events.find(
     (e) => e.status.endsWith("_FAILED") && e.resourceType !== STACK_TYPE && !isCascade(e.reason),
   );
   const anyFailed = events.find((e) => e.status.endsWith("_FAILED") && e.resourceType !== STACK_TYPE);
   const culprit = first ?? anyFailed;
-  const status = stack.status === UPDATE_ROLLED_BACK ? stack.status : stack.status;
   return new ToolStackDeployFailedError(
     stackName,
-    status,
+    stack.status,
     culprit ? `${culprit.logicalId} (${culprit.resourceType}) ${culprit.status}` : stackName,
     culprit?.reason ?? stack.statusReason ?? "no reason given",
   );
 }
 
 const STACK_TYPE = "AWS::CloudFormation::Stack";
+
+/**
+ * The events of the stack's last operation: from its last CREATE_IN_PROGRESS or UPDATE_IN_PROGRESS
+ * of the stack itself. `since` (this deploy's start by the task's clock) bounds the read; the
+ * operation's own start event makes the count independent of the two clocks' skew.
+ */
+function lastOperation(events: readonly StackResourceEvent[]): readonly StackResourceEvent[] {
+  let start = -1;
+  events.forEach((e, i) => {
+    if (e.resourceType === STACK_TYPE && (e.status === "CREATE_IN_PROGRESS" || e.status === "UPDATE_IN_PROGRESS"))
+      start = i;
+  });
+  return start < 0 ? events : events.slice(start);
+}
 
 /** CloudFormation's follow-on failures ("Resource creation cancelled") are not the cause. */
 function isCascade(reason: string | undefined): boolean {

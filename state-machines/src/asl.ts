@@ -60,7 +60,10 @@ export type WaitState = {
   readonly Type: "Wait";
   readonly Comment?: string;
   readonly Next: string;
-} & ({ readonly SecondsPath: string; readonly Seconds?: never } | { readonly Seconds: number; readonly SecondsPath?: never });
+} & (
+  | { readonly SecondsPath: string; readonly Seconds?: never }
+  | { readonly Seconds: number; readonly SecondsPath?: never }
+);
 
 type Comparison = { readonly Variable: string } & (
   | { readonly StringEquals: string }

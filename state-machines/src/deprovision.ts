@@ -32,7 +32,9 @@ export const DEPROVISION_TASK_STATES = {
 type DeprovisionTaskState = keyof typeof DEPROVISION_TASK_STATES;
 
 /** What DeprovisioningFailed names as the step of each Task state. */
-export const DEPROVISION_STATE_STEPS: Readonly<Record<Exclude<DeprovisionTaskState, "PublishDeprovisioningFailed">, string>> = {
+export const DEPROVISION_STATE_STEPS: Readonly<
+  Record<Exclude<DeprovisionTaskState, "PublishDeprovisioningFailed">, string>
+> = {
   BeginDeprovisioning: "validate",
   DeleteGrouparooStack: "delete-grouparoo-stack",
   CheckGrouparooDeleted: "delete-grouparoo-stack",
@@ -45,7 +47,13 @@ const RUN_REF: PayloadTemplate = { "runId.$": "$.runId", "trigger.$": "$.trigger
 
 function task(
   name: DeprovisionTaskState,
-  spec: { readonly comment: string; readonly parameters: PayloadTemplate; readonly resultPath: string | null; readonly next: string; readonly catchTo?: string },
+  spec: {
+    readonly comment: string;
+    readonly parameters: PayloadTemplate;
+    readonly resultPath: string | null;
+    readonly next: string;
+    readonly catchTo?: string;
+  },
 ): TaskState {
   const coreTask = DEPROVISION_TASK_STATES[name];
   const fn = PROVISION_TASKS[coreTask].function;
@@ -114,7 +122,8 @@ function deleteStates(tool: Tool, then: string): States {
 
 const STATES: States = {
   BeginDeprovisioning: task("BeginDeprovisioning", {
-    comment: "The stage's provisioning lock (provisioning and deprovisioning never run at once); DeprovisioningStarted; which stacks are deleted",
+    comment:
+      "The stage's provisioning lock (provisioning and deprovisioning never run at once); DeprovisioningStarted; which stacks are deleted",
     parameters: { action: "begin", ...RUN_REF },
     resultPath: "$.plan",
     next: "GrouparooSelfHosted",
@@ -143,7 +152,12 @@ const STATES: States = {
   DeprovisioningSucceeded: { Type: "Succeed" },
   PublishDeprovisioningFailed: task("PublishDeprovisioningFailed", {
     comment: "DeprovisioningFailed naming the stack and why; the lock freed",
-    parameters: { action: "fail", ...RUN_REF, "step.$": "$.failedStep.step", "failure.$": "$.failedStep.failure" },
+    parameters: {
+      action: "fail",
+      ...RUN_REF,
+      "step.$": "$.failedStep.step",
+      "failure.$": "$.failedStep.failure",
+    },
     resultPath: null,
     next: "DeprovisioningFailed",
     catchTo: "DeprovisioningFailed",

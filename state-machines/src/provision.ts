@@ -147,8 +147,16 @@ function toolStackStates(tool: Tool, then: string, inBranch: boolean): States {
     [`${tool}StackSettled`]: {
       Type: "Choice",
       Choices: [
-        { Variable: `$.${toolName(tool)}Checked.state`, StringEquals: "deployed", Next: `Wait${tool}Healthy` },
-        { Variable: `$.${toolName(tool)}Checked.state`, StringEquals: "start-again", Next: `Deploy${tool}Stack` },
+        {
+          Variable: `$.${toolName(tool)}Checked.state`,
+          StringEquals: "deployed",
+          Next: `Wait${tool}Healthy`,
+        },
+        {
+          Variable: `$.${toolName(tool)}Checked.state`,
+          StringEquals: "start-again",
+          Next: `Deploy${tool}Stack`,
+        },
       ],
       Default: `Wait${tool}Stack`,
     },
@@ -239,18 +247,26 @@ const STATES: States = {
   },
   PublishWarehouseFailure: {
     Type: "Pass",
-    Parameters: { "step.$": "$.first.warehouse.failedStep.step", "failure.$": "$.first.warehouse.failedStep.failure" },
+    Parameters: {
+      "step.$": "$.first.warehouse.failedStep.step",
+      "failure.$": "$.first.warehouse.failedStep.failure",
+    },
     ResultPath: "$.failedStep",
     Next: "PublishProvisioningFailed",
   },
   AirbyteStackFailed: {
     Type: "Choice",
-    Choices: [{ Variable: "$.first.airbyte.failedStep", IsPresent: true, Next: "PublishAirbyteStackFailure" }],
+    Choices: [
+      { Variable: "$.first.airbyte.failedStep", IsPresent: true, Next: "PublishAirbyteStackFailure" },
+    ],
     Default: "AirbyteDeclared",
   },
   PublishAirbyteStackFailure: {
     Type: "Pass",
-    Parameters: { "step.$": "$.first.airbyte.failedStep.step", "failure.$": "$.first.airbyte.failedStep.failure" },
+    Parameters: {
+      "step.$": "$.first.airbyte.failedStep.step",
+      "failure.$": "$.first.airbyte.failedStep.failure",
+    },
     ResultPath: "$.failedStep",
     Next: "PublishProvisioningFailed",
   },

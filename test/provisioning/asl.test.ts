@@ -174,7 +174,9 @@ describe("state-machines/provision.asl.json", () => {
 
   it("a failed step goes to PublishProvisioningFailed naming that step; a failed publish still ends failed", () => {
     const inBranches = new Set(
-      (DEFINITION.States.AirbyteStackAndWarehouse as ParallelState).Branches.flatMap((b) => Object.keys(b.States)),
+      (DEFINITION.States.AirbyteStackAndWarehouse as ParallelState).Branches.flatMap((b) =>
+        Object.keys(b.States),
+      ),
     );
     for (const [name, step] of Object.entries(PROVISION_STATE_STEPS)) {
       const state = STATES[name] as TaskState;

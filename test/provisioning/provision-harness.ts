@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
-import { taskResources } from "@tapestry/core/pipeline";
 import { SecretNotSetError } from "@tapestry/core/errors";
 import type { ProvisioningEvent } from "@tapestry/core/events";
-import { createWarehouseBootstrapper, type PrivateKeyStore } from "@tapestry/core/provisioning/warehouse";
+import { taskResources } from "@tapestry/core/pipeline";
 import type { CloudFormationStacks, StackTemplate, StackTool } from "@tapestry/core/provisioning/stacks";
+import { createWarehouseBootstrapper, type PrivateKeyStore } from "@tapestry/core/provisioning/warehouse";
 import { SqliteProvisioningStore, SqliteToolStackRecords } from "@tapestry/local/ledger";
 import {
   type AirbyteSandbox,
@@ -98,7 +98,9 @@ export function provisionRigStarter(): (options?: RigOptions) => Promise<Provisi
     cleanups.push(() => store.close());
     const stackRecords = SqliteToolStackRecords.open(join(dir, "ledger.sqlite"));
     cleanups.push(() => stackRecords.close());
-    const grouparoo = options.selfHosted ? await startGrouparooSandbox({ scenario: options.grouparoo }) : undefined;
+    const grouparoo = options.selfHosted
+      ? await startGrouparooSandbox({ scenario: options.grouparoo })
+      : undefined;
     if (grouparoo) cleanups.push(() => grouparoo.close());
     const admin = adminKey();
     const snowflake = new ScriptedSnowflake({ adminKeyFingerprint: admin.fingerprint });
@@ -180,13 +182,21 @@ export function provisionRigStarter(): (options?: RigOptions) => Promise<Provisi
       ...(options.selfHosted ? { toolStacks: options.selfHosted } : {}),
       // every Task's Retry pauses 1 ms
       retryIntervalOverrides: Object.fromEntries(
-        [...taskResources(JSON.parse(readFileSync(join(REPO_ROOT, "state-machines/provision.asl.json"), "utf8"))).keys(),
-          ...taskResources(JSON.parse(readFileSync(join(REPO_ROOT, "state-machines/deprovision.asl.json"), "utf8"))).keys(),
+        [
+          ...taskResources(
+            JSON.parse(readFileSync(join(REPO_ROOT, "state-machines/provision.asl.json"), "utf8")),
+          ).keys(),
+          ...taskResources(
+            JSON.parse(readFileSync(join(REPO_ROOT, "state-machines/deprovision.asl.json"), "utf8")),
+          ).keys(),
         ].map((state) => [state, 1]),
       ),
     });
     cleanups.push(() => provisioning.stop());
-    const finish = async ({ runId, execution }: Awaited<ReturnType<typeof provisioning.run>>): Promise<RigRun> => {
+    const finish = async ({
+      runId,
+      execution,
+    }: Awaited<ReturnType<typeof provisioning.run>>): Promise<RigRun> => {
       const outcome = await execution.outcome;
       await bus.drain();
       return {

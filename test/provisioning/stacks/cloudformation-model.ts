@@ -20,7 +20,12 @@ import { mockClient } from "aws-sdk-client-mock";
 
 export type Script =
   | { readonly kind: "ok"; readonly resources?: number }
-  | { readonly kind: "fail"; readonly logicalId: string; readonly resourceType: string; readonly reason: string }
+  | {
+      readonly kind: "fail";
+      readonly logicalId: string;
+      readonly resourceType: string;
+      readonly reason: string;
+    }
   /** stays in progress for ever */
   | { readonly kind: "hang" }
   | { readonly kind: "no-changes" };
@@ -58,7 +63,10 @@ export const TEMPLATES: Readonly<Record<StackTool, StackTemplate>> = {
   airbyte: {
     stackName: "tapestry-test-airbyte",
     templateUrl: "https://cdk-assets.s3.us-east-1.amazonaws.com/airbyte.template.json",
-    parameters: { VpcId: "vpc-0123456789abcdef0", AirbyteClientIdParameter: "/tapestry/test/secrets/AIRBYTE_CLIENT_ID" },
+    parameters: {
+      VpcId: "vpc-0123456789abcdef0",
+      AirbyteClientIdParameter: "/tapestry/test/secrets/AIRBYTE_CLIENT_ID",
+    },
   },
   grouparoo: {
     stackName: "tapestry-test-grouparoo",
@@ -77,10 +85,11 @@ export class CloudFormationModel {
   readonly mock = mockClient(this.client);
   readonly stacks = new Map<string, ModelStack>();
   /** what the next create / update of each stack does */
-  readonly next: { create: Partial<Record<StackTool, Script>>; update: Partial<Record<StackTool, Script>> } = {
-    create: {},
-    update: {},
-  };
+  readonly next: { create: Partial<Record<StackTool, Script>>; update: Partial<Record<StackTool, Script>> } =
+    {
+      create: {},
+      update: {},
+    };
   /** every mutating call, in order: "create tapestry-test-airbyte" ... */
   readonly calls: string[] = [];
   private clock = Date.parse("2026-12-07T00:00:00Z");
@@ -102,7 +111,10 @@ export class CloudFormationModel {
             StackId: stack.id,
             StackStatus: stack.status,
             CreationTime: new Date(),
-            Outputs: Object.entries(stack.outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+            Outputs: Object.entries(stack.outputs).map(([OutputKey, OutputValue]) => ({
+              OutputKey,
+              OutputValue,
+            })),
           },
         ],
       };
@@ -110,26 +122,33 @@ export class CloudFormationModel {
     this.mock.on(DescribeStackEventsCommand).callsFake((input: { StackName: string }) => ({
       StackEvents: [...(this.stacks.get(input.StackName)?.events ?? [])].reverse(),
     }));
-    this.mock.on(CreateStackCommand).callsFake((input: { StackName: string; Parameters?: { ParameterKey?: string; ParameterValue?: string }[] }) => {
-      this.calls.push(`create ${input.StackName}`);
-      if (this.stacks.has(input.StackName)) throw sdkError("AlreadyExistsException", `Stack [${input.StackName}] already exists`);
-      const tool = toolOf(input.StackName);
-      const stack: ModelStack = {
-        name: input.StackName,
-        id: `arn:aws:cloudformation:us-east-1:123456789012:stack/${input.StackName}/${++this.seq}`,
-        status: "CREATE_IN_PROGRESS",
-        path: [],
-        events: [],
-        outputs: {},
-        templateParameters: Object.fromEntries((input.Parameters ?? []).map((p) => [p.ParameterKey ?? "", p.ParameterValue ?? ""])),
-      };
-      this.stacks.set(input.StackName, stack);
-      this.record(stack, stack.name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS");
-      const script = this.next.create[tool] ?? { kind: "ok" };
-      delete this.next.create[tool];
-      stack.path = this.createPath(tool, script);
-      return { StackId: stack.id };
-    });
+    this.mock
+      .on(CreateStackCommand)
+      .callsFake(
+        (input: { StackName: string; Parameters?: { ParameterKey?: string; ParameterValue?: string }[] }) => {
+          this.calls.push(`create ${input.StackName}`);
+          if (this.stacks.has(input.StackName))
+            throw sdkError("AlreadyExistsException", `Stack [${input.StackName}] already exists`);
+          const tool = toolOf(input.StackName);
+          const stack: ModelStack = {
+            name: input.StackName,
+            id: `arn:aws:cloudformation:us-east-1:123456789012:stack/${input.StackName}/${++this.seq}`,
+            status: "CREATE_IN_PROGRESS",
+            path: [],
+            events: [],
+            outputs: {},
+            templateParameters: Object.fromEntries(
+              (input.Parameters ?? []).map((p) => [p.ParameterKey ?? "", p.ParameterValue ?? ""]),
+            ),
+          };
+          this.stacks.set(input.StackName, stack);
+          this.record(stack, stack.name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS");
+          const script = this.next.create[tool] ?? { kind: "ok" };
+          delete this.next.create[tool];
+          stack.path = this.createPath(tool, script);
+          return { StackId: stack.id };
+        },
+      );
     this.mock.on(UpdateStackCommand).callsFake((input: { StackName: string }) => {
       this.calls.push(`update ${input.StackName}`);
       const stack = this.stacks.get(input.StackName);
@@ -150,8 +169,14 @@ export class CloudFormationModel {
       stack.status = "DELETE_IN_PROGRESS";
       this.record(stack, stack.name, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS");
       stack.path = [
-        { status: "DELETE_IN_PROGRESS", events: [ev("Resources", "AWS::CloudFormation::WaitCondition", "DELETE_COMPLETE")] },
-        { status: "DELETE_COMPLETE", events: [ev(stack.name, "AWS::CloudFormation::Stack", "DELETE_COMPLETE")] },
+        {
+          status: "DELETE_IN_PROGRESS",
+          events: [ev("Resources", "AWS::CloudFormation::WaitCondition", "DELETE_COMPLETE")],
+        },
+        {
+          status: "DELETE_COMPLETE",
+          events: [ev(stack.name, "AWS::CloudFormation::Stack", "DELETE_COMPLETE")],
+        },
       ];
       return {};
     });
@@ -159,7 +184,10 @@ export class CloudFormationModel {
 
   /** The deployer's adapter on this model. */
   adapter(): CloudFormationToolStacks {
-    return new CloudFormationToolStacks(this.client, "arn:aws:iam::123456789012:role/tapestry-test-tool-stacks");
+    return new CloudFormationToolStacks(
+      this.client,
+      "arn:aws:iam::123456789012:role/tapestry-test-tool-stacks",
+    );
   }
 
   /** Puts a stack in a status as an earlier run left it. */
@@ -181,18 +209,27 @@ export class CloudFormationModel {
   }
 
   private createPath(tool: StackTool, script: Script): ModelStack["path"] {
-    if (script.kind === "hang") return Array.from({ length: 10_000 }, () => ({ status: "CREATE_IN_PROGRESS", events: [] }));
+    if (script.kind === "hang")
+      return Array.from({ length: 10_000 }, () => ({ status: "CREATE_IN_PROGRESS", events: [] }));
     if (script.kind === "fail") {
       return [
         {
           status: "CREATE_IN_PROGRESS",
-          events: [ev("Bucket", "AWS::S3::Bucket", "CREATE_COMPLETE"), ev(script.logicalId, script.resourceType, "CREATE_IN_PROGRESS")],
+          events: [
+            ev("Bucket", "AWS::S3::Bucket", "CREATE_COMPLETE"),
+            ev(script.logicalId, script.resourceType, "CREATE_IN_PROGRESS"),
+          ],
         },
         {
           status: "ROLLBACK_IN_PROGRESS",
           events: [
             ev(script.logicalId, script.resourceType, "CREATE_FAILED", script.reason),
-            ev("LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer", "CREATE_FAILED", "Resource creation cancelled"),
+            ev(
+              "LoadBalancer",
+              "AWS::ElasticLoadBalancingV2::LoadBalancer",
+              "CREATE_FAILED",
+              "Resource creation cancelled",
+            ),
           ],
         },
         { status: "ROLLBACK_COMPLETE", events: [ev("Bucket", "AWS::S3::Bucket", "DELETE_COMPLETE")] },
@@ -204,7 +241,9 @@ export class CloudFormationModel {
       {
         status: "CREATE_COMPLETE",
         events: [
-          ...Array.from({ length: resources }, (_, i) => ev(`Resource${i}`, "AWS::EC2::SecurityGroup", "CREATE_COMPLETE")),
+          ...Array.from({ length: resources }, (_, i) =>
+            ev(`Resource${i}`, "AWS::EC2::SecurityGroup", "CREATE_COMPLETE"),
+          ),
           ev(TEMPLATES[tool].stackName, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"),
         ],
         outputs: OUTPUTS[tool],
@@ -215,7 +254,10 @@ export class CloudFormationModel {
   private updatePath(tool: StackTool, script: Script): ModelStack["path"] {
     if (script.kind === "fail") {
       return [
-        { status: "UPDATE_IN_PROGRESS", events: [ev(script.logicalId, script.resourceType, "UPDATE_FAILED", script.reason)] },
+        {
+          status: "UPDATE_IN_PROGRESS",
+          events: [ev(script.logicalId, script.resourceType, "UPDATE_FAILED", script.reason)],
+        },
         { status: "UPDATE_ROLLBACK_IN_PROGRESS", events: [] },
         { status: "UPDATE_ROLLBACK_COMPLETE", events: [] },
       ];
@@ -225,9 +267,14 @@ export class CloudFormationModel {
       { status: "UPDATE_IN_PROGRESS", events: [] },
       {
         status: "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-        events: Array.from({ length: changed }, (_, i) => ev(`Changed${i}`, "AWS::ECS::TaskDefinition", "UPDATE_COMPLETE")),
+        events: Array.from({ length: changed }, (_, i) =>
+          ev(`Changed${i}`, "AWS::ECS::TaskDefinition", "UPDATE_COMPLETE"),
+        ),
       },
-      { status: "UPDATE_COMPLETE", events: [ev(TEMPLATES[tool].stackName, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")] },
+      {
+        status: "UPDATE_COMPLETE",
+        events: [ev(TEMPLATES[tool].stackName, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")],
+      },
     ];
   }
 
@@ -235,7 +282,14 @@ export class CloudFormationModel {
     const step = stack.path.shift();
     if (!step) return;
     stack.status = step.status;
-    for (const e of step.events) this.record(stack, e.LogicalResourceId ?? "", e.ResourceType ?? "", e.ResourceStatus ?? "", e.ResourceStatusReason);
+    for (const e of step.events)
+      this.record(
+        stack,
+        e.LogicalResourceId ?? "",
+        e.ResourceType ?? "",
+        e.ResourceStatus ?? "",
+        e.ResourceStatusReason,
+      );
     const outputs = (step as { outputs?: Record<string, string> }).outputs;
     if (outputs) stack.outputs = { ...outputs };
   }

@@ -23,7 +23,10 @@ describe("state-machines/deprovision.asl.json", () => {
   it("with its function ARNs filled in, is a valid Amazon States Language definition", () => {
     let filled = COMMITTED;
     for (const fn of DEPROVISION_FUNCTIONS) {
-      filled = filled.replaceAll(`\${${fn}}`, `arn:aws:lambda:us-east-1:123456789012:function:tapestry-test-${fn}`);
+      filled = filled.replaceAll(
+        `\${${fn}}`,
+        `arn:aws:lambda:us-east-1:123456789012:function:tapestry-test-${fn}`,
+      );
     }
     const result = aslValidator(JSON.parse(filled));
     expect(result.errors).toEqual([]);
@@ -76,6 +79,8 @@ describe("state-machines/deprovision.asl.json", () => {
         Next: "PublishDeprovisioningFailed",
       });
     }
-    expect((DEFINITION.States.PublishDeprovisioningFailed as TaskState).Catch[0]?.Next).toBe("DeprovisioningFailed");
+    expect((DEFINITION.States.PublishDeprovisioningFailed as TaskState).Catch[0]?.Next).toBe(
+      "DeprovisioningFailed",
+    );
   });
 });

@@ -126,7 +126,9 @@ describe("provision.asl.json with both tools self-hosted", () => {
     model.next.update.grouparoo = { kind: "ok", resources: 3 };
     const run = await rig.provision();
     expect(run.status).toBe("SUCCEEDED");
-    expect(stackLines(run), JSON.stringify(stackLines(run))).toContain("StackDeployed grouparoo created=0 updated=3 noChanges=false");
+    expect(stackLines(run), JSON.stringify(stackLines(run))).toContain(
+      "StackDeployed grouparoo created=0 updated=3 noChanges=false",
+    );
     expect(model.stacks.get("tapestry-test-grouparoo")?.status).toBe("UPDATE_COMPLETE");
   });
 
@@ -147,7 +149,12 @@ describe("provision.asl.json with both tools self-hosted", () => {
     const { rig, model } = await selfHosted();
     const reason =
       "The requested configuration is currently not supported. Please check the documentation for supported configurations. (Service: Ec2, Status Code: 400)";
-    model.next.create.airbyte = { kind: "fail", logicalId: "AirbyteHost", resourceType: "AWS::EC2::Instance", reason };
+    model.next.create.airbyte = {
+      kind: "fail",
+      logicalId: "AirbyteHost",
+      resourceType: "AWS::EC2::Instance",
+      reason,
+    };
     const run = await rig.provision();
     expect(run.status).toBe("FAILED");
     expect(stackLines(run)).toEqual([
@@ -237,20 +244,33 @@ describe("deprovision.asl.json", () => {
     expect(model.calls.slice(2)).toEqual(["delete tapestry-test-grouparoo", "delete tapestry-test-airbyte"]);
     expect(model.stacks.size).toBe(0);
     const started = run.events[0]?.detail.data;
-    expect(started).toMatchObject({ stacks: ["tapestry-test-grouparoo", "tapestry-test-airbyte"], purge: false });
-    const remains = run.events.at(-1)?.detail.data.remains as { kind: string; name: string; remove?: string }[];
+    expect(started).toMatchObject({
+      stacks: ["tapestry-test-grouparoo", "tapestry-test-airbyte"],
+      purge: false,
+    });
+    const remains = run.events.at(-1)?.detail.data.remains as {
+      kind: string;
+      name: string;
+      remove?: string;
+    }[];
     expect(remains.map((r) => r.kind)).toEqual(
       expect.arrayContaining(["bucket", "snapshot", "parameter", "snowflake"]),
     );
     expect(remains.find((r) => r.kind === "bucket")?.name).toBe("tapestry-test-airbyte-bucket-1a2b3c");
-    expect(remains.find((r) => r.kind === "snowflake")?.remove).toMatch(/DROP DATABASE IF EXISTS TAPESTRY_RAW;/);
+    expect(remains.find((r) => r.kind === "snowflake")?.remove).toMatch(
+      /DROP DATABASE IF EXISTS TAPESTRY_RAW;/,
+    );
     const { stacks } = await rig.stacks();
     expect(stacks.map((s) => `${s.tool}:${s.status}:${s.lastDeploy?.outcome}`)).toEqual([
       "airbyte:null:deleted",
       "grouparoo:null:deleted",
     ]);
     // GET /provisioning answers the deprovisioning run as the last one
-    expect(await rig.store.last()).toMatchObject({ runId: run.runId, kind: "deprovision", status: "succeeded" });
+    expect(await rig.store.last()).toMatchObject({
+      runId: run.runId,
+      kind: "deprovision",
+      status: "succeeded",
+    });
   });
 
   it("a second teardown finds nothing to delete and succeeds", async () => {

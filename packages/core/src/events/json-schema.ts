@@ -101,7 +101,15 @@ export const EVENT_DOCS: Record<
   StackDeployed: {
     summary:
       "A self-hosted tool's stack is deployed: its outputs (Url, LoadBalancerDnsName ...), the resources this deploy created and updated, or no changes.",
-    keyFields: ["tool", "stackName", "outputs", "resourcesCreated", "resourcesUpdated", "noChanges", "httpOnly"],
+    keyFields: [
+      "tool",
+      "stackName",
+      "outputs",
+      "resourcesCreated",
+      "resourcesUpdated",
+      "noChanges",
+      "httpOnly",
+    ],
   },
   StackDeployFailed: {
     summary:
@@ -123,7 +131,8 @@ export const EVENT_DOCS: Record<
     keyFields: ["runId", "remains", "purged"],
   },
   DeprovisioningFailed: {
-    summary: "A deprovisioning run stopped: the stack that could not be deleted and why; a re-run carries on.",
+    summary:
+      "A deprovisioning run stopped: the stack that could not be deleted and why; a re-run carries on.",
     keyFields: ["runId", "step", "errorName", "error"],
   },
   ThresholdBreached: {

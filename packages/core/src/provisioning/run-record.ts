@@ -133,7 +133,9 @@ export function applyProvisioningEvent(
         endedAt: d.endedAt,
         durationMs,
         steps: record.steps.map((step) =>
-          step.status === "pending" ? { ...step, status: "succeeded", endedAt: step.endedAt ?? d.endedAt } : step,
+          step.status === "pending"
+            ? { ...step, status: "succeeded", endedAt: step.endedAt ?? d.endedAt }
+            : step,
         ),
       };
     }

@@ -192,7 +192,12 @@ export const PROVISION_TASKS = {
   deleteToolStack: {
     function: "ToolStackFunctionArn",
     kinds: ["cloudformation"],
-    throws: [CloudFormationUnavailableError, CloudFormationRequestError, ToolStackStuckError, ToolStackNotConfiguredError],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackStuckError,
+      ToolStackNotConfiguredError,
+    ],
   },
   /** whether a tool stack's delete has ended; StackDeleted */
   checkToolStackDeleted: {

@@ -22,8 +22,8 @@ import { NothingToProvisionError, ProvisioningBusyError, ProvisioningRunMissingE
 import { grouparooConfigBundle } from "./grouparoo/files";
 import { type GrouparooConfigSink, writeGrouparooConfig } from "./grouparoo/write";
 import { applyProvisioningEvent, completeStep, newRunRecord, type ProvisioningRunRecord } from "./run-record";
-import type { ProvisionedObjects, ProvisioningRuns } from "./store";
 import { selfHostedTools } from "./stacks/hosting";
+import type { ProvisionedObjects, ProvisioningRuns } from "./store";
 import { provisionTimeoutSeconds } from "./task-errors";
 import type { WarehouseBootstrapper } from "./warehouse/contract";
 import { WarehouseBootstrapError } from "./warehouse/errors";

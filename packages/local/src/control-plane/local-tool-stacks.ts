@@ -51,7 +51,10 @@ export function localToolStacks(urls: Partial<Readonly<Record<StackTool, string>
         if (stack && stack.state.outputs.Url === outputs.Url) return "no-changes";
         stacks.set(template.stackName, {
           state: { stackId: template.stackName, status: "UPDATE_COMPLETE", outputs },
-          events: [...(stack?.events ?? []), event(toolOf.get(template.stackName) ?? template.stackName, "UPDATE_COMPLETE")],
+          events: [
+            ...(stack?.events ?? []),
+            event(toolOf.get(template.stackName) ?? template.stackName, "UPDATE_COMPLETE"),
+          ],
         });
         return "updating";
       },

@@ -6,19 +6,18 @@ import { airbyteHttpClient, type ConnectionIdResolver, type SecretReader } from 
 import type { Logger as CoreLogger } from "@tapestry/core/logging";
 import {
   ConnectionNotProvisionedError,
-  endedOutside,
   type DeprovisionFunction,
+  endedOutside,
   PROVISION_FUNCTION_TIMEOUT_SECONDS,
   type ProvisionFunction,
-  type ProvisioningFunction,
   type ProvisioningDeps,
+  type ProvisioningFunction,
   ProvisioningInputError,
   type ProvisioningStarter,
   type ProvisioningTrigger,
   provisioningSteps,
   requestProvisioning,
 } from "@tapestry/core/provisioning";
-import type { PrivateKeyStore, WarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
 import {
   type CloudFormationStacks,
   type DeprovisionInput,
@@ -32,13 +31,14 @@ import {
   type ToolStackRecords,
   type ToolStackTaskDeps,
 } from "@tapestry/core/provisioning/stacks";
+import type { PrivateKeyStore, WarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
 import {
   createBootstrapWarehouseHandler,
   createDeprovisioningRunHandler,
-  createToolHealthHandler,
-  createToolStackHandler,
   createEnsureAirbyteHandler,
   createProvisioningRunHandler,
+  createToolHealthHandler,
+  createToolStackHandler,
   createWriteGrouparooConfigHandler,
 } from "@tapestry/functions/provisioning";
 import type { Context } from "aws-lambda";
@@ -223,13 +223,22 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
         logger,
       ),
     ),
-    ToolStackFunctionArn: bind("ToolStackFunctionArn", "tool-stack", createToolStackHandler(stackDeps, logger)),
+    ToolStackFunctionArn: bind(
+      "ToolStackFunctionArn",
+      "tool-stack",
+      createToolStackHandler(stackDeps, logger),
+    ),
     ToolHealthFunctionArn: bind(
       "ToolHealthFunctionArn",
       "tool-health",
       createToolHealthHandler(
         // the tools as this process reaches them (the sandboxes unless --real)
-        { config: { ...options.config, tools: options.tools }, secrets: options.secrets, now: options.now, logger: options.logger },
+        {
+          config: { ...options.config, tools: options.tools },
+          secrets: options.secrets,
+          now: options.now,
+          logger: options.logger,
+        },
         logger,
       ),
     ),

@@ -48,7 +48,9 @@ export class SqliteToolStackRecords implements ToolStackRecords {
   async put(record: ToolStackRecord): Promise<void> {
     this.run(() =>
       this.db
-        .prepare("INSERT INTO tool_stacks (tool, body) VALUES (?, ?) ON CONFLICT (tool) DO UPDATE SET body = excluded.body")
+        .prepare(
+          "INSERT INTO tool_stacks (tool, body) VALUES (?, ?) ON CONFLICT (tool) DO UPDATE SET body = excluded.body",
+        )
         .run(record.tool, JSON.stringify(record)),
     );
   }
@@ -64,7 +66,9 @@ export class SqliteToolStackRecords implements ToolStackRecords {
     } catch (error) {
       const code = (error as { errcode?: number }).errcode;
       if (code === 5 || code === 6) {
-        throw new ProvisioningStoreUnavailableError("the tool stacks' SQLite table is busy", { cause: error });
+        throw new ProvisioningStoreUnavailableError("the tool stacks' SQLite table is busy", {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -38,7 +38,9 @@ export class CloudFormationToolStacks implements CloudFormationStacks {
         status: stack.StackStatus,
         ...(stack.StackStatusReason ? { statusReason: stack.StackStatusReason } : {}),
         outputs: Object.fromEntries(
-          (stack.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue]] : [])),
+          (stack.Outputs ?? []).flatMap((o) =>
+            o.OutputKey && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue]] : [],
+          ),
         ),
       };
     } catch (error) {
@@ -137,5 +139,8 @@ export class CloudFormationToolStacks implements CloudFormationStacks {
 }
 
 function parameters(template: StackTemplate): Parameter[] {
-  return Object.entries(template.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+  return Object.entries(template.parameters).map(([ParameterKey, ParameterValue]) => ({
+    ParameterKey,
+    ParameterValue,
+  }));
 }

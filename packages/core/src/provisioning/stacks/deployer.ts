@@ -39,10 +39,7 @@ export interface DeployStart {
  * Starts (or resumes) a deploy of `template`. `recreating`: a recreate of this run is under way (its
  * delete has ended), so a missing stack is created as part of it.
  */
-export async function startDeploy(
-  cfn: CloudFormationStacks,
-  template: StackTemplate,
-): Promise<DeployStart> {
+export async function startDeploy(cfn: CloudFormationStacks, template: StackTemplate): Promise<DeployStart> {
   const stack = await cfn.describe(template.stackName);
   if (!stack) {
     await cfn.create(template);
@@ -138,7 +135,10 @@ const STACK_TYPE = "AWS::CloudFormation::Stack";
 function lastOperation(events: readonly StackResourceEvent[]): readonly StackResourceEvent[] {
   let start = -1;
   events.forEach((e, i) => {
-    if (e.resourceType === STACK_TYPE && (e.status === "CREATE_IN_PROGRESS" || e.status === "UPDATE_IN_PROGRESS"))
+    if (
+      e.resourceType === STACK_TYPE &&
+      (e.status === "CREATE_IN_PROGRESS" || e.status === "UPDATE_IN_PROGRESS")
+    )
       start = i;
   });
   return start < 0 ? events : events.slice(start);
@@ -150,8 +150,9 @@ function isCascade(reason: string | undefined): boolean {
 }
 
 function countResources(events: readonly StackResourceEvent[], status: string): number {
-  return new Set(events.filter((e) => e.status === status && e.resourceType !== STACK_TYPE).map((e) => e.logicalId))
-    .size;
+  return new Set(
+    events.filter((e) => e.status === status && e.resourceType !== STACK_TYPE).map((e) => e.logicalId),
+  ).size;
 }
 
 export type DeleteCheck =

@@ -1,14 +1,14 @@
 import * as z from "zod";
 import type { TapestryConfig } from "../../config";
+import type { SecretReader } from "../../connectors/types";
 import type { EventPublisher } from "../../events";
 import { HttpClient, noAuth } from "../../http";
 import type { Logger } from "../../logging";
-import type { SecretReader } from "../../connectors/types";
+import { ProvisioningInputError } from "../errors";
 import type { ProvisioningRuns } from "../store";
 import { STACK_DEPLOY_TIMEOUT_MINUTES, TOOL_HEALTH_TIMEOUT_MINUTES } from "../task-errors";
 import { publishProvisioningEvent as publish } from "../tasks";
-import { ProvisioningInputError } from "../errors";
-import { STACK_TOOLS, type CloudFormationStacks, type StackTemplate, type StackTool } from "./cloudformation";
+import { type CloudFormationStacks, STACK_TOOLS, type StackTemplate, type StackTool } from "./cloudformation";
 import { checkDelete, checkDeploy, type DeployAction, startDelete, startDeploy } from "./deployer";
 import {
   ToolNeverHealthyError,
@@ -90,7 +90,11 @@ export const toolStackInputSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("deploy"), ...runRef, previous: deployStartSchema.partial() }),
   z.object({ action: z.literal("check"), ...runRef, deploy: deployStartSchema }),
   z.object({ action: z.literal("delete"), ...runRef }),
-  z.object({ action: z.literal("checkDeleted"), ...runRef, delete: z.object({ since: z.string(), deadline: z.string() }) }),
+  z.object({
+    action: z.literal("checkDeleted"),
+    ...runRef,
+    delete: z.object({ since: z.string(), deadline: z.string() }),
+  }),
 ]);
 export type ToolStackInput = z.output<typeof toolStackInputSchema>;
 
@@ -128,14 +132,20 @@ export async function deployToolStack(
     }
     return { action, stackName: template.stackName, noChanges: started.noChanges, since, deadline };
   } catch (error) {
-    if (error instanceof ToolStackStuckError) await failed(deps, input, template.stackName, error.status, template.stackName, error.message);
+    if (error instanceof ToolStackStuckError)
+      await failed(deps, input, template.stackName, error.status, template.stackName, error.message);
     throw error;
   }
 }
 
 export type DeployChecked =
   | { readonly state: "in-progress" | "start-again"; readonly status: string | null }
-  | { readonly state: "deployed"; readonly status: string; readonly url: string | null; readonly deployedAt: string };
+  | {
+      readonly state: "deployed";
+      readonly status: string;
+      readonly url: string | null;
+      readonly deployedAt: string;
+    };
 
 /** Task Check<Tool>Stack: where the deploy stands; StackDeployed when it ends well, StackDeployFailed (and a throw) when not. */
 export async function checkToolStack(
@@ -181,7 +191,12 @@ export async function checkToolStack(
     httpOnly,
     lastDeploy: { runId: input.runId, at: now.toISOString(), outcome: "deployed" },
   });
-  return { state: "deployed", status: checked.status, url: checked.outputs.Url ?? null, deployedAt: now.toISOString() };
+  return {
+    state: "deployed",
+    status: checked.status,
+    url: checked.outputs.Url ?? null,
+    deployedAt: now.toISOString(),
+  };
 }
 
 async function failed(
@@ -192,7 +207,14 @@ async function failed(
   resource: string,
   reason: string,
 ): Promise<void> {
-  await publish(deps, "StackDeployFailed", { runId: input.runId, tool: input.tool, stackName, resource, reason, status });
+  await publish(deps, "StackDeployFailed", {
+    runId: input.runId,
+    tool: input.tool,
+    stackName,
+    resource,
+    reason,
+    status,
+  });
   const earlier = await deps.records.get(input.tool);
   await deps.records.put({
     tool: input.tool,
@@ -200,7 +222,12 @@ async function failed(
     status,
     outputs: earlier?.outputs ?? {},
     httpOnly: earlier?.httpOnly ?? false,
-    lastDeploy: { runId: input.runId, at: deps.now().toISOString(), outcome: "failed", reason: `${resource}: ${reason}` },
+    lastDeploy: {
+      runId: input.runId,
+      at: deps.now().toISOString(),
+      outcome: "failed",
+      reason: `${resource}: ${reason}`,
+    },
   });
 }
 
@@ -229,7 +256,10 @@ export async function checkToolHealth(
   deps: ToolHealthDeps,
 ): Promise<{ readonly healthy: boolean; readonly url: string }> {
   const baseUrl = deps.config.tools[input.tool]?.baseUrl;
-  if (!baseUrl) throw new ProvisioningInputError(`a self-hosted ${input.tool} needs tools.${input.tool}.baseUrl: the URL it is served at`);
+  if (!baseUrl)
+    throw new ProvisioningInputError(
+      `a self-hosted ${input.tool} needs tools.${input.tool}.baseUrl: the URL it is served at`,
+    );
   const route = TOOL_HEALTH[input.tool];
   const url = `${baseUrl.replace(/\/+$/, "")}${route.path}`;
   const client = new HttpClient({
@@ -301,7 +331,11 @@ export async function checkToolStackDeleted(
     }
     return { state: "in-progress" };
   }
-  await publish(deps, "StackDeleted", { runId: input.runId, tool: input.tool, stackName: template.stackName });
+  await publish(deps, "StackDeleted", {
+    runId: input.runId,
+    tool: input.tool,
+    stackName: template.stackName,
+  });
   const earlier = await deps.records.get(input.tool);
   await deps.records.put({
     tool: input.tool,

@@ -35,7 +35,7 @@ interface ModelStack {
   readonly id: string;
   status: string;
   /** the statuses still to go through, one per DescribeStacks */
-  path: { status: string; events: Omit<StackEvent, "StackName" | "StackId">[] }[];
+  path: { status: string; events: PathEvent[] }[];
   events: StackEvent[];
   outputs: Record<string, string>;
   templateParameters: Record<string, string>;
@@ -310,12 +310,12 @@ export class CloudFormationModel {
   }
 }
 
-function ev(
-  logicalId: string,
-  type: string,
-  status: string,
-  reason?: string,
-): Omit<StackEvent, "StackName" | "StackId"> {
+type PathEvent = Pick<
+  StackEvent,
+  "LogicalResourceId" | "ResourceType" | "ResourceStatus" | "ResourceStatusReason"
+>;
+
+function ev(logicalId: string, type: string, status: string, reason?: string): PathEvent {
   return {
     LogicalResourceId: logicalId,
     ResourceType: type,

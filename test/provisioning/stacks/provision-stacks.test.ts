@@ -224,7 +224,9 @@ describe("provision.asl.json with both tools self-hosted", () => {
       errorName: "ToolNeverHealthyError",
       error: expect.stringContaining(`${rig.airbyte.baseUrl}/health`),
     });
-    expect(String(run.events.at(-1)?.detail.data.error)).toMatch(/HTTP 503.*allowedCidrs/);
+    expect(String((run.events.at(-1)?.detail.data as { error?: string }).error)).toMatch(
+      /HTTP 503.*allowedCidrs/,
+    );
     expect(run.states).not.toContain("EnsureAirbyteObjects");
   });
 });
@@ -248,11 +250,8 @@ describe("deprovision.asl.json", () => {
       stacks: ["tapestry-test-grouparoo", "tapestry-test-airbyte"],
       purge: false,
     });
-    const remains = run.events.at(-1)?.detail.data.remains as {
-      kind: string;
-      name: string;
-      remove?: string;
-    }[];
+    type Remains = { kind: string; name: string; remove?: string }[];
+    const remains = (run.events.at(-1)?.detail.data as { remains?: Remains }).remains ?? [];
     expect(remains.map((r) => r.kind)).toEqual(
       expect.arrayContaining(["bucket", "snapshot", "parameter", "snowflake"]),
     );

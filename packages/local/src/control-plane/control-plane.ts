@@ -429,7 +429,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           logger,
           alerts: alerts.store,
           ...(provisioning
-            ? { provisioning: { runs: provisioningStore, starter: provisioning.starter } }
+            ? {
+                provisioning: {
+                  runs: provisioningStore,
+                  starter: provisioning.starter,
+                  deprovisionStarter: provisioning.deprovisionStarter,
+                  stacks: { records: stackRecords, stackNameOf: provisioning.stackNameOf },
+                },
+              }
             : {}),
         }),
         webhooks.handler,

@@ -110,6 +110,8 @@ export interface EmbeddedProvisioning {
   ): Promise<{ readonly runId: string; readonly execution: LocalExecution }>;
   /** GET /stacks */
   stacks(): ReturnType<typeof listToolStacks>;
+  /** a self-hosted tool's stack name (embedded: `tapestry-local-<tool>`) */
+  stackNameOf(tool: StackTool): string;
   /** claims and starts a run; answers its id and execution */
   run(trigger: ProvisioningTrigger): Promise<{ readonly runId: string; readonly execution: LocalExecution }>;
   /** a step's connection name -> the id provisioning recorded (ConnectionNotProvisionedError when none) */
@@ -302,6 +304,7 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
       return { runId, execution };
     },
     stacks: () => listToolStacks(options.config, options.stackRecords, stackNameOf),
+    stackNameOf,
     connectionIds,
     connectionIdsByName: async () => {
       const declared = new Set(options.config.airbyte?.connections.map((c) => c.name) ?? []);

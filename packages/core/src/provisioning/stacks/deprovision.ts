@@ -3,6 +3,7 @@ import type { TapestryConfig } from "../../config";
 import type { EventData } from "../../events";
 import { describeTaskError } from "../../pipeline/task-error";
 import { taskErrorSchema } from "../../pipeline/task-io";
+import { InvalidRequestError } from "../../status/errors";
 import { ProvisioningBusyError, ProvisioningRunMissingError } from "../errors";
 import { newRunRecord, type ProvisioningRunRecord } from "../run-record";
 import type { ProvisioningRuns } from "../store";
@@ -63,6 +64,21 @@ async function claim(
   const outcome = await deps.runs.begin(record, expiresAt);
   if (!outcome.begun) throw new ProvisioningBusyError(outcome.activeRunId);
   return record;
+}
+
+/** DELETE /provisioning's query: `purge=true` also deletes the parameters Tapestry wrote. */
+export function parseDeprovisionQuery(params: Readonly<Record<string, string | undefined>> | undefined): {
+  readonly purge: boolean;
+} {
+  const purge = params?.purge;
+  if (purge === undefined || purge === "false") return { purge: false };
+  if (purge === "true") return { purge: true };
+  throw new InvalidRequestError([
+    {
+      field: "purge",
+      message: 'expected "true" (also delete the parameters Tapestry wrote) or "false" (the default)',
+    },
+  ]);
 }
 
 /** DELETE /provisioning (and the CLI): claims the lock for a deprovisioning run and starts it. */

@@ -31,6 +31,7 @@ export {
   ssmConnectionIds,
 } from "./ssm-provisioned-objects";
 export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
+export { StepFunctionsDeprovisioningStarter } from "./step-functions-deprovisioning-starter";
 export { StepFunctionsProvisioningStarter } from "./step-functions-provisioning-starter";
 export {
   StepFunctionsRunController,

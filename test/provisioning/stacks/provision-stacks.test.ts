@@ -224,7 +224,7 @@ describe("provision.asl.json with both tools self-hosted", () => {
       errorName: "ToolNeverHealthyError",
       error: expect.stringContaining(`${rig.airbyte.baseUrl}/health`),
     });
-    expect(String((run.events.at(-1)?.detail.data as { error?: string }).error)).toMatch(
+    expect(String((run.events.at(-1)?.detail.data as { error?: string } | undefined)?.error)).toMatch(
       /HTTP 503.*allowedCidrs/,
     );
     expect(run.states).not.toContain("EnsureAirbyteObjects");
@@ -251,7 +251,7 @@ describe("deprovision.asl.json", () => {
       purge: false,
     });
     type Remains = { kind: string; name: string; remove?: string }[];
-    const remains = (run.events.at(-1)?.detail.data as { remains?: Remains }).remains ?? [];
+    const remains = (run.events.at(-1)?.detail.data as { remains?: Remains } | undefined)?.remains ?? [];
     expect(remains.map((r) => r.kind)).toEqual(
       expect.arrayContaining(["bucket", "snapshot", "parameter", "snowflake"]),
     );

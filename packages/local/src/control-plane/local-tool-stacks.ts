@@ -10,7 +10,7 @@ import type {
  * The embedded control plane's "CloudFormation": a self-hosted tool's stack is its sandbox (or the
  * tool run with --real), already started by the control plane, and the stack's Url output is the
  * URL it answers at. The provision and deprovision state machines run the same tool-stack tasks
- * over it as over CloudFormation on AWS, so the flow and its events are the same (ADR 0022). A
+ * over it as over CloudFormation on AWS, so the flow and its events are the same (ADR 0023, prov-stacks). A
  * "stack" lives as long as the process: a restart creates it again, which changes nothing.
  */
 export function localToolStacks(urls: Partial<Readonly<Record<StackTool, string>>>): {

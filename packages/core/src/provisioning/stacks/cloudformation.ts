@@ -1,5 +1,5 @@
 /**
- * The little of CloudFormation the tool-stack deployer needs (ADR 0022): one stack by name, its
+ * The little of CloudFormation the tool-stack deployer needs (ADR 0023, prov-stacks): one stack by name, its
  * template from a URL, its resources' events. The AWS adapter is core/adapters/aws
  * cloudformation-stacks.ts; embedded, a local deployer answers the same questions (the tools'
  * sandboxes as "stacks").

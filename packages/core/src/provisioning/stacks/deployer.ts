@@ -2,7 +2,7 @@ import type { CloudFormationStacks, StackResourceEvent, StackState, StackTemplat
 import { ToolStackDeployFailedError, ToolStackStuckError } from "./errors";
 
 /**
- * The tool-stack deployer's rules (ADR 0022), one DescribeStacks at a time, so that the state
+ * The tool-stack deployer's rules (ADR 0023, prov-stacks), one DescribeStacks at a time, so that the state
  * machine waits between calls in Wait states rather than inside a Lambda:
  * - start: no stack (or a deleted one) -> create; a settled stack -> update ("No updates are to be
  *   performed" is success, no change); ROLLBACK_COMPLETE, ROLLBACK_FAILED, CREATE_FAILED (a create

@@ -31,7 +31,7 @@ import type { ToolStackRecords } from "./records";
 export const deprovisionInputSchema = z.object({
   runId: z.string().regex(/^provision-[0-9A-HJKMNP-TV-Z]{26}$/),
   trigger: z.enum(PROVISIONING_TRIGGERS),
-  /** also delete the parameters Tapestry wrote (the recorded Airbyte ids, the Airbyte host's client credentials) */
+  /** also delete the parameters Tapestry wrote: the recorded Airbyte ids (never a secret) */
   purge: z.boolean().default(false),
 });
 export type DeprovisionInput = z.output<typeof deprovisionInputSchema>;
@@ -146,7 +146,7 @@ type Remains = EventData<"DeprovisioningSucceeded">["remains"];
 
 /** What deleting a stack leaves behind on purpose, and what `purge` removes. */
 export interface Leftovers {
-  /** the parameters Tapestry wrote that outlive the stacks (ids, the Airbyte host's credentials) */
+  /** the parameters Tapestry wrote that outlive the stacks (the recorded Airbyte ids; secrets are the user's) */
   parameters(): Promise<readonly { readonly name: string; readonly why: string }[]>;
   /** deletes them; answers the names deleted */
   purge(): Promise<readonly string[]>;

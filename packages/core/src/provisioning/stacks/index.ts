@@ -1,6 +1,6 @@
 /**
  * Issue 11: the self-hosted tools' CloudFormation stacks, deployed, checked, health-checked and
- * deleted by the provision and deprovision state machines (ADR 0022).
+ * deleted by the provision and deprovision state machines (ADR 0023, prov-stacks).
  */
 export * from "./cloudformation";
 export * from "./deployer";

@@ -8,7 +8,7 @@ import { env } from "./runtime/environment";
 import { logger } from "./runtime/powertools";
 import { provisioningDeps } from "./runtime/provisioning";
 import { ssmClient } from "./runtime/ssm";
-import { deferredToolStackRecords } from "./runtime/tool-stacks";
+import { deferredToolStackRecords } from "./runtime/tool-stack-records";
 
 const WHY_ID =
   "the id provisioning recorded for an Airbyte object (String parameter), kept so that a new provisioning run finds the object again";

@@ -10,7 +10,7 @@ import { logger } from "./runtime/powertools";
 import { deferredProvisioningRuns } from "./runtime/provisioning";
 import { deferredDeprovisioningStarter, deferredProvisioningStarter } from "./runtime/provisioning-starter";
 import { deferredRunController } from "./runtime/state-machine";
-import { deferredToolStackRecords } from "./runtime/tool-stacks";
+import { deferredToolStackRecords } from "./runtime/tool-stack-records";
 
 /** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, the incidents, Step Functions for manual runs and provisioning. */
 export function statusApiDeps(): StatusApiDeps {

@@ -8,7 +8,8 @@ import type { Context } from "aws-lambda";
 import { createToolStackHandler } from "../provisioning/handlers";
 import { logger } from "./runtime/powertools";
 import { provisioningDeps } from "./runtime/provisioning";
-import { cloudFormationStacks, deferredToolStackRecords, toolStackTemplates } from "./runtime/tool-stacks";
+import { deferredToolStackRecords } from "./runtime/tool-stack-records";
+import { cloudFormationStacks, toolStackTemplates } from "./runtime/tool-stacks";
 
 export function toolStackDeps(): ToolStackTaskDeps {
   return {

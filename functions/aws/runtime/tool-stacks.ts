@@ -1,19 +1,11 @@
 /**
  * The self-hosted tools' stacks as the tool-stack function deploys them (TAPESTRY_TOOL_STACKS,
- * TAPESTRY_TOOL_STACKS_ROLE_ARN), CloudFormation's client, and the stacks' records (`STACK#TOOLS`
- * items of the ledger's table).
+ * TAPESTRY_TOOL_STACKS_ROLE_ARN) and CloudFormation's client: the tool-stack function's only.
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudFormationToolStacks } from "@tapestry/core/adapters/aws/cloudformation-stacks";
-import { DynamoDbToolStackRecords } from "@tapestry/core/adapters/aws/dynamodb-tool-stack-records";
-import {
-  STACK_TOOLS,
-  type StackTemplate,
-  type StackTool,
-  type ToolStackRecords,
-} from "@tapestry/core/provisioning/stacks";
+import { STACK_TOOLS, type StackTemplate, type StackTool } from "@tapestry/core/provisioning/stacks";
 import * as z from "zod";
-import { documentClient } from "./dynamodb";
 import { EnvironmentError, env, once } from "./environment";
 
 const templatesSchema = z.partialRecord(
@@ -39,17 +31,3 @@ export const toolStackTemplates = once((): Partial<Record<StackTool, StackTempla
 export const cloudFormationStacks = once(
   () => new CloudFormationToolStacks(new CloudFormationClient({}), env("TAPESTRY_TOOL_STACKS_ROLE_ARN")),
 );
-
-const records = once(
-  (): ToolStackRecords =>
-    new DynamoDbToolStackRecords({ client: documentClient(), tableName: env("TAPESTRY_LEDGER_TABLE") }),
-);
-
-/** The stacks' records, built (table name read) at the first call. */
-export function deferredToolStackRecords(): ToolStackRecords {
-  return {
-    get: async (tool) => records().get(tool),
-    put: async (record) => records().put(record),
-    list: async () => records().list(),
-  };
-}

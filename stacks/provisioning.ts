@@ -57,6 +57,8 @@ export function Provisioning({ stack, app }: StackContext) {
     entry: EntryPoint,
     description: string,
     environment: Record<string, string> = {},
+    // every task but the health check publishes its step's events (source tapestry.provisioning)
+    publishesEvents = true,
   ) =>
     tapestryFunction(stack, id, deployment, {
       entry,
@@ -64,8 +66,7 @@ export function Provisioning({ stack, app }: StackContext) {
       environment: { TAPESTRY_LEDGER_TABLE: table.tableName, ...environment },
       bundleConfig: true,
       timeout: Duration.seconds(PROVISION_FUNCTION_TIMEOUT_SECONDS[placeholder]),
-      // every task publishes its step's events (source tapestry.provisioning)
-      publishesEvents: true,
+      publishesEvents,
     });
   // every task reads the run's record and saves it as its step ends
   const records = (fn: SstFunction) => allow(fn, ["dynamodb:GetItem", "dynamodb:PutItem"], [table.tableArn]);
@@ -190,6 +191,8 @@ export function Provisioning({ stack, app }: StackContext) {
     "ToolHealthFunctionArn",
     "tool-health",
     "asks a self-hosted tool's health route; reads that Airbyte's host wrote its client credentials",
+    {},
+    false,
   );
   const airbyteAuth = config.tools.airbyte?.auth;
   if (config.provisioning?.hosting.airbyte === "self-hosted" && airbyteAuth?.kind === "client-credentials") {

@@ -161,6 +161,8 @@ describe("Provisioning stack", () => {
     BootstrapWarehouseFunctionArn: "BootstrapWarehouse",
     EnsureAirbyteFunctionArn: "EnsureAirbyte",
     WriteGrouparooConfigFunctionArn: "WriteGrouparooConfig",
+    ToolStackFunctionArn: "ToolStack",
+    ToolHealthFunctionArn: "ToolHealth",
   } as const;
 
   it("inlines provision.asl.json as the definition, its placeholders filled with the four task functions' ARNs", () => {
@@ -471,6 +473,8 @@ describe("Status API stack", () => {
         "GET /runs/{runId}/events",
         "GET /provisioning",
         "POST /provisioning",
+        "DELETE /provisioning",
+        "GET /stacks",
         "POST /webhooks/airbyte/{secret}",
         "POST /webhooks/dbt-cloud",
       ].sort(),
@@ -608,6 +612,9 @@ describe("who may publish tapestry.* events", () => {
             "EnsureAirbyteRole",
             "ProvisioningRunRole",
             "WriteGrouparooConfigRole",
+            // the tool stacks' events; deprovisioning's (the health check publishes nothing)
+            "ToolStackRole",
+            "DeprovisioningRunRole",
           ])
           .sort(),
       );
@@ -807,6 +814,9 @@ describe("functions", () => {
         "BootstrapWarehouse",
         "EnsureAirbyte",
         "WriteGrouparooConfig",
+        "ToolStack",
+        "ToolHealth",
+        "DeprovisioningRun",
         "RecordMetrics",
         "EvaluateAlerts",
         "CheckFreshness",
@@ -914,6 +924,20 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "s3:ListBucket",
     "s3:PutObject",
   ],
+  // the run's record and the stacks' records; CloudFormation only through the templates' grantDeploy
+  // (none while the config self-hosts nothing)
+  ToolStackRole: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"],
+  // Airbyte's client credentials only when Airbyte is self-hosted (not in the kickstart)
+  ToolHealthRole: [],
+  DeprovisioningRunRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "ssm:DeleteParameters",
+    "ssm:GetParametersByPath",
+  ],
   // the Alerts stack's (the notifier's, deployed with a Slack webhook only: test/infra/alerts.test.ts)
   RecordMetricsRole: ["sqs:SendMessage"],
   EvaluateAlertsRole: [
@@ -992,6 +1016,8 @@ describe("IAM: least privilege", () => {
       "AwaitWebhook",
       "BootstrapWarehouse",
       "CancelStep",
+      // the ids provisioning recorded, listed for the teardown's report and deleted by its purge
+      "DeprovisioningRun",
       "EnsureAirbyte",
       "PollStep",
       "ReconcileRun",
@@ -1057,13 +1083,20 @@ describe("IAM: least privilege", () => {
     ]);
   });
 
-  it("lets the provision state machine invoke exactly its four task functions (unqualified ARNs)", () => {
+  it("lets the provision state machine invoke exactly its six task functions (unqualified ARNs)", () => {
     const invoke = statements.filter(
       (s) => s.policyOf.startsWith("ProvisionRole") && s.actions.includes("lambda:InvokeFunction"),
     );
     expect(invoke).toHaveLength(1);
     expect([...(invoke[0]?.resources ?? [])].sort()).toEqual(
-      ["ProvisioningRun", "BootstrapWarehouse", "EnsureAirbyte", "WriteGrouparooConfig"]
+      [
+        "ProvisioningRun",
+        "BootstrapWarehouse",
+        "EnsureAirbyte",
+        "WriteGrouparooConfig",
+        "ToolStack",
+        "ToolHealth",
+      ]
         .map((id) => `arn-of:${logicalIdOf(test, "Provisioning", "AWS::Lambda::Function", id)}`)
         .sort(),
     );

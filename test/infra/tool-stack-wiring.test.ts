@@ -56,7 +56,7 @@ beforeAll(async () => {
     };
   });
   app = await synthesize(parseConfig(selfHostedKickstart()), "test");
-});
+}, 180_000);
 afterAll(() => setToolTemplatesForTests(undefined));
 
 describe("the Provisioning stack with both tools self-hosted", () => {

@@ -21,14 +21,13 @@ import {
   ProvisioningUnavailableError,
   requestProvisioning,
 } from "@tapestry/core/provisioning";
+import type { StackTool } from "@tapestry/core/provisioning/stacks/cloudformation";
 import {
   type DeprovisionInput,
-  listToolStacks,
   parseDeprovisionQuery,
   requestDeprovisioning,
-  type StackTool,
-  type ToolStackRecords,
-} from "@tapestry/core/provisioning/stacks";
+} from "@tapestry/core/provisioning/stacks/deprovision";
+import { listToolStacks, type ToolStackRecords } from "@tapestry/core/provisioning/stacks/records";
 import {
   cancelRun,
   listPipelines,

@@ -82,6 +82,13 @@ export const EVENT_SOURCES = [EVENT_SOURCE, PROVISIONING_EVENT_SOURCE] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 const provisioningRunId = z.string().regex(/^provision-[0-9A-HJKMNP-TV-Z]{26}$/);
+/** A self-hosted tool's stack, in a provisioning (or deprovisioning) run. */
+const stackRef = {
+  runId: provisioningRunId,
+  tool: z.enum(["airbyte", "grouparoo"]),
+  stackName: z.string(),
+};
+const provisioningTrigger = z.enum(["api", "embedded", "cli"]);
 /**
  * The thresholds a pipeline is watched against (config `alerts`, step `minRows` and `rowsAnomaly`):
  * a failed run, a run longer than maxDurationMinutes, a step below its minRows, no successful run
@@ -303,9 +310,7 @@ export const EVENT_CATALOG = {
     version: 1,
     source: PROVISIONING_EVENT_SOURCE,
     data: z.object({
-      runId: provisioningRunId,
-      tool: z.enum(["airbyte", "grouparoo"]),
-      stackName: z.string(),
+      ...stackRef,
       /** create (no stack), update (a settled stack), recreate (a stack that never came up: deleted, then created) */
       action: z.enum(["create", "update", "recreate"]),
     }),
@@ -314,9 +319,7 @@ export const EVENT_CATALOG = {
     version: 1,
     source: PROVISIONING_EVENT_SOURCE,
     data: z.object({
-      runId: provisioningRunId,
-      tool: z.enum(["airbyte", "grouparoo"]),
-      stackName: z.string(),
+      ...stackRef,
       /** the stack's outputs (Url, LoadBalancerDnsName, HttpOnly ...): names and ids, never a secret */
       outputs: z.record(z.string(), z.string()),
       /** resources created and updated by this deploy (from the stack's events) */
@@ -332,9 +335,7 @@ export const EVENT_CATALOG = {
     version: 1,
     source: PROVISIONING_EVENT_SOURCE,
     data: z.object({
-      runId: provisioningRunId,
-      tool: z.enum(["airbyte", "grouparoo"]),
-      stackName: z.string(),
+      ...stackRef,
       /** the first resource that failed (logical id, type, status), or the stack's name */
       resource: z.string(),
       reason: z.string(),
@@ -346,9 +347,7 @@ export const EVENT_CATALOG = {
     version: 1,
     source: PROVISIONING_EVENT_SOURCE,
     data: z.object({
-      runId: provisioningRunId,
-      tool: z.enum(["airbyte", "grouparoo"]),
-      stackName: z.string(),
+      ...stackRef,
     }),
   },
   DeprovisioningStarted: {
@@ -356,7 +355,7 @@ export const EVENT_CATALOG = {
     source: PROVISIONING_EVENT_SOURCE,
     data: z.object({
       runId: provisioningRunId,
-      trigger: z.enum(["api", "embedded", "cli"]),
+      trigger: provisioningTrigger,
       /** the stacks to delete, in the order they are deleted */
       stacks: z.array(z.string()),
       /** the parameters Tapestry wrote are deleted too */

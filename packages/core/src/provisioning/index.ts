@@ -11,7 +11,6 @@ export * from "./grouparoo/write";
 export * from "./requests";
 export * from "./run-record";
 export * from "./secrets";
-export * from "./stacks";
 export * from "./store";
 export * from "./task-errors";
 export * from "./tasks";

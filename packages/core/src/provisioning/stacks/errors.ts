@@ -28,7 +28,7 @@ export class ToolStackDeployFailedError extends TapestryError {
     readonly reason: string,
   ) {
     super(
-      `stack ${stackName} failed (${status}): ${resource}: ${reason}. Fix the cause, then provision again: a stack in ROLLBACK_COMPLETE is deleted and created again, one in UPDATE_ROLLBACK_COMPLETE is updated again`,
+      `stack ${stackName} failed (${status}): ${resource}: ${reason}. Fix the cause, then provision again (docs/self-hosting.md, "Recovering from a failed deploy")`,
     );
   }
 }
@@ -57,7 +57,7 @@ export class ToolStackDeadlineError extends TapestryError {
     minutes: number,
   ) {
     super(
-      `stack ${stackName} was still ${status} after ${minutes} minutes: see its events in the CloudFormation console; provisioning again waits for it to end and carries on`,
+      `stack ${stackName} was still ${status} after ${minutes} minutes: see its events; provisioning again waits for it and carries on`,
     );
   }
 }
@@ -83,7 +83,7 @@ export class ToolStackNotConfiguredError extends TapestryError {
   override readonly name = "ToolStackNotConfiguredError";
   constructor(readonly tool: string) {
     super(
-      `there is no stack template for ${tool}: deploy the app (sst deploy) with the config that self-hosts it, then provision again`,
+      `no stack template for ${tool}: deploy the app with the config that self-hosts it, then provision again`,
     );
   }
 }

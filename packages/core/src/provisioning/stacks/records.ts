@@ -1,5 +1,7 @@
 import * as z from "zod";
+import type { TapestryConfig } from "../../config";
 import { STACK_TOOLS, type StackTool } from "./cloudformation";
+import { selfHostedTools } from "./hosting";
 
 /**
  * What Tapestry knows of each self-hosted tool's stack, beside the run ledger (shared rule 3):
@@ -50,3 +52,26 @@ export const toolStackRecordSchema = z.object({
     })
     .nullable(),
 });
+
+/** The tool stacks GET /stacks answers: every self-hosted tool, with its record (or none yet). */
+export async function listToolStacks(
+  config: TapestryConfig,
+  records: ToolStackRecords,
+  stackNameOf: (tool: StackTool) => string,
+): Promise<{ readonly stacks: readonly ToolStackRecord[] }> {
+  const tools = selfHostedTools(config);
+  const known = await records.list();
+  return {
+    stacks: tools.map(
+      (tool) =>
+        known.find((r) => r.tool === tool) ?? {
+          tool,
+          stackName: stackNameOf(tool),
+          status: null,
+          outputs: {},
+          httpOnly: false,
+          lastDeploy: null,
+        },
+    ),
+  };
+}

@@ -17,8 +17,7 @@ import {
   ToolStackNotConfiguredError,
   ToolStackStuckError,
 } from "./errors";
-import { selfHostedTools } from "./hosting";
-import type { ToolStackRecord, ToolStackRecords } from "./records";
+import type { ToolStackRecords } from "./records";
 
 /**
  * The provision and deprovision state machines' tool-stack tasks: start a deploy, check it (the
@@ -347,27 +346,4 @@ export async function checkToolStackDeleted(
     lastDeploy: { runId: input.runId, at: deps.now().toISOString(), outcome: "deleted" },
   });
   return { state: "deleted" };
-}
-
-/** The tool stacks GET /stacks answers: every self-hosted tool, with its record (or none yet). */
-export async function listToolStacks(
-  config: TapestryConfig,
-  records: ToolStackRecords,
-  stackNameOf: (tool: StackTool) => string,
-): Promise<{ readonly stacks: readonly ToolStackRecord[] }> {
-  const tools = selfHostedTools(config);
-  const known = await records.list();
-  return {
-    stacks: tools.map(
-      (tool) =>
-        known.find((r) => r.tool === tool) ?? {
-          tool,
-          stackName: stackNameOf(tool),
-          status: null,
-          outputs: {},
-          httpOnly: false,
-          lastDeploy: null,
-        },
-    ),
-  };
 }

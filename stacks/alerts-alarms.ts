@@ -152,6 +152,42 @@ export function stateMachineHealthAlarms(stage: string, stateMachine: IStateMach
 }
 
 /**
+ * The provisioning state machines' failed, timed-out and aborted executions: unlike a pipeline
+ * run, a provisioning run has no per-pipeline rule that reports it, so each of these notifies (the
+ * topic, and Slack through the health-alarm rule). What failed and why is the run's
+ * ProvisioningFailed event and `GET /provisioning`.
+ */
+export function provisioningHealthAlarms(
+  stage: string,
+  machines: readonly { readonly name: string; readonly stateMachine: IStateMachine }[],
+): HealthAlarmSpec[] {
+  return machines.flatMap(({ name, stateMachine }) =>
+    (
+      [
+        ["ExecutionsFailed", "failed"],
+        ["ExecutionsTimedOut", "timed out"],
+        ["ExecutionsAborted", "were stopped"],
+      ] as const
+    ).map(([metricName, what]) => ({
+      name: `${healthAlarmPrefix(stage)}${name}-${kebab(metricName.replace(/^Executions?/, ""))}`,
+      description: `Tapestry ${stage}: ${name} runs ${what} in the last 5 minutes: the tools or the warehouse may be half set up. What to do: GET /provisioning (or \`tapestry provision --stage ${stage}\`) names the failed step and its reason; fix it and run provisioning again (a re-run resumes); docs/operations.md`,
+      metric: new Metric({
+        namespace: "AWS/States",
+        metricName,
+        dimensionsMap: { StateMachineArn: stateMachine.stateMachineArn },
+        statistic: "Sum",
+        period: FIVE_MINUTES,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      notifies: true,
+    })),
+  );
+}
+
+/**
  * A function's errors and throttles, sustained for 15 minutes (three 5-minute periods in a row):
  * the pipeline's tasks fail on purpose when a tool is down and the state machine retries them,
  * so a passing error is no alarm; one that lasts is.

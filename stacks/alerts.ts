@@ -20,6 +20,7 @@ import {
   functionHealthAlarms,
   healthAlarm,
   healthAlarmPrefix,
+  provisioningHealthAlarms,
   stateMachineHealthAlarms,
   thresholdAlarm,
 } from "./alerts-alarms";
@@ -31,6 +32,7 @@ import { Events } from "./events";
 import { allow, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { Pipelines } from "./pipelines";
+import { Provisioning } from "./provisioning";
 import { StatusApi } from "./status-api";
 
 /** How EventBridge keeps trying a rule's target before the event goes to the target's dead-letter queue. */
@@ -51,6 +53,7 @@ export function Alerts({ stack, app }: StackContext) {
   const { bus } = use(Events);
   const { table } = use(Ledger);
   const { stateMachine } = use(Pipelines);
+  const provisioning = use(Provisioning);
   const { api } = use(StatusApi);
   const { config, stage } = deployment;
 
@@ -96,6 +99,7 @@ export function Alerts({ stack, app }: StackContext) {
   const queues = constructsOf(app, QueueBase) as { id: string; construct: IQueue }[];
   const health = [
     ...stateMachineHealthAlarms(stage, stateMachine),
+    ...provisioningHealthAlarms(stage, [{ name: "provision", stateMachine: provisioning.stateMachine }]),
     ...functions.flatMap(({ id, construct }) => functionHealthAlarms(stage, id, construct)),
     ...queues.map(({ id, construct }) => deadLetterHealthAlarm(stage, id, construct)),
   ];

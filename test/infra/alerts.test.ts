@@ -483,7 +483,9 @@ describe("control-plane health alarms", () => {
   });
 
   it("watch the state machine: throttling tells the topic; failed, timed-out and aborted executions show on the dashboard (each run is reported per pipeline)", () => {
-    const sm = alarmsOf(kick).filter((a) => a.Namespace === "AWS/States");
+    const sm = alarmsOf(kick).filter(
+      (a) => a.Namespace === "AWS/States" && !String(a.AlarmName).includes("-provision-"),
+    );
     expect(
       sm.map((a) => [a.AlarmName, a.MetricName, a.AlarmActions === undefined ? "quiet" : "notifies"]),
     ).toEqual([
@@ -499,6 +501,37 @@ describe("control-plane health alarms", () => {
         Threshold: 1,
         TreatMissingData: "notBreaching",
       });
+    }
+  });
+});
+
+describe("a failed provisioning run", () => {
+  it("notifies: the provision state machine's failed, timed-out and stopped executions each tell the topic (no per-pipeline rule reports them)", () => {
+    const provisionArn = (a: { Dimensions?: { Value: unknown }[] }) => JSON.stringify(a.Dimensions ?? []);
+    const provisioning = alarmsOf(kick).filter(
+      (a) => a.Namespace === "AWS/States" && String(a.AlarmName).includes("-provision-"),
+    );
+    expect(
+      provisioning.map((a) => [
+        a.AlarmName,
+        a.MetricName,
+        a.AlarmActions === undefined ? "quiet" : "notifies",
+      ]),
+    ).toEqual([
+      ["tapestry-alerts-health-provision-failed", "ExecutionsFailed", "notifies"],
+      ["tapestry-alerts-health-provision-timed-out", "ExecutionsTimedOut", "notifies"],
+      ["tapestry-alerts-health-provision-aborted", "ExecutionsAborted", "notifies"],
+    ]);
+    for (const alarm of provisioning) {
+      expect(alarm).toMatchObject({
+        Statistic: "Sum",
+        Period: 300,
+        Threshold: 1,
+        TreatMissingData: "notBreaching",
+      });
+      // the provision state machine's, not the pipeline-run one's
+      expect(provisionArn(alarm)).toContain("Provision");
+      expect(String(alarm.AlarmDescription)).toMatch(/GET \/provisioning.*re-run resumes/);
     }
   });
 });

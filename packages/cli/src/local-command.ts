@@ -83,6 +83,7 @@ async function serve(
   io: Io,
 ): Promise<number> {
   io.out(`Tapestry embedded control plane: status API at ${plane.apiUrl} (try: npx tapestry status)`);
+  io.out(`Dashboard: ${plane.apiUrl}/ in your browser`);
   const tools = TOOL_NAMES.map((tool) =>
     options.real.includes(tool) ? `${tool}: configured endpoint` : `${tool}: sandbox`,
   );

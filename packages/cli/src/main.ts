@@ -12,6 +12,7 @@ import {
   processIo,
   withExamples,
 } from "./cli-policy";
+import { createDashboardCommand, type DashboardCommandDependencies } from "./dashboard/command";
 import { createSecretsCommand, type SecretsCommandDependencies } from "./secrets-command";
 import { createValidateCommand, type ValidateCommandDependencies } from "./validate-command";
 import { createWarehouseCommand, type WarehouseCommandDependencies } from "./warehouse-command";
@@ -23,6 +24,7 @@ export interface MainDependencies {
   readonly warehouse?: WarehouseCommandDependencies;
   readonly validate?: ValidateCommandDependencies;
   readonly api?: ApiCommandDependencies;
+  readonly dashboard?: DashboardCommandDependencies;
 }
 
 /** Runs the tapestry command; answers the process exit code (0 success, 1 failure, 2 usage or config). */
@@ -117,6 +119,7 @@ export async function main(argv: readonly string[], dependencies: MainDependenci
   for (const command of createApiCommands(dependencies.api ?? {}, io, setExitCode)) {
     program.addCommand(command);
   }
+  program.addCommand(createDashboardCommand(dependencies.dashboard ?? {}, io, setExitCode));
   applyCliPolicy(program, io);
 
   // `secrets` and `warehouse` carry their own streams (their tests inject them); the policy is the same

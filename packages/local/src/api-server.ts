@@ -16,6 +16,7 @@ import type {
   Context,
 } from "aws-lambda";
 import { loopbackRequestGuard, type RequestGuard } from "./api-request-guard";
+import type { DashboardAssets } from "./dashboard-assets";
 import { localLambdaContext } from "./lambda-context";
 
 export type ApiGatewayV2Handler = (
@@ -36,6 +37,8 @@ export interface ApiServerOptions {
   readonly maxBodyBytes?: number;
   /** the Lambda timeout the handler sees through `context.getRemainingTimeInMillis()` */
   readonly timeoutMs?: number;
+  /** the dashboard's page at `/` and its files under `/dashboard/` (not the handler's paths) */
+  readonly dashboard?: DashboardAssets;
 }
 
 export interface ApiServer {
@@ -70,6 +73,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const refusal = guard.check((req.method ?? "GET").toUpperCase(), req.headers);
     if (refusal) {
       writeProblem(res, refusal.status, refusal.detail, pathOf(req.url));
+      return;
+    }
+    const page = options.dashboard?.answer((req.method ?? "GET").toUpperCase(), pathOf(req.url));
+    if (page) {
+      res.writeHead(page.status, page.headers).end(page.body);
       return;
     }
     const body = await readBody(req, maxBodyBytes);

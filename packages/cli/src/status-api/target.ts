@@ -3,7 +3,7 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { DEPLOYMENT_STAGE_NAME } from "@tapestry/core/names";
 import { announcementPath, findRunningLocal, processIsAlive, readAnnouncement } from "../local-announcement";
 import { UsageError } from "../secrets-command";
-import { fetchTransport, StatusApiClient } from "./client";
+import { fetchTransport, StatusApiClient, type Transport } from "./client";
 import { CloudFormationClient, DescribeStacksCommand } from "./cloudformation";
 import { StatusApiLookupError } from "./errors";
 import { type CredentialsProvider, signedTransport } from "./signed-transport";
@@ -38,6 +38,23 @@ export async function resolveTarget(
   options: TargetOptions,
   dependencies: TargetDependencies = {},
 ): Promise<StatusApiClient> {
+  const target = await resolveTransport(options, dependencies);
+  return new StatusApiClient(target.description, target.transport, target.forbiddenHint);
+}
+
+/** Where the options point: a transport to it (signed for a stage), and how to name it in messages. */
+export interface ResolvedTarget {
+  readonly description: string;
+  readonly transport: Transport;
+  /** said after a 403: how to get access */
+  readonly forbiddenHint?: string;
+}
+
+/** The transport to the target the options name (`tapestry dashboard` proxies through it). */
+export async function resolveTransport(
+  options: TargetOptions,
+  dependencies: TargetDependencies = {},
+): Promise<ResolvedTarget> {
   if (options.stage === undefined) {
     if (options.apiUrl !== undefined || options.region !== undefined) {
       throw new UsageError(
@@ -48,10 +65,10 @@ export async function resolveTarget(
       typeof options.local === "string"
         ? checkedUrl(options.local, "--local")
         : localUrl(options, dependencies);
-    return new StatusApiClient(
-      `the embedded control plane at ${url}`,
-      fetchTransport(url, dependencies.fetch),
-    );
+    return {
+      description: `the embedded control plane at ${url}`,
+      transport: fetchTransport(url, dependencies.fetch),
+    };
   }
 
   const stage = options.stage;
@@ -71,16 +88,16 @@ export async function resolveTarget(
   try {
     const url = apiUrl ?? (await lookUpApiUrl(stage, client()));
     const region = options.region ?? regionOfApiUrl(url) ?? (await configuredRegion(client()));
-    return new StatusApiClient(
-      `the status API of stage ${stage} (${url})`,
-      signedTransport({
+    return {
+      description: `the status API of stage ${stage} (${url})`,
+      transport: signedTransport({
         baseUrl: url,
         region,
         credentials: dependencies.credentials ?? defaultProvider(),
         fetch: dependencies.fetch,
       }),
-      FORBIDDEN_HINT,
-    );
+      forbiddenHint: FORBIDDEN_HINT,
+    };
   } finally {
     cloudFormation?.destroy();
   }

@@ -101,12 +101,12 @@ const airbyteHostSchema = z.strictObject({
   abctlVersion: z
     .string({ error: 'expected an abctl release tag, e.g. "v0.30.1"' })
     .regex(/^v\d+\.\d+\.\d+$/, { error: 'expected an abctl release tag, e.g. "v0.30.1"' })
-    .default("v0.30.1"),
+    .default("v0.30.4"),
   /** the Airbyte Helm chart's version (chart V2), pinned: not the platform's version */
   chartVersion: z
     .string({ error: 'expected a Helm chart version, e.g. "2.0.18"' })
     .regex(/^\d+\.\d+\.\d+$/, { error: 'expected a Helm chart version, e.g. "2.0.18"' })
-    .default("2.0.18"),
+    .default("2.3.0"),
   /** abctl's --low-resource-mode, for a 2 vCPU host (fewer, smaller job pods; slower syncs) */
   lowResourceMode: z.boolean({ error: "expected true or false" }).default(false),
 });

@@ -32,6 +32,7 @@ import type { TaskTokenStore, ToolWebhookRegistration } from "@tapestry/core/web
 import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
 import { type DeadLetter, LocalEventBus } from "../bus";
+import { dashboardAssets } from "../dashboard-assets";
 import { SqliteProvisioningStore, SqliteRunLedger, SqliteToolStackRecords } from "../ledger";
 import { type LocalExecution, LocalStepFunctions, type TaskHandler } from "../runner/local-step-functions";
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
@@ -421,6 +422,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const api: ApiServer = await startApiServer({
       host: options.host ?? "127.0.0.1",
       port: options.port,
+      dashboard: dashboardAssets(),
       handler: withWebhookRoutes(
         createStatusApiHandler({
           ...statusContext,

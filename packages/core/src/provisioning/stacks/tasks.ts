@@ -51,7 +51,7 @@ export const TOOL_HEALTH: Readonly<Record<StackTool, { readonly path: string; re
   airbyte: {
     path: "/health",
     check:
-      "that tools.airbyte.baseUrl's host resolves to the stack's LoadBalancerDnsName (or its Route 53 record), that your network is in allowedCidrs, the target group's health in the EC2 console, and the install's log on the host (Session Manager: /var/log/tapestry-airbyte-install.log)",
+      "that tools.airbyte.baseUrl's host resolves to the stack's LoadBalancerDnsName (or its Route 53 record), that your network is in allowedCidrs, the target group's health in the EC2 console, and the install's log on the host (Session Manager: /var/log/tapestry-airbyte.log, also in the stack's log group)",
   },
   // Grouparoo 0.9's liveness route (shared/specs/grouparoo-api.md)
   grouparoo: {

@@ -32,8 +32,12 @@ interface Esbuild {
   }>;
 }
 
-/** The most a deployed function's bundle may weigh, minified: 350 KB, read strictly (checked by test/bundles). */
-export const FUNCTION_BUNDLE_LIMIT_BYTES = 350_000;
+/**
+ * The most a deployed function's bundle may weigh, minified: 352 KB, read strictly (checked by
+ * test/bundles). Was 350 KB; issue 11's seven provisioning events put the whole event catalog's
+ * zod schemas 0.4 KB over it in reconcile-run and status-api (prov-stacks: the lead's call).
+ */
+export const FUNCTION_BUNDLE_LIMIT_BYTES = 352_000;
 
 /** The deployed entry points' folder: every `*.ts` directly in it is one Lambda (`export const handler`). */
 export const ENTRY_DIR = "functions/aws";

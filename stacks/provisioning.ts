@@ -1,12 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { provisionedObjectParameterName, secretParameterName } from "@tapestry/core/adapters/aws";
+import {
+  provisionedObjectParameterName,
+  provisionedObjectsPath,
+  secretParameterName,
+} from "@tapestry/core/adapters/aws";
 import { secretReferences } from "@tapestry/core/config";
 import { substituteAslPlaceholders } from "@tapestry/core/pipeline";
 import {
   type AirbyteObjectKind,
+  type DeprovisionFunction,
   PROVISION_FUNCTION_TIMEOUT_SECONDS,
   type ProvisionFunction,
+  type ProvisioningFunction,
 } from "@tapestry/core/provisioning";
 import { warehouseNames, warehouseSecretAccess } from "@tapestry/core/provisioning/warehouse";
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
@@ -19,8 +25,12 @@ import { type Deployment, useDeployment } from "./deployment";
 import { allow, type EntryPoint, tapestryFunction } from "./lambda";
 import { Ledger } from "./ledger";
 import { tapestryStateMachine } from "./state-machine";
+import type { ToolStackTemplates } from "./tools/contracts";
+import { toolNetworkOf } from "./tools/network";
+import { toolStackTemplates } from "./tools/templates";
 
 export const PROVISION_ASL = "state-machines/provision.asl.json";
+export const DEPROVISION_ASL = "state-machines/deprovision.asl.json";
 
 /** Where Grouparoo's config files go in their bucket (functions/aws/write-grouparoo-config.ts GROUPAROO_CONFIG_PREFIX). */
 const GROUPAROO_PREFIX = "grouparoo/";
@@ -45,10 +55,12 @@ export function Provisioning({ stack, app }: StackContext) {
 
   const taskFunction = (
     id: string,
-    placeholder: ProvisionFunction,
+    placeholder: ProvisioningFunction,
     entry: EntryPoint,
     description: string,
     environment: Record<string, string> = {},
+    // every task but the health check publishes its step's events (source tapestry.provisioning)
+    publishesEvents = true,
   ) =>
     tapestryFunction(stack, id, deployment, {
       entry,
@@ -56,8 +68,7 @@ export function Provisioning({ stack, app }: StackContext) {
       environment: { TAPESTRY_LEDGER_TABLE: table.tableName, ...environment },
       bundleConfig: true,
       timeout: Duration.seconds(PROVISION_FUNCTION_TIMEOUT_SECONDS[placeholder]),
-      // every task publishes its step's events (source tapestry.provisioning)
-      publishesEvents: true,
+      publishesEvents,
     });
   // every task reads the run's record and saves it as its step ends
   const records = (fn: SstFunction) => allow(fn, ["dynamodb:GetItem", "dynamodb:PutItem"], [table.tableArn]);
@@ -163,11 +174,44 @@ export function Provisioning({ stack, app }: StackContext) {
     true,
   );
 
+  // issue 11: the self-hosted tools' stacks (tools-network's templates; none when nothing is self-hosted)
+  const templates = toolTemplatesFor(stack, deployment, bucket);
+  const toolStack = taskFunction(
+    "ToolStack",
+    "ToolStackFunctionArn",
+    "tool-stack",
+    "deploys, checks and deletes the self-hosted tools' CloudFormation stacks",
+    // without templates a self-hosted tool fails its deploy naming the fix (ToolStackNotConfiguredError)
+    templates ? { ...templates.environment } : { TAPESTRY_TOOL_STACKS: "{}" },
+  );
+  // the run's record, and the stacks' records (`STACK#TOOLS` items: read, written, listed)
+  allow(toolStack, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], [table.tableArn]);
+  templates?.grantDeploy(toolStack);
+
+  const toolHealth = taskFunction(
+    "ToolHealth",
+    "ToolHealthFunctionArn",
+    "tool-health",
+    "asks a self-hosted tool's health route; reads that Airbyte's host wrote its client credentials",
+    {},
+    false,
+  );
+  const airbyteAuth = config.tools.airbyte?.auth;
+  if (config.provisioning?.hosting.airbyte === "self-hosted" && airbyteAuth?.kind === "client-credentials") {
+    allow(
+      toolHealth,
+      ["ssm:GetParameter"],
+      secretArns(stack, deployment, [airbyteAuth.clientIdSecret, airbyteAuth.clientSecretSecret]),
+    );
+  }
+
   const tasks: Record<ProvisionFunction, SstFunction> = {
     ProvisioningRunFunctionArn: run,
     BootstrapWarehouseFunctionArn: bootstrap,
     EnsureAirbyteFunctionArn: ensureAirbyte,
     WriteGrouparooConfigFunctionArn: writeGrouparoo,
+    ToolStackFunctionArn: toolStack,
+    ToolHealthFunctionArn: toolHealth,
   };
   const definition = substituteAslPlaceholders(
     readFileSync(join(useProject().paths.root, PROVISION_ASL), "utf8"),
@@ -182,11 +226,87 @@ export function Provisioning({ stack, app }: StackContext) {
       "Logs at ERROR on purpose: every step of a provisioning run is a semantic event (ProvisioningStarted, WarehouseBootstrapped, ToolConfigured, ProvisioningSucceeded/Failed) on the bus and in its archive, and GET /provisioning answers the run with its steps",
   });
 
+  // the deprovision state machine (DELETE /provisioning): its run's begin and end, and the tool-stack function
+  const deprovisioningRun = taskFunction(
+    "DeprovisioningRun",
+    "DeprovisioningRunFunctionArn",
+    "deprovisioning-run",
+    "begins and ends a deprovisioning run (the lock, what remains, purge)",
+  );
+  allow(
+    deprovisioningRun,
+    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+    [table.tableArn],
+  );
+  const recordedIds = parameterArn(stack, provisionedObjectsPath(deployment.stage));
+  allow(deprovisioningRun, ["ssm:GetParametersByPath"], [recordedIds.replace(/\/$/, "")]);
+  allow(deprovisioningRun, ["ssm:DeleteParameters"], [`${recordedIds}*`]);
+  NagSuppressions.addResourceSuppressions(
+    deprovisioningRun.role ?? deprovisioningRun,
+    [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "purge deletes the ids provisioning recorded, whose names come from the config's objects: the grant names their path (/tapestry/<stage>/provisioning/airbyte/) and nothing wider; the user's secrets are outside it",
+        appliesTo: [
+          {
+            regex:
+              "/^Resource::arn:<AWS::Partition>:ssm:.*:parameter\\/tapestry\\/.*\\/provisioning\\/airbyte\\/\\*$/g",
+          },
+        ],
+      },
+    ],
+    true,
+  );
+  const deprovisionTasks: Record<DeprovisionFunction, SstFunction> = {
+    DeprovisioningRunFunctionArn: deprovisioningRun,
+    ToolStackFunctionArn: toolStack,
+  };
+  const deprovisionMachine = tapestryStateMachine(stack, "Deprovision", {
+    deployment,
+    name: `${deployment.prefix}-deprovision`,
+    definition: substituteAslPlaceholders(
+      readFileSync(join(useProject().paths.root, DEPROVISION_ASL), "utf8"),
+      Object.fromEntries(
+        Object.entries(deprovisionTasks).map(([placeholder, fn]) => [placeholder, fn.functionArn]),
+      ),
+    ),
+    tasks: Object.values(deprovisionTasks),
+    whyErrorLogsOnly:
+      "Logs at ERROR on purpose: every step of a deprovisioning run is a semantic event (DeprovisioningStarted, StackDeleted, DeprovisioningSucceeded/Failed) on the bus and in its archive, and GET /provisioning answers the run",
+  });
+
   stack.addOutputs({
     ProvisionStateMachineArn: stateMachine.stateMachineArn,
+    DeprovisionStateMachineArn: deprovisionMachine.stateMachineArn,
     GrouparooConfigBucket: bucket.bucketName,
   });
-  return { stateMachine, grouparooConfig: bucket };
+  return { stateMachine, deprovisionStateMachine: deprovisionMachine, grouparooConfig: bucket };
+}
+
+/**
+ * The tool stacks' templates for this deployment (stacks/tools/templates.ts): the ONE place
+ * provisioning obtains them; none when no tool is self-hosted. A test can give hand-made ones
+ * (setToolTemplatesForTests).
+ */
+export function toolTemplatesFor(
+  stack: Stack,
+  deployment: Deployment,
+  bucket: Bucket,
+): ToolStackTemplates | undefined {
+  if (templatesOverride) return templatesOverride(stack, deployment, bucket);
+  return toolStackTemplates(stack, {
+    deployment,
+    network: toolNetworkOf(deployment),
+    grouparooConfigBucketName: bucket.bucketName,
+  });
+}
+
+let templatesOverride: typeof toolTemplatesFor | undefined;
+
+/** Tests: hand-made templates, as stacks/tools/templates.ts will build them. */
+export function setToolTemplatesForTests(build: typeof toolTemplatesFor | undefined): void {
+  templatesOverride = build;
 }
 
 /** The provision state machine's name: fixed, so its executions' ARNs are known without a lookup. */

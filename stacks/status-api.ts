@@ -36,7 +36,8 @@ export const STATUS_API_ROUTES: readonly {
   { path: "/runs/{runId}/cancel", methods: [HttpMethod.POST] },
   { path: "/runs/{runId}/retry", methods: [HttpMethod.POST] },
   { path: "/runs/{runId}/events", methods: [HttpMethod.GET] },
-  { path: "/provisioning", methods: [HttpMethod.GET, HttpMethod.POST] },
+  { path: "/provisioning", methods: [HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE] },
+  { path: "/stacks", methods: [HttpMethod.GET] },
   { path: "/alerts", methods: [HttpMethod.GET] },
 ];
 
@@ -77,6 +78,7 @@ export function StatusApi({ stack, app }: StackContext) {
       TAPESTRY_LEDGER_TABLE: table.tableName,
       TAPESTRY_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
       TAPESTRY_PROVISION_STATE_MACHINE_ARN: provisioning.stateMachine.stateMachineArn,
+      TAPESTRY_DEPROVISION_STATE_MACHINE_ARN: provisioning.deprovisionStateMachine.stateMachineArn,
     },
     bundleConfig: true,
     // a queued run and a cancel request are recorded in the ledger at once, then put on the bus
@@ -94,6 +96,8 @@ export function StatusApi({ stack, app }: StackContext) {
   // POST /provisioning takes the provisioning lock (and frees it when its execution cannot start)
   allow(handler, ["dynamodb:DeleteItem"], [table.tableArn]);
   allow(handler, ["states:StartExecution"], [provisioning.stateMachine.stateMachineArn]);
+  // DELETE /provisioning: the same lock, then the deprovision state machine
+  allow(handler, ["states:StartExecution"], [provisioning.deprovisionStateMachine.stateMachineArn]);
   // a run holding the provisioning lock whose execution has ended is closed, not waited for
   allowOnProvisionExecutions(handler, deployment, "states:DescribeExecution");
 

@@ -21,6 +21,13 @@ import {
   ProvisioningUnavailableError,
   requestProvisioning,
 } from "@tapestry/core/provisioning";
+import type { StackTool } from "@tapestry/core/provisioning/stacks/cloudformation";
+import {
+  type DeprovisionInput,
+  parseDeprovisionQuery,
+  requestDeprovisioning,
+} from "@tapestry/core/provisioning/stacks/deprovision";
+import { listToolStacks, type ToolStackRecords } from "@tapestry/core/provisioning/stacks/records";
 import {
   cancelRun,
   listPipelines,
@@ -77,6 +84,13 @@ export interface StatusApiDeps {
   readonly provisioning?: {
     readonly runs: ProvisioningRuns;
     readonly starter: ProvisioningStarter;
+    /** DELETE /provisioning: what starts a deprovision execution (absent: 404) */
+    readonly deprovisionStarter?: { start(input: DeprovisionInput): Promise<void> };
+    /** GET /stacks: the tool stacks' records and their names (absent: 404) */
+    readonly stacks?: {
+      readonly records: ToolStackRecords;
+      readonly stackNameOf: (tool: StackTool) => string;
+    };
   };
 }
 
@@ -294,6 +308,30 @@ export function createStatusApiHandler(deps: StatusApiDeps): StatusApiHandler {
       async (event) => json(200, await runEvents(ctx, parseRunIdParam(pathParam(event, "runId")))),
     ],
     ["GET", "/provisioning", async () => json(200, await lastProvisioning(provisioning()))],
+    [
+      "DELETE",
+      "/provisioning",
+      async (event) => {
+        const { purge } = parseDeprovisionQuery(event.queryStringParameters);
+        const { runs, deprovisionStarter } = provisioning();
+        if (!deprovisionStarter) throw new ProvisioningUnavailableError();
+        const accepted = await requestDeprovisioning(
+          { runs, starter: deprovisionStarter, now: deps.now },
+          { trigger: "api", purge },
+        );
+        logger.info("deprovisioning run accepted", { runId: accepted.runId, purge });
+        return json(202, accepted, { location: "/provisioning" });
+      },
+    ],
+    [
+      "GET",
+      "/stacks",
+      async () => {
+        const { stacks } = provisioning();
+        if (!stacks) throw new ProvisioningUnavailableError();
+        return json(200, await listToolStacks(deps.config, stacks.records, stacks.stackNameOf));
+      },
+    ],
     [
       "POST",
       "/provisioning",

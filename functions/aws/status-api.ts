@@ -4,11 +4,13 @@ import { createStatusApiHandler, type StatusApiDeps, type StatusApiHandler } fro
 import { alertStore } from "./runtime/alert-store";
 import { deferredEventPublisher } from "./runtime/bus";
 import { tapestryConfig } from "./runtime/config";
+import { env } from "./runtime/environment";
 import { runLedger } from "./runtime/ledger";
 import { logger } from "./runtime/powertools";
 import { deferredProvisioningRuns } from "./runtime/provisioning";
-import { deferredProvisioningStarter } from "./runtime/provisioning-starter";
+import { deferredDeprovisioningStarter, deferredProvisioningStarter } from "./runtime/provisioning-starter";
 import { deferredRunController } from "./runtime/state-machine";
+import { deferredToolStackRecords } from "./runtime/tool-stack-records";
 
 /** The status API's dependencies: the bundled config's pipelines and CORS origins, the ledger, the incidents, Step Functions for manual runs and provisioning. */
 export function statusApiDeps(): StatusApiDeps {
@@ -22,7 +24,16 @@ export function statusApiDeps(): StatusApiDeps {
     now: () => new Date(),
     nextFireTime: (pipeline, after) => nextFireTime(pipeline.schedule, after),
     logger: logger(),
-    provisioning: { runs: deferredProvisioningRuns(), starter: deferredProvisioningStarter() },
+    provisioning: {
+      runs: deferredProvisioningRuns(),
+      starter: deferredProvisioningStarter(),
+      deprovisionStarter: deferredDeprovisioningStarter(),
+      stacks: {
+        records: deferredToolStackRecords(),
+        // stacks/tools/names.ts toolStackName
+        stackNameOf: (tool) => `tapestry-${env("TAPESTRY_STAGE")}-${tool}`,
+      },
+    },
   };
 }
 

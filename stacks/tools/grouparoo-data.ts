@@ -69,7 +69,9 @@ export function grouparooDatabase(
     allocatedStorage: props.size.allocatedStorageGiB,
     multiAz: props.size.multiAz,
     backupRetention: Duration.days(props.size.backupRetentionDays),
-    deletionProtection: true,
+    // the stack is the only way it is deleted, and it takes a final snapshot; deletion protection
+    // would make teardown and the recreate of a ROLLBACK_COMPLETE stack fail (DELETE_FAILED)
+    deletionProtection: false,
     removalPolicy: RemovalPolicy.SNAPSHOT,
     autoMinorVersionUpgrade: true,
     enablePerformanceInsights: false,

@@ -39,6 +39,11 @@ export function suppressGrouparooFindings(s: GrouparooNagSubjects): void {
         reason:
           "Multi-AZ follows provisioning.grouparooService.database.multiAz (off by default: Grouparoo's state is rebuilt from the warehouse; automated backups and a final snapshot keep it)",
       },
+      {
+        id: "AwsSolutions-RDS10",
+        reason:
+          "Deleted only with its stack (teardown, or the recreate of a stack that rolled back), which takes a final snapshot first (DeletionPolicy Snapshot); deletion protection would fail those deletes with DELETE_FAILED and leave the stack stuck",
+      },
       { id: "AwsSolutions-SMG4", reason: NO_ROTATION },
     ],
     true,

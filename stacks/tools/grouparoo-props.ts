@@ -32,7 +32,7 @@ export function grouparooAppSecrets(config: TapestryConfig): GrouparooAppSecret[
  * A digest of the config files the provision run writes to `grouparoo/` before it deploys the
  * stack. It is an environment value of the tasks, so changed files make a changed task definition
  * and CloudFormation rolls the services (whose init container copies the new files); unchanged
- * files leave the stack as it is (ADR 0022). Undefined when the config declares no grouparoo
+ * files leave the stack as it is (ADR 0025). Undefined when the config declares no grouparoo
  * section (no file is written: Grouparoo is then configured in its own UI).
  */
 export function grouparooConfigDigest(config: TapestryConfig): string | undefined {

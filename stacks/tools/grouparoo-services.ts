@@ -67,7 +67,7 @@ export interface GrouparooServices {
  * The cluster (Container Insights) and Grouparoo's two processes on X86_64 Fargate (the omnibus
  * image is amd64 only), in the private subnets: the web process applies the config files
  * (migrating first) and serves; the worker loads the same files at start (Grouparoo's codeConfig
- * initializer) and runs the jobs. Each task copies the files first (ADR 0022).
+ * initializer) and runs the jobs. Each task copies the files first (ADR 0025).
  */
 export function grouparooServices(stack: Stack, props: GrouparooServicesProps): GrouparooServices {
   const cluster = new Cluster(stack, "Cluster", {

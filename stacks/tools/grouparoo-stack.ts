@@ -62,7 +62,7 @@ const ACCESS_LOG_DAYS = 90;
  * asset, no custom resource); what only the deployed app knows comes in as Parameters
  * (grouparoo-network.ts, the shared-s17 contract). No secret is in the template or in a task's
  * environment: credentials are generated into Secrets Manager and reach the containers through ECS
- * `secrets`; the app options' secrets come from the app's SSM SecureStrings. Config files: ADR 0022.
+ * `secrets`; the app options' secrets come from the app's SSM SecureStrings. Config files: ADR 0025.
  */
 export class GrouparooToolStack extends Stack {
   constructor(scope: Construct, id: string, props: GrouparooToolStackProps) {
@@ -131,7 +131,7 @@ export class GrouparooToolStack extends Stack {
           database.instance.dbInstanceEndpointPort,
           `/${GROUPAROO_DATABASE_NAME}`,
         ]),
-        // TLS to RDS; its CA is not in Node's store, so the certificate is not verified (ADR 0022)
+        // TLS to RDS; its CA is not in Node's store, so the certificate is not verified (ADR 0025)
         DATABASE_SSL: "true",
         DATABASE_SSL_SELF_SIGNED: "true",
         REDIS_URL: Fn.join("", [

@@ -56,12 +56,14 @@ export type PassState = {
   readonly ResultPath?: string;
 } & Transition;
 
-export interface WaitState {
+export type WaitState = {
   readonly Type: "Wait";
   readonly Comment?: string;
-  readonly SecondsPath: string;
   readonly Next: string;
-}
+} & (
+  | { readonly SecondsPath: string; readonly Seconds?: never }
+  | { readonly Seconds: number; readonly SecondsPath?: never }
+);
 
 type Comparison = { readonly Variable: string } & (
   | { readonly StringEquals: string }
@@ -98,6 +100,17 @@ export type MapState = {
   readonly Catch?: readonly Catcher[];
 } & Transition;
 
+/** Branches run at once; the state's output is their outputs in order (after ResultSelector). */
+export type ParallelState = {
+  readonly Type: "Parallel";
+  readonly Comment?: string;
+  readonly Parameters?: PayloadTemplate;
+  readonly Branches: readonly { readonly StartAt: string; readonly States: States }[];
+  readonly ResultSelector?: PayloadTemplate;
+  readonly ResultPath: string;
+  readonly Catch?: readonly Catcher[];
+} & Transition;
+
 export type FailState = {
   readonly Type: "Fail";
   readonly Comment?: string;
@@ -109,7 +122,15 @@ export interface SucceedState {
   readonly Comment?: string;
 }
 
-export type State = TaskState | PassState | WaitState | ChoiceState | MapState | FailState | SucceedState;
+export type State =
+  | TaskState
+  | PassState
+  | WaitState
+  | ChoiceState
+  | MapState
+  | ParallelState
+  | FailState
+  | SucceedState;
 
 export type States = { readonly [name: string]: State };
 

@@ -8,11 +8,13 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { deprovisionDefinition } from "./deprovision";
 import { pipelineRunDefinition } from "./pipeline-run";
 import { provisionDefinition } from "./provision";
 
 export const PIPELINE_RUN_ASL_PATH = fileURLToPath(new URL("../pipeline-run.asl.json", import.meta.url));
 export const PROVISION_ASL_PATH = fileURLToPath(new URL("../provision.asl.json", import.meta.url));
+export const DEPROVISION_ASL_PATH = fileURLToPath(new URL("../deprovision.asl.json", import.meta.url));
 
 /** The exact text of state-machines/pipeline-run.asl.json. */
 export function renderPipelineRunAsl(): string {
@@ -24,10 +26,16 @@ export function renderProvisionAsl(): string {
   return `${JSON.stringify(provisionDefinition(), null, 2)}\n`;
 }
 
+/** The exact text of state-machines/deprovision.asl.json. */
+export function renderDeprovisionAsl(): string {
+  return `${JSON.stringify(deprovisionDefinition(), null, 2)}\n`;
+}
+
 function main(): void {
   for (const [path, text] of [
     [PIPELINE_RUN_ASL_PATH, renderPipelineRunAsl()],
     [PROVISION_ASL_PATH, renderProvisionAsl()],
+    [DEPROVISION_ASL_PATH, renderDeprovisionAsl()],
   ] as const) {
     writeFileSync(path, text);
     console.log(`wrote ${path}`);

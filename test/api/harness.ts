@@ -11,7 +11,7 @@ import { silentLogger } from "@tapestry/core/logging";
 import { describeTaskError, scheduledRunId } from "@tapestry/core/pipeline";
 import { applyProvisioningEvent, newRunRecord } from "@tapestry/core/provisioning";
 import { nextFireTime } from "@tapestry/core/schedule";
-import { SqliteProvisioningStore } from "@tapestry/local/ledger";
+import { SqliteProvisioningStore, SqliteToolStackRecords } from "@tapestry/local/ledger";
 import { expect } from "vitest";
 import { createStatusApiHandler, type StatusApiHandler } from "../../functions/api/status-api";
 import { createWebhookApiHandler } from "../../functions/webhooks/webhook-api";
@@ -249,6 +249,8 @@ export interface ApiUnderTest {
   provisioningRuns: SqliteProvisioningStore;
   /** the provisioning runs POST /provisioning started, by id */
   provisioningStarts: string[];
+  /** the deprovisioning runs DELETE /provisioning started: `<runId> purge=<bool>` */
+  deprovisionStarts: string[];
   /** every answer so far, for the whole-suite checks */
   replies: (Reply & { method: string; path: string })[];
   /** sends a request and checks the answer against the OpenAPI file */
@@ -291,6 +293,8 @@ export async function startApiUnderTest(
   const provisioningRuns = SqliteProvisioningStore.open(":memory:", { now: () => NOW });
   await seedProvisioning(provisioningRuns);
   const provisioningStarts: string[] = [];
+  const deprovisionStarts: string[] = [];
+  const stackRecords = SqliteToolStackRecords.open(":memory:");
   const handler = createStatusApiHandler({
     config: CONFIG,
     ledger,
@@ -304,6 +308,10 @@ export async function startApiUnderTest(
     provisioning: {
       runs: provisioningRuns,
       starter: { start: async (input) => void provisioningStarts.push(input.runId) },
+      deprovisionStarter: {
+        start: async (input) => void deprovisionStarts.push(`${input.runId} purge=${input.purge}`),
+      },
+      stacks: { records: stackRecords, stackNameOf: (tool) => `tapestry-test-${tool}` },
     },
   });
   // the webhook routes, as the embedded control plane serves them beside the status API
@@ -339,6 +347,7 @@ export async function startApiUnderTest(
     replies,
     provisioningRuns,
     provisioningStarts,
+    deprovisionStarts,
     async call(method, path, init = {}) {
       const response = await fetch(`${server.url}${path}`, {
         method,
@@ -362,6 +371,7 @@ export async function startApiUnderTest(
       await server.close();
       ledger.close();
       provisioningRuns.close();
+      stackRecords.close();
       alerts.close();
       tokens.close();
     },

@@ -595,6 +595,7 @@ const EXAMPLE_PATHS: Record<string, string> = {
   "/runs/{runId}/cancel": "/runs/{kickstartRun}/cancel",
   "/runs/{runId}/retry": "/runs/{kickstartRun}/retry",
   "/provisioning": "/provisioning",
+  "/stacks": "/stacks",
   "/alerts": "/alerts?limit=1",
   "/webhooks/airbyte/{secret}": `/webhooks/airbyte/${WEBHOOK_SECRETS.AIRBYTE_WEBHOOK_SECRET}`,
   "/webhooks/dbt-cloud": "/webhooks/dbt-cloud",
@@ -875,6 +876,45 @@ describe("POST and GET /provisioning", () => {
     const refused = await api.call("POST", "/provisioning");
     expect(refused.status).toBe(415);
     expect(api.provisioningStarts).toHaveLength(1);
+  });
+});
+
+describe("GET /stacks and DELETE /provisioning (issue 11)", () => {
+  it("GET /stacks lists no stack when the config self-hosts no tool", async () => {
+    const reply = await api.call("GET", "/stacks");
+    expect([reply.status, reply.json]).toEqual([200, { stacks: [] }]);
+  });
+
+  it("DELETE /provisioning starts a deprovisioning run (202); a second while it goes is refused with 409 naming it", async () => {
+    const accepted = await api.call("DELETE", "/provisioning?purge=true");
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.location).toBe("/provisioning");
+    expect(accepted.json).toEqual({
+      runId: expect.stringMatching(/^provision-[0-9A-Z]{26}$/),
+      status: "accepted",
+      purge: true,
+    });
+    expect(api.deprovisionStarts).toEqual([`${accepted.json.runId} purge=true`]);
+    const last = await api.call("GET", "/provisioning");
+    expect(last.json).toMatchObject({ runId: accepted.json.runId, kind: "deprovision", status: "running" });
+    // the same lock as provisioning: neither starts while it goes
+    for (const [method, headers] of [
+      ["DELETE", {}],
+      ["POST", { "content-type": "application/json" }],
+    ] as const) {
+      const busy = await api.call(method, "/provisioning", { headers });
+      expect(busy.status).toBe(409);
+      expect(busy.json).toMatchObject({ activeRunId: accepted.json.runId });
+    }
+    await api.provisioningRuns.release(accepted.json.runId);
+  });
+
+  it("DELETE /provisioning?purge=yes is refused with 400 naming the parameter, and starts nothing", async () => {
+    const before = api.deprovisionStarts.length;
+    const refused = await api.call("DELETE", "/provisioning?purge=yes");
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain("purge");
+    expect(api.deprovisionStarts).toHaveLength(before);
   });
 });
 

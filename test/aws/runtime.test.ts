@@ -42,6 +42,9 @@ const ENTRIES = [
   "bootstrap-warehouse",
   "ensure-airbyte",
   "write-grouparoo-config",
+  "tool-stack",
+  "tool-health",
+  "deprovisioning-run",
 ] as const;
 
 const entry = (name: (typeof ENTRIES)[number]) =>

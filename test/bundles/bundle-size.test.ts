@@ -75,6 +75,9 @@ describe("the deployed functions' bundles", () => {
         "bootstrap-warehouse",
         "ensure-airbyte",
         "write-grouparoo-config",
+        "tool-stack",
+        "tool-health",
+        "deprovisioning-run",
       ]),
     );
   });
@@ -147,6 +150,11 @@ describe("the deployed functions' bundles", () => {
       "provisioning-run": sdk("client-dynamodb", "client-eventbridge", "lib-dynamodb"),
       "ensure-airbyte": sdk("client-dynamodb", "client-eventbridge", "client-ssm", "lib-dynamodb"),
       "write-grouparoo-config": sdk("client-dynamodb", "client-eventbridge", "client-s3", "lib-dynamodb"),
+      "tool-stack": sdk("client-cloudformation", "client-dynamodb", "client-eventbridge", "lib-dynamodb"),
+      // one health GET and two secret reads: no store, no bus
+      "tool-health": sdk("client-ssm"),
+      // the lock and records, the bus, and the recorded ids (listed, deleted by purge)
+      "deprovisioning-run": sdk("client-dynamodb", "client-eventbridge", "client-ssm", "lib-dynamodb"),
       // the provisioning run's record and the bus; the rest is snowflake-sdk's own (its S3 file
       // staging, the credential chain and instance metadata it reads for that)
       "bootstrap-warehouse": sdk(
@@ -178,7 +186,7 @@ describe("the bundle-size check", () => {
     });
     expect(heavy.code.length).toBeGreaterThan(FUNCTION_BUNDLE_LIMIT_BYTES);
     expect(overLimit([heavy], FUNCTION_BUNDLE_LIMIT_BYTES)).toEqual([
-      expect.stringMatching(/^heavy-entry: \d+\.\d KB > 350\.0 KB \(zod \d+\.\d KB/),
+      expect.stringMatching(/^heavy-entry: \d+\.\d KB > 352\.0 KB \(zod \d+\.\d KB/),
     ]);
   }, 60_000);
 

@@ -74,18 +74,21 @@ describe("tapestry provision --local, against the embedded control plane", {
   });
 });
 
+/** DeprovisioningSucceeded's remains, as GET /provisioning answers them on the run */
 const REMAINS = [
   {
     kind: "bucket",
     name: "tapestry-dev-airbyte-storage",
-    description: "bucket tapestry-dev-airbyte-storage (retained)",
+    why: "retained so that a teardown never loses sync state",
+    remove: "aws s3 rb s3://tapestry-dev-airbyte-storage --force",
   },
+  { kind: "snapshot", name: "tapestry-dev-grouparoo-final", why: "Grouparoo's database, restorable" },
   {
-    kind: "snapshot",
-    name: "tapestry-dev-grouparoo-final",
-    description: "RDS snapshot tapestry-dev-grouparoo-final",
+    kind: "snowflake",
+    name: "TAPESTRY_RAW",
+    why: "Tapestry never drops your data",
+    remove: "DROP DATABASE IF EXISTS TAPESTRY_RAW;",
   },
-  "the Snowflake objects: DROP DATABASE TAPESTRY_RAW; DROP WAREHOUSE TAPESTRY_WH;",
 ];
 
 const SUCCEEDING: Snapshot[] = [
@@ -141,13 +144,13 @@ describe("tapestry teardown --stage, against a deprovisioning stand-in (SigV4)",
     return { api, gateway, args: ["--stage", "dev", "--api-url", gateway.url, "--region", "eu-west-1"] };
   }
 
-  it("--yes --purge: a signed DELETE with { purge: true }, each step and stack status once, what remains; exit 0", async () => {
+  it("--yes --purge: a signed DELETE /provisioning?purge=true, each step and stack status once, what remains; exit 0", async () => {
     const { api, gateway, args } = await stage({ snapshots: SUCCEEDING });
     const result = await tapestry(["teardown", "--yes", "--purge", ...args], { provision: FAST });
     expect(result.code, result.stderr).toBe(0);
     expect(gateway.refusals).toEqual([]);
     const deletes = api.requests.filter((r) => r.method === "DELETE");
-    expect(deletes.map((r) => [r.url, JSON.parse(r.body)])).toEqual([["/provisioning", { purge: true }]]);
+    expect(deletes.map((r) => r.url)).toEqual(["/provisioning?purge=true"]);
     expect(result.out).toEqual([
       `deprovisioning run ${DEPROVISION_RUN_ID} started; waiting for it to end`,
       "  stack tapestry-dev-airbyte (airbyte): CREATE_COMPLETE",
@@ -159,9 +162,9 @@ describe("tapestry teardown --stage, against a deprovisioning stand-in (SigV4)",
       "  stack tapestry-dev-airbyte (airbyte): not deployed",
       `deprovisioning run ${DEPROVISION_RUN_ID} succeeded in 570.0 s`,
       "what remains (on purpose):",
-      "  - bucket tapestry-dev-airbyte-storage (retained)",
-      "  - RDS snapshot tapestry-dev-grouparoo-final",
-      "  - the Snowflake objects: DROP DATABASE TAPESTRY_RAW; DROP WAREHOUSE TAPESTRY_WH;",
+      "  - bucket tapestry-dev-airbyte-storage: retained so that a teardown never loses sync state\n      remove: aws s3 rb s3://tapestry-dev-airbyte-storage --force",
+      "  - snapshot tapestry-dev-grouparoo-final: Grouparoo's database, restorable",
+      "  - snowflake TAPESTRY_RAW: Tapestry never drops your data\n      remove: DROP DATABASE IF EXISTS TAPESTRY_RAW;",
     ]);
     for (const output of [result.stdout, result.stderr])
       expect(output).not.toContain(CREDENTIALS.secretAccessKey);
@@ -178,11 +181,11 @@ describe("tapestry teardown --stage, against a deprovisioning stand-in (SigV4)",
     expect(result.progress.at(-1)).toBeUndefined();
   });
 
-  it("without --purge the DELETE carries an empty object; --json prints the final run, remains included", async () => {
+  it("without --purge the DELETE asks for no purge; --json prints the final run, remains included", async () => {
     const { api, args } = await stage({ snapshots: SUCCEEDING, noStacksRoute: true });
     const result = await tapestry(["teardown", "--yes", "--json", ...args], { provision: FAST });
     expect(result.code, result.stderr).toBe(0);
-    expect(api.requests.find((r) => r.method === "DELETE")?.body).toBe("{}");
+    expect(api.requests.find((r) => r.method === "DELETE")?.url).toBe("/provisioning");
     const run = provisioningRunSchema.parse(JSON.parse(result.stdout));
     expect(run).toMatchObject({ runId: DEPROVISION_RUN_ID, status: "succeeded", remains: REMAINS });
     expect(result.stderr).toContain(`deprovisioning run ${DEPROVISION_RUN_ID} started`);

@@ -42,7 +42,7 @@ export async function startProvisioningStandIn(script: {
         res.writeHead(status, { "content-type": type }).end(JSON.stringify(value));
       const problem = (status: number, detail: string) =>
         json(status, { type: "about:blank", title: "refused", status, detail }, "application/problem+json");
-      if (req.method === "DELETE" && url === "/provisioning") {
+      if (req.method === "DELETE" && new URL(url, "http://stand-in").pathname === "/provisioning") {
         if (script.refuseDelete) return problem(script.refuseDelete.status, script.refuseDelete.detail);
         started = true;
         return json(202, { runId: DEPROVISION_RUN_ID, status: "accepted" });

@@ -123,11 +123,11 @@ describe("redeploying onto kept data (aws.adoptRetainedData)", () => {
       v.TAPESTRY_EVENT_BUS === undefined ? [] : [v.TAPESTRY_EVENT_BUS],
     );
     // the projector, the lock task, the reconciler, the status API, the alert evaluator, the freshness
-    // check, WaitForWebhook's task, the webhook receiver, the four provision tasks
-    expect(tables).toEqual(Array(12).fill("tapestry-live-ledger"));
+    // check, WaitForWebhook's task, the webhook receiver, the six provision tasks, the deprovisioning run
+    expect(tables).toEqual(Array(15).fill("tapestry-live-ledger"));
     // the six task functions, the reconciler, the status API, the alert evaluator, the freshness check,
-    // the webhook receiver, the four provision tasks
-    expect(buses.length).toBe(15);
+    // the webhook receiver, the five provision tasks that publish (not the health check), the deprovisioning run
+    expect(buses.length).toBe(17);
     expect(new Set(buses)).toEqual(new Set([BUS]));
   });
 

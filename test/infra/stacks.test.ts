@@ -161,11 +161,17 @@ describe("Provisioning stack", () => {
     BootstrapWarehouseFunctionArn: "BootstrapWarehouse",
     EnsureAirbyteFunctionArn: "EnsureAirbyte",
     WriteGrouparooConfigFunctionArn: "WriteGrouparooConfig",
+    ToolStackFunctionArn: "ToolStack",
+    ToolHealthFunctionArn: "ToolHealth",
   } as const;
 
-  it("inlines provision.asl.json as the definition, its placeholders filled with the four task functions' ARNs", () => {
-    const [machine, ...others] = resourcesOf(test, "Provisioning", "AWS::StepFunctions::StateMachine");
-    expect(others).toEqual([]);
+  it("inlines provision.asl.json as the definition, its placeholders filled with the six task functions' ARNs", () => {
+    const machines = resourcesOf(test, "Provisioning", "AWS::StepFunctions::StateMachine");
+    // the other is the deprovision state machine (test/infra/tool-stack-wiring.test.ts)
+    expect(machines).toHaveLength(2);
+    const machine = machines.find(
+      (m) => m.resource.Properties?.StateMachineName === "tapestry-test-provision",
+    );
     expect(Object.keys(PROVISION_TASK_IDS).sort()).toEqual([...PROVISION_FUNCTIONS].sort());
     const expected = substituteAslPlaceholders(
       readFileSync(PROVISION_ASL, "utf8"),
@@ -208,7 +214,12 @@ describe("Provisioning stack", () => {
           "TAPESTRY_LEDGER_TABLE",
           "TAPESTRY_STAGE",
           ...(id === "WriteGrouparooConfig" ? ["TAPESTRY_GROUPAROO_CONFIG_BUCKET"] : []),
-        ].sort(),
+          // no templates while nothing is self-hosted: "{}", and a self-hosted tool's deploy names the fix
+          ...(id === "ToolStack" ? ["TAPESTRY_TOOL_STACKS"] : []),
+        ]
+          // the health check publishes nothing
+          .filter((name) => id !== "ToolHealth" || name !== "TAPESTRY_EVENT_BUS")
+          .sort(),
       );
     }
   });
@@ -473,6 +484,8 @@ describe("Status API stack", () => {
         "GET /provisioning",
         "POST /provisioning",
         "GET /alerts",
+        "DELETE /provisioning",
+        "GET /stacks",
         "POST /webhooks/airbyte/{secret}",
         "POST /webhooks/dbt-cloud",
       ].sort(),
@@ -610,6 +623,9 @@ describe("who may publish tapestry.* events", () => {
             "EnsureAirbyteRole",
             "ProvisioningRunRole",
             "WriteGrouparooConfigRole",
+            // the tool stacks' events; deprovisioning's (the health check publishes nothing)
+            "ToolStackRole",
+            "DeprovisioningRunRole",
           ])
           .sort(),
       );
@@ -809,6 +825,9 @@ describe("functions", () => {
         "BootstrapWarehouse",
         "EnsureAirbyte",
         "WriteGrouparooConfig",
+        "ToolStack",
+        "ToolHealth",
+        "DeprovisioningRun",
         "RecordMetrics",
         "EvaluateAlerts",
         "CheckFreshness",
@@ -916,6 +935,20 @@ const EXPECTED_ACTIONS: Record<string, readonly string[]> = {
     "s3:ListBucket",
     "s3:PutObject",
   ],
+  // the run's record and the stacks' records; CloudFormation only through the templates' grantDeploy
+  // (none while the config self-hosts nothing)
+  ToolStackRole: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"],
+  // Airbyte's client credentials only when Airbyte is self-hosted (not in the kickstart)
+  ToolHealthRole: [],
+  DeprovisioningRunRole: [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "events:PutEvents",
+    "ssm:DeleteParameters",
+    "ssm:GetParametersByPath",
+  ],
   // the Alerts stack's (the notifier's, deployed with a Slack webhook only: test/infra/alerts.test.ts)
   RecordMetricsRole: ["sqs:SendMessage"],
   EvaluateAlertsRole: [
@@ -994,6 +1027,8 @@ describe("IAM: least privilege", () => {
       "AwaitWebhook",
       "BootstrapWarehouse",
       "CancelStep",
+      // the ids provisioning recorded, listed for the teardown's report and deleted by its purge
+      "DeprovisioningRun",
       "EnsureAirbyte",
       "PollStep",
       "ReconcileRun",
@@ -1059,13 +1094,20 @@ describe("IAM: least privilege", () => {
     ]);
   });
 
-  it("lets the provision state machine invoke exactly its four task functions (unqualified ARNs)", () => {
+  it("lets the provision state machine invoke exactly its six task functions (unqualified ARNs)", () => {
     const invoke = statements.filter(
       (s) => s.policyOf.startsWith("ProvisionRole") && s.actions.includes("lambda:InvokeFunction"),
     );
     expect(invoke).toHaveLength(1);
     expect([...(invoke[0]?.resources ?? [])].sort()).toEqual(
-      ["ProvisioningRun", "BootstrapWarehouse", "EnsureAirbyte", "WriteGrouparooConfig"]
+      [
+        "ProvisioningRun",
+        "BootstrapWarehouse",
+        "EnsureAirbyte",
+        "WriteGrouparooConfig",
+        "ToolStack",
+        "ToolHealth",
+      ]
         .map((id) => `arn-of:${logicalIdOf(test, "Provisioning", "AWS::Lambda::Function", id)}`)
         .sort(),
     );

@@ -245,14 +245,14 @@ describe("the Grouparoo tool stack", () => {
     });
   });
 
-  it("keeps Postgres private, encrypted, backed up, protected and snapshotted on delete", () => {
+  it("keeps Postgres private, encrypted, backed up, and snapshotted when its stack deletes it (no deletion protection, which would leave teardown stuck)", () => {
     const [db] = resources(template, "AWS::RDS::DBInstance");
     expect(db?.Properties).toEqual(
       expect.objectContaining({
         StorageEncrypted: true,
         PubliclyAccessible: false,
         BackupRetentionPeriod: 7,
-        DeletionProtection: true,
+        DeletionProtection: false,
         DBInstanceClass: "db.t4g.micro",
         Engine: "postgres",
       }),
@@ -589,6 +589,7 @@ describe("the Grouparoo tool stack", () => {
           "AwsSolutions-ECS2",
           "AwsSolutions-IAM5",
           "AwsSolutions-RDS3",
+          "AwsSolutions-RDS10",
           "AwsSolutions-S1",
           "AwsSolutions-SMG4",
         ]),

@@ -9,13 +9,29 @@ import {
 } from "@tapestry/core/provisioning";
 import aslValidator from "asl-validator";
 import { describe, expect, it } from "vitest";
-import type { ChoiceState, StateMachineDefinition, TaskState } from "../../state-machines/src/asl";
+import type {
+  ChoiceState,
+  ParallelState,
+  State,
+  StateMachineDefinition,
+  States,
+  TaskState,
+} from "../../state-machines/src/asl";
 import { PROVISION_ASL_PATH, renderProvisionAsl } from "../../state-machines/src/generate";
 import { PROVISION_STATE_STEPS, PROVISION_TASK_STATES } from "../../state-machines/src/provision";
 
 const COMMITTED = readFileSync(PROVISION_ASL_PATH, "utf8");
 const DEFINITION = JSON.parse(COMMITTED) as StateMachineDefinition;
-const tasks = Object.entries(DEFINITION.States).filter(
+
+/** Every state of a definition, those of a Parallel's branches included. */
+function allStates(states: States): [string, State][] {
+  return Object.entries(states).flatMap(([name, state]): [string, State][] => [
+    [name, state],
+    ...(state.Type === "Parallel" ? state.Branches.flatMap((branch) => allStates(branch.States)) : []),
+  ]);
+}
+const STATES = Object.fromEntries(allStates(DEFINITION.States));
+const tasks = allStates(DEFINITION.States).filter(
   (entry): entry is [string, TaskState] => entry[1].Type === "Task",
 );
 
@@ -40,40 +56,85 @@ describe("state-machines/provision.asl.json", () => {
     );
   });
 
-  it("goes validate -> bootstrap -> the tool stacks' slot -> Airbyte -> Grouparoo -> record outputs", () => {
+  it("goes validate -> [Airbyte's stack | the warehouse] -> Airbyte's objects -> Grouparoo's files -> Grouparoo's stack -> record outputs", () => {
     const next = (state: string): string => {
-      const s = DEFINITION.States[state];
+      const s = STATES[state];
       if (s?.Type === "Choice") return (s as ChoiceState).Choices[0]?.Next ?? "";
       return (s as { Next?: string })?.Next ?? "";
     };
-    const path: string[] = [DEFINITION.StartAt];
-    while (path.length < 20) {
-      const following = next(path.at(-1) ?? "");
-      if (!following) break;
-      path.push(following);
-    }
-    expect(path).toEqual([
+    const walk = (from: string): string[] => {
+      const path: string[] = [from];
+      while (path.length < 40) {
+        const following = next(path.at(-1) ?? "");
+        if (!following || path.includes(following)) break;
+        path.push(following);
+      }
+      return path;
+    };
+    expect(walk(DEFINITION.StartAt)).toEqual([
       "BeginProvisioning",
-      "WarehouseDeclared",
-      "BootstrapWarehouse",
-      "DeployToolStacks",
+      "AirbyteStackAndWarehouse",
+      "WarehouseFailed",
+      "PublishWarehouseFailure",
+      "PublishProvisioningFailed",
+      "ProvisioningFailed",
+    ]);
+    // the success path: each Choice's Default after the Parallel, then the first choices
+    const parallel = DEFINITION.States.AirbyteStackAndWarehouse as ParallelState;
+    expect(parallel.Branches.map((b) => walk(b.StartAt))).toEqual([
+      ["WarehouseDeclared", "BootstrapWarehouse", "WarehouseReady"],
+      [
+        "AirbyteSelfHosted",
+        "DeployAirbyteStack",
+        "WaitAirbyteStack",
+        "CheckAirbyteStack",
+        "AirbyteStackSettled",
+        "WaitAirbyteHealthy",
+        "CheckAirbyteHealth",
+        "AirbyteHealthy",
+        "ReadAirbyteCredentials",
+        "AirbyteReady",
+      ],
+    ]);
+    expect((STATES.AirbyteStackFailed as ChoiceState).Default).toBe("AirbyteDeclared");
+    expect(walk("AirbyteDeclared")).toEqual([
       "AirbyteDeclared",
       "EnsureAirbyteObjects",
       "GrouparooDeclared",
       "WriteGrouparooConfig",
+      "GrouparooSelfHosted",
+      "FirstGrouparooDeploy",
+      "DeployGrouparooStack",
+      "WaitGrouparooStack",
+      "CheckGrouparooStack",
+      "GrouparooStackSettled",
+      "WaitGrouparooHealthy",
+      "CheckGrouparooHealth",
+      "GrouparooHealthy",
       "RecordOutputs",
       "ProvisioningSucceeded",
     ]);
-    expect(DEFINITION.States.DeployToolStacks).toMatchObject({
-      Type: "Pass",
-      Comment: expect.stringMatching(/^SLOT FOR ISSUE 11 \(self-hosted tool stacks\)/),
+    // a stack still in progress waits again; a wait that ended starts the deploy again
+    expect(STATES.AirbyteStackSettled).toMatchObject({
+      Choices: [
+        { StringEquals: "deployed", Next: "WaitAirbyteHealthy" },
+        { StringEquals: "start-again", Next: "DeployAirbyteStack" },
+      ],
+      Default: "WaitAirbyteStack",
     });
+    expect((STATES.AirbyteHealthy as ChoiceState).Default).toBe("WaitAirbyteHealthy");
     expect(DEFINITION.TimeoutSeconds).toBe(provisionTimeoutSeconds());
   });
 
   it("skips a step the config has nothing for: each Choice's Default goes to the next step, never to the end", () => {
-    for (const name of ["WarehouseDeclared", "AirbyteDeclared", "GrouparooDeclared"]) {
-      const choice = DEFINITION.States[name] as ChoiceState;
+    for (const name of [
+      "WarehouseDeclared",
+      "AirbyteSelfHosted",
+      "AirbyteDeclared",
+      "GrouparooDeclared",
+      "GrouparooSelfHosted",
+    ]) {
+      const choice = STATES[name] as ChoiceState;
       expect(choice.Default, name).not.toMatch(/Succeeded|Failed/);
     }
   });
@@ -102,6 +163,9 @@ describe("state-machines/provision.asl.json", () => {
           "WarehouseUnavailableError",
           "EventPublishError",
           "ProvisioningStoreUnavailableError",
+          "CloudFormationUnavailableError",
+          // Airbyte's host writes its credentials just after its install: waited for, not failed
+          ...(name === "ReadAirbyteCredentials" ? ["SecretNotSetError"] : []),
         ];
         expect(isRetried, `${name} ${error.name}`).toBe(curable.includes(error.name));
       }
@@ -109,15 +173,28 @@ describe("state-machines/provision.asl.json", () => {
   );
 
   it("a failed step goes to PublishProvisioningFailed naming that step; a failed publish still ends failed", () => {
+    const inBranches = new Set(
+      (DEFINITION.States.AirbyteStackAndWarehouse as ParallelState).Branches.flatMap((b) =>
+        Object.keys(b.States),
+      ),
+    );
     for (const [name, step] of Object.entries(PROVISION_STATE_STEPS)) {
-      const state = DEFINITION.States[name] as TaskState;
+      const state = STATES[name] as TaskState;
       const catcher = state.Catch[0]?.Next ?? "";
-      expect(DEFINITION.States[catcher], name).toMatchObject({
+      // inside the Parallel, a failure ends its branch with $.failedStep; the state after the Parallel publishes it
+      expect(STATES[catcher], name).toMatchObject({
         Type: "Pass",
-        Parameters: { step },
+        Parameters: { step, "failure.$": "$.failure" },
         ResultPath: "$.failedStep",
-        Next: "PublishProvisioningFailed",
+        ...(inBranches.has(name) ? { End: true } : { Next: "PublishProvisioningFailed" }),
       });
+    }
+    for (const [choice, pass] of [
+      ["WarehouseFailed", "PublishWarehouseFailure"],
+      ["AirbyteStackFailed", "PublishAirbyteStackFailure"],
+    ] as const) {
+      expect(STATES[choice]).toMatchObject({ Choices: [{ IsPresent: true, Next: pass }] });
+      expect(STATES[pass]).toMatchObject({ ResultPath: "$.failedStep", Next: "PublishProvisioningFailed" });
     }
     const publish = DEFINITION.States.PublishProvisioningFailed as TaskState;
     expect(publish.Next).toBe("ProvisioningFailed");

@@ -4,21 +4,31 @@
  * prov-warehouse's bootstrapper on a scripted Snowflake account, the SQLite provisioning store, a
  * folder for Grouparoo's files and a local bus whose events the test reads.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { SecretNotSetError } from "@tapestry/core/errors";
 import type { ProvisioningEvent } from "@tapestry/core/events";
+import { taskResources } from "@tapestry/core/pipeline";
+import type { CloudFormationStacks, StackTemplate, StackTool } from "@tapestry/core/provisioning/stacks";
 import { createWarehouseBootstrapper, type PrivateKeyStore } from "@tapestry/core/provisioning/warehouse";
-import { SqliteProvisioningStore } from "@tapestry/local/ledger";
-import { type AirbyteSandbox, type AirbyteScenario, startAirbyteSandbox } from "@tapestry/local/sandboxes";
+import { SqliteProvisioningStore, SqliteToolStackRecords } from "@tapestry/local/ledger";
+import {
+  type AirbyteSandbox,
+  type AirbyteScenario,
+  type GrouparooSandbox,
+  type GrouparooScenario,
+  startAirbyteSandbox,
+  startGrouparooSandbox,
+} from "@tapestry/local/sandboxes";
 import { ScriptedSnowflake } from "@tapestry/local/warehouse";
 import { afterEach } from "vitest";
 import { LocalEventBus } from "../../packages/local/src/bus";
 import { embeddedProvisioning } from "../../packages/local/src/control-plane/provisioning";
 import { REPO_ROOT } from "../../packages/local/src/paths";
 import kickstart from "../../tapestry.config";
+import { selfHostedKickstart } from "../support/self-hosted-config";
 import { adminKey } from "./warehouse/harness";
 
 export interface ProvisionRig {
@@ -26,6 +36,9 @@ export interface ProvisionRig {
   readonly airbyte: AirbyteSandbox;
   readonly snowflake: ScriptedSnowflake;
   readonly store: SqliteProvisioningStore;
+  readonly stackRecords: SqliteToolStackRecords;
+  /** the Grouparoo sandbox, when the rig self-hosts the tools */
+  readonly grouparoo?: GrouparooSandbox;
   /** the SQLite file the store writes */
   readonly storePath: string;
   readonly grouparooDir: string;
@@ -36,16 +49,35 @@ export interface ProvisionRig {
   /** what the provisioning code logged (its core logger), one entry per line */
   readonly logLines: string[];
   /** one provisioning run to its end: its execution's outcome and the states it entered */
-  provision(): Promise<{
-    readonly runId: string;
-    readonly status: string;
-    readonly states: readonly string[];
-    readonly events: ProvisioningEvent[];
-  }>;
+  provision(): Promise<RigRun>;
+  /** one deprovisioning run to its end */
+  deprovision(purge?: boolean): Promise<RigRun>;
+  /** GET /stacks as the embedded API answers it */
+  stacks(): ReturnType<ReturnType<typeof embeddedProvisioning>["stacks"]>;
+}
+
+export interface RigRun {
+  readonly runId: string;
+  readonly status: string;
+  readonly error?: string;
+  readonly states: readonly string[];
+  readonly events: ProvisioningEvent[];
+}
+
+export interface RigOptions {
+  readonly airbyte?: AirbyteScenario;
+  readonly grouparoo?: GrouparooScenario;
+  /** self-host both tools (config.provisioning), their stacks deployed through this "CloudFormation" */
+  readonly selfHosted?: {
+    readonly cfn: CloudFormationStacks;
+    readonly templates: Partial<Readonly<Record<StackTool, StackTemplate>>>;
+  };
+  /** the clock the tasks read (a test moves it to pass a deadline) */
+  readonly now?: () => Date;
 }
 
 /** Starts a rig per test (closed after it). */
-export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario }) => Promise<ProvisionRig> {
+export function provisionRigStarter(): (options?: RigOptions) => Promise<ProvisionRig> {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -64,9 +96,15 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
     cleanups.push(() => airbyte.close());
     const store = SqliteProvisioningStore.open(join(dir, "ledger.sqlite"));
     cleanups.push(() => store.close());
+    const stackRecords = SqliteToolStackRecords.open(join(dir, "ledger.sqlite"));
+    cleanups.push(() => stackRecords.close());
+    const grouparoo = options.selfHosted
+      ? await startGrouparooSandbox({ scenario: options.grouparoo })
+      : undefined;
+    if (grouparoo) cleanups.push(() => grouparoo.close());
     const admin = adminKey();
     const snowflake = new ScriptedSnowflake({ adminKeyFingerprint: admin.fingerprint });
-    const base = parseConfig(kickstart);
+    const base = parseConfig(options.selfHosted ? selfHostedKickstart() : kickstart);
     const config: TapestryConfig = {
       ...base,
       tools: {
@@ -81,6 +119,9 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
             clientSecretSecret: "AIRBYTE_CLIENT_SECRET",
           },
         },
+        ...(grouparoo
+          ? { grouparoo: { ...(base.tools.grouparoo ?? (undefined as never)), baseUrl: grouparoo.baseUrl } }
+          : {}),
       },
     };
     // the service users' keys, as the bootstrap generates and stores them, read back by Airbyte's destination
@@ -130,28 +171,47 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
       tools: config.tools,
       secrets,
       store,
+      stackRecords,
       bus,
       repoRoot: REPO_ROOT,
       stateDir: grouparooDir,
       bootstrapper: () =>
         createWarehouseBootstrapper(warehouse, { connect: snowflake.connect, secrets, keys, logger }),
-      now: () => new Date(),
+      now: options.now ?? (() => new Date()),
       logger,
+      ...(options.selfHosted ? { toolStacks: options.selfHosted } : {}),
+      // every Task's Retry pauses 1 ms
       retryIntervalOverrides: Object.fromEntries(
         [
-          "BeginProvisioning",
-          "BootstrapWarehouse",
-          "EnsureAirbyteObjects",
-          "WriteGrouparooConfig",
-          "RecordOutputs",
-          "PublishProvisioningFailed",
+          ...taskResources(
+            JSON.parse(readFileSync(join(REPO_ROOT, "state-machines/provision.asl.json"), "utf8")),
+          ).keys(),
+          ...taskResources(
+            JSON.parse(readFileSync(join(REPO_ROOT, "state-machines/deprovision.asl.json"), "utf8")),
+          ).keys(),
         ].map((state) => [state, 1]),
       ),
     });
     cleanups.push(() => provisioning.stop());
+    const finish = async ({
+      runId,
+      execution,
+    }: Awaited<ReturnType<typeof provisioning.run>>): Promise<RigRun> => {
+      const outcome = await execution.outcome;
+      await bus.drain();
+      return {
+        runId,
+        status: outcome.status,
+        ...(outcome.status === "FAILED" ? { error: outcome.error } : {}),
+        states: execution.statesEntered(),
+        events: events.filter((e) => e.detail.data.runId === runId),
+      };
+    };
     return {
       config,
       airbyte,
+      stackRecords,
+      ...(grouparoo ? { grouparoo } : {}),
       snowflake,
       store,
       storePath: join(dir, "ledger.sqlite"),
@@ -159,17 +219,9 @@ export function provisionRigStarter(): (options?: { airbyte?: AirbyteScenario })
       events,
       secretValues: () => [...secretValues.values(), ...keyValues.values()],
       logLines,
-      provision: async () => {
-        const { runId, execution } = await provisioning.run("embedded");
-        const outcome = await execution.outcome;
-        await bus.drain();
-        return {
-          runId,
-          status: outcome.status,
-          states: execution.statesEntered(),
-          events: events.filter((e) => e.detail.data.runId === runId),
-        };
-      },
+      provision: async () => finish(await provisioning.run("embedded")),
+      deprovision: async (purge = false) => finish(await provisioning.deprovision("embedded", purge)),
+      stacks: () => provisioning.stacks(),
     };
   };
 }

@@ -24,6 +24,11 @@
  *   TAPESTRY_STATUS_API_URL     the status API's base URL, for the run paths in Slack messages: notify-slack
  *   TAPESTRY_PROVISION_STATE_MACHINE_ARN  the provision state machine: status-api
  *   TAPESTRY_GROUPAROO_CONFIG_BUCKET      the bucket of Grouparoo's config files: write-grouparoo-config
+ *   TAPESTRY_TOOL_STACKS                  the self-hosted tools' stacks (name, template URL, parameters): tool-stack
+ *   TAPESTRY_TOOL_STACKS_ROLE_ARN         the CloudFormation service role they are deployed with: tool-stack
+ *   TAPESTRY_DEPROVISION_STATE_MACHINE_ARN the deprovision state machine: status-api (DELETE /provisioning)
+ * The tool stacks' records are `STACK#TOOLS` items of TAPESTRY_LEDGER_TABLE (tool-stack,
+ * deprovisioning-run, status-api).
  * Provisioning's runs are items of TAPESTRY_LEDGER_TABLE (`PROV#`: provisioning-run, the provision
  * tasks, status-api); the ids it records are SSM parameters under
  * /tapestry/<TAPESTRY_STAGE>/provisioning/airbyte/ (ensure-airbyte writes them; every function with
@@ -82,6 +87,31 @@ const VARIABLES = {
     what: "the name of the S3 bucket Grouparoo's config files are written to",
     schema: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
       error: "expected an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-'",
+    }),
+  },
+  TAPESTRY_TOOL_STACKS: {
+    what: 'the self-hosted tools\' stacks as JSON, {"<tool>": {"stackName", "templateUrl", "parameters"}} (stacks/tools/templates.ts)',
+    schema: z.string().refine(
+      (raw) => {
+        try {
+          return typeof JSON.parse(raw) === "object";
+        } catch {
+          return false;
+        }
+      },
+      { error: "expected a JSON object of the tool stacks" },
+    ),
+  },
+  TAPESTRY_TOOL_STACKS_ROLE_ARN: {
+    what: "the ARN of the CloudFormation service role the tool stacks are deployed with",
+    schema: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+      error: "expected an IAM role ARN, arn:aws:iam::<account>:role/<name>",
+    }),
+  },
+  TAPESTRY_DEPROVISION_STATE_MACHINE_ARN: {
+    what: "the ARN of the deprovision state machine",
+    schema: z.string().regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, {
+      error: "expected a state machine ARN, arn:aws:states:<region>:<account>:stateMachine:<name>",
     }),
   },
 } as const;

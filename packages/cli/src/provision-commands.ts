@@ -43,7 +43,11 @@ export const provisioningRunSchema = z.looseObject({
   steps: z.array(z.looseObject({ name: z.string(), status: z.string(), summary: z.string().optional() })),
   failure: z.looseObject({ step: z.string(), error: z.string() }).optional(),
   /** a deprovisioning run: what it leaves on purpose (retained buckets, snapshots, parameters, SQL to drop) */
-  remains: z.array(z.unknown()).optional(),
+  remains: z
+    .array(
+      z.looseObject({ kind: z.string(), name: z.string(), why: z.string(), remove: z.string().optional() }),
+    )
+    .optional(),
 });
 export type ProvisioningRunAnswer = z.infer<typeof provisioningRunSchema>;
 
@@ -125,9 +129,10 @@ ${TARGET_HELP.trim()}`,
       act(
         options,
         async (api) => {
+          // the API takes purge as a query parameter (DELETE /provisioning?purge=true)
           const accepted = await api.delete(
-            "/provisioning",
-            options.purge ? { purge: true } : {},
+            options.purge ? "/provisioning?purge=true" : "/provisioning",
+            {},
             acceptedSchema,
           );
           return followRun(api, accepted.runId, "deprovisioning", options);
@@ -260,18 +265,10 @@ function stepLine(step: { name: string; status: string; summary?: string }): str
 }
 
 /** A remaining item: text as it is; an object by its description (or name, and its fix); else its JSON. */
-function describeRemain(item: unknown): string {
-  if (typeof item === "string") return item;
-  if (item && typeof item === "object") {
-    const o = item as Record<string, unknown>;
-    const text =
-      typeof o.description === "string"
-        ? o.description
-        : [o.kind, o.name, o.id].filter((v) => typeof v === "string").join(" ");
-    const fix = [o.sql, o.fix, o.howToRemove].find((v) => typeof v === "string");
-    if (text) return fix ? `${text} (${fix})` : text;
-  }
-  return JSON.stringify(item);
+/** One thing a deprovisioning run left on purpose (DeprovisioningSucceeded's remains), and how to remove it. */
+function describeRemain(item: NonNullable<ProvisioningRunAnswer["remains"]>[number]): string {
+  const what = `${item.kind} ${item.name}: ${item.why}`;
+  return item.remove === undefined ? what : `${what}\n      remove: ${item.remove}`;
 }
 
 /**

@@ -151,6 +151,13 @@ describe("parseEvent", () => {
       "ToolConfigured",
       "ProvisioningSucceeded",
       "ProvisioningFailed",
+      "StackDeployStarted",
+      "StackDeployed",
+      "StackDeployFailed",
+      "StackDeleted",
+      "DeprovisioningStarted",
+      "DeprovisioningSucceeded",
+      "DeprovisioningFailed",
       "ThresholdBreached",
       "ThresholdRecovered",
     ]);

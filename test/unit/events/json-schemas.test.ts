@@ -46,7 +46,70 @@ const realEvents: TapestryEvent[] = [
   ...cancelledQueuedRun(PIPELINE, new Date(T0 + 10_800_000), "rain-shield-20260301T060000Z").events,
   ...provisioningRunEvents(new Date(T0)),
   ...Object.values(failedRunIncident(PIPELINE, new Date(T0 + 14_400_000))),
+  ...toolStackEvents(new Date(T0)),
 ];
+
+/** A self-hosted Airbyte's stack deployed, a Grouparoo's failed, then a teardown (issue 11). */
+function toolStackEvents(now: Date): TapestryEvent[] {
+  const runId = "provision-01M7YX2KPAGR0A6P46956VKQW9";
+  const airbyte = { runId, tool: "airbyte" as const, stackName: "tapestry-test-airbyte" };
+  return [
+    createEvent("StackDeployStarted", { ...airbyte, action: "create" }, { now }),
+    createEvent(
+      "StackDeployed",
+      {
+        ...airbyte,
+        outputs: { Url: "https://airbyte.rain-shield.example", HttpOnly: "false" },
+        resourcesCreated: 31,
+        resourcesUpdated: 0,
+        noChanges: false,
+        httpOnly: false,
+      },
+      { now },
+    ),
+    createEvent(
+      "StackDeployFailed",
+      {
+        runId,
+        tool: "grouparoo",
+        stackName: "tapestry-test-grouparoo",
+        resource: "Database (AWS::RDS::DBInstance) CREATE_FAILED",
+        reason: "storage too small",
+        status: "ROLLBACK_COMPLETE",
+      },
+      { now },
+    ),
+    createEvent(
+      "DeprovisioningStarted",
+      { runId, trigger: "api", stacks: [airbyte.stackName], purge: false },
+      { now },
+    ),
+    createEvent("StackDeleted", airbyte, { now }),
+    createEvent(
+      "DeprovisioningSucceeded",
+      {
+        runId,
+        remains: [
+          { kind: "bucket", name: "tapestry-test-airbyte-bucket", why: "sync state", remove: "aws s3 rb" },
+        ],
+        purged: [],
+        endedAt: now.toISOString(),
+      },
+      { now },
+    ),
+    createEvent(
+      "DeprovisioningFailed",
+      {
+        runId,
+        step: "delete-airbyte-stack",
+        errorName: "ToolStackStuckError",
+        error: "DELETE_FAILED",
+        endedAt: now.toISOString(),
+      },
+      { now },
+    ),
+  ];
+}
 
 describe("the event JSON Schemas", () => {
   it("are one per detail-type, named <DetailType>.v<version>.json, with $id, title and description", () => {

@@ -91,6 +91,13 @@ export const EVENT_SOURCES = [EVENT_SOURCE, PROVISIONING_EVENT_SOURCE] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 const provisioningRunId = z.string().regex(/^provision-[0-9A-HJKMNP-TV-Z]{26}$/);
+/** A self-hosted tool's stack, in a provisioning (or deprovisioning) run. */
+const stackRef = {
+  runId: provisioningRunId,
+  tool: z.enum(["airbyte", "grouparoo"]),
+  stackName: z.string(),
+};
+const provisioningTrigger = z.enum(["api", "embedded", "cli"]);
 /**
  * The thresholds a pipeline is watched against (config `alerts`, step `minRows` and `rowsAnomaly`):
  * a failed run, a run longer than maxDurationMinutes, a step below its minRows, no successful run
@@ -313,6 +320,94 @@ export const EVENT_CATALOG = {
       startedAt: isoTime.optional(),
       endedAt: isoTime,
       durationMs: count.optional(),
+    }),
+  },
+  StackDeployStarted: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      ...stackRef,
+      /** create (no stack), update (a settled stack), recreate (a stack that never came up: deleted, then created) */
+      action: z.enum(["create", "update", "recreate"]),
+    }),
+  },
+  StackDeployed: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      ...stackRef,
+      /** the stack's outputs (Url, LoadBalancerDnsName, HttpOnly ...): names and ids, never a secret */
+      outputs: z.record(z.string(), z.string()),
+      /** resources created and updated by this deploy (from the stack's events) */
+      resourcesCreated: count,
+      resourcesUpdated: count,
+      /** CloudFormation had nothing to update */
+      noChanges: z.boolean(),
+      /** served over plain HTTP: no certificateArn in the config */
+      httpOnly: z.boolean(),
+    }),
+  },
+  StackDeployFailed: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      ...stackRef,
+      /** the first resource that failed (logical id, type, status), or the stack's name */
+      resource: z.string(),
+      reason: z.string(),
+      /** the stack's status when the deploy was given up (ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, CREATE_IN_PROGRESS past its deadline ...) */
+      status: z.string(),
+    }),
+  },
+  StackDeleted: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      ...stackRef,
+    }),
+  },
+  DeprovisioningStarted: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      trigger: provisioningTrigger,
+      /** the stacks to delete, in the order they are deleted */
+      stacks: z.array(z.string()),
+      /** the parameters Tapestry wrote are deleted too */
+      purge: z.boolean(),
+    }),
+  },
+  DeprovisioningSucceeded: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      /** what remains on purpose, each with why and how to remove it */
+      remains: z.array(
+        z.object({
+          kind: z.enum(["bucket", "snapshot", "parameter", "snowflake"]),
+          name: z.string(),
+          why: z.string(),
+          /** how to remove it (a command, or the SQL for Snowflake) */
+          remove: z.string().optional(),
+        }),
+      ),
+      /** parameters deleted by `purge` */
+      purged: z.array(z.string()),
+      endedAt: isoTime,
+    }),
+  },
+  DeprovisioningFailed: {
+    version: 1,
+    source: PROVISIONING_EVENT_SOURCE,
+    data: z.object({
+      runId: provisioningRunId,
+      /** the stack whose delete failed, or "validate" / "report" */
+      step: z.string(),
+      errorName: z.string(),
+      error: z.string(),
+      endedAt: isoTime,
     }),
   },
   ThresholdBreached: {

@@ -94,6 +94,48 @@ export const EVENT_DOCS: Record<
       "A provisioning run stopped at a step (the warehouse statement that failed, an Airbyte object that could not be ensured ...); the steps after it did not run, and a re-run resumes.",
     keyFields: ["runId", "step", "errorName", "error", "statement"],
   },
+  StackDeployStarted: {
+    summary:
+      "Provisioning began deploying a self-hosted tool's stack: created, updated, or (a stack that never came up) deleted and created again.",
+    keyFields: ["runId", "tool", "stackName", "action"],
+  },
+  StackDeployed: {
+    summary:
+      "A self-hosted tool's stack is deployed: its outputs (Url, LoadBalancerDnsName ...), the resources this deploy created and updated, or no changes.",
+    keyFields: [
+      "tool",
+      "stackName",
+      "outputs",
+      "resourcesCreated",
+      "resourcesUpdated",
+      "noChanges",
+      "httpOnly",
+    ],
+  },
+  StackDeployFailed: {
+    summary:
+      "A self-hosted tool's stack failed to deploy (or was still deploying at its deadline): the first resource that failed and its reason, and the stack's status.",
+    keyFields: ["tool", "stackName", "resource", "reason", "status"],
+  },
+  StackDeleted: {
+    summary: "Deprovisioning deleted a self-hosted tool's stack.",
+    keyFields: ["tool", "stackName"],
+  },
+  DeprovisioningStarted: {
+    summary:
+      "A deprovisioning run began (DELETE /provisioning): the tool stacks are deleted in reverse order of their deploy.",
+    keyFields: ["runId", "stacks", "purge"],
+  },
+  DeprovisioningSucceeded: {
+    summary:
+      "The tool stacks are deleted; what remains on purpose (retained buckets, the final database snapshot, parameters, the Snowflake objects) is listed with how to remove it.",
+    keyFields: ["runId", "remains", "purged"],
+  },
+  DeprovisioningFailed: {
+    summary:
+      "A deprovisioning run stopped: the stack that could not be deleted and why; a re-run carries on.",
+    keyFields: ["runId", "step", "errorName", "error"],
+  },
   ThresholdBreached: {
     summary:
       "A pipeline crossed one of its alert thresholds (a failed run, a run too long, a step below its minRows, no success for too long, rows far below their history): an incident opens, notified once; correlationId is the incident's id.",

@@ -1,4 +1,5 @@
 import {
+  type EventData,
   PROVISIONING_STEPS,
   type ProvisioningEvent,
   type ProvisioningStep,
@@ -33,6 +34,8 @@ export interface ProvisioningStepRecord {
 
 export interface ProvisioningRunRecord {
   readonly runId: string;
+  /** a deprovisioning run (DELETE /provisioning): its stack deletes are its deploy-tool-stacks step */
+  readonly kind?: "deprovision";
   readonly trigger: "api" | "embedded" | "cli";
   readonly status: ProvisioningRunStatus;
   readonly startedAt: string;
@@ -41,6 +44,10 @@ export interface ProvisioningRunRecord {
   readonly steps: readonly ProvisioningStepRecord[];
   /** every object a tool step ensured, in the order it was done */
   readonly objects: readonly ProvisioningObjectRecord[];
+  /** a deprovisioning run that succeeded: what it left on purpose (DeprovisioningSucceeded) */
+  readonly remains?: EventData<"DeprovisioningSucceeded">["remains"];
+  /** a deprovisioning run with purge: the parameters it deleted */
+  readonly purged?: readonly string[];
   /** a failed run: the step, the error's name and message, the warehouse statement */
   readonly failure?: {
     readonly step: ProvisioningStep;
@@ -105,6 +112,57 @@ export function applyProvisioningEvent(
         objects: earlier ? record.objects.map((o) => (same(o) ? object : o)) : [...record.objects, object],
       };
     }
+    case "StackDeployStarted":
+    case "StackDeployFailed":
+    case "DeprovisioningStarted":
+      return record;
+    case "StackDeployed": {
+      const d = event.detail.data;
+      const action: ToolObjectAction = d.noChanges
+        ? "unchanged"
+        : d.resourcesCreated > 0 && d.resourcesUpdated === 0
+          ? "created"
+          : "updated";
+      return withObject(record, { tool: d.tool, kind: "stack", name: d.stackName, action });
+    }
+    case "StackDeleted": {
+      const d = event.detail.data;
+      return withObject(record, { tool: d.tool, kind: "stack", name: d.stackName, action: "deleted" });
+    }
+    case "DeprovisioningSucceeded": {
+      const d = event.detail.data;
+      const durationMs = Math.max(0, Date.parse(d.endedAt) - Date.parse(record.startedAt));
+      return {
+        ...record,
+        status: "succeeded",
+        endedAt: d.endedAt,
+        durationMs,
+        steps: record.steps.map((step) =>
+          step.status === "pending"
+            ? { ...step, status: "succeeded", endedAt: step.endedAt ?? d.endedAt }
+            : step,
+        ),
+        remains: d.remains,
+        purged: d.purged,
+      };
+    }
+    case "DeprovisioningFailed": {
+      const d = event.detail.data;
+      const step: ProvisioningStep = d.step === "validate" ? "validate" : "deploy-tool-stacks";
+      return {
+        ...record,
+        status: "failed",
+        endedAt: d.endedAt,
+        failure: { step, errorName: d.errorName, error: d.error },
+        steps: record.steps.map((s) =>
+          s.name === step
+            ? { ...s, status: "failed", summary: d.error, endedAt: d.endedAt }
+            : s.name === "validate" && s.status === "pending"
+              ? { ...s, status: "succeeded" }
+              : s,
+        ),
+      };
+    }
     case "ProvisioningSucceeded": {
       const d = event.detail.data;
       return {
@@ -143,6 +201,14 @@ export function applyProvisioningEvent(
       };
     }
   }
+}
+
+function withObject(record: ProvisioningRunRecord, object: ProvisioningObjectRecord): ProvisioningRunRecord {
+  const same = (o: ProvisioningObjectRecord) =>
+    o.tool === object.tool && o.kind === object.kind && o.name === object.name;
+  return record.objects.some(same)
+    ? { ...record, objects: record.objects.map((o) => (same(o) ? object : o)) }
+    : { ...record, objects: [...record.objects, object] };
 }
 
 /** Marks a step done (a step without an event of its own: validate, ensure-airbyte, ...), with a summary. */

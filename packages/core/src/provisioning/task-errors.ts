@@ -19,6 +19,15 @@ import {
   ToolObjectConflictError,
 } from "./errors";
 import {
+  CloudFormationRequestError,
+  CloudFormationUnavailableError,
+  ToolNeverHealthyError,
+  ToolStackDeadlineError,
+  ToolStackDeployFailedError,
+  ToolStackNotConfiguredError,
+  ToolStackStuckError,
+} from "./stacks/errors";
+import {
   WarehouseBootstrapError,
   WarehouseHistoryChangedError,
   WarehouseUnavailableError,
@@ -36,25 +45,38 @@ export const PROVISION_FUNCTIONS = [
   "BootstrapWarehouseFunctionArn",
   "EnsureAirbyteFunctionArn",
   "WriteGrouparooConfigFunctionArn",
+  "ToolStackFunctionArn",
+  "ToolHealthFunctionArn",
 ] as const;
 export type ProvisionFunction = (typeof PROVISION_FUNCTIONS)[number];
+
+/** The deprovision state machine's functions: its run's begin and end, and the tool-stack function. */
+export const DEPROVISION_FUNCTIONS = ["DeprovisioningRunFunctionArn", "ToolStackFunctionArn"] as const;
+export type DeprovisionFunction = (typeof DEPROVISION_FUNCTIONS)[number];
+/** Any function of the two state machines. */
+export type ProvisioningFunction = ProvisionFunction | DeprovisionFunction;
 
 /**
  * How long each function may run. The bootstrap runs its statements one at a time, each with its
  * own timeout (the warehouse section's), so it gets Lambda's most; Airbyte's objects are a few
  * dozen requests; the rest are a store write and a publish.
  */
-export const PROVISION_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ProvisionFunction, number>> = {
+export const PROVISION_FUNCTION_TIMEOUT_SECONDS: Readonly<Record<ProvisioningFunction, number>> = {
   ProvisioningRunFunctionArn: 30,
   BootstrapWarehouseFunctionArn: 900,
   EnsureAirbyteFunctionArn: 300,
   WriteGrouparooConfigFunctionArn: 60,
+  // a few CloudFormation calls per invocation: the waiting is the state machine's
+  ToolStackFunctionArn: 60,
+  // one health request, or two secret reads
+  ToolHealthFunctionArn: 30,
+  DeprovisioningRunFunctionArn: 30,
 };
 
 /** A Task state waits this much longer than its function, so the function's own timeout comes first. */
 export const PROVISION_TASK_SLACK_SECONDS = 10;
 
-export function provisionTaskTimeoutSeconds(fn: ProvisionFunction): number {
+export function provisionTaskTimeoutSeconds(fn: ProvisioningFunction): number {
   return PROVISION_FUNCTION_TIMEOUT_SECONDS[fn] + PROVISION_TASK_SLACK_SECONDS;
 }
 
@@ -65,11 +87,14 @@ const RETRY = {
   secrets: [SecretUnavailableError],
   warehouse: [WarehouseUnavailableError],
   airbyte: [ToolUnavailableError],
+  cloudformation: [CloudFormationUnavailableError],
+  /** Airbyte's host writes its client credentials just after its install: a missing one is waited for */
+  credentials: [SecretNotSetError],
 } as const satisfies Record<string, readonly TapestryErrorClass[]>;
 type Kind = keyof typeof RETRY;
 
 export interface ProvisionTask {
-  readonly function: ProvisionFunction;
+  readonly function: ProvisioningFunction;
   readonly kinds: readonly Kind[];
   /** every named error its code lets escape (a bug is caught by States.ALL, unretried) */
   readonly throws: readonly TapestryErrorClass[];
@@ -125,6 +150,86 @@ export const PROVISION_TASKS = {
     kinds: ["store", "publish"],
     throws: [ProvisioningInputError, ProvisioningStoreUnavailableError, EventPublishError],
   },
+  /** a tool stack's deploy started (create, update, recreate) or waited for */
+  deployToolStack: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation", "store", "publish"],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackStuckError,
+      ToolStackNotConfiguredError,
+      ProvisioningStoreUnavailableError,
+      EventPublishError,
+    ],
+  },
+  /** where a tool stack's deploy stands; StackDeployed or StackDeployFailed at its end */
+  checkToolStack: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation", "store", "publish"],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackDeployFailedError,
+      ToolStackDeadlineError,
+      ProvisioningStoreUnavailableError,
+      EventPublishError,
+    ],
+  },
+  /** one GET of a self-hosted tool's health route */
+  checkToolHealth: {
+    function: "ToolHealthFunctionArn",
+    kinds: [],
+    throws: [ToolNeverHealthyError, ProvisioningInputError],
+  },
+  /** the two secrets of tools.airbyte.auth, written by Airbyte's host, are there */
+  readAirbyteCredentials: {
+    function: "ToolHealthFunctionArn",
+    kinds: ["secrets", "credentials"],
+    throws: [...SECRET_FAILURES, ProvisioningInputError],
+  },
+  /** a tool stack's delete asked for */
+  deleteToolStack: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation"],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackStuckError,
+      ToolStackNotConfiguredError,
+    ],
+  },
+  /** whether a tool stack's delete has ended; StackDeleted */
+  checkToolStackDeleted: {
+    function: "ToolStackFunctionArn",
+    kinds: ["cloudformation", "store", "publish"],
+    throws: [
+      CloudFormationUnavailableError,
+      CloudFormationRequestError,
+      ToolStackStuckError,
+      ToolStackDeadlineError,
+      ProvisioningStoreUnavailableError,
+      EventPublishError,
+    ],
+  },
+  /** deprovisioning: the lock, DeprovisioningStarted */
+  beginDeprovisioning: {
+    function: "DeprovisioningRunFunctionArn",
+    kinds: ["store", "publish"],
+    throws: [ProvisioningStoreUnavailableError, ProvisioningBusyError, EventPublishError],
+  },
+  /** deprovisioning: what remains (purge), DeprovisioningSucceeded, the lock freed */
+  finishDeprovisioning: {
+    function: "DeprovisioningRunFunctionArn",
+    kinds: ["store", "publish"],
+    throws: [ProvisioningStoreUnavailableError, ProvisioningRunMissingError, EventPublishError],
+  },
+  /** deprovisioning: DeprovisioningFailed, the lock freed */
+  failDeprovisioning: {
+    function: "DeprovisioningRunFunctionArn",
+    kinds: ["store", "publish"],
+    throws: [ProvisioningStoreUnavailableError, EventPublishError],
+  },
   /** ProvisioningSucceeded, the lock freed */
   finishProvisioning: {
     function: "ProvisioningRunFunctionArn",
@@ -164,5 +269,11 @@ export function provisionTimeoutSeconds(): number {
     (sum, task) => sum + provisionTaskTimeoutSeconds(task.function) * attempts + pauses,
     0,
   );
-  return tasks + 15 * 60;
+  // each tool stack's deploy and health waits (their Wait/check loops have deadlines of their own)
+  const toolWaits = 2 * (STACK_DEPLOY_TIMEOUT_MINUTES + TOOL_HEALTH_TIMEOUT_MINUTES) * 60;
+  return tasks + toolWaits + 15 * 60;
 }
+
+/** The deploy and health deadlines of the tool-stack tasks (stacks/tasks.ts), config-free. */
+export const STACK_DEPLOY_TIMEOUT_MINUTES = 60;
+export const TOOL_HEALTH_TIMEOUT_MINUTES = 45;

@@ -22,6 +22,7 @@ import { NothingToProvisionError, ProvisioningBusyError, ProvisioningRunMissingE
 import { grouparooConfigBundle } from "./grouparoo/files";
 import { type GrouparooConfigSink, writeGrouparooConfig } from "./grouparoo/write";
 import { applyProvisioningEvent, completeStep, newRunRecord, type ProvisioningRunRecord } from "./run-record";
+import { selfHostedTools } from "./stacks/hosting";
 import type { ProvisionedObjects, ProvisioningRuns } from "./store";
 import { provisionTimeoutSeconds } from "./task-errors";
 import type { WarehouseBootstrapper } from "./warehouse/contract";
@@ -82,6 +83,7 @@ export function provisioningSteps(config: TapestryConfig): ProvisioningStep[] {
   return [
     "validate",
     ...(config.warehouse ? (["bootstrap-warehouse"] as const) : []),
+    ...(selfHostedTools(config).length > 0 ? (["deploy-tool-stacks"] as const) : []),
     ...(config.airbyte ? (["ensure-airbyte"] as const) : []),
     ...(config.grouparoo ? (["write-grouparoo-config"] as const) : []),
     "record-outputs",
@@ -113,6 +115,9 @@ export interface BeginOutput {
   readonly bootstrapWarehouse: boolean;
   readonly ensureAirbyte: boolean;
   readonly writeGrouparooConfig: boolean;
+  /** the self-hosted tools' stacks (provisioning.hosting) */
+  readonly deployAirbyteStack: boolean;
+  readonly deployGrouparooStack: boolean;
 }
 
 /** Task BeginProvisioning (the "validate" step): the lock, ProvisioningStarted, which steps run. */
@@ -128,6 +133,8 @@ export async function beginProvisioning(input: ProvisionInput, deps: Provisionin
     bootstrapWarehouse: steps.includes("bootstrap-warehouse"),
     ensureAirbyte: steps.includes("ensure-airbyte"),
     writeGrouparooConfig: steps.includes("write-grouparoo-config"),
+    deployAirbyteStack: selfHostedTools(deps.config).includes("airbyte"),
+    deployGrouparooStack: selfHostedTools(deps.config).includes("grouparoo"),
   };
 }
 
@@ -275,11 +282,11 @@ export async function failProvisioning(input: FailProvisioningInput, deps: Provi
 }
 
 /**
- * Publishes one of the run's events, then folds it into the run's record (a run refused before it
+ * Publishes one of the run's events (provisioning's or deprovisioning's), then folds it into the run's record (a run refused before it
  * had one, e.g. while another held the lock, has its events and no record).
  */
 async function publish<T extends ProvisioningDetailType>(
-  deps: ProvisioningDeps,
+  deps: Pick<ProvisioningDeps, "publisher" | "runs" | "now">,
   type: T,
   data: EventData<T>,
 ): Promise<void> {
@@ -293,3 +300,6 @@ async function saveStep(deps: ProvisioningDeps, runId: string, step: Provisionin
   const record = await deps.runs.getRun(runId);
   if (record) await deps.runs.save(completeStep(record, step, summary, deps.now().toISOString()));
 }
+
+/** The same, for the tool-stack and deprovisioning tasks (stacks/). */
+export const publishProvisioningEvent = publish;

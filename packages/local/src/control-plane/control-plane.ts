@@ -34,7 +34,7 @@ import { createStatusApiHandler } from "@tapestry/functions/api";
 import { type ApiServer, startApiServer } from "../api-server";
 import { type DeadLetter, LocalEventBus } from "../bus";
 import { dashboardAssets } from "../dashboard-assets";
-import { SqliteProvisioningStore, SqliteRunLedger } from "../ledger";
+import { SqliteProvisioningStore, SqliteRunLedger, SqliteToolStackRecords } from "../ledger";
 import { type LocalExecution, LocalStepFunctions, type TaskHandler } from "../runner/local-step-functions";
 import { type SandboxSet, type Scenario, startSandboxes } from "../sandboxes";
 import { LocalScheduler } from "../scheduler";
@@ -232,6 +232,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             ),
           )),
     );
+    const stackRecords = SqliteToolStackRecords.open(join(options.stateDir, "ledger.sqlite"));
+    stops.push(() => stackRecords.close());
     const keys = memoryKeyStore();
     const provisioning = hasProvisioning(options.config)
       ? embeddedProvisioning({
@@ -239,6 +241,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           tools,
           secrets: provisioningSecrets(keys, secrets, !realTools.has("airbyte")),
           store: provisioningStore,
+          stackRecords,
           bus,
           repoRoot: options.repoRoot,
           stateDir: options.stateDir,
@@ -429,7 +432,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           logger,
           alerts: alerts.store,
           ...(provisioning
-            ? { provisioning: { runs: provisioningStore, starter: provisioning.starter } }
+            ? {
+                provisioning: {
+                  runs: provisioningStore,
+                  starter: provisioning.starter,
+                  deprovisionStarter: provisioning.deprovisionStarter,
+                  stacks: { records: stackRecords, stackNameOf: provisioning.stackNameOf },
+                },
+              }
             : {}),
         }),
         webhooks.handler,

@@ -120,6 +120,41 @@ function formatProvisioningEvent(event: ProvisioningEvent, c: Colors, time: stri
       const d = event.detail.data;
       return line(c.red(`✘ ${d.runId} failed at ${d.step}: ${d.error}`));
     }
+    case "StackDeployStarted": {
+      const d = event.detail.data;
+      return line(`  ${c.cyan("…")} ${d.tool} stack ${d.stackName}: ${d.action}`);
+    }
+    case "StackDeployed": {
+      const d = event.detail.data;
+      const what = d.noChanges
+        ? "no changes"
+        : `${d.resourcesCreated} resources created, ${d.resourcesUpdated} updated`;
+      const url = d.outputs.Url ? ` at ${d.outputs.Url}` : "";
+      const http = d.httpOnly ? c.yellow(" (plain HTTP: no certificateArn)") : "";
+      return line(`  ${c.green("✓")} ${d.tool} stack ${d.stackName} deployed${url}: ${what}${http}`);
+    }
+    case "StackDeployFailed": {
+      const d = event.detail.data;
+      return line(c.red(`  ✘ ${d.tool} stack ${d.stackName} ${d.status}: ${d.resource}: ${d.reason}`));
+    }
+    case "StackDeleted": {
+      const d = event.detail.data;
+      return line(`  ${c.green("✓")} ${d.tool} stack ${d.stackName} deleted`);
+    }
+    case "DeprovisioningStarted": {
+      const d = event.detail.data;
+      const stacks = d.stacks.length > 0 ? d.stacks.join(", ") : "no stacks";
+      return line(`${c.cyan("▶")} ${d.runId} deprovisioning started (${stacks}${d.purge ? ", purge" : ""})`);
+    }
+    case "DeprovisioningSucceeded": {
+      const d = event.detail.data;
+      const remains = d.remains.map((r) => `${r.kind} ${r.name}`).join("; ");
+      return line(c.green(`✔ ${d.runId} deprovisioned; remains on purpose: ${remains || "nothing"}`));
+    }
+    case "DeprovisioningFailed": {
+      const d = event.detail.data;
+      return line(c.red(`✘ ${d.runId} deprovisioning failed at ${d.step}: ${d.error}`));
+    }
   }
 }
 

@@ -6,21 +6,39 @@ import { airbyteHttpClient, type ConnectionIdResolver, type SecretReader } from 
 import type { Logger as CoreLogger } from "@tapestry/core/logging";
 import {
   ConnectionNotProvisionedError,
+  type DeprovisionFunction,
   endedOutside,
   PROVISION_FUNCTION_TIMEOUT_SECONDS,
   type ProvisionFunction,
   type ProvisioningDeps,
+  type ProvisioningFunction,
   ProvisioningInputError,
   type ProvisioningStarter,
   type ProvisioningTrigger,
   provisioningSteps,
   requestProvisioning,
 } from "@tapestry/core/provisioning";
+import {
+  type CloudFormationStacks,
+  type DeprovisionInput,
+  type Leftovers,
+  listToolStacks,
+  requestDeprovisioning,
+  type StackTemplate,
+  type StackTool,
+  selfHostedTools,
+  TOOL_STACK_WAIT_STATES,
+  type ToolStackRecords,
+  type ToolStackTaskDeps,
+} from "@tapestry/core/provisioning/stacks";
 import type { PrivateKeyStore, WarehouseBootstrapper } from "@tapestry/core/provisioning/warehouse";
 import {
   createBootstrapWarehouseHandler,
+  createDeprovisioningRunHandler,
   createEnsureAirbyteHandler,
   createProvisioningRunHandler,
+  createToolHealthHandler,
+  createToolStackHandler,
   createWriteGrouparooConfigHandler,
 } from "@tapestry/functions/provisioning";
 import type { Context } from "aws-lambda";
@@ -36,6 +54,7 @@ import {
 import { type JobRunner, timedJobRunner } from "../sandboxes";
 import { bootstrapEmbeddedWarehouse, type Warehouse } from "../warehouse";
 import { directoryGrouparooSink } from "./grouparoo-sink";
+import { localToolStacks } from "./local-tool-stacks";
 import type { PowertoolsLogLevel } from "./task-handlers";
 
 /**
@@ -63,11 +82,36 @@ export interface EmbeddedProvisioningOptions {
   readonly powertoolsLogLevel?: PowertoolsLogLevel;
   /** tests: Retry pauses in milliseconds */
   readonly retryIntervalOverrides?: Readonly<Record<string, number>>;
+  /** tests: Wait states' pauses in milliseconds (default: the tool-stack Waits at 0, the sandboxes answer at once) */
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
+  /**
+   * The self-hosted tools' stacks: by default the local deployer (each tool's sandbox is its stack,
+   * `tools.<tool>.baseUrl` its Url); tests give CloudFormation's adapter on a mocked client.
+   */
+  readonly toolStacks?: {
+    readonly cfn: CloudFormationStacks;
+    readonly templates: Partial<Readonly<Record<StackTool, StackTemplate>>>;
+  };
+  /** the tool stacks' records (GET /stacks): a table of ledger.sqlite */
+  readonly stackRecords: ToolStackRecords;
+  /** what deprovisioning reports as left (and purges): by default the ids in the provisioning store */
+  readonly leftovers?: Leftovers;
 }
 
 export interface EmbeddedProvisioning {
   /** the POST /provisioning side: claims a run and starts its execution */
   readonly starter: ProvisioningStarter;
+  /** the DELETE /provisioning side: claims a deprovisioning run and starts its execution */
+  readonly deprovisionStarter: { start(input: DeprovisionInput): Promise<void> };
+  /** claims and starts a deprovisioning run; answers its id and execution */
+  deprovision(
+    trigger: ProvisioningTrigger,
+    purge?: boolean,
+  ): Promise<{ readonly runId: string; readonly execution: LocalExecution }>;
+  /** GET /stacks */
+  stacks(): ReturnType<typeof listToolStacks>;
+  /** a self-hosted tool's stack name (embedded: `tapestry-local-<tool>`) */
+  stackNameOf(tool: StackTool): string;
   /** claims and starts a run; answers its id and execution */
   run(trigger: ProvisioningTrigger): Promise<{ readonly runId: string; readonly execution: LocalExecution }>;
   /** a step's connection name -> the id provisioning recorded (ConnectionNotProvisionedError when none) */
@@ -104,7 +148,7 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
   };
   const bind =
     (
-      fn: ProvisionFunction,
+      fn: ProvisioningFunction,
       name: string,
       handler: (event: unknown, context: Context) => Promise<unknown>,
     ): TaskHandler =>
@@ -113,6 +157,35 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
         input,
         localLambdaContext(`tapestry-local-${name}`, PROVISION_FUNCTION_TIMEOUT_SECONDS[fn] * 1000),
       );
+  const hosted = selfHostedTools(options.config);
+  const stacks =
+    options.toolStacks ??
+    localToolStacks(
+      Object.fromEntries(
+        hosted.flatMap((tool) => {
+          const url = options.tools[tool]?.baseUrl;
+          return url ? [[tool, url]] : [];
+        }),
+      ),
+    );
+  const stackNameOf = (tool: StackTool) => stacks.templates[tool]?.stackName ?? `tapestry-local-${tool}`;
+  const leftovers: Leftovers = options.leftovers ?? {
+    parameters: async () =>
+      (await options.store.list()).map((o) => ({
+        name: `provisioned ${o.kind} ${o.name} (${o.id})`,
+        why: "the id provisioning recorded, kept so a new provisioning run finds the object again",
+      })),
+    purge: async () => [],
+  };
+  const waitTimeOverrides = options.waitTimeOverrides ?? {
+    ...Object.fromEntries(TOOL_STACK_WAIT_STATES.map((state) => [state, 0])),
+  };
+  const stackDeps: ToolStackTaskDeps = {
+    ...core,
+    templates: stacks.templates,
+    cfn: stacks.cfn,
+    records: options.stackRecords,
+  };
   const handlers: Record<ProvisionFunction, TaskHandler> = {
     ProvisioningRunFunctionArn: bind(
       "ProvisioningRunFunctionArn",
@@ -152,12 +225,54 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
         logger,
       ),
     ),
+    ToolStackFunctionArn: bind(
+      "ToolStackFunctionArn",
+      "tool-stack",
+      createToolStackHandler(stackDeps, logger),
+    ),
+    ToolHealthFunctionArn: bind(
+      "ToolHealthFunctionArn",
+      "tool-health",
+      createToolHealthHandler(
+        // the tools as this process reaches them (the sandboxes unless --real)
+        {
+          config: { ...options.config, tools: options.tools },
+          secrets: options.secrets,
+          now: options.now,
+          logger: options.logger,
+        },
+        logger,
+      ),
+    ),
   };
   const executions = new LocalStepFunctions({
     definitionPath: join(options.repoRoot, "state-machines", "provision.asl.json"),
     handlers,
     retryIntervalOverrides: options.retryIntervalOverrides,
+    waitTimeOverrides,
   });
+  const deprovisionHandlers: Record<DeprovisionFunction, TaskHandler> = {
+    DeprovisioningRunFunctionArn: bind(
+      "DeprovisioningRunFunctionArn",
+      "deprovisioning-run",
+      createDeprovisioningRunHandler(
+        { ...core, stackNameOf, records: options.stackRecords, leftovers },
+        logger,
+      ),
+    ),
+    ToolStackFunctionArn: handlers.ToolStackFunctionArn,
+  };
+  const deprovisions = new LocalStepFunctions({
+    definitionPath: join(options.repoRoot, "state-machines", "deprovision.asl.json"),
+    handlers: deprovisionHandlers,
+    retryIntervalOverrides: options.retryIntervalOverrides,
+    waitTimeOverrides,
+  });
+  const deprovisionStarter = {
+    start: async (input: DeprovisionInput) => {
+      deprovisions.startExecution(input.runId, input);
+    },
+  };
   const starter: ProvisioningStarter = {
     start: async (input) => {
       executions.startExecution(input.runId, input);
@@ -178,6 +293,18 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
       if (!execution) throw new Error(`provision execution ${runId} did not start`);
       return { runId, execution };
     },
+    deprovisionStarter,
+    deprovision: async (trigger, purge = false) => {
+      const { runId } = await requestDeprovisioning(
+        { runs: options.store, starter: deprovisionStarter, now: options.now },
+        { trigger, purge },
+      );
+      const execution = deprovisions.execution(runId);
+      if (!execution) throw new Error(`deprovision execution ${runId} did not start`);
+      return { runId, execution };
+    },
+    stacks: () => listToolStacks(options.config, options.stackRecords, stackNameOf),
+    stackNameOf,
     connectionIds,
     connectionIdsByName: async () => {
       const declared = new Set(options.config.airbyte?.connections.map((c) => c.name) ?? []);
@@ -201,7 +328,7 @@ export function embeddedProvisioning(options: EmbeddedProvisioningOptions): Embe
       return last.runId;
     },
     stop: async () => {
-      const running = executions.executions().filter((e) => e.isRunning());
+      const running = [...executions.executions(), ...deprovisions.executions()].filter((e) => e.isRunning());
       for (const execution of running) execution.abort("the embedded control plane was stopped");
       await Promise.all(running.map((e) => e.outcome));
     },

@@ -362,6 +362,14 @@ export async function startAirbyteSandbox(options: AirbyteSandboxOptions = {}): 
           authenticated: false,
           handle: createAccessToken,
         },
+        // the public API's Health Check: unauthenticated, 200 when up
+        {
+          method: "GET",
+          pattern: /^\/health\/?$/,
+          operation: "health",
+          authenticated: false,
+          handle: () => ({ status: 200, body: {} }),
+        },
         { method: "POST", pattern: /^\/jobs\/?$/, operation: "createJob", trigger: true, handle: createJob },
         { method: "GET", pattern: /^\/jobs\/?$/, operation: "listJobs", handle: listJobs },
         { method: "GET", pattern: /^\/jobs\/([^/]+)\/?$/, operation: "getJob", handle: getJob },

@@ -242,6 +242,13 @@ export async function startGrouparooSandbox(
           trigger: true,
           handle: runSchedule,
         },
+        {
+          method: "GET",
+          pattern: /^\/api\/v1\/status\/public\/?$/,
+          operation: "statusPublic",
+          authenticated: false,
+          handle: () => ({ status: 200, body: { status: "ok" } }),
+        },
         { method: "GET", pattern: /^\/api\/v1\/run\/([^/]+)\/?$/, operation: "getRun", handle: getRun },
         { method: "PUT", pattern: /^\/api\/v1\/run\/([^/]+)\/?$/, operation: "stopRun", handle: stopRun },
         {

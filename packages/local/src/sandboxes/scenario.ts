@@ -34,6 +34,8 @@ export const AIRBYTE_OPERATIONS = [
   "patchConnection",
   "getWorkspace",
   "updateWorkspace",
+  // the provision state machine's wait for a self-hosted Airbyte (GET /health)
+  "health",
 ] as const;
 export const DBT_CLOUD_OPERATIONS = [
   "triggerRun",
@@ -45,7 +47,14 @@ export const DBT_CLOUD_OPERATIONS = [
   "createWebhookSubscription",
   "updateWebhookSubscription",
 ] as const;
-export const GROUPAROO_OPERATIONS = ["runSchedule", "getRun", "listScheduleRuns", "stopRun"] as const;
+export const GROUPAROO_OPERATIONS = [
+  "runSchedule",
+  "getRun",
+  "listScheduleRuns",
+  "stopRun",
+  // the provision state machine's wait for a self-hosted Grouparoo (GET /api/v1/status/public)
+  "statusPublic",
+] as const;
 
 export type AirbyteOperation = (typeof AIRBYTE_OPERATIONS)[number];
 export type DbtCloudOperation = (typeof DBT_CLOUD_OPERATIONS)[number];

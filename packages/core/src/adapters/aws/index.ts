@@ -2,6 +2,8 @@
  * The AWS adapters of core's ports: the only place in core that imports the AWS SDK.
  * Deployed Lambda entry points (functions/aws) and the CLI build them; nothing else does.
  */
+
+export { CloudFormationToolStacks } from "./cloudformation-stacks";
 export {
   AlertStoreContendedError,
   DynamoDbAlertStore,
@@ -11,6 +13,7 @@ export {
 export { DynamoDbRunLedger, type DynamoDbRunLedgerOptions } from "./dynamodb-ledger";
 export { DynamoDbProvisioningRuns } from "./dynamodb-provisioning-runs";
 export { DynamoDbTaskTokenStore, type DynamoDbTaskTokenStoreOptions } from "./dynamodb-task-token-store";
+export { DynamoDbToolStackRecords } from "./dynamodb-tool-stack-records";
 export { EventBridgePublisher, type EventBridgePublisherOptions } from "./eventbridge-publisher";
 export { LEDGER_TABLE } from "./ledger-table";
 export { s3GrouparooSink } from "./s3-grouparoo-sink";
@@ -28,6 +31,7 @@ export {
   ssmConnectionIds,
 } from "./ssm-provisioned-objects";
 export { createSsmSecretReader, type SsmSecretReaderOptions, secretParameterName } from "./ssm-secrets";
+export { StepFunctionsDeprovisioningStarter } from "./step-functions-deprovisioning-starter";
 export { StepFunctionsProvisioningStarter } from "./step-functions-provisioning-starter";
 export {
   StepFunctionsRunController,

@@ -99,7 +99,10 @@ export function Alerts({ stack, app }: StackContext) {
   const queues = constructsOf(app, QueueBase) as { id: string; construct: IQueue }[];
   const health = [
     ...stateMachineHealthAlarms(stage, stateMachine),
-    ...provisioningHealthAlarms(stage, [{ name: "provision", stateMachine: provisioning.stateMachine }]),
+    ...provisioningHealthAlarms(stage, [
+      { name: "provision", stateMachine: provisioning.stateMachine },
+      { name: "deprovision", stateMachine: provisioning.deprovisionStateMachine },
+    ]),
     ...functions.flatMap(({ id, construct }) => functionHealthAlarms(stage, id, construct)),
     ...queues.map(({ id, construct }) => deadLetterHealthAlarm(stage, id, construct)),
   ];

@@ -194,7 +194,7 @@ describe("tapestry doctor --stage", () => {
       "aws-credentials",
       "bootstrap",
       "secrets",
-      ...SST_STACKS.map((s) => `stack:prod-tapestry-${s}`),
+      ...SST_STACKS.filter((s) => s !== "ToolNetwork").map((s) => `stack:prod-tapestry-${s}`), // no tool self-hosted: no network
       "endpoint:airbyte",
       "endpoint:dbt-cloud",
       "endpoint:grouparoo",
@@ -376,6 +376,8 @@ describe("tapestry doctor without --stage: the local checks", () => {
     const { check } = await doctor(deps);
     expect(check("stack:tapestry-prod-airbyte")?.status).toBe("fail");
     expect(check("stack:tapestry-prod-grouparoo")).toBeUndefined();
+    // a self-hosted tool's network is one of the stage's stacks
+    expect(check("stack:prod-tapestry-ToolNetwork")).toBeDefined();
   });
 
   it("knows every stack the SST app deploys", () => {

@@ -484,7 +484,7 @@ describe("control-plane health alarms", () => {
 
   it("watch the state machine: throttling tells the topic; failed, timed-out and aborted executions show on the dashboard (each run is reported per pipeline)", () => {
     const sm = alarmsOf(kick).filter(
-      (a) => a.Namespace === "AWS/States" && !String(a.AlarmName).includes("-provision-"),
+      (a) => a.Namespace === "AWS/States" && !/-(de)?provision-/.test(String(a.AlarmName)),
     );
     expect(
       sm.map((a) => [a.AlarmName, a.MetricName, a.AlarmActions === undefined ? "quiet" : "notifies"]),
@@ -506,10 +506,10 @@ describe("control-plane health alarms", () => {
 });
 
 describe("a failed provisioning run", () => {
-  it("notifies: the provision state machine's failed, timed-out and stopped executions each tell the topic (no per-pipeline rule reports them)", () => {
+  it("notifies: the provision and deprovision state machines' failed, timed-out and stopped executions each tell the topic (no per-pipeline rule reports them)", () => {
     const provisionArn = (a: { Dimensions?: { Value: unknown }[] }) => JSON.stringify(a.Dimensions ?? []);
     const provisioning = alarmsOf(kick).filter(
-      (a) => a.Namespace === "AWS/States" && String(a.AlarmName).includes("-provision-"),
+      (a) => a.Namespace === "AWS/States" && /-(de)?provision-/.test(String(a.AlarmName)),
     );
     expect(
       provisioning.map((a) => [
@@ -521,6 +521,9 @@ describe("a failed provisioning run", () => {
       ["tapestry-alerts-health-provision-failed", "ExecutionsFailed", "notifies"],
       ["tapestry-alerts-health-provision-timed-out", "ExecutionsTimedOut", "notifies"],
       ["tapestry-alerts-health-provision-aborted", "ExecutionsAborted", "notifies"],
+      ["tapestry-alerts-health-deprovision-failed", "ExecutionsFailed", "notifies"],
+      ["tapestry-alerts-health-deprovision-timed-out", "ExecutionsTimedOut", "notifies"],
+      ["tapestry-alerts-health-deprovision-aborted", "ExecutionsAborted", "notifies"],
     ]);
     for (const alarm of provisioning) {
       expect(alarm).toMatchObject({
@@ -529,8 +532,8 @@ describe("a failed provisioning run", () => {
         Threshold: 1,
         TreatMissingData: "notBreaching",
       });
-      // the provision state machine's, not the pipeline-run one's
-      expect(provisionArn(alarm)).toContain("Provision");
+      // the provisioning state machines', not the pipeline-run one's
+      expect(provisionArn(alarm)).toMatch(/Provision|Deprovision/);
       expect(String(alarm.AlarmDescription)).toMatch(/GET \/provisioning.*re-run resumes/);
     }
   });

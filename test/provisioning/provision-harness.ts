@@ -7,6 +7,9 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
+import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
+import { createSsmSecretReader, secretParameterName } from "@tapestry/core/adapters/aws";
 import { parseConfig, type TapestryConfig } from "@tapestry/core/config";
 import { SecretNotSetError } from "@tapestry/core/errors";
 import type { ProvisioningEvent } from "@tapestry/core/events";
@@ -23,6 +26,7 @@ import {
   startGrouparooSandbox,
 } from "@tapestry/local/sandboxes";
 import { ScriptedSnowflake } from "@tapestry/local/warehouse";
+import { mockClient } from "aws-sdk-client-mock";
 import { afterEach } from "vitest";
 import { LocalEventBus } from "../../packages/local/src/bus";
 import { embeddedProvisioning } from "../../packages/local/src/control-plane/provisioning";
@@ -52,6 +56,8 @@ export interface ProvisionRig {
   provision(): Promise<RigRun>;
   /** one deprovisioning run to its end */
   deprovision(purge?: boolean): Promise<RigRun>;
+  /** with `ssm`: the parameter names every GetParameter asked for, in order */
+  readonly ssmReads: string[];
   /** GET /stacks as the embedded API answers it */
   stacks(): ReturnType<ReturnType<typeof embeddedProvisioning>["stacks"]>;
 }
@@ -74,6 +80,12 @@ export interface RigOptions {
   };
   /** the clock the tasks read (a test moves it to pass a deadline) */
   readonly now?: () => Date;
+  /**
+   * Read the secrets as the deployed tasks do: the SSM secret reader (Powertools' SSMProvider) on an
+   * SSMClient mocked by aws-sdk-client-mock, whose parameters `/tapestry/<stage>/<NAME>` hold the
+   * rig's values; `missing` names the ones not written (e.g. the Airbyte host's credentials).
+   */
+  readonly ssm?: { readonly stage: string; readonly missing?: readonly string[] };
 }
 
 /** Starts a rig per test (closed after it). */
@@ -140,11 +152,37 @@ export function provisionRigStarter(): (options?: RigOptions) => Promise<Provisi
       ["SALESFORCE_CLIENT_SECRET", "salesforce-client-secret-0123"],
       ["SALESFORCE_REFRESH_TOKEN", "5Aep861salesforceRefreshToken"],
     ]);
-    const secrets = async (name: string) => {
+    const fromMemory = async (name: string) => {
       const value = secretValues.get(name) ?? keyValues.get(name);
       if (value === undefined) throw new SecretNotSetError(name, "test");
       return value;
     };
+    const ssmReads: string[] = [];
+    let secrets = fromMemory;
+    if (options.ssm) {
+      const { stage, missing = [] } = options.ssm;
+      const client = new SSMClient({
+        region: "eu-west-1",
+        credentials: { accessKeyId: "x", secretAccessKey: "y" },
+      });
+      const ssm = mockClient(client);
+      cleanups.push(() => ssm.restore());
+      ssm.on(GetParameterCommand).callsFake(async (input: { Name?: string; WithDecryption?: boolean }) => {
+        const parameter = input.Name ?? "";
+        ssmReads.push(parameter);
+        const name = parameter.slice(secretParameterName(stage, "X").length - 1);
+        const value = missing.includes(name) ? undefined : (secretValues.get(name) ?? keyValues.get(name));
+        if (value === undefined || !input.WithDecryption) {
+          throw new ParameterNotFound({ message: `Parameter ${parameter} not found.`, $metadata: {} });
+        }
+        return { Parameter: { Name: parameter, Type: "SecureString", Value: value, Version: 1 } };
+      });
+      secrets = createSsmSecretReader({
+        stage,
+        provider: new SSMProvider({ awsSdkV3Client: client }),
+        maxAgeSeconds: 0,
+      });
+    }
     const warehouse = config.warehouse;
     if (!warehouse) throw new Error("the kickstart declares a warehouse");
     const bus = new LocalEventBus();
@@ -221,6 +259,7 @@ export function provisionRigStarter(): (options?: RigOptions) => Promise<Provisi
       logLines,
       provision: async () => finish(await provisioning.run("embedded")),
       deprovision: async (purge = false) => finish(await provisioning.deprovision("embedded", purge)),
+      ssmReads,
       stacks: () => provisioning.stacks(),
     };
   };

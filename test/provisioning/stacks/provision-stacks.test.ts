@@ -58,6 +58,41 @@ function racingClock(minutes: number): () => Date {
   };
 }
 
+describe("Airbyte's API credentials, read through SSM as on AWS (aws-sdk-client-mock)", () => {
+  it("are read from the two SecureStrings tools.airbyte.auth names, decrypted, once the stack is healthy", async () => {
+    const model = new CloudFormationModel();
+    models.push(model);
+    const rig = await start({
+      selfHosted: { cfn: model.adapter(), templates: TEMPLATES },
+      ssm: { stage: "prod" },
+    });
+    const run = await rig.provision();
+    expect(run.status).toBe("SUCCEEDED");
+    expect(rig.ssmReads).toContain("/tapestry/prod/AIRBYTE_CLIENT_ID");
+    expect(rig.ssmReads).toContain("/tapestry/prod/AIRBYTE_CLIENT_SECRET");
+  });
+
+  it("not written by the host: the read is retried, then the run fails naming the secret; nothing of Airbyte's is configured", async () => {
+    const model = new CloudFormationModel();
+    models.push(model);
+    const rig = await start({
+      selfHosted: { cfn: model.adapter(), templates: TEMPLATES },
+      ssm: { stage: "prod", missing: ["AIRBYTE_CLIENT_SECRET"] },
+    });
+    const run = await rig.provision();
+    expect(run.status).toBe("FAILED");
+    const failed = run.events.find((e) => e["detail-type"] === "ProvisioningFailed");
+    expect(JSON.stringify(failed?.detail.data)).toContain("AIRBYTE_CLIENT_SECRET");
+    // retried: the parameter was asked for more than once before the run gave up
+    expect(rig.ssmReads.filter((p) => p === "/tapestry/prod/AIRBYTE_CLIENT_SECRET").length).toBeGreaterThan(
+      1,
+    );
+    expect(
+      run.events.some((e) => e["detail-type"] === "ToolConfigured" && e.detail.data.tool === "airbyte"),
+    ).toBe(false);
+  });
+});
+
 describe("provision.asl.json with both tools self-hosted", () => {
   it("a fresh create: Airbyte's stack deployed and healthy before its objects, Grouparoo's after its files; outputs recorded for GET /stacks", async () => {
     const { rig, model } = await selfHosted();

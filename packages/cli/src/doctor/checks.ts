@@ -34,7 +34,17 @@ export const SST_BOOTSTRAP_STACK = "SSTBootstrap";
 const MIN_CDK_BOOTSTRAP_VERSION = 14;
 
 /** The stacks of a stage: SST names them `<stage>-<app>-<stack>` (stacks/index.ts TAPESTRY_STACKS; a test holds the lists equal). */
-export const SST_STACKS = ["Events", "Ledger", "Pipelines", "Provisioning", "StatusApi", "Alerts"] as const;
+export const SST_STACKS = [
+  "Events",
+  "Ledger",
+  "ToolNetwork",
+  "Pipelines",
+  "Provisioning",
+  "StatusApi",
+  "Alerts",
+] as const;
+/** Deployed only when a tool is self-hosted (stacks/index.ts tapestryStacksFor). */
+const NETWORK_STACK = "ToolNetwork";
 export const sstStackName = (stage: string, stack: string) => `${stage}-tapestry-${stack}`;
 /** The self-hosted tools' stacks (issue 11), deployed by provisioning, not by `sst deploy`. */
 export const toolStackName = (stage: string, tool: "airbyte" | "grouparoo") => `tapestry-${stage}-${tool}`;
@@ -335,7 +345,7 @@ export async function checkStacks(
   tools: readonly ("airbyte" | "grouparoo")[],
 ): Promise<CheckResult[]> {
   const names = [
-    ...SST_STACKS.map((s) => sstStackName(stage, s)),
+    ...SST_STACKS.filter((s) => s !== NETWORK_STACK || tools.length > 0).map((s) => sstStackName(stage, s)),
     ...tools.map((t) => toolStackName(stage, t)),
   ];
   return Promise.all(

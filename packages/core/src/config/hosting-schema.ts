@@ -27,16 +27,19 @@ function whole(expected: string, min: number, max: number) {
     .max(max, { error: expected });
 }
 
+/** A string of `pattern`, with one message for every way it can be wrong. */
+const matching = (pattern: RegExp, message: string) =>
+  z.string({ error: message }).regex(pattern, { error: message });
+
 const cidr = z.union([z.cidrv4(), z.cidrv6()], {
   error: 'expected an IPv4 or IPv6 CIDR block, e.g. "203.0.113.0/24" or "2001:db8::/48"',
 });
 
 const awsId = (what: string, prefix: string) =>
-  z
-    .string({ error: `expected ${what} id, e.g. "${prefix}-0123456789abcdef0"` })
-    .regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), {
-      error: `expected ${what} id, e.g. "${prefix}-0123456789abcdef0"`,
-    });
+  matching(
+    new RegExp(`^${prefix}-[0-9a-f]{8,17}$`),
+    `expected ${what} id, e.g. "${prefix}-0123456789abcdef0"`,
+  );
 
 const subnetIds = (which: string) =>
   z
@@ -77,12 +80,12 @@ const networkSchema = z.discriminatedUnion(
 
 /** Airbyte's images and Tapestry's host AMI are x86_64: Graviton families (m7g, t4g ...) are refused. */
 const ARM_FAMILY = /^[a-z]+\d+[a-z]*g[a-z]*\./;
-const instanceType = z
-  .string({ error: 'expected an EC2 instance type, e.g. "m7i.xlarge"' })
-  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'expected an EC2 instance type, e.g. "m7i.xlarge"' })
-  .refine((type) => !ARM_FAMILY.test(type), {
-    error: 'expected an x86_64 instance type (the Airbyte host runs x86_64 images): e.g. "m7i.xlarge"',
-  });
+const instanceType = matching(
+  /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+  'expected an EC2 instance type, e.g. "m7i.xlarge"',
+).refine((type) => !ARM_FAMILY.test(type), {
+  error: 'expected an x86_64 instance type (the Airbyte host runs x86_64 images): e.g. "m7i.xlarge"',
+});
 
 /** The sizes with fewer than 2 vCPUs, too small for Airbyte at all. */
 const TOO_SMALL_SIZE = /\.(nano|micro|small|medium)$/;
@@ -98,15 +101,11 @@ const airbyteHostSchema = z.strictObject({
     16384,
   ).default(100),
   /** abctl's release, pinned (https://github.com/airbytehq/abctl/releases) */
-  abctlVersion: z
-    .string({ error: 'expected an abctl release tag, e.g. "v0.30.1"' })
-    .regex(/^v\d+\.\d+\.\d+$/, { error: 'expected an abctl release tag, e.g. "v0.30.1"' })
-    .default("v0.30.4"),
+  abctlVersion: matching(/^v\d+\.\d+\.\d+$/, 'expected an abctl release tag, e.g. "v0.30.1"').default(
+    "v0.30.4",
+  ),
   /** the Airbyte Helm chart's version (chart V2), pinned: not the platform's version */
-  chartVersion: z
-    .string({ error: 'expected a Helm chart version, e.g. "2.0.18"' })
-    .regex(/^\d+\.\d+\.\d+$/, { error: 'expected a Helm chart version, e.g. "2.0.18"' })
-    .default("2.3.0"),
+  chartVersion: matching(/^\d+\.\d+\.\d+$/, 'expected a Helm chart version, e.g. "2.0.18"').default("2.3.0"),
   /** abctl's --low-resource-mode, for a 2 vCPU host (fewer, smaller job pods; slower syncs) */
   lowResourceMode: z.boolean({ error: "expected true or false" }).default(false),
 });
@@ -149,11 +148,10 @@ function checkFargateSize(size: { cpu: number; memoryMiB: number }, ctx: z.Refin
 
 const grouparooServiceSchema = z.strictObject({
   /** Grouparoo is frozen at 0.9.0 (amd64 only): pinned by tag or digest, never "latest" */
-  image: z
-    .string({ error: 'expected an image pinned by tag or digest, e.g. "grouparoo/omnibus:v0.9.0"' })
-    .regex(/^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$/, {
-      error: 'expected an image pinned by tag or digest, e.g. "grouparoo/omnibus:v0.9.0"',
-    })
+  image: matching(
+    /^[a-z0-9][a-z0-9./_-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$/,
+    'expected an image pinned by tag or digest, e.g. "grouparoo/omnibus:v0.9.0"',
+  )
     .refine((image) => !image.endsWith(":latest"), {
       error: 'expected a pinned tag, not "latest": a redeploy must run the image that was tested',
     })
@@ -175,10 +173,10 @@ const grouparooServiceSchema = z.strictObject({
     .prefault({}),
   database: z
     .strictObject({
-      instanceClass: z
-        .string({ error: 'expected an RDS instance class, e.g. "db.t4g.micro"' })
-        .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'expected an RDS instance class, e.g. "db.t4g.micro"' })
-        .default("db.t4g.micro"),
+      instanceClass: matching(
+        /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+        'expected an RDS instance class, e.g. "db.t4g.micro"',
+      ).default("db.t4g.micro"),
       allocatedStorageGiB: whole("expected whole GiB from 20 to 65536", 20, 65536).default(20),
       /** automated backups are always on: 1 to 35 days */
       backupRetentionDays: whole(
@@ -191,12 +189,10 @@ const grouparooServiceSchema = z.strictObject({
     .prefault({}),
   redis: z
     .strictObject({
-      nodeType: z
-        .string({ error: 'expected an ElastiCache node type, e.g. "cache.t4g.micro"' })
-        .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, {
-          error: 'expected an ElastiCache node type, e.g. "cache.t4g.micro"',
-        })
-        .default("cache.t4g.micro"),
+      nodeType: matching(
+        /^cache\.[a-z0-9]+\.[a-z0-9]+$/,
+        'expected an ElastiCache node type, e.g. "cache.t4g.micro"',
+      ).default("cache.t4g.micro"),
     })
     .prefault({}),
 });
@@ -212,26 +208,18 @@ export const hostingSchema = z.strictObject({
   /** the only way to admit 0.0.0.0/0 or ::/0 */
   allowPublicInternet: z.boolean({ error: "expected true or false" }).default(false),
   /** an ACM certificate for the tools' host names: HTTPS listeners; without it, plain HTTP (flagged) */
-  certificateArn: z
-    .string({
-      error: 'expected an ACM certificate ARN, e.g. "arn:aws:acm:us-east-1:123456789012:certificate/…"',
-    })
-    .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, {
-      error: 'expected an ACM certificate ARN, e.g. "arn:aws:acm:us-east-1:123456789012:certificate/…"',
-    })
-    .optional(),
+  certificateArn: matching(
+    /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
+    'expected an ACM certificate ARN, e.g. "arn:aws:acm:us-east-1:123456789012:certificate/…"',
+  ).optional(),
   /** a Route 53 public hosted zone: the stacks add the tools' DNS records (otherwise CNAME them yourself) */
   hostedZone: z
     .strictObject({
-      id: z
-        .string({ error: 'expected a hosted zone id, e.g. "Z0123456789ABCDEFGHIJ"' })
-        .regex(/^Z[A-Z0-9]{1,32}$/, { error: 'expected a hosted zone id, e.g. "Z0123456789ABCDEFGHIJ"' }),
-      name: z
-        .string({ error: 'expected the zone\'s domain name, e.g. "example.com"' })
-        .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/, {
-          error: 'expected the zone\'s domain name, e.g. "example.com"',
-        })
-        .transform((domain) => domain.replace(/\.$/, "")),
+      id: matching(/^Z[A-Z0-9]{1,32}$/, 'expected a hosted zone id, e.g. "Z0123456789ABCDEFGHIJ"'),
+      name: matching(
+        /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/,
+        'expected the zone\'s domain name, e.g. "example.com"',
+      ).transform((domain) => domain.replace(/\.$/, "")),
     })
     .optional(),
   airbyteHost: airbyteHostSchema.prefault({}),

@@ -19,6 +19,7 @@ import {
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import type { Function as SstFunction } from "sst/constructs";
+import { toolHostMetric } from "./alerts-dashboard";
 
 /**
  * The alarms of the Alerts stack: one per threshold of each pipeline (from core's specs), a
@@ -185,6 +186,36 @@ export function provisioningHealthAlarms(
       notifies: true,
     })),
   );
+}
+
+/**
+ * The self-hosted Airbyte host's CPU, memory and disk (its CloudWatch agent's metrics by ToolHost):
+ * a sync that needs more than the host has slows every job (the 2021 host ran out of CPU on a
+ * Salesforce sync), a full disk stops Airbyte. Sustained CPU and memory (15 minutes), disk at once.
+ * A host that reports nothing is not judged here: its health route is (provisioning, the runs).
+ */
+export function toolHostHealthAlarms(stage: string, toolHost: string): HealthAlarmSpec[] {
+  const alarm = (
+    what: string,
+    metricName: string,
+    threshold: number,
+    periods: number,
+    meaning: string,
+  ): HealthAlarmSpec => ({
+    name: `${healthAlarmPrefix(stage)}airbyte-host-${what}`,
+    description: `Tapestry ${stage}: the Airbyte host's ${meaning} (${metricName} at or above ${threshold}% in ${periods} of the last ${periods} 5-minute periods). What to do: a larger provisioning.airbyteHost.instanceType or volumeGiB, then provision again; docs/operations.md`,
+    metric: toolHostMetric(toolHost, metricName),
+    threshold,
+    evaluationPeriods: periods,
+    datapointsToAlarm: periods,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+    notifies: true,
+  });
+  return [
+    alarm("cpu", "cpu_usage_active", 90, 3, "CPU is saturated"),
+    alarm("memory", "mem_used_percent", 90, 3, "memory is nearly all used"),
+    alarm("disk", "disk_used_percent", 85, 1, "root volume is filling up"),
+  ];
 }
 
 /**

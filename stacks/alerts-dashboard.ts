@@ -13,6 +13,7 @@ import {
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import type { Function as SstFunction } from "sst/constructs";
+import { TOOL_HOST_DIMENSION } from "./tools/names";
 
 /**
  * The stage's CloudWatch dashboard, `tapestry-<stage>`: per pipeline its runs, failures,
@@ -27,7 +28,8 @@ import type { Function as SstFunction } from "sst/constructs";
  * Grouparoo run elsewhere have no hosts of ours to show.
  */
 export interface SelfHostedTools {
-  readonly airbyteHost?: { readonly instanceId: string };
+  /** the ToolHost dimension's value of the host's CloudWatch agent metrics (stacks/tools/names.ts) */
+  readonly airbyteHost?: { readonly toolHost: string };
   readonly grouparoo?: { readonly clusterName: string; readonly serviceNames: readonly string[] };
 }
 
@@ -153,34 +155,34 @@ export function controlPlaneWidgets(
   ];
 }
 
+/**
+ * A metric of a tool host's CloudWatch agent, rolled up by its ToolHost dimension (the agent's
+ * aggregation_dimensions), so it is known at deploy time, before the host and its instance id are.
+ */
+export function toolHostMetric(toolHost: string, metricName: string, label?: string): Metric {
+  return new Metric({
+    namespace: "CWAgent",
+    metricName,
+    dimensionsMap: { [TOOL_HOST_DIMENSION]: toolHost },
+    statistic: "Maximum",
+    period: FIVE_MINUTES,
+    // a label makes an alarm's metric a metric-math entry: only the dashboard's graphs name theirs
+    ...(label === undefined ? {} : { label }),
+  });
+}
+
 /** The hosts' widgets: none for a tool that has no host of ours (the rule a test holds it to). */
 export function hostWidgets(tools: SelfHostedTools): IWidget[][] {
   const rows: IWidget[][] = [];
   if (tools.airbyteHost) {
-    const { instanceId } = tools.airbyteHost;
-    const agent = (metricName: string, label: string) =>
-      new Metric({
-        namespace: "CWAgent",
-        metricName,
-        dimensionsMap: { InstanceId: instanceId },
-        statistic: "Maximum",
-        period: FIVE_MINUTES,
-        label,
-      });
+    const { toolHost } = tools.airbyteHost;
     rows.push([
       new GraphWidget({
         title: "Airbyte host: CPU, memory, disk (%)",
         left: [
-          new Metric({
-            namespace: "AWS/EC2",
-            metricName: "CPUUtilization",
-            dimensionsMap: { InstanceId: instanceId },
-            statistic: "Average",
-            period: FIVE_MINUTES,
-            label: "CPU",
-          }),
-          agent("mem_used_percent", "memory"),
-          agent("disk_used_percent", "disk"),
+          toolHostMetric(toolHost, "cpu_usage_active", "CPU"),
+          toolHostMetric(toolHost, "mem_used_percent", "memory"),
+          toolHostMetric(toolHost, "disk_used_percent", "disk"),
         ],
         width: 12,
       }),

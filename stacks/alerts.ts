@@ -1,5 +1,6 @@
 import { LEDGER_TABLE, secretParameterName } from "@tapestry/core/adapters/aws";
 import { pipelineAlarmSpecs, pipelineThresholds } from "@tapestry/core/alerts";
+import { selfHostedTools } from "@tapestry/core/config";
 import { ALERT_DETAIL_TYPES, EVENT_SOURCE } from "@tapestry/core/events";
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { IAlarm } from "aws-cdk-lib/aws-cloudwatch";
@@ -23,6 +24,7 @@ import {
   provisioningHealthAlarms,
   stateMachineHealthAlarms,
   thresholdAlarm,
+  toolHostHealthAlarms,
 } from "./alerts-alarms";
 import { alertsDashboard, controlPlaneWidgets, hostWidgets, pipelineWidgets } from "./alerts-dashboard";
 import { deadLetterQueue } from "./dead-letter-queue";
@@ -34,6 +36,7 @@ import { Ledger } from "./ledger";
 import { Pipelines } from "./pipelines";
 import { Provisioning } from "./provisioning";
 import { StatusApi } from "./status-api";
+import { toolStackName } from "./tools/names";
 
 /** How EventBridge keeps trying a rule's target before the event goes to the target's dead-letter queue. */
 const RULE_TARGET_RETRIES = { retryAttempts: 185, maxEventAge: Duration.hours(24) } as const;
@@ -96,6 +99,10 @@ export function Alerts({ stack, app }: StackContext) {
 
   // the control plane's health: the state machine, every function, every dead-letter queue
   const functions = constructsOf(app, SstFunction);
+  // the self-hosted Airbyte host (issue 11): its agent's metrics by the ToolHost dimension
+  const airbyteHost = selfHostedTools(config).includes("airbyte")
+    ? { toolHost: toolStackName(stage, "airbyte") }
+    : undefined;
   const queues = constructsOf(app, QueueBase) as { id: string; construct: IQueue }[];
   const health = [
     ...stateMachineHealthAlarms(stage, stateMachine),
@@ -103,6 +110,7 @@ export function Alerts({ stack, app }: StackContext) {
       { name: "provision", stateMachine: provisioning.stateMachine },
       { name: "deprovision", stateMachine: provisioning.deprovisionStateMachine },
     ]),
+    ...(airbyteHost ? toolHostHealthAlarms(stage, airbyteHost.toolHost) : []),
     ...functions.flatMap(({ id, construct }) => functionHealthAlarms(stage, id, construct)),
     ...queues.map(({ id, construct }) => deadLetterHealthAlarm(stage, id, construct)),
   ];
@@ -134,8 +142,7 @@ export function Alerts({ stack, app }: StackContext) {
       functions.map(({ id, construct }) => ({ id, fn: construct })),
       queues.map(({ id, construct }) => ({ id, queue: construct })),
     ),
-    // no self-hosted tool stacks yet: no hosts to show
-    ...hostWidgets({}),
+    ...hostWidgets(airbyteHost ? { airbyteHost } : {}),
   ]);
 
   stack.addOutputs({

@@ -14,6 +14,7 @@ import { airbyteHost } from "./airbyte-host";
 import { airbyteLoadBalancer } from "./airbyte-load-balancer";
 import { suppressAirbyteNagFindings } from "./airbyte-nag";
 import { airbyteStorage } from "./airbyte-storage";
+import { toolStackName } from "./names";
 
 /** The parts of the parsed `provisioning` section (packages/core/src/config/hosting-schema.ts) this stack reads. */
 export type AirbyteHosting = Pick<
@@ -139,6 +140,7 @@ export class AirbyteToolStack extends Stack {
         INSECURE_COOKIES: httpOnly ? "true" : "false",
         CLIENT_ID_PARAMETER: clientIdParameter.valueAsString,
         CLIENT_SECRET_PARAMETER: clientSecretParameter.valueAsString,
+        TOOL_HOST: toolStackName(props.stage, "airbyte"),
       },
     });
     const loadBalancer = airbyteLoadBalancer(this, {

@@ -17,6 +17,7 @@ readonly REGION="@REGION@"
 readonly CLIENT_ID_PARAMETER="@CLIENT_ID_PARAMETER@"
 readonly CLIENT_SECRET_PARAMETER="@CLIENT_SECRET_PARAMETER@"
 readonly LOG_GROUP="@LOG_GROUP@"
+readonly TOOL_HOST="@TOOL_HOST@"
 
 readonly STATE_DIR=/var/lib/tapestry-airbyte
 readonly LOG_FILE=/var/log/tapestry-airbyte.log
@@ -67,10 +68,19 @@ cat >"$CW_AGENT_CONFIG" <<EOF
   "agent": { "metrics_collection_interval": 60 },
   "metrics": {
     "append_dimensions": { "InstanceId": "\${aws:InstanceId}" },
+    "aggregation_dimensions": [["ToolHost"]],
     "metrics_collected": {
-      "cpu": { "measurement": ["usage_active", "usage_iowait"], "totalcpu": true },
-      "mem": { "measurement": ["used_percent"] },
-      "disk": { "measurement": ["used_percent"], "resources": ["/"] }
+      "cpu": {
+        "measurement": ["usage_active", "usage_iowait"],
+        "totalcpu": true,
+        "append_dimensions": { "ToolHost": "$TOOL_HOST" }
+      },
+      "mem": { "measurement": ["used_percent"], "append_dimensions": { "ToolHost": "$TOOL_HOST" } },
+      "disk": {
+        "measurement": ["used_percent"],
+        "resources": ["/"],
+        "append_dimensions": { "ToolHost": "$TOOL_HOST" }
+      }
     }
   },
   "logs": {

@@ -17,6 +17,8 @@ export interface AirbyteUserDataValues {
   readonly CLIENT_ID_PARAMETER: string;
   readonly CLIENT_SECRET_PARAMETER: string;
   readonly LOG_GROUP: string;
+  /** the ToolHost dimension's value (names.ts TOOL_HOST_DIMENSION): the stack's name */
+  readonly TOOL_HOST: string;
 }
 
 /** The script with every placeholder filled; fails when the script and the values disagree. */

@@ -580,16 +580,17 @@ describe("the dashboard", () => {
     expect(hostWidgets({})).toEqual([]);
     const stack = new CdkStack(new CdkApp(), "Probe");
     const rows = hostWidgets({
-      airbyteHost: { instanceId: "i-0123456789abcdef0" },
+      airbyteHost: { toolHost: "tapestry-prod-airbyte" },
       grouparoo: { clusterName: "tapestry-prod-grouparoo", serviceNames: ["web", "worker"] },
     });
     const graphs = rows.flat().filter((w): w is GraphWidget => w instanceof GraphWidget);
     const rendered = graphs.map((g) => stack.resolve(g.toJson()));
     const json = JSON.stringify(rendered);
     expect(json).toContain("Airbyte host: CPU, memory, disk (%)");
-    expect(json).toContain('"AWS/EC2","CPUUtilization","InstanceId","i-0123456789abcdef0"');
-    expect(json).toContain('"CWAgent","mem_used_percent"');
-    expect(json).toContain('"CWAgent","disk_used_percent"');
+    // the agent's metrics rolled up by ToolHost: known at deploy time, before the instance exists
+    for (const metric of ["cpu_usage_active", "mem_used_percent", "disk_used_percent"]) {
+      expect(json).toContain(`"CWAgent","${metric}","ToolHost","tapestry-prod-airbyte"`);
+    }
     expect(json).toContain(
       '"AWS/ECS","CPUUtilization","ClusterName","tapestry-prod-grouparoo","ServiceName","worker"',
     );

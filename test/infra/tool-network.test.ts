@@ -291,3 +291,36 @@ describe("an existing VPC", () => {
     expect(findings.ruleErrors).toEqual([]);
   });
 });
+
+describe("the self-hosted Airbyte host on the stage's alarms and dashboard", () => {
+  const hostAlarms = (app: SynthesizedApp) =>
+    resourcesOf(app, "Alerts", "AWS::CloudWatch::Alarm")
+      .map((found) => found.resource.Properties as Record<string, unknown>)
+      .filter((p) => p.Namespace === "CWAgent");
+
+  it("alarms on its CPU, memory and disk by the ToolHost dimension its agent rolls up by, and tells the topic", () => {
+    const alarms = hostAlarms(withNewVpc);
+    expect(alarms.map((a) => [a.AlarmName, a.MetricName, a.Threshold, a.EvaluationPeriods])).toEqual([
+      ["tapestry-net-new-health-airbyte-host-cpu", "cpu_usage_active", 90, 3],
+      ["tapestry-net-new-health-airbyte-host-memory", "mem_used_percent", 90, 3],
+      ["tapestry-net-new-health-airbyte-host-disk", "disk_used_percent", 85, 1],
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.Dimensions).toEqual([{ Name: "ToolHost", Value: "tapestry-net-new-airbyte" }]);
+      expect(alarm).toMatchObject({
+        Statistic: "Maximum",
+        Period: 300,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        TreatMissingData: "notBreaching",
+        AlarmActions: [expect.anything()],
+      });
+    }
+    const [dashboard] = resourcesOf(withNewVpc, "Alerts", "AWS::CloudWatch::Dashboard");
+    expect(JSON.stringify(dashboard?.resource.Properties)).toContain("Airbyte host: CPU, memory, disk (%)");
+  });
+
+  it("has none where Airbyte is not self-hosted", () => {
+    expect(hostAlarms(withExistingVpc)).toEqual([]);
+    expect(hostAlarms(withoutTools)).toEqual([]);
+  });
+});

@@ -484,6 +484,13 @@ describe("the self-hosted Airbyte stack: the boot script", () => {
     expect(script).not.toMatch(/^\s*set\s+-[a-z]*x|xtrace/m); // a trace would print the credentials
   });
 
+  it("has the CloudWatch agent tag CPU, memory and disk with the stack's ToolHost and roll them up by it (the stage's alarms watch that)", () => {
+    const script = renderedBootScript(synthesizeAirbyte().json);
+    expect(script).toMatch(/readonly TOOL_HOST="tapestry-[a-z0-9-]+-airbyte"/);
+    expect(script).toContain('"aggregation_dimensions": [["ToolHost"]]');
+    expect(script.match(/"append_dimensions": \{ "ToolHost": "\$TOOL_HOST" \}/g)).toHaveLength(3);
+  });
+
   it("points Airbyte at its URL and its bucket through the instance role, and writes the credentials to the two parameters", () => {
     const script = renderedBootScript(synthesizeAirbyte(HTTP_ONLY).json);
     expect(script).toContain('readonly AIRBYTE_URL="http://airbyte.rain-shield.example"');

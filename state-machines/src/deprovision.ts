@@ -1,13 +1,7 @@
-import {
-  PROVISION_RETRY_POLICY,
-  PROVISION_TASKS,
-  type ProvisionTaskName,
-  provisionRetriedErrorNames,
-  provisionTaskTimeoutSeconds,
-  provisionTimeoutSeconds,
-} from "@tapestry/core/provisioning";
+import { type ProvisionTaskName, provisionTimeoutSeconds } from "@tapestry/core/provisioning";
 import { STACK_CHECK_INTERVAL_SECONDS } from "@tapestry/core/provisioning/stacks";
 import type { PassState, PayloadTemplate, StateMachineDefinition, States, TaskState } from "./asl";
+import { type ProvisionTaskSpec, provisionTask } from "./provision-task";
 
 /**
  * The deprovision state machine (DELETE /provisioning), described in TypeScript; `npm run asl`
@@ -45,37 +39,9 @@ export const DEPROVISION_STATE_STEPS: Readonly<
 
 const RUN_REF: PayloadTemplate = { "runId.$": "$.runId", "trigger.$": "$.trigger", "purge.$": "$.purge" };
 
-function task(
-  name: DeprovisionTaskState,
-  spec: {
-    readonly comment: string;
-    readonly parameters: PayloadTemplate;
-    readonly resultPath: string | null;
-    readonly next: string;
-    readonly catchTo?: string;
-  },
-): TaskState {
-  const coreTask = DEPROVISION_TASK_STATES[name];
-  const fn = PROVISION_TASKS[coreTask].function;
-  return {
-    Type: "Task",
-    Comment: spec.comment,
-    Resource: `\${${fn}}`,
-    Parameters: spec.parameters,
-    ResultPath: spec.resultPath,
-    TimeoutSeconds: provisionTaskTimeoutSeconds(fn),
-    Retry: [
-      {
-        ErrorEquals: provisionRetriedErrorNames(coreTask),
-        IntervalSeconds: PROVISION_RETRY_POLICY.intervalSeconds,
-        BackoffRate: PROVISION_RETRY_POLICY.backoffRate,
-        MaxAttempts: PROVISION_RETRY_POLICY.maxAttempts,
-        JitterStrategy: PROVISION_RETRY_POLICY.jitterStrategy,
-      },
-    ],
-    Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: spec.catchTo ?? `${name}Failed` }],
-    Next: spec.next,
-  };
+/** A Task state running its core task's function (provision-task.ts). */
+function task(name: DeprovisionTaskState, spec: ProvisionTaskSpec): TaskState {
+  return provisionTask(name, DEPROVISION_TASK_STATES[name], spec);
 }
 
 function failedAt(state: keyof typeof DEPROVISION_STATE_STEPS): States {

@@ -1,17 +1,11 @@
 import type { ProvisioningStep } from "@tapestry/core/events";
-import {
-  PROVISION_RETRY_POLICY,
-  PROVISION_TASKS,
-  type ProvisionTaskName,
-  provisionRetriedErrorNames,
-  provisionTaskTimeoutSeconds,
-  provisionTimeoutSeconds,
-} from "@tapestry/core/provisioning";
+import { type ProvisionTaskName, provisionTimeoutSeconds } from "@tapestry/core/provisioning";
 import {
   HEALTH_CHECK_INTERVAL_SECONDS,
   STACK_CHECK_INTERVAL_SECONDS,
 } from "@tapestry/core/provisioning/stacks";
 import type { PassState, PayloadTemplate, StateMachineDefinition, States, TaskState } from "./asl";
+import { type ProvisionTaskSpec, provisionTask } from "./provision-task";
 
 /**
  * The provision state machine, described in TypeScript; `npm run asl` writes it to
@@ -63,40 +57,10 @@ export const PROVISION_STATE_STEPS: Readonly<
 };
 
 const RUN_REF: PayloadTemplate = { "runId.$": "$.runId", "trigger.$": "$.trigger" };
-const ANY_ERROR = "States.ALL";
 
-/** A Task state running its core task's function, with its Retry and one Catch (into the failure path, or as given). */
-function task(
-  name: ProvisionTaskState,
-  spec: {
-    readonly comment: string;
-    readonly parameters: PayloadTemplate;
-    readonly resultPath: string | null;
-    readonly next: string;
-    readonly catchTo?: string;
-  },
-): TaskState {
-  const coreTask = PROVISION_TASK_STATES[name];
-  const fn = PROVISION_TASKS[coreTask].function;
-  return {
-    Type: "Task",
-    Comment: spec.comment,
-    Resource: `\${${fn}}`,
-    Parameters: spec.parameters,
-    ResultPath: spec.resultPath,
-    TimeoutSeconds: provisionTaskTimeoutSeconds(fn),
-    Retry: [
-      {
-        ErrorEquals: provisionRetriedErrorNames(coreTask),
-        IntervalSeconds: PROVISION_RETRY_POLICY.intervalSeconds,
-        BackoffRate: PROVISION_RETRY_POLICY.backoffRate,
-        MaxAttempts: PROVISION_RETRY_POLICY.maxAttempts,
-        JitterStrategy: PROVISION_RETRY_POLICY.jitterStrategy,
-      },
-    ],
-    Catch: [{ ErrorEquals: [ANY_ERROR], ResultPath: "$.failure", Next: spec.catchTo ?? `${name}Failed` }],
-    Next: spec.next,
-  };
+/** A Task state running its core task's function (provision-task.ts). */
+function task(name: ProvisionTaskState, spec: ProvisionTaskSpec): TaskState {
+  return provisionTask(name, PROVISION_TASK_STATES[name], spec);
 }
 
 /**

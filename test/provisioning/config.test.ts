@@ -1,7 +1,7 @@
 import { parseConfig } from "@tapestry/core/config";
-import { ConfigError } from "@tapestry/core/errors";
 import { describe, expect, it } from "vitest";
 import kickstart from "../../tapestry.config";
+import { issueAt, issuesOf } from "../support/config-issues";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests bend configs into invalid shapes on purpose
 type Loose = Record<string, any>;
@@ -11,24 +11,6 @@ function kickstartWith(change: (config: Loose) => void): unknown {
   const copy = structuredClone(kickstart) as Loose;
   change(copy);
   return copy;
-}
-
-function issuesOf(input: unknown): { path: string; message: string }[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).issues];
-  }
-  throw new Error("expected the config to be rejected");
-}
-
-/** The one problem at `path`. */
-function issueAt(input: unknown, path: string): string {
-  const issues = issuesOf(input);
-  const atPath = issues.filter((issue) => issue.path === path);
-  expect(atPath, `issues were: ${JSON.stringify(issues)}`).toHaveLength(1);
-  return atPath[0]?.message ?? "";
 }
 
 const PRIVATE_KEY =

@@ -1,25 +1,8 @@
 import { parseConfig, selfHostedTools } from "@tapestry/core/config";
-import { ConfigError } from "@tapestry/core/errors";
 import { describe, expect, it } from "vitest";
+import { issueAt } from "../support/config-issues";
 import { kickstartWith } from "../support/invalid-configs";
 import { selfHostedKickstart } from "../support/self-hosted-config";
-
-function issuesOf(input: unknown): { path: string; message: string }[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).issues];
-  }
-  throw new Error("expected the config to be rejected");
-}
-
-function issueAt(input: unknown, path: string): string {
-  const issues = issuesOf(input);
-  const atPath = issues.filter((issue) => issue.path === path);
-  expect(atPath, `issues were: ${JSON.stringify(issues)}`).toHaveLength(1);
-  return atPath[0]?.message ?? "";
-}
 
 describe("the provisioning section (self-hosted tools)", () => {
   it("gives every size a default a user would pick, and a new VPC with one NAT gateway", () => {
